@@ -1,0 +1,137 @@
+/**
+ * Field-level schemas shared by the record kinds. Every schema here both
+ * validates and normalises: codes become half-width and upper case, coded
+ * fields become their canonical code, amounts become decimal strings.
+ */
+import { z } from 'zod';
+import { isIsoDate, todayInChina } from '../shared/domain/dates.js';
+import { normaliseCode, residentIdProblem, usccProblem } from '../shared/domain/identifiers.js';
+import { type CodeTable, describeTable, lookupCode } from './codes.js';
+
+// Control characters other than tab, line feed and carriage return.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
+
+/** Free text: trimmed, length-limited, no control characters. HTML is kept as text, never interpreted. */
+export function text(max: number, description: string) {
+  return z
+    .string()
+    .trim()
+    .min(1, '不能为空 (must not be empty)')
+    .max(max, `不能超过${max}个字符 (at most ${max} characters)`)
+    .refine((v) => !CONTROL.test(v), '不能包含控制字符 (control characters are not allowed)')
+    .meta({ description });
+}
+
+/** A date `YYYY-MM-DD` that exists in the calendar. Full-width digits are accepted. */
+export function date(description: string) {
+  return z
+    .string()
+    .overwrite((v) => v.normalize('NFKC').trim())
+    .regex(/^\d{4}-\d{2}-\d{2}$/, '日期格式应为YYYY-MM-DD (date must be YYYY-MM-DD)')
+    .refine(isIsoDate, '日期不存在 (not a real calendar date)')
+    .meta({ description, format: 'date' });
+}
+
+/** A decision date: a real date, not after today in China. */
+export function pastDate(description: string) {
+  return date(description).refine((v) => v <= todayInChina(), '日期不能晚于今天 (date is in the future)');
+}
+
+/** A Unified Social Credit Code (GB 32100, with the embedded GB 11714 check). */
+export function uscc(description: string) {
+  return z
+    .string()
+    .overwrite(normaliseCode)
+    .superRefine((v, ctx) => {
+      const problem = usccProblem(v);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .meta({ description, pattern: '^[0-9A-HJ-NPQRTUWXY]{18}$', example: '91110000600037341L' });
+}
+
+/** A certificate number: half-width, upper case, checked against its type in the record's cross-field rules. */
+export function certificateNumber(description: string) {
+  return z
+    .string()
+    .overwrite(normaliseCode)
+    .regex(/^[0-9A-Z()-]{5,30}$/, '证件号码格式错误 (5 to 30 letters and digits expected)')
+    .meta({ description });
+}
+
+/** A coded field: accepts the code or the name, stores the code. */
+export function coded(table: CodeTable, description: string) {
+  return z
+    .string()
+    .transform((raw, ctx) => {
+      const value = raw.normalize('NFKC').trim();
+      const code = lookupCode(table, value);
+      if (code === undefined) {
+        ctx.addIssue({ code: 'custom', message: `不是有效的代码或名称 (expected one of: ${describeTable(table)})` });
+        return z.NEVER;
+      }
+      return code;
+    })
+    .meta({ description: `${description}. Code or name: ${describeTable(table)}` });
+}
+
+/** Several codes of one table, as an array or a string separated by ; ， 、 or ,: stored sorted as `01;02`. */
+export function codedList(table: CodeTable, description: string) {
+  return z
+    .union([z.string(), z.array(z.string()).min(1)])
+    .transform((raw, ctx) => {
+      const parts = (Array.isArray(raw) ? raw : raw.split(/[;；,，、]/)).map((p) => p.normalize('NFKC').trim()).filter(Boolean);
+      const codes = new Set<string>();
+      for (const part of parts) {
+        const code = lookupCode(table, part);
+        if (code === undefined) {
+          ctx.addIssue({ code: 'custom', message: `'${part}'不是有效的代码或名称 (expected codes or names from: ${describeTable(table)})` });
+          return z.NEVER;
+        }
+        codes.add(code);
+      }
+      if (codes.size === 0) {
+        ctx.addIssue({ code: 'custom', message: '不能为空 (must not be empty)' });
+        return z.NEVER;
+      }
+      return [...codes].sort().join(';');
+    })
+    .meta({ description: `${description}. One or more codes or names (array, or separated by ';'): ${describeTable(table)}` });
+}
+
+const AMOUNT = /^\d{1,12}(\.\d{1,6})?$/;
+
+/** An amount in 万元: a non-negative number or numeric string, stored as a plain decimal string. */
+export function amount(description: string) {
+  return z
+    .union([z.number(), z.string()])
+    .transform((raw, ctx) => {
+      if (typeof raw === 'number') {
+        if (!Number.isFinite(raw) || raw < 0) {
+          ctx.addIssue({ code: 'custom', message: '金额不能为负数 (amount must be a non-negative number)' });
+          return z.NEVER;
+        }
+        raw = raw.toFixed(6);
+      }
+      const value = raw.normalize('NFKC').trim();
+      if (value.startsWith('-')) {
+        ctx.addIssue({ code: 'custom', message: '金额不能为负数 (amount must be a non-negative number)' });
+        return z.NEVER;
+      }
+      if (!AMOUNT.test(value)) {
+        ctx.addIssue({ code: 'custom', message: '金额格式错误 (a decimal number in 万元 expected, at most 6 decimals)' });
+        return z.NEVER;
+      }
+      const [whole, fraction = ''] = value.split('.');
+      const trimmedFraction = fraction.replace(/0+$/, '');
+      const trimmedWhole = whole!.replace(/^0+(?=\d)/, '');
+      return trimmedFraction ? `${trimmedWhole}.${trimmedFraction}` : trimmedWhole;
+    })
+    .meta({ description: `${description} (万元). A non-negative number or numeric string, up to 6 decimals.` });
+}
+
+/** Checks a natural person's certificate number against its type. `today` bounds birth dates. */
+export function certificateProblem(type: string, number: string, today: string): string | null {
+  if (type === '01') return residentIdProblem(number, today);
+  return null;
+}

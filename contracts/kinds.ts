@@ -1,0 +1,85 @@
+/**
+ * The record kinds: all five that API.md names (a source may be granted any
+ * of them), and the push specification of those the submissions endpoint
+ * takes today.
+ */
+import type { z } from 'zod';
+import { licenseRecordSchema } from './license.js';
+import { penaltyRecordSchema } from './penalty.js';
+
+export const RECORD_KINDS = ['license', 'penalty', 'dishonest-debtor', 'discipline', 'commitment'] as const;
+export type RecordKind = (typeof RECORD_KINDS)[number];
+
+export const SOURCE_ROLES = ['department', 'court', 'discipline', 'checker', 'platform'] as const;
+export type SourceRole = (typeof SOURCE_ROLES)[number];
+export type Role = SourceRole | 'operator';
+
+/** The kinds a source of each role may be granted. checker and platform push nothing. */
+export const KINDS_BY_ROLE: Record<SourceRole, readonly RecordKind[]> = {
+  department: ['license', 'penalty', 'commitment'],
+  court: ['dishonest-debtor'],
+  discipline: ['discipline'],
+  checker: [],
+  platform: [],
+};
+
+/** Roles that push records and own what they pushed. */
+export const PUSHING_ROLES: readonly SourceRole[] = ['department', 'court', 'discipline'];
+
+export interface PushKindSpec {
+  kind: RecordKind;
+  label: string;
+  /** Prefix of record ids of this kind. */
+  idPrefix: string;
+  schema: z.ZodType<Record<string, string>, unknown>;
+  /** With the source, identifies a record. */
+  identityField: string;
+  decisionDateField: string;
+  subjectPrefix: 'XK' | 'CF';
+  dataSourceNameField: string;
+  dataSourceCodeField: string;
+  /** 双公示 kinds must arrive within 7 working days of the decision. */
+  doublePublicity: boolean;
+  /** Field holding the dishonesty grade, for kinds that have one. */
+  gradeField?: string;
+  /** Field with the end of publication proposed by the department. */
+  proposedEndField?: string;
+  /** Field with the end of validity. */
+  validUntilField?: string;
+}
+
+export const PUSH_KINDS = {
+  license: {
+    kind: 'license',
+    label: '行政许可',
+    idPrefix: 'lic',
+    schema: licenseRecordSchema as unknown as z.ZodType<Record<string, string>, unknown>,
+    identityField: 'XK_WSH',
+    decisionDateField: 'XK_JDRQ',
+    subjectPrefix: 'XK',
+    dataSourceNameField: 'XK_LYDW',
+    dataSourceCodeField: 'XK_LYDWDM',
+    doublePublicity: true,
+    validUntilField: 'XK_YXQZI',
+  },
+  penalty: {
+    kind: 'penalty',
+    label: '行政处罚',
+    idPrefix: 'pen',
+    schema: penaltyRecordSchema as unknown as z.ZodType<Record<string, string>, unknown>,
+    identityField: 'CF_WSH',
+    decisionDateField: 'CF_JDRQ',
+    subjectPrefix: 'CF',
+    dataSourceNameField: 'CF_SJLY',
+    dataSourceCodeField: 'CF_SJLYDM',
+    doublePublicity: true,
+    gradeField: 'SXDJ',
+    proposedEndField: 'CF_GSJZQ',
+  },
+} as const satisfies Partial<Record<RecordKind, PushKindSpec>>;
+
+export type PushKind = keyof typeof PUSH_KINDS;
+
+export function pushKind(kind: string): PushKindSpec | undefined {
+  return Object.hasOwn(PUSH_KINDS, kind) ? (PUSH_KINDS as Record<string, PushKindSpec>)[kind] : undefined;
+}

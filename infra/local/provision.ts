@@ -1,0 +1,57 @@
+/** Creates the catalogue's tables in DynamoDB Local, as the CDK stack creates them on AWS. */
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  ResourceInUseException,
+  ResourceNotFoundException,
+  type AttributeDefinition,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { tables, type TableSpec } from '../catalogue.js';
+
+function definitions(spec: TableSpec): AttributeDefinition[] {
+  const all = [spec.partitionKey, spec.sortKey, ...spec.globalIndexes.flatMap((g) => [g.partitionKey, g.sortKey])].filter((k) => k !== undefined);
+  const unique = new Map(all.map((k) => [k.name, k.type]));
+  return [...unique].map(([AttributeName, AttributeType]) => ({ AttributeName, AttributeType }));
+}
+
+function keySchema(pk: { name: string }, sk?: { name: string }) {
+  return [{ AttributeName: pk.name, KeyType: 'HASH' as const }, ...(sk ? [{ AttributeName: sk.name, KeyType: 'RANGE' as const }] : [])];
+}
+
+/** Creates missing tables; leaves existing ones (and their data) alone. Returns the names created. */
+export async function provisionTables(client: DynamoDBClient): Promise<string[]> {
+  const created: string[] = [];
+  for (const spec of Object.values(tables) as TableSpec[]) {
+    try {
+      await client.send(new DescribeTableCommand({ TableName: spec.localName }));
+      continue;
+    } catch (e) {
+      if (!(e instanceof ResourceNotFoundException)) throw e;
+    }
+    try {
+      await client.send(
+        new CreateTableCommand({
+          TableName: spec.localName,
+          BillingMode: 'PAY_PER_REQUEST',
+          AttributeDefinitions: definitions(spec),
+          KeySchema: keySchema(spec.partitionKey, spec.sortKey),
+          ...(spec.globalIndexes.length > 0
+            ? {
+                GlobalSecondaryIndexes: spec.globalIndexes.map((g) => ({
+                  IndexName: g.name,
+                  KeySchema: keySchema(g.partitionKey, g.sortKey),
+                  Projection: { ProjectionType: 'ALL' },
+                })),
+              }
+            : {}),
+          ...(spec.stream ? { StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' } } : {}),
+        }),
+      );
+      created.push(spec.localName);
+    } catch (e) {
+      if (!(e instanceof ResourceInUseException)) throw e;
+    }
+  }
+  return created;
+}

@@ -1,0 +1,42 @@
+/**
+ * What a handler learns from its environment: table names, and where the
+ * key material lives. Read lazily, once per container.
+ */
+import { environment, tables, type TableName } from '../infra/catalogue.js';
+import { FieldCipher, LookupHasher } from './crypto/field-cipher.js';
+import type { Keyring } from './crypto/keyring.js';
+
+export function tableName(table: TableName): string {
+  const name = process.env[tables[table].envVar];
+  if (!name) throw new Error(`environment variable ${tables[table].envVar} is not set`);
+  return name;
+}
+
+let keyring: Promise<Keyring> | undefined;
+
+/** The local key folder when HUB_KEY_DIR is set, KMS otherwise. */
+export function currentKeyring(): Promise<Keyring> {
+  keyring ??= (async () => {
+    const dir = process.env[environment.localKeyDir];
+    if (dir) {
+      const { LocalKeyring } = await import('./crypto/local-keyring.js');
+      return new LocalKeyring(dir);
+    }
+    const [{ KMSClient }, { KmsKeyring }] = await Promise.all([import('@aws-sdk/client-kms'), import('./crypto/kms-keyring.js')]);
+    return new KmsKeyring(new KMSClient({}), process.env[environment.dataKeyArn], process.env[environment.lookupKeyArn]);
+  })();
+  return keyring;
+}
+
+let cipher: Promise<FieldCipher> | undefined;
+let hasher: Promise<LookupHasher> | undefined;
+
+export function fieldCipher(): Promise<FieldCipher> {
+  cipher ??= currentKeyring().then((k) => new FieldCipher(k));
+  return cipher;
+}
+
+export function lookupHasher(): Promise<LookupHasher> {
+  hasher ??= currentKeyring().then((k) => new LookupHasher(k));
+  return hasher;
+}

@@ -1,0 +1,45 @@
+/**
+ * Keyring on AWS: data keys from KMS GenerateDataKey (unwrapped by Decrypt),
+ * and the lookup key derived once per container by KMS GenerateMac over a
+ * fixed label with an HMAC KMS key, so the HMAC key itself never leaves KMS.
+ */
+import { DecryptCommand, GenerateDataKeyCommand, GenerateMacCommand, type KMSClient } from '@aws-sdk/client-kms';
+import type { DataKey, Keyring } from './keyring.js';
+
+const CONTEXT = { purpose: 'credit-hub-field-encryption' };
+const LOOKUP_LABEL = Buffer.from('credit-hub/lookup-key/v1');
+
+export class KmsKeyring implements Keyring {
+  #lookup: Promise<Buffer> | undefined;
+
+  constructor(
+    private readonly kms: KMSClient,
+    private readonly dataKeyArn: string | undefined,
+    private readonly lookupKeyArn: string | undefined,
+  ) {}
+
+  async generateDataKey(): Promise<DataKey> {
+    if (!this.dataKeyArn) throw new Error('no field encryption key configured for this function');
+    const out = await this.kms.send(new GenerateDataKeyCommand({ KeyId: this.dataKeyArn, KeySpec: 'AES_256', EncryptionContext: CONTEXT }));
+    if (!out.Plaintext || !out.CiphertextBlob) throw new Error('KMS returned no data key');
+    return { plaintext: Buffer.from(out.Plaintext), wrapped: Buffer.from(out.CiphertextBlob) };
+  }
+
+  async unwrapDataKey(wrapped: Buffer): Promise<Buffer> {
+    const out = await this.kms.send(new DecryptCommand({ CiphertextBlob: wrapped, EncryptionContext: CONTEXT, KeyId: this.dataKeyArn }));
+    if (!out.Plaintext) throw new Error('KMS returned no plaintext');
+    return Buffer.from(out.Plaintext);
+  }
+
+  lookupKey(): Promise<Buffer> {
+    if (!this.lookupKeyArn) return Promise.reject(new Error('no lookup key configured for this function'));
+    this.#lookup ??= this.kms
+      .send(new GenerateMacCommand({ KeyId: this.lookupKeyArn, MacAlgorithm: 'HMAC_SHA_256', Message: LOOKUP_LABEL }))
+      .then((out) => {
+        if (!out.Mac) throw new Error('KMS returned no MAC');
+        return Buffer.from(out.Mac);
+      });
+    this.#lookup.catch(() => (this.#lookup = undefined));
+    return this.#lookup;
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * The canonical record the hub stores, and the pure rules around it: record
+ * identity, content hashing, publication periods, and what a push of a record
+ * does to what is already stored (accepted, updated, duplicate).
+ */
+import { createHash } from 'node:crypto';
+import { addMonths } from './dates.js';
+
+export type PublicationState = 'pending-review' | 'not-published';
+
+export interface Publication {
+  state: PublicationState;
+  /** 失信等级 code (penalties): 1 轻微, 2 一般, 3 严重. */
+  grade?: string;
+  /** Publication runs from the decision date. */
+  from: string;
+  /** Before this date the subject may not apply for credit repair. */
+  minUntil?: string;
+  /** Publication stops by itself at the end of this date; absent when open-ended. */
+  until?: string;
+}
+
+export interface DeliveryState {
+  state: 'pending';
+}
+
+/** A natural person's certificate, as stored: never the plaintext number. */
+export interface StoredCertificate {
+  type: string;
+  /** Envelope ciphertext of the number (see shared/crypto/field-cipher.ts). */
+  cipher: string;
+  /** Keyed hash of the number, for lookups. */
+  hash: string;
+}
+
+/** The content of one version of a record. */
+export interface RecordContent {
+  /** Canonical field values in the national field codes, without the certificate number. */
+  fields: Record<string, string>;
+  certificate?: StoredCertificate;
+  contentHash: string;
+}
+
+export interface StoredHead extends RecordContent {
+  id: string;
+  kind: string;
+  sourceId: string;
+  /** The decision document number that, with the source, identifies the record. */
+  identity: string;
+  version: number;
+  subjectKey: string;
+  decisionDate: string;
+  late: boolean;
+  firstReceivedAt: string;
+  receivedAt: string;
+  status: 'active';
+  publication: Publication;
+  delivery: Record<'provincial' | 'national', DeliveryState>;
+}
+
+export interface StoredVersion extends RecordContent {
+  id: string;
+  version: number;
+  receivedAt: string;
+  supersededAt: string;
+}
+
+const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
+
+function base32(bytes: Buffer, length: number): string {
+  let bits = 0;
+  let value = 0;
+  let out = '';
+  for (const byte of bytes) {
+    value = (value << 8) | byte;
+    bits += 8;
+    while (bits >= 5 && out.length < length) {
+      out += BASE32[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+    if (out.length >= length) break;
+  }
+  return out;
+}
+
+/** Stable record id from kind, source and the identifying document number (130 bits of SHA-256). */
+export function recordId(idPrefix: string, kind: string, sourceId: string, identity: string): string {
+  const digest = createHash('sha256').update(`${kind}\u0000${sourceId}\u0000${identity}`).digest();
+  return `${idPrefix}_${base32(digest, 26)}`;
+}
+
+/**
+ * Hash of a record's content: canonical fields (sorted) and the certificate
+ * type and keyed hash (not its ciphertext, which differs at every encryption).
+ */
+export function contentHash(kind: string, fields: Record<string, string>, certificate?: { type: string; hash: string }): string {
+  const canonical = JSON.stringify([kind, Object.entries(fields).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)), certificate ? [certificate.type, certificate.hash] : null]);
+  return createHash('sha256').update(canonical).digest('base64url');
+}
+
+export const GRADE = { minor: '1', general: '2', serious: '3' } as const;
+
+/**
+ * Publication period of a dishonesty record by grade (national rules from
+ * 2026-04-01), counted from the decision date:
+ * 轻微 in principle not published, at most 3 months; 一般 3 months to 1 year;
+ * 严重 1 to 3 years. A department's proposed end (公示截止期) is kept within
+ * those bounds.
+ */
+export function dishonestyPublication(grade: string, decisionDate: string, proposedEnd?: string): Publication {
+  const bounds: Record<string, { min: number; max: number }> = {
+    [GRADE.minor]: { min: 0, max: 3 },
+    [GRADE.general]: { min: 3, max: 12 },
+    [GRADE.serious]: { min: 12, max: 36 },
+  };
+  const { min, max } = bounds[grade] ?? bounds[GRADE.general]!;
+  const minUntil = addMonths(decisionDate, min);
+  const maxUntil = addMonths(decisionDate, max);
+  let until = maxUntil;
+  if (proposedEnd) until = proposedEnd < minUntil ? minUntil : proposedEnd > maxUntil ? maxUntil : proposedEnd;
+  return {
+    state: grade === GRADE.minor ? 'not-published' : 'pending-review',
+    grade,
+    from: decisionDate,
+    ...(grade === GRADE.minor ? {} : { minUntil }),
+    until,
+  };
+}
+
+/** Publication of a licence: from its decision until the end of its validity (open-ended without one). */
+export function licencePublication(decisionDate: string, validUntil?: string): Publication {
+  return { state: 'pending-review', from: decisionDate, ...(validUntil ? { until: validUntil } : {}) };
+}
+
+export type PushDecision =
+  | { status: 'accepted'; head: StoredHead }
+  | { status: 'duplicate'; head: StoredHead }
+  | { status: 'updated'; head: StoredHead; previous: StoredHead };
+
+/**
+ * What pushing `incoming` (a head built as if new) does, given what is stored.
+ * Same content: duplicate, nothing changes. Changed content: a new version
+ * that keeps the first arrival time; the old head becomes a version.
+ */
+export function decidePush(existing: StoredHead | undefined, incoming: StoredHead, isLateFor: (firstReceivedAt: string) => boolean): PushDecision {
+  if (!existing) return { status: 'accepted', head: incoming };
+  if (existing.contentHash === incoming.contentHash) return { status: 'duplicate', head: existing };
+  const head: StoredHead = {
+    ...incoming,
+    version: existing.version + 1,
+    firstReceivedAt: existing.firstReceivedAt,
+    late: isLateFor(existing.firstReceivedAt),
+  };
+  return { status: 'updated', head, previous: existing };
+}
+
+/** The superseded head, as a version item. */
+export function versionOf(previous: StoredHead, supersededAt: string): StoredVersion {
+  return {
+    id: previous.id,
+    version: previous.version,
+    fields: previous.fields,
+    ...(previous.certificate ? { certificate: previous.certificate } : {}),
+    contentHash: previous.contentHash,
+    receivedAt: previous.receivedAt,
+    supersededAt,
+  };
+}

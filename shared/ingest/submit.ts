@@ -1,0 +1,90 @@
+/**
+ * 信息报送: a batch of pushed records, each standing alone. Valid records are
+ * compared with what is stored and written conditionally; a record that
+ * lost a race is decided again on fresh data. The same record twice in one
+ * batch is handled in order, as if pushed one after the other.
+ */
+import type { PushKindSpec } from '../../contracts/kinds.js';
+import { todayInChina } from '../domain/dates.js';
+import { decidePush, versionOf, type PushDecision, type StoredHead } from '../domain/record-model.js';
+import { isLate } from '../domain/workdays.js';
+import type { FieldError } from '../http/errors.js';
+import type { RecordsStore, RecordWrite } from '../store/records-store.js';
+import type { KeyPrincipal } from '../store/sources-store.js';
+import { prepareRecord, type PrepareDeps } from './prepare.js';
+
+export type ResultStatus = 'accepted' | 'updated' | 'duplicate' | 'rejected';
+
+export interface RecordResult {
+  index: number;
+  status: ResultStatus;
+  id?: string;
+  late?: true;
+  errors?: FieldError[];
+}
+
+export interface SubmissionResult {
+  accepted: number;
+  updated: number;
+  duplicates: number;
+  rejected: number;
+  results: RecordResult[];
+}
+
+export interface SubmitDeps extends PrepareDeps {
+  store: RecordsStore;
+  now?: () => Date;
+}
+
+const MAX_DECISION_ROUNDS = 5;
+
+export async function submitRecords(spec: PushKindSpec, source: KeyPrincipal, records: readonly unknown[], deps: SubmitDeps): Promise<SubmissionResult> {
+  const receivedAt = (deps.now ?? (() => new Date()))();
+  const results: RecordResult[] = new Array(records.length);
+  const prepared = await Promise.all(records.map((raw) => prepareRecord(spec, source, raw, receivedAt, deps)));
+
+  // Waves: the n-th occurrence of an id goes in wave n, so repeats are applied in order.
+  const waves: { index: number; head: StoredHead }[][] = [];
+  const seen = new Map<string, number>();
+  prepared.forEach((p, index) => {
+    if (!p.ok) {
+      results[index] = { index, status: 'rejected', errors: p.errors };
+      return;
+    }
+    const n = seen.get(p.head.id) ?? 0;
+    seen.set(p.head.id, n + 1);
+    (waves[n] ??= []).push({ index, head: p.head });
+  });
+
+  for (const wave of waves) {
+    let pending = wave;
+    for (let round = 0; pending.length > 0; round++) {
+      if (round >= MAX_DECISION_ROUNDS) throw new Error(`records kept conflicting with concurrent pushes: ${pending.length} left`);
+      const stored = await deps.store.getHeads(pending.map((p) => p.head.id));
+      const decided = pending.map((p) => ({ ...p, decision: decide(stored.get(p.head.id), p.head, receivedAt) }));
+      const writes = decided.filter((d) => d.decision.status !== 'duplicate');
+      const outcomes = await deps.store.write(writes.map((d) => toWrite(d.decision, receivedAt)));
+      const conflicts = new Set(writes.filter((_, i) => outcomes[i] === 'conflict').map((d) => d.index));
+      for (const d of decided) {
+        if (conflicts.has(d.index)) continue;
+        results[d.index] = { index: d.index, status: d.decision.status, id: d.head.id, ...(d.decision.head.late ? { late: true as const } : {}) };
+      }
+      pending = decided.filter((d) => conflicts.has(d.index)).map(({ index, head }) => ({ index, head }));
+    }
+  }
+
+  const count = (s: ResultStatus) => results.filter((r) => r.status === s).length;
+  return { accepted: count('accepted'), updated: count('updated'), duplicates: count('duplicate'), rejected: count('rejected'), results };
+}
+
+function decide(existing: StoredHead | undefined, incoming: StoredHead, receivedAt: Date): PushDecision {
+  return decidePush(existing, incoming, (first) => isLate(incoming.decisionDate, todayInChina(new Date(first))));
+}
+
+function toWrite(decision: PushDecision, at: Date): RecordWrite {
+  if (decision.status === 'accepted') return { op: 'create', head: decision.head };
+  if (decision.status === 'updated') {
+    return { op: 'update', head: decision.head, previous: decision.previous, version: versionOf(decision.previous, at.toISOString()) };
+  }
+  throw new Error('a duplicate is not written');
+}
