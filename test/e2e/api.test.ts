@@ -1,0 +1,252 @@
+/**
+ * End to end: `npm start`'s entry point in a child process (DynamoDB Local on
+ * disk in a temporary HUB_DATA_DIR), driven over HTTP as departments and the
+ * credit office would, then stopped with Ctrl-C and started again.
+ */
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordId } from '../../shared/domain/record-model.js';
+import { license, penalty, PERSON_ID, personLicense, SOURCE_USCC, SUBJECT_USCC } from '../support/fixtures.js';
+import { startStackProcess, type StackProcess } from '../support/local-stack-process.js';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'hub-e2e-'));
+let stack: StackProcess;
+let operatorKey: string;
+
+async function call(method: string, path: string, key?: string, body?: unknown, raw?: string) {
+  const res = await fetch(`${stack.url}${path}`, {
+    method,
+    headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), 'content-type': 'application/json' },
+    ...(raw !== undefined ? { body: raw } : body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, json, text, headers: res.headers };
+}
+
+function expectError(res: { status: number; json: any }, status: number, code?: string) {
+  expect(res.status).toBe(status);
+  expect(res.json).toEqual({ error: { code: expect.any(String), message: expect.any(String), details: expect.any(Array) } });
+  if (code) expect(res.json.error.code).toBe(code);
+}
+
+const keys: Record<string, string> = {};
+const ids: Record<string, string> = {};
+
+beforeAll(async () => {
+  stack = await startStackProcess({ HUB_DATA_DIR: dataDir, HUB_OPERATOR_KEY: '' });
+  operatorKey = readFileSync(join(dataDir, 'operator.key'), 'utf8').trim();
+});
+
+afterAll(async () => {
+  await stack?.stop('SIGKILL');
+});
+
+describe('running it', () => {
+  it('answers /health and serves the OpenAPI 3.1 document', async () => {
+    const health = await call('GET', '/health');
+    expect(health.status).toBe(200);
+    expect(health.json).toEqual({ status: 'ok' });
+    const doc = await call('GET', '/openapi.json');
+    expect(doc.json.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.json.paths)).toEqual(expect.arrayContaining(['/v1/sources', '/v1/sources/{id}/keys', '/v1/submissions/{kind}', '/v1/records/{id}']));
+  });
+
+  it('generated an operator key, kept it in HUB_DATA_DIR and printed it', () => {
+    expect(operatorKey).toMatch(/^hub_/);
+    expect(stack.output()).toContain(operatorKey);
+    expect(stack.output()).toContain(`http://127.0.0.1:`);
+  });
+});
+
+describe('authentication and errors', () => {
+  it('401 without a key or with an unknown key', async () => {
+    expectError(await call('GET', '/v1/sources'), 401, 'unauthorized');
+    expectError(await call('GET', '/v1/sources', 'hub_not-a-key'), 401, 'unauthorized');
+  });
+
+  it('404 JSON for an unknown route', async () => {
+    expectError(await call('GET', '/v1/nothing-here', operatorKey), 404);
+  });
+});
+
+describe('sources', () => {
+  it('registers sources and shows each key once', async () => {
+    for (const [id, role, kinds] of [
+      ['scjgj', 'department', ['license', 'penalty']],
+      ['sfj', 'department', ['license']],
+      ['court', 'court', ['dishonest-debtor']],
+      ['checker', 'checker', []],
+    ] as const) {
+      const res = await call('POST', '/v1/sources', operatorKey, { id, name: `单位${id}`, uscc: SOURCE_USCC, role, kinds });
+      expect(res.status).toBe(201);
+      expect(res.json).toEqual({ id, apiKey: expect.stringMatching(/^hub_/) });
+      keys[id] = res.json.apiKey;
+    }
+  });
+
+  it('refuses a bad USCC, a taken id, and a non-operator', async () => {
+    const bad = await call('POST', '/v1/sources', operatorKey, { id: 'x1', name: 'x', uscc: '91110000600037341N', role: 'department', kinds: ['license'] });
+    expectError(bad, 400);
+    expect(bad.json.error.details).toEqual([expect.objectContaining({ field: 'uscc' })]);
+    expectError(await call('POST', '/v1/sources', operatorKey, { id: 'scjgj', name: 'again', uscc: SOURCE_USCC, role: 'department', kinds: ['license'] }), 409);
+    expectError(await call('POST', '/v1/sources', keys.scjgj, { id: 'y1', name: 'y', uscc: SOURCE_USCC, role: 'department', kinds: ['license'] }), 403, 'forbidden');
+    expectError(await call('GET', '/v1/sources', keys.checker), 403);
+  });
+
+  it('lists sources without keys', async () => {
+    const res = await call('GET', '/v1/sources', operatorKey);
+    expect(res.status).toBe(200);
+    expect(res.json.items.map((s: any) => s.id)).toEqual(['checker', 'court', 'scjgj', 'sfj']);
+    expect(res.json.items[2]).toMatchObject({ id: 'scjgj', name: '单位scjgj', uscc: SOURCE_USCC, role: 'department', kinds: ['license', 'penalty'] });
+    for (const key of Object.values(keys)) expect(res.text).not.toContain(key);
+    expect(res.text).not.toMatch(/keyHash|apiKey/);
+  });
+
+  it('issues a new key; the old one stops working', async () => {
+    const res = await call('POST', '/v1/sources/sfj/keys', operatorKey);
+    expect(res.status).toBe(201);
+    expect(res.json).toEqual({ apiKey: expect.stringMatching(/^hub_/) });
+    expectError(await call('POST', '/v1/submissions/license', keys.sfj, { records: [license('rot')] }), 401);
+    keys.sfj = res.json.apiKey;
+    expect((await call('POST', '/v1/submissions/license', keys.sfj, { records: [license('rot')] })).status).toBe(200);
+    expectError(await call('POST', '/v1/sources/nobody/keys', operatorKey), 404);
+  });
+});
+
+describe('pushing records', () => {
+  it('accepts licences and penalties with per-record results', async () => {
+    const lic = await call('POST', '/v1/submissions/license', keys.scjgj, { records: [license(1), personLicense(2), license(3, { XK_JDRQ: '2026-02-30' })] });
+    expect(lic.status).toBe(200);
+    expect(lic.json).toMatchObject({ accepted: 2, updated: 0, duplicates: 0, rejected: 1 });
+    expect(lic.json.results[0]).toEqual({ index: 0, status: 'accepted', id: expect.stringMatching(/^lic_/) });
+    expect(lic.json.results[2]).toEqual({ index: 2, status: 'rejected', errors: [{ field: 'XK_JDRQ', message: expect.any(String) }] });
+    ids.company = lic.json.results[0].id;
+    ids.person = lic.json.results[1].id;
+
+    const pen = await call('POST', '/v1/submissions/penalty', keys.scjgj, { records: [penalty(1), penalty(2, { CF_NR_FK: -1 })] });
+    expect(pen.json).toMatchObject({ accepted: 1, rejected: 1 });
+    expect(pen.json.results[1].errors).toEqual([{ field: 'CF_NR_FK', message: expect.any(String) }]);
+    ids.penalty = pen.json.results[0].id;
+  });
+
+  it('reports the same content as duplicate and changed content as updated, keeping history', async () => {
+    const dup = await call('POST', '/v1/submissions/penalty', keys.scjgj, { records: [penalty(1)] });
+    expect(dup.json).toMatchObject({ duplicates: 1, results: [{ index: 0, status: 'duplicate', id: ids.penalty }] });
+    const upd = await call('POST', '/v1/submissions/penalty', keys.scjgj, { records: [penalty(1, { CF_NR_FK: '8.50', SXDJ: '严重' })] });
+    expect(upd.json).toMatchObject({ updated: 1, results: [{ index: 0, status: 'updated', id: ids.penalty }] });
+    const record = await call('GET', `/v1/records/${ids.penalty}`, keys.scjgj);
+    expect(record.json).toMatchObject({ id: ids.penalty, kind: 'penalty', source: 'scjgj', version: 2 });
+    expect(record.json.fields).toMatchObject({ CF_NR_FK: '8.5', SXDJ: '3', CF_CFLB: '01;02', CF_XDR_LB: '01', CF_SJLYDM: SOURCE_USCC });
+    expect(record.json.versions.map((v: any) => [v.version, v.fields.CF_NR_FK])).toEqual([
+      [1, '5'],
+      [2, '8.5'],
+    ]);
+    expect(record.json.publication).toEqual({ state: 'pending-review', grade: '3', from: '2026-11-16', minUntil: '2027-11-16', until: '2029-11-16' });
+    expect(record.json.delivery).toEqual({ provincial: { state: 'pending' }, national: { state: 'pending' } });
+  });
+
+  it('flags a record pushed more than 7 working days after its decision as late, and accepts it', async () => {
+    const res = await call('POST', '/v1/submissions/license', keys.scjgj, { records: [license('late', { XK_JDRQ: '2026-09-01', XK_YXQZ: '2026-09-01' })] });
+    expect(res.json.results[0]).toMatchObject({ status: 'accepted', late: true });
+    expect((await call('GET', `/v1/records/${res.json.results[0].id}`, keys.scjgj)).json.late).toBe(true);
+    expect((await call('GET', `/v1/records/${ids.company}`, keys.scjgj)).json.late).toBe(false);
+  });
+
+  it('refuses a data-source code that is not the pushing source', async () => {
+    const res = await call('POST', '/v1/submissions/license', keys.scjgj, { records: [license('other-src', { XK_LYDWDM: SUBJECT_USCC })] });
+    expect(res.json.results[0]).toMatchObject({ status: 'rejected', errors: [{ field: 'XK_LYDWDM' }] });
+  });
+
+  it('stores HTML as text and full-width codes half-width', async () => {
+    const res = await call('POST', '/v1/submissions/license', keys.scjgj, {
+      records: [license('html', { XK_NR: '<script>alert(1)</script>', XK_XDR_SHXYM: '９１３１０１１５ｍａ１ｋ３ｂｔｐ２ｂ', XK_JDRQ: '２０２６-１１-１６' })],
+    });
+    expect(res.json.results[0].status).toBe('accepted');
+    const record = await call('GET', `/v1/records/${res.json.results[0].id}`, keys.scjgj);
+    expect(record.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(record.json.fields.XK_NR).toBe('<script>alert(1)</script>');
+    expect(record.json.fields.XK_XDR_SHXYM).toBe(SUBJECT_USCC);
+    expect(record.json.fields.XK_JDRQ).toBe('2026-11-16');
+  });
+
+  it('rejects wrong types, unknown fields and bad checksums field by field', async () => {
+    const res = await call('POST', '/v1/submissions/license', keys.scjgj, {
+      records: [license('t1', { XK_NR: 42 }), license('t2', { EXTRA: 'x' }), license('t3', { XK_XKJGDM: '91110000600037341N' }), 'not an object'],
+    });
+    expect(res.json.rejected).toBe(4);
+    expect(res.json.results.map((r: any) => r.errors[0].field)).toEqual(['XK_NR', 'EXTRA', 'XK_XKJGDM', '']);
+  });
+
+  it('masks identity numbers for the owner, shows them to the operator, never logs them', async () => {
+    const owner = await call('GET', `/v1/records/${ids.person}`, keys.scjgj);
+    expect(owner.json.fields.XK_XDR_ZJHM).toBe('1101021991****0078');
+    expect(owner.text).not.toContain(PERSON_ID);
+    const operator = await call('GET', `/v1/records/${ids.person}`, operatorKey);
+    expect(operator.json.fields.XK_XDR_ZJHM).toBe(PERSON_ID);
+    expect(stack.output()).not.toContain(PERSON_ID);
+  });
+
+  it('lets only the owner and the operator read a record', async () => {
+    expectError(await call('GET', `/v1/records/${ids.company}`, keys.sfj), 403);
+    expectError(await call('GET', `/v1/records/lic_aaaaaaaaaaaaaaaaaaaaaaaaaa`, operatorKey), 404);
+  });
+
+  it('refuses a kind the key may not push (403), an unknown kind (404), and bad bodies (400, 413)', async () => {
+    expectError(await call('POST', '/v1/submissions/penalty', keys.sfj, { records: [penalty('x')] }), 403);
+    expectError(await call('POST', '/v1/submissions/license', keys.court, { records: [license('x')] }), 403);
+    expectError(await call('POST', '/v1/submissions/license', keys.checker, { records: [license('x')] }), 403);
+    expectError(await call('POST', '/v1/submissions/license', operatorKey, { records: [license('x')] }), 403);
+    expectError(await call('POST', '/v1/submissions/nonsense', keys.scjgj, { records: [] }), 404, 'unknown_kind');
+    expectError(await call('POST', '/v1/submissions/license', keys.scjgj, undefined, '{"records": ['), 400);
+    expectError(await call('POST', '/v1/submissions/license', keys.scjgj, [license('arr')]), 400);
+    expectError(await call('POST', '/v1/submissions/license', keys.scjgj, { records: Array.from({ length: 1001 }, (_, i) => license(`many-${i}`)) }), 400);
+    const big = await call('POST', '/v1/submissions/license', keys.scjgj, undefined, JSON.stringify({ records: [license('big', { XK_NR: 'x'.repeat(7 * 1024 * 1024) })] }));
+    expectError(big, 413, 'payload_too_large');
+    // None of the refused requests wrote anything.
+    for (const n of ['x', 'arr', 'many-0', 'many-999', 'big']) {
+      const id = recordId('lic', 'license', 'scjgj', String(license(n).XK_WSH));
+      expectError(await call('GET', `/v1/records/${id}`, operatorKey), 404);
+    }
+  });
+
+  it('never answers a client mistake with a 5xx', async () => {
+    const bodies = ['', 'null', '42', '"x"', '{"records":null}', '{"records":{}}', '{"records":[null,1,"a",[]]}', '{"records":[{"XK_XDR_MC":{"$ne":1}}]}'];
+    for (const raw of bodies) {
+      const res = await call('POST', '/v1/submissions/license', keys.scjgj, undefined, raw);
+      expect(res.status, raw).toBeGreaterThanOrEqual(200);
+      expect(res.status, raw).toBeLessThan(500);
+    }
+  });
+});
+
+describe('restart', () => {
+  it('stops cleanly on Ctrl-C and keeps its state for the next start', async () => {
+    const code = await stack.stop('SIGINT');
+    expect(code).toBe(0);
+    expect(stack.output()).toMatch(/stopped/);
+    expect(existsSync(join(dataDir, 'dynamodb'))).toBe(true);
+
+    stack = await startStackProcess({ HUB_DATA_DIR: dataDir, HUB_OPERATOR_KEY: '' });
+    expect(stack.output()).toContain(operatorKey);
+    const record = await call('GET', `/v1/records/${ids.penalty}`, keys.scjgj);
+    expect(record.status).toBe(200);
+    expect(record.json.version).toBe(2);
+    const sources = await call('GET', '/v1/sources', operatorKey);
+    expect(sources.json.items).toHaveLength(4);
+  });
+
+  it('uses HUB_OPERATOR_KEY when it is set', async () => {
+    await stack.stop('SIGINT');
+    stack = await startStackProcess({ HUB_DATA_DIR: dataDir, HUB_OPERATOR_KEY: 'hub_my-own-operator-key-for-tests' });
+    expect((await call('GET', '/v1/sources', 'hub_my-own-operator-key-for-tests')).status).toBe(200);
+    expectError(await call('GET', '/v1/sources', operatorKey), 401);
+  });
+});
