@@ -2,7 +2,7 @@
  * Request and response bodies of the HTTP API (API.md), as zod schemas: the
  * handlers validate with them, and the OpenAPI document is generated from them.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { text, uscc } from './fields.js';
 import { KINDS_BY_ROLE, PUSHING_ROLES, RECORD_KINDS, SOURCE_ROLES } from './kinds.js';
 import { licenseRecordSchema } from './license.js';

@@ -3,7 +3,7 @@
  * validates and normalises: codes become half-width and upper case, coded
  * fields become their canonical code, amounts become decimal strings.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { isIsoDate, todayInChina } from '../shared/domain/dates.js';
 import { normaliseCode, residentIdProblem, usccProblem } from '../shared/domain/identifiers.js';
 import { type CodeTable, describeTable, lookupCode } from './codes.js';

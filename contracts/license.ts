@@ -1,5 +1,5 @@
 /** 行政许可 (administrative licence), in the national field codes. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { LICENSE_CATEGORY, LICENSE_STATUS } from './codes.js';
 import { coded, date, pastDate, text, uscc } from './fields.js';
 import { checkSubject, subjectFields } from './subject.js';

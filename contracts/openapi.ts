@@ -1,5 +1,5 @@
 /** The OpenAPI 3.1 document of the HTTP API, generated from the contracts. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { createDocument } from 'zod-openapi';
 import {
   createSourceSchema,

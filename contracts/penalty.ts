@@ -1,5 +1,5 @@
 /** 行政处罚 (administrative penalty), in the national field codes, plus SXDJ. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { DISHONESTY_GRADE, PENALTY_CATEGORY, PENALTY_CATEGORY_CODE } from './codes.js';
 import { amount, coded, codedList, date, pastDate, text, uscc } from './fields.js';
 import { checkSubject, subjectFields } from './subject.js';

@@ -2,7 +2,7 @@
  * The subject of a 双公示 record (行政相对人): its fields, shared by licences
  * (prefix XK) and penalties (prefix CF), and the rules that tie them together.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { todayInChina } from '../shared/domain/dates.js';
 import { CERTIFICATE_TYPE, SUBJECT_CATEGORY, SUBJECT_CATEGORY_CODE } from './codes.js';
 import { certificateNumber, certificateProblem, coded, text, uscc } from './fields.js';

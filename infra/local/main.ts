@@ -4,6 +4,7 @@
  *   HUB_DATA_DIR  state folder (default .hub-data/), kept across restarts
  *   HUB_OPERATOR_KEY  the credit office's key (default: generated once, kept in HUB_DATA_DIR)
  */
+import { tables } from '../catalogue.js';
 import { startLocalStack } from './stack.js';
 
 const port = Number(process.env.PORT ?? 3000);
@@ -19,6 +20,7 @@ const say = (line: string) => process.stdout.write(`[hub] ${line}\n`);
 try {
   const stack = await startLocalStack({ port, dataDir, operatorKey: process.env.HUB_OPERATOR_KEY || undefined, log: say });
   say(`data folder:   ${stack.dataDir}`);
+  say(`DynamoDB Local: ${stack.dynamoEndpoint}   (tables: ${Object.values(tables).map((t) => t.localName).join(', ')})`);
   say(`HTTP API:      ${stack.apiUrl}   (health: ${stack.apiUrl}/health, OpenAPI: ${stack.apiUrl}/openapi.json)`);
   say(
     process.env.HUB_OPERATOR_KEY
