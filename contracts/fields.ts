@@ -29,13 +29,13 @@ export function date(description: string) {
     .string()
     .overwrite((v) => v.normalize('NFKC').trim())
     .regex(/^\d{4}-\d{2}-\d{2}$/, '日期格式应为YYYY-MM-DD (date must be YYYY-MM-DD)')
-    .refine(isIsoDate, '日期不存在 (not a real calendar date)')
+    .refine((v) => !/^\d{4}-\d{2}-\d{2}$/.test(v) || isIsoDate(v), '日期不存在 (not a real calendar date)')
     .meta({ description, format: 'date' });
 }
 
 /** A decision date: a real date, not after today in China. */
 export function pastDate(description: string) {
-  return date(description).refine((v) => v <= todayInChina(), '日期不能晚于今天 (date is in the future)');
+  return date(description).refine((v) => !isIsoDate(v) || v <= todayInChina(), '日期不能晚于今天 (date is in the future)');
 }
 
 /** A Unified Social Credit Code (GB 32100, with the embedded GB 11714 check). */
@@ -134,4 +134,39 @@ export function amount(description: string) {
 export function certificateProblem(type: string, number: string, today: string): string | null {
   if (type === '01') return residentIdProblem(number, today);
   return null;
+}
+
+/** What cross-field rules see of a record: only values that passed their own field checks. */
+export interface RecordView {
+  /** The field's normalised value, or undefined when absent or invalid on its own. */
+  value(field: string): string | undefined;
+  /** Whether the field was sent at all (valid or not): a "required" rule must not fire for a field that is present but wrong. */
+  given(field: string): boolean;
+}
+
+export type CrossFieldRules = (record: RecordView, issue: (field: string, message: string) => void) => void;
+
+/**
+ * Runs cross-field rules on every record, even one with field errors, so a
+ * department sees every problem in one answer; but a rule never looks at a
+ * value that failed its own check, and never reports on a field that already
+ * has an error.
+ */
+export function crossFieldRules(rules: CrossFieldRules) {
+  return [
+    (value: Record<string, unknown>, ctx: z.core.$RefinementCtx<Record<string, unknown>>) => {
+      const failed = new Set(ctx.issues.map((i) => String(i.path?.[0] ?? '')));
+      const view: RecordView = {
+        value: (field) => {
+          const v = value?.[field];
+          return !failed.has(field) && typeof v === 'string' ? v : undefined;
+        },
+        given: (field) => value?.[field] !== undefined,
+      };
+      rules(view, (field, message) => {
+        if (!failed.has(field)) ctx.addIssue({ code: 'custom', path: [field], message });
+      });
+    },
+    { when: () => true },
+  ] as const;
 }

@@ -80,6 +80,20 @@ export const PUSH_KINDS = {
 
 export type PushKind = keyof typeof PUSH_KINDS;
 
+/** The kind's field codes in the order of the national standard (the order of its schema). */
+export function fieldOrder(spec: PushKindSpec): string[] {
+  return Object.keys((spec.schema as unknown as { shape: Record<string, unknown> }).shape);
+}
+
+/** Fields of a record in the kind's standard order; fields it does not know come last. */
+export function inFieldOrder(spec: PushKindSpec | undefined, fields: Record<string, string>): Record<string, string> {
+  if (!spec) return { ...fields };
+  const ordered: Record<string, string> = {};
+  for (const key of fieldOrder(spec)) if (key in fields) ordered[key] = fields[key]!;
+  for (const [key, value] of Object.entries(fields)) if (!(key in ordered)) ordered[key] = value;
+  return ordered;
+}
+
 export function pushKind(kind: string): PushKindSpec | undefined {
   return Object.hasOwn(PUSH_KINDS, kind) ? (PUSH_KINDS as Record<string, PushKindSpec>)[kind] : undefined;
 }

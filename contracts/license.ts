@@ -1,7 +1,7 @@
 /** 行政许可 (administrative licence), in the national field codes. */
 import * as z from 'zod';
 import { LICENSE_CATEGORY, LICENSE_STATUS } from './codes.js';
-import { coded, date, pastDate, text, uscc } from './fields.js';
+import { coded, crossFieldRules, date, pastDate, text, uscc } from './fields.js';
 import { checkSubject, subjectFields } from './subject.js';
 
 export const licenseRecordSchema = z
@@ -23,11 +23,14 @@ export const licenseRecordSchema = z
     XK_LYDWDM: uscc('数据来源单位统一社会信用代码 (must be the pushing source USCC; defaults to it)').optional(),
     BZ: text(512, '备注 (remarks)').optional(),
   })
-  .superRefine((r, ctx) => {
-    const issue = (field: string, message: string) => ctx.addIssue({ code: 'custom', path: [field], message });
-    checkSubject('XK', r, issue);
-    if (r.XK_YXQZI && r.XK_YXQZ && r.XK_YXQZI < r.XK_YXQZ) issue('XK_YXQZI', '有效期至不能早于有效期自 (XK_YXQZI must not be before XK_YXQZ)');
-  })
+  .superRefine(
+    ...crossFieldRules((r, issue) => {
+      checkSubject('XK', r, issue);
+      const from = r.value('XK_YXQZ');
+      const until = r.value('XK_YXQZI');
+      if (from && until && until < from) issue('XK_YXQZI', '有效期至不能早于有效期自 (XK_YXQZI must not be before XK_YXQZ)');
+    }),
+  )
   .meta({ id: 'LicenseRecord', description: '行政许可 record in the national field codes' });
 
 export type LicenseRecordInput = z.input<typeof licenseRecordSchema>;

@@ -1,7 +1,7 @@
 /** 行政处罚 (administrative penalty), in the national field codes, plus SXDJ. */
 import * as z from 'zod';
 import { DISHONESTY_GRADE, PENALTY_CATEGORY, PENALTY_CATEGORY_CODE } from './codes.js';
-import { amount, coded, codedList, date, pastDate, text, uscc } from './fields.js';
+import { amount, coded, codedList, crossFieldRules, date, pastDate, text, uscc } from './fields.js';
 import { checkSubject, subjectFields } from './subject.js';
 
 export const penaltyRecordSchema = z
@@ -26,24 +26,28 @@ export const penaltyRecordSchema = z
     BZ: text(512, '备注 (remarks)').optional(),
     SXDJ: coded(DISHONESTY_GRADE, '失信等级 (grade of the dishonesty; 一般 when absent)').optional(),
   })
-  .superRefine((r, ctx) => {
-    const issue = (field: string, message: string) => ctx.addIssue({ code: 'custom', path: [field], message });
-    checkSubject('CF', r, issue);
-    const categories = r.CF_CFLB?.split(';') ?? [];
-    if (categories.includes(PENALTY_CATEGORY_CODE.fine) && r.CF_NR_FK === undefined) {
-      issue('CF_NR_FK', '处罚类别包含罚款时罚款金额必填 (fine amount required when 罚款 is a category)');
-    }
-    const confiscation = [PENALTY_CATEGORY_CODE.confiscateIllegalGains, PENALTY_CATEGORY_CODE.confiscateProperty] as string[];
-    if (categories.some((c) => confiscation.includes(c)) && r.CF_NR_WFFF === undefined) {
-      issue('CF_NR_WFFF', '处罚类别包含没收时没收金额必填 (confiscated amount required when 没收 is a category)');
-    }
-    const licence = [PENALTY_CATEGORY_CODE.revokeLicence, PENALTY_CATEGORY_CODE.suspendLicence] as string[];
-    if (categories.some((c) => licence.includes(c)) && r.CF_NR_ZKDX === undefined) {
-      issue('CF_NR_ZKDX', '处罚类别包含暂扣或吊销证照时须填写证照名称及编号 (licence name and number required)');
-    }
-    if (r.CF_YXQ && r.CF_JDRQ && r.CF_YXQ < r.CF_JDRQ) issue('CF_YXQ', '处罚有效期不能早于处罚决定日期 (CF_YXQ must not be before CF_JDRQ)');
-    if (r.CF_GSJZQ && r.CF_JDRQ && r.CF_GSJZQ < r.CF_JDRQ) issue('CF_GSJZQ', '公示截止期不能早于处罚决定日期 (CF_GSJZQ must not be before CF_JDRQ)');
-  })
+  .superRefine(
+    ...crossFieldRules((r, issue) => {
+      checkSubject('CF', r, issue);
+      const categories = r.value('CF_CFLB')?.split(';') ?? [];
+      if (categories.includes(PENALTY_CATEGORY_CODE.fine) && !r.given('CF_NR_FK')) {
+        issue('CF_NR_FK', '处罚类别包含罚款时罚款金额必填 (fine amount required when 罚款 is a category)');
+      }
+      const confiscation: string[] = [PENALTY_CATEGORY_CODE.confiscateIllegalGains, PENALTY_CATEGORY_CODE.confiscateProperty];
+      if (categories.some((c) => confiscation.includes(c)) && !r.given('CF_NR_WFFF')) {
+        issue('CF_NR_WFFF', '处罚类别包含没收时没收金额必填 (confiscated amount required when 没收 is a category)');
+      }
+      const licence: string[] = [PENALTY_CATEGORY_CODE.revokeLicence, PENALTY_CATEGORY_CODE.suspendLicence];
+      if (categories.some((c) => licence.includes(c)) && !r.given('CF_NR_ZKDX')) {
+        issue('CF_NR_ZKDX', '处罚类别包含暂扣或吊销证照时须填写证照名称及编号 (licence name and number required)');
+      }
+      const decided = r.value('CF_JDRQ');
+      const inForce = r.value('CF_YXQ');
+      const end = r.value('CF_GSJZQ');
+      if (decided && inForce && inForce < decided) issue('CF_YXQ', '处罚有效期不能早于处罚决定日期 (CF_YXQ must not be before CF_JDRQ)');
+      if (decided && end && end < decided) issue('CF_GSJZQ', '公示截止期不能早于处罚决定日期 (CF_GSJZQ must not be before CF_JDRQ)');
+    }),
+  )
   .meta({ id: 'PenaltyRecord', description: '行政处罚 record in the national field codes, plus SXDJ' });
 
 export type PenaltyRecordInput = z.input<typeof penaltyRecordSchema>;

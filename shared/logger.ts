@@ -6,14 +6,35 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 
-const IDENTITY_NUMBER = /(?<![0-9A-Za-z])\d{6}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?![0-9A-Za-z])/g;
+// Half- or full-width digits: an area code, a birth date (19th to 21st century, real month and day), 3 more and a check character.
+const digit = (from: string, to = from) => {
+  const wide = (c: string) => String.fromCharCode(c.charCodeAt(0) + 0xfee0);
+  return `[${from}-${to}${wide(from)}-${wide(to)}]`;
+};
+const any = digit('0', '9');
+const century = `(?:${digit('1')}${digit('8', '9')}|${digit('2')}${digit('0')})`;
+const month = `(?:${digit('0')}${digit('1', '9')}|${digit('1')}${digit('0', '2')})`;
+const day = `(?:${digit('0')}${digit('1', '9')}|${digit('1', '2')}${any}|${digit('3')}${digit('0', '1')})`;
+const IDENTITY_NUMBER = new RegExp(
+  `(?<![0-9A-Za-z\uFF10-\uFF19])${any}{6}${century}${any}{2}${month}${day}${any}{3}(?:${any}|[XxＸｘ])(?![0-9A-Za-z\uFF10-\uFF19])`,
+  'g',
+);
 
 /** Replaces anything shaped like a resident identity number with a redaction mark. */
 export function redactIdentityNumbers(text: string): string {
   return text.replace(IDENTITY_NUMBER, '[REDACTED-ID]');
 }
 
+function redactValue(value: unknown): unknown {
+  if (typeof value === 'string') return redactIdentityNumbers(value);
+  // Identity numbers used as keys (a map of results by subject, say) are redacted too.
+  if (value && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).some((k) => redactIdentityNumbers(k) !== k)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [redactIdentityNumbers(k), v]));
+  }
+  return value;
+}
+
 export const logger = new Logger({
   serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'credit-hub',
-  jsonReplacerFn: (_key, value) => (typeof value === 'string' ? redactIdentityNumbers(value) : value),
+  jsonReplacerFn: (_key, value) => redactValue(value),
 });

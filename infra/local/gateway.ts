@@ -66,8 +66,9 @@ export function buildEvent(req: IncomingMessage, body: Buffer, routeKey: string,
     if (name === 'cookie') cookies = (Array.isArray(value) ? value.join('; ') : value).split(/;\s*/);
     else headers[name] = Array.isArray(value) ? value.join(',') : value;
   }
-  const query: Record<string, string> = {};
-  for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
+  const params = new Map<string, string>();
+  for (const [k, v] of url.searchParams) params.set(k, params.has(k) ? `${params.get(k)},${v}` : v);
+  const query = Object.fromEntries(params);
   const now = new Date();
   const text = TEXT_TYPES.test(headers['content-type'] ?? 'application/json');
   return {

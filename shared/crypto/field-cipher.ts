@@ -80,7 +80,11 @@ export class LookupHasher {
   constructor(private readonly keyring: Keyring) {}
 
   async hash(namespace: string, value: string): Promise<string> {
-    this.#key ??= this.keyring.lookupKey();
+    if (!this.#key) {
+      this.#key = this.keyring.lookupKey();
+      // A failed fetch (KMS throttled, say) is not kept: the next hash asks again.
+      this.#key.catch(() => (this.#key = undefined));
+    }
     const key = await this.#key;
     return createHmac('sha256', key).update(`${namespace}\u0000${value}`).digest('base64url');
   }

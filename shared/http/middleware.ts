@@ -13,10 +13,22 @@ import { json } from './response.js';
 
 export type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
+const TRANSIENT = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded', 'ServiceUnavailable', 'InternalServerError', 'TimeoutError']);
+
+/** An AWS error that goes away by itself (throttling, a service hiccup): the client should retry, not give up. */
+export function isTransientAwsError(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const e = error as { name?: string; $retryable?: unknown; $metadata?: unknown };
+  return e.$metadata !== undefined && (e.$retryable !== undefined || TRANSIENT.has(e.name ?? ''));
+}
+
 export function errorResponse(error: unknown): APIGatewayProxyStructuredResultV2 {
   if (error instanceof HttpError) {
     const body = { error: { code: error.code, message: error.message, details: error.details } };
     return json(error.status, body, error.headers);
+  }
+  if (isTransientAwsError(error)) {
+    return json(503, { error: { code: 'unavailable', message: '服务暂时不可用，请稍后重试 (temporarily unavailable; retry later)', details: [] } }, { 'retry-after': '5' });
   }
   return json(500, { error: { code: 'internal', message: '服务器内部错误 (internal error; it has been logged)', details: [] } });
 }

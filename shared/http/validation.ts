@@ -8,7 +8,7 @@ export function fieldErrors(error: z.ZodError, prefix: (string | number)[] = [])
     const path = [...prefix, ...issue.path].map(String).join('.');
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) out.push({ field: path ? `${path}.${key}` : key, message: '未知字段 (unknown field)' });
-    } else if (issue.code === 'invalid_type' && issue.input === undefined) {
+    } else if (issue.code === 'invalid_type' && /received undefined$/.test(issue.message)) {
       out.push({ field: path, message: '必填字段缺失 (required field is missing)' });
     } else if (issue.code === 'invalid_type') {
       out.push({ field: path, message: `类型错误 (expected ${issue.expected})` });

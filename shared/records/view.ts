@@ -13,7 +13,7 @@ import {
   SUBJECT_CATEGORY,
   type CodeTable,
 } from '../../contracts/codes.js';
-import { pushKind } from '../../contracts/kinds.js';
+import { inFieldOrder, pushKind } from '../../contracts/kinds.js';
 import type { FieldCipher } from '../crypto/field-cipher.js';
 import { maskIdentityNumber } from '../domain/identifiers.js';
 import type { RecordContent, StoredHead, StoredVersion } from '../domain/record-model.js';
@@ -39,11 +39,11 @@ export function labelsOf(fields: Record<string, string>): Record<string, string>
 }
 
 async function fieldsFor(id: string, kind: string, content: RecordContent, reveal: boolean, cipher: () => Promise<FieldCipher>): Promise<Record<string, string>> {
-  if (!content.certificate) return { ...content.fields };
   const spec = pushKind(kind);
+  if (!content.certificate) return inFieldOrder(spec, content.fields);
   const field = `${spec?.subjectPrefix ?? 'XK'}_XDR_ZJHM`;
   const number = await (await cipher()).decrypt(content.certificate.cipher, `${id}:${field}`);
-  return { ...content.fields, [field]: reveal ? number : maskIdentityNumber(number) };
+  return inFieldOrder(spec, { ...content.fields, [field]: reveal ? number : maskIdentityNumber(number) });
 }
 
 export async function recordView(head: StoredHead, versions: StoredVersion[], reveal: boolean, cipher: () => Promise<FieldCipher>) {

@@ -1,0 +1,112 @@
+/**
+ * cdk-nag's AWS Solutions rules over the hub's stack.
+ *
+ * cdk-nag 3 is a CDK policy-validation plugin rather than an Aspect: findings
+ * are not Annotations any more but violations in a validation report, and an
+ * unacknowledged finding fails synthesis. So this test (1) runs the pack
+ * directly over the stack and prints whatever it finds, (2) synthesises with
+ * the pack registered the way infra/app.ts registers it, and (3) reads the
+ * acknowledgments that the pack writes into the template Metadata.
+ */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { describe, it, expect, beforeAll } from 'vitest';
+import { App, Validations, type PolicyValidationPluginReport } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { HubStack, repoRoot } from '../../infra/stack.js';
+
+const SYNTH_TIMEOUT = 120_000;
+/** The feature flags `cdk synth` uses (cdk.json), so the template checked is the one deployed. */
+const cdkContext = JSON.parse(readFileSync(path.join(repoRoot, 'cdk.json'), 'utf8')).context;
+
+let stack: HubStack;
+let report: PolicyValidationPluginReport;
+let template: Template | undefined;
+let synthError: unknown;
+/** The same stack built with every acknowledgment dropped: what the rules find on their own. */
+let unacknowledged: PolicyValidationPluginReport;
+
+beforeAll(() => {
+  const app = new App({ context: cdkContext });
+  stack = new HubStack(app, 'CreditHub');
+  const pack = new AwsSolutionsChecks(app, { verbose: true, writeSuppressionsToCloudFormation: true });
+  report = pack.validateScope(stack);
+  Validations.of(app).addPlugins(pack);
+  try {
+    template = Template.fromStack(stack);
+  } catch (error) {
+    synthError = error;
+  }
+
+  const acknowledge = Validations.prototype.acknowledge;
+  try {
+    Validations.prototype.acknowledge = function () {};
+    unacknowledged = new AwsSolutionsChecks().validateScope(new HubStack(new App({ context: cdkContext }), 'CreditHub'));
+  } finally {
+    Validations.prototype.acknowledge = acknowledge;
+  }
+}, SYNTH_TIMEOUT);
+
+function describeViolations(severity: string): string {
+  return report.violations
+    .filter((v) => v.severity === severity)
+    .map((v) => `${v.ruleName}: ${v.description}\n${v.violatingResources.map((r) => `    ${r.constructPath}`).join('\n')}`)
+    .join('\n');
+}
+
+describe('cdk-nag AwsSolutions', () => {
+  it('reports no unacknowledged AwsSolutions error', () => {
+    const errors = report.violations.filter((v) => v.severity === 'error' && /^AwsSolutions-/.test(v.ruleName));
+    expect(errors, describeViolations('error')).toEqual([]);
+  });
+
+  it('reports no unacknowledged AwsSolutions warning either', () => {
+    const warnings = report.violations.filter((v) => v.severity === 'warning');
+    expect(warnings, describeViolations('warning')).toEqual([]);
+  });
+
+  it('synthesises with the pack registered as in infra/app.ts, with no error annotation', () => {
+    expect(synthError, String(synthError)).toBeUndefined();
+    expect(Annotations.fromStack(stack).findError('*', Match.stringLikeRegexp('AwsSolutions-.*'))).toEqual([]);
+    expect(Annotations.fromStack(stack).findError('*', Match.anyValue())).toEqual([]);
+  });
+
+  it('every acknowledgment in the template metadata names a rule and gives a specific reason', () => {
+    expect(template).toBeDefined();
+    const resources = template!.toJSON().Resources as Record<string, { Metadata?: { cdk_nag?: { rules_to_suppress: { id: string; reason: string }[] } } }>;
+    const suppressions = Object.entries(resources).flatMap(([id, r]) =>
+      (r.Metadata?.cdk_nag?.rules_to_suppress ?? []).map((s) => ({ resource: id, ...s })),
+    );
+    expect(suppressions.length).toBeGreaterThan(0);
+    for (const s of suppressions) {
+      expect(s.id, JSON.stringify(s)).toMatch(/^AwsSolutions-[A-Z]+\d+(\[.+\])?$/);
+      expect(s.reason.trim().length, `${s.resource} ${s.id}: "${s.reason}"`).toBeGreaterThanOrEqual(20);
+    }
+    // IAM5 is only ever acknowledged finding by finding (never the whole rule).
+    expect(suppressions.filter((s) => s.id === 'AwsSolutions-IAM5')).toEqual([]);
+  });
+
+  it('every acknowledgment is needed: without it the rule reports that finding', () => {
+    const found = new Set(unacknowledged.violations.map((v) => v.ruleName));
+    const resources = template!.toJSON().Resources as Record<string, { Metadata?: { cdk_nag?: { rules_to_suppress: { id: string }[] } } }>;
+    const acknowledged = new Set(Object.values(resources).flatMap((r) => (r.Metadata?.cdk_nag?.rules_to_suppress ?? []).map((s) => s.id)));
+    expect([...acknowledged].filter((id) => !found.has(id))).toEqual([]);
+  });
+
+  it('acknowledges only the rules the design explains, where they apply', () => {
+    const resources = template!.toJSON().Resources as Record<string, { Type: string; Metadata?: { cdk_nag?: { rules_to_suppress: { id: string }[] } } }>;
+    const byRule = new Map<string, Set<string>>();
+    for (const r of Object.values(resources)) {
+      for (const s of r.Metadata?.cdk_nag?.rules_to_suppress ?? []) {
+        const rule = s.id.replace(/\[.*$/, '');
+        byRule.set(rule, (byRule.get(rule) ?? new Set()).add(r.Type));
+      }
+    }
+    expect(Object.fromEntries([...byRule].map(([rule, types]) => [rule, [...types].sort()]))).toEqual({
+      'AwsSolutions-SMG4': ['AWS::SecretsManager::Secret'],
+      'AwsSolutions-APIG4': ['AWS::ApiGatewayV2::Route'],
+      'AwsSolutions-IAM5': ['AWS::IAM::Policy'],
+    });
+  });
+});

@@ -1,0 +1,474 @@
+import { ProvisionedThroughputExceededException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { beforeEach, describe, expect, it } from 'vitest';
+import {
+  DEPARTMENT_KEY,
+  OPERATOR_KEY,
+  OTHER_USCC,
+  RECORDS_TABLE,
+  SOURCE_USCC,
+  allSentInputs,
+  apiEvent,
+  ddb,
+  department,
+  errorOf,
+  invoke,
+  mockKey,
+  mockNoItems,
+  principal,
+  sentInputs,
+} from './support.js';
+import { IDENTITY_NUMBER, companyLicence, heads, penalty, personLicence, storedLicence } from './fixtures.js';
+import { api } from '../../../infra/catalogue.js';
+import { recordId } from '../../../shared/domain/record-model.js';
+import { handler } from '../../../functions/submissions/handler.js';
+
+const LICENSE_ONLY_KEY = 'hub_licence-only-department-key-000000000000';
+const CHECKER_KEY = 'hub_checker-key-00000000000000000000000000000';
+
+const push = (kind: string, body: unknown, key = DEPARTMENT_KEY) =>
+  invoke(handler, apiEvent('POST /v1/submissions/{kind}', { key, pathParameters: { kind }, body: typeof body === 'string' ? body : (body as object) }));
+
+const licenceId = (n: number, source = department.sourceId) => recordId('lic', 'license', source, `京市监许〔2026〕${n}号`);
+
+const canceled = (...codes: string[]) =>
+  new TransactionCanceledException({ message: 'Transaction cancelled', $metadata: {}, CancellationReasons: codes.map((Code) => ({ Code })) });
+
+const throughput = () => new ProvisionedThroughputExceededException({ message: 'Rate of requests exceeds the allowed throughput (table arn:aws:dynamodb:cn-north-1:1:table/x)', $metadata: {} });
+
+function writtenItems(): Record<string, any>[] {
+  return ddb.commandCalls(TransactWriteCommand).flatMap((c) => c.args[0].input.TransactItems!.map((a) => a.Put!.Item!));
+}
+
+function noRecordWrites() {
+  expect(ddb.commandCalls(BatchGetCommand)).toHaveLength(0);
+  expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
+}
+
+beforeEach(() => {
+  ddb.reset();
+  mockNoItems();
+  mockKey(DEPARTMENT_KEY, department);
+  mockKey(LICENSE_ONLY_KEY, principal({ kinds: ['license'] }));
+  mockKey(CHECKER_KEY, principal({ sourceId: 'bank-1', role: 'checker', kinds: [] }));
+  ddb.on(BatchGetCommand).resolves({ Responses: { [RECORDS_TABLE]: [] } });
+  ddb.on(TransactWriteCommand).resolves({});
+});
+
+describe('POST /v1/submissions/{kind}: who may push what', () => {
+  it('answers 404 unknown_kind for a kind the endpoint does not take', async () => {
+    for (const kind of ['lottery', 'commitment', 'toString', '__proto__']) {
+      const res = await push(kind, { records: [personLicence(1)] });
+      expect(res.status, kind).toBe(404);
+      expect(errorOf(res).code).toBe('unknown_kind');
+    }
+    noRecordWrites();
+  });
+
+  it('refuses with 403 the whole request for a kind the source may not push, touching no record', async () => {
+    const res = await push('penalty', { records: [penalty(1), penalty(2)] }, LICENSE_ONLY_KEY);
+    expect(res.status).toBe(403);
+    expect(errorOf(res).code).toBe('forbidden');
+    expect(ddb.commandCalls(GetCommand)).toHaveLength(1); // the key lookup only
+    noRecordWrites();
+  });
+
+  it('refuses the operator and a checker with 403', async () => {
+    const operator = await push('license', { records: [personLicence(1)] }, OPERATOR_KEY);
+    expect(operator.status).toBe(403);
+    expect(errorOf(operator).code).toBe('forbidden');
+    const checker = await push('license', { records: [personLicence(1)] }, CHECKER_KEY);
+    expect(checker.status).toBe(403);
+    noRecordWrites();
+  });
+
+  it('answers 401 without a key and for an unknown key', async () => {
+    const none = await invoke(handler, apiEvent('POST /v1/submissions/{kind}', { pathParameters: { kind: 'license' }, body: { records: [personLicence(1)] } }));
+    expect(none.status).toBe(401);
+    expect(none.headers['www-authenticate']).toBe('Bearer');
+    const unknown = await push('license', { records: [personLicence(1)] }, 'hub_unknown-key-000000000000000000000000000');
+    expect(unknown.status).toBe(401);
+    noRecordWrites();
+  });
+});
+
+describe('POST /v1/submissions/{kind}: the request body', () => {
+  it('answers 400 malformed_json for malformed JSON and for an empty body', async () => {
+    const res = await push('license', '{"records": [');
+    expect(res.status).toBe(400);
+    expect(errorOf(res).code).toBe('malformed_json');
+    const empty = await invoke(handler, apiEvent('POST /v1/submissions/{kind}', { key: DEPARTMENT_KEY, pathParameters: { kind: 'license' } }));
+    expect(empty.status).toBe(400);
+    noRecordWrites();
+  });
+
+  it.each([
+    ['an array', JSON.stringify([personLicence(1)])],
+    ['a string', '"records"'],
+    ['a number', '42'],
+    ['null', 'null'],
+  ])('answers 400 when the body is %s, not an object', async (_what, body) => {
+    const res = await push('license', body);
+    expect(res.status).toBe(400);
+    expect(errorOf(res).code).toBe('invalid_body');
+    noRecordWrites();
+  });
+
+  it.each([
+    ['records is missing', {}],
+    ['records is an object', { records: { 0: personLicence(1) } }],
+    ['records is a string', { records: 'all of them' }],
+    ['records is empty', { records: [] }],
+    ['there is an unknown top-level field', { records: [personLicence(1)], dryRun: true }],
+  ])('answers 400 invalid_submission when %s', async (_what, body) => {
+    const res = await push('license', body);
+    expect(res.status).toBe(400);
+    const error = errorOf(res);
+    expect(error.code).toBe('invalid_submission');
+    expect(error.details.length).toBeGreaterThan(0);
+    noRecordWrites();
+  });
+
+  it('accepts 1000 records but answers 400 for 1001, on field records', async () => {
+    const res = await push('license', { records: Array.from({ length: 1001 }, () => ({})) });
+    expect(res.status).toBe(400);
+    expect(errorOf(res).details.map((d) => d.field)).toContain('records');
+    noRecordWrites();
+
+    const ok = await push('license', { records: Array.from({ length: 1000 }, () => ({})) });
+    expect(ok.status).toBe(200);
+    expect(ok.body.rejected).toBe(1000);
+  });
+
+  it('answers 413 payload_too_large for a body over 6 MB, before parsing it', async () => {
+    const big = `{"records":[{"BZ":"${'x'.repeat(api.maxBodyBytes)}"}]}`;
+    const res = await push('license', big);
+    expect(res.status).toBe(413);
+    expect(errorOf(res).code).toBe('payload_too_large');
+
+    const bigAndMalformed = `{"records":[${'x'.repeat(api.maxBodyBytes)}`;
+    expect((await push('license', bigAndMalformed)).status).toBe(413);
+    noRecordWrites();
+  });
+
+  it('counts the limit in bytes (UTF-8), not characters, and decodes base64 bodies', async () => {
+    const chars = Math.ceil(api.maxBodyBytes / 3) + 10; // about 2 M characters, over 6 MB in UTF-8
+    const res = await push('license', `{"records":[{"BZ":"${'备'.repeat(chars)}"}]}`);
+    expect(res.status).toBe(413);
+
+    const encoded = Buffer.from(JSON.stringify({ records: [personLicence(1)] })).toString('base64');
+    const b64 = await invoke(
+      handler,
+      apiEvent('POST /v1/submissions/{kind}', { key: DEPARTMENT_KEY, pathParameters: { kind: 'license' }, body: encoded, isBase64Encoded: true }),
+    );
+    expect(b64.status).toBe(200);
+    expect(b64.body.accepted).toBe(1);
+  });
+});
+
+describe('POST /v1/submissions/{kind}: per-record results', () => {
+  it('accepts a new record: conditional create Put of the head, results with its id', async () => {
+    const res = await push('license', { records: [personLicence(1)] });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ accepted: 1, updated: 0, duplicates: 0, rejected: 0 });
+    expect(res.body.results).toHaveLength(1);
+    expect(res.body.results[0]).toMatchObject({ index: 0, status: 'accepted', id: licenceId(1) });
+
+    const batchGet = ddb.commandCalls(BatchGetCommand);
+    expect(batchGet).toHaveLength(1);
+    expect(batchGet[0]!.args[0].input.RequestItems![RECORDS_TABLE]).toMatchObject({ Keys: [{ pk: `REC#${licenceId(1)}`, sk: 'HEAD' }], ConsistentRead: true });
+
+    const writes = ddb.commandCalls(TransactWriteCommand);
+    expect(writes).toHaveLength(1);
+    const [action] = writes[0]!.args[0].input.TransactItems!;
+    expect(action!.Put).toMatchObject({ TableName: RECORDS_TABLE, ConditionExpression: 'attribute_not_exists(pk)' });
+    expect(action!.Put!.Item).toMatchObject({
+      pk: `REC#${licenceId(1)}`,
+      sk: 'HEAD',
+      id: licenceId(1),
+      kind: 'license',
+      sourceId: department.sourceId,
+      version: 1,
+      fields: { XK_XDR_LB: '03', XK_XDR_ZJLX: '01', XK_XKLB: '01', XK_ZT: '1', XK_LYDWDM: SOURCE_USCC, XK_LYDW: department.name },
+    });
+    expect(action!.Put!.Item!.certificate.cipher).toMatch(/^v1\./);
+  });
+
+  it('never sends the plaintext identity number to DynamoDB, only its ciphertext and keyed hash', async () => {
+    const res = await push('license', { records: [personLicence(1), personLicence(2, { XK_XDR_ZJHM: '110102199101010078' })] });
+    expect(res.body.accepted).toBe(2);
+    const writes = sentInputs(TransactWriteCommand);
+    expect(writes).not.toContain(IDENTITY_NUMBER);
+    expect(writes).not.toContain('1101021991');
+    expect(allSentInputs()).not.toContain(IDENTITY_NUMBER);
+    for (const item of writtenItems()) {
+      expect(item.fields).not.toHaveProperty('XK_XDR_ZJHM');
+      expect(item.certificate).toMatchObject({ type: '01' });
+      expect(item.subjectKey).toMatch(/^PID#/);
+      expect(item.subjectKey).not.toContain(IDENTITY_NUMBER);
+    }
+  });
+
+  it('handles each record alone: valid ones accepted, invalid ones rejected with errors[].field, nothing of them written', async () => {
+    const records = [
+      personLicence(1),
+      companyLicence(2, { XK_XDR_MC: 'REJECTED-MARKER-公司', XK_XDR_SHXYM: '91310115MA1K3BTP2C', XK_WSH: 'REJECTED-WSH-2' }),
+      companyLicence(3),
+      'not an object',
+      personLicence(4, { XK_XDR_ZJHM: '110102199101010079', XK_WSH: 'REJECTED-WSH-4' }),
+      companyLicence(5, { XK_JDRQ: '2999-01-01', XK_WSH: 'REJECTED-WSH-5' }),
+      companyLicence(6, { XK_UNKNOWN: 'x', XK_WSH: 'REJECTED-WSH-6' }),
+    ];
+    const res = await push('license', { records });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ accepted: 2, updated: 0, duplicates: 0, rejected: 5 });
+    const results = res.body.results as { index: number; status: string; id?: string; errors?: { field: string; message: string }[] }[];
+    expect(results.map((r) => r.index)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(results.map((r) => r.status)).toEqual(['accepted', 'rejected', 'accepted', 'rejected', 'rejected', 'rejected', 'rejected']);
+    const fields = (i: number) => results[i]!.errors!.map((e) => e.field);
+    expect(fields(1)).toContain('XK_XDR_SHXYM');
+    expect(fields(3)).toEqual(['']);
+    expect(fields(4)).toContain('XK_XDR_ZJHM');
+    expect(fields(5)).toContain('XK_JDRQ');
+    expect(fields(6)).toContain('XK_UNKNOWN');
+    for (const i of [1, 3, 4, 5, 6]) {
+      expect(results[i]!.id).toBeUndefined();
+      expect(results[i]!.errors!.every((e) => typeof e.message === 'string' && e.message.length > 0)).toBe(true);
+    }
+
+    const sent = allSentInputs();
+    expect(sent).not.toContain('REJECTED');
+    expect(sent).not.toContain('110102199101010079');
+    expect(writtenItems().map((i) => i.id).sort()).toEqual([licenceId(1), recordId('lic', 'license', department.sourceId, '京市监许〔2026〕C3号')].sort());
+  });
+
+  it('rejects a record whose data-source code (XK_LYDWDM) is not the source USCC, on that field', async () => {
+    const res = await push('license', {
+      records: [
+        personLicence(1, { XK_LYDWDM: OTHER_USCC }),
+        personLicence(2, { XK_LYDWDM: '９１１１００００６０００３７３４１ｌ' }), // the source's own USCC, full-width lower case
+      ],
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.results[0]).toMatchObject({ index: 0, status: 'rejected', errors: [{ field: 'XK_LYDWDM' }] });
+    expect(res.body.results[1]).toMatchObject({ index: 1, status: 'accepted' });
+    expect(writtenItems().map((i) => i.id)).toEqual([licenceId(2)]);
+    expect(allSentInputs()).not.toContain(OTHER_USCC);
+  });
+
+  it('rejects a penalty whose CF_SJLYDM is not the source USCC, and defaults SXDJ to 一般', async () => {
+    const res = await push('penalty', { records: [penalty(1, { CF_SJLYDM: OTHER_USCC }), penalty(2)] });
+    expect(res.status).toBe(200);
+    expect(res.body.results[0]).toMatchObject({ status: 'rejected', errors: [{ field: 'CF_SJLYDM' }] });
+    expect(res.body.results[1]).toMatchObject({ status: 'accepted', id: recordId('pen', 'penalty', department.sourceId, '京市监罚〔2026〕2号') });
+    const [item] = writtenItems();
+    expect(item!.fields).toMatchObject({ SXDJ: '2', CF_SJLYDM: SOURCE_USCC, CF_CFLB: '01' });
+    expect(item!.publication).toMatchObject({ state: 'pending-review', grade: '2', from: '2026-11-20' });
+  });
+
+  it('flags a 双公示 record pushed more than 7 working days after its decision as late, and still accepts it', async () => {
+    const res = await push('license', { records: [companyLicence(1, { XK_JDRQ: '2026-01-05', XK_YXQZ: '2026-01-05' })] });
+    expect(res.status).toBe(200);
+    expect(res.body.results[0]).toMatchObject({ status: 'accepted', late: true });
+    expect(writtenItems()[0]!.late).toBe(true);
+  });
+
+  it('answers duplicate and writes nothing when the stored head has the same content', async () => {
+    const existing = await storedLicence(department, personLicence(1), new Date('2026-11-21T02:00:00Z'));
+    ddb.on(BatchGetCommand).resolves(heads(existing));
+    const res = await push('license', { records: [personLicence(1)] });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ accepted: 0, updated: 0, duplicates: 1, rejected: 0 });
+    expect(res.body.results[0]).toMatchObject({ index: 0, status: 'duplicate', id: existing.id });
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
+  });
+
+  it('treats names and codes of coded fields, and blank optional fields, as the same content', async () => {
+    const existing = await storedLicence(department, personLicence(1));
+    ddb.on(BatchGetCommand).resolves(heads(existing));
+    const res = await push('license', { records: [personLicence(1, { XK_XDR_LB: '03', XK_XKLB: '01', XK_ZT: '1', BZ: '', XK_XKBH: null })] });
+    expect(res.body.results[0].status).toBe('duplicate');
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
+  });
+
+  it('answers updated with changed content: head Put conditioned on the stored version, and the old head saved as V#0000000001', async () => {
+    const existing = await storedLicence(department, personLicence(1, { XK_NR: '食品销售（旧）' }), new Date('2026-11-21T02:00:00Z'));
+    ddb.on(BatchGetCommand).resolves(heads(existing));
+    const res = await push('license', { records: [personLicence(1)] });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ accepted: 0, updated: 1, duplicates: 0, rejected: 0 });
+    expect(res.body.results[0]).toMatchObject({ status: 'updated', id: existing.id });
+
+    const writes = ddb.commandCalls(TransactWriteCommand);
+    expect(writes).toHaveLength(1);
+    const actions = writes[0]!.args[0].input.TransactItems!;
+    expect(actions).toHaveLength(2);
+    const [head, version] = actions.map((a) => a.Put!) as [NonNullable<(typeof actions)[0]['Put']>, NonNullable<(typeof actions)[0]['Put']>];
+    expect(head.ConditionExpression).toMatch(/version = :v/);
+    expect(head.ExpressionAttributeValues).toMatchObject({ ':v': 1, ':h': existing.contentHash });
+    expect(head.Item).toMatchObject({ pk: `REC#${existing.id}`, sk: 'HEAD', version: 2, firstReceivedAt: existing.firstReceivedAt, fields: { XK_NR: '食品销售' } });
+    expect(head.Item!.contentHash).not.toBe(existing.contentHash);
+    expect(version.ConditionExpression).toBe('attribute_not_exists(pk)');
+    expect(version.Item).toMatchObject({
+      pk: `REC#${existing.id}`,
+      sk: 'V#0000000001',
+      id: existing.id,
+      version: 1,
+      contentHash: existing.contentHash,
+      receivedAt: existing.receivedAt,
+      fields: { XK_NR: '食品销售（旧）' },
+    });
+    expect(typeof version.Item!.supersededAt).toBe('string');
+    expect(sentInputs(TransactWriteCommand)).not.toContain(IDENTITY_NUMBER);
+  });
+
+  it('applies the same record twice in one request in order (accepted, then duplicate or updated)', async () => {
+    const first = await storedLicence(department, personLicence(1));
+    ddb.on(BatchGetCommand).resolvesOnce({ Responses: { [RECORDS_TABLE]: [] } }).resolves(heads(first));
+    const res = await push('license', { records: [personLicence(1), personLicence(1), personLicence(1, { XK_NR: '改' })] });
+    expect(res.status).toBe(200);
+    expect(res.body.results.map((r: { status: string }) => r.status)).toEqual(['accepted', 'duplicate', 'updated']);
+    expect(ddb.commandCalls(BatchGetCommand).length).toBe(3);
+  });
+});
+
+describe('POST /v1/submissions/{kind}: races and failures', () => {
+  it('re-reads a record whose conditional write failed and reports what it finds (duplicate)', async () => {
+    const racer = await storedLicence(department, personLicence(1));
+    ddb.on(BatchGetCommand).resolvesOnce({ Responses: { [RECORDS_TABLE]: [] } }).resolves(heads(racer));
+    ddb.on(TransactWriteCommand).rejectsOnce(canceled('ConditionalCheckFailed')).resolves({});
+    const res = await push('license', { records: [personLicence(1)] });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ accepted: 0, duplicates: 1, updated: 0, rejected: 0 });
+    expect(res.body.results[0]).toMatchObject({ index: 0, status: 'duplicate', id: racer.id });
+    expect(ddb.commandCalls(BatchGetCommand)).toHaveLength(2);
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(1);
+  });
+
+  it('re-reads after a lost race and updates on top of the winner (updated, version 2)', async () => {
+    const racer = await storedLicence(department, personLicence(1, { XK_NR: '别人的版本' }));
+    ddb.on(BatchGetCommand).resolvesOnce({ Responses: { [RECORDS_TABLE]: [] } }).resolves(heads(racer));
+    ddb.on(TransactWriteCommand).rejectsOnce(canceled('ConditionalCheckFailed')).resolves({});
+    const res = await push('license', { records: [personLicence(1)] });
+    expect(res.body.results[0]).toMatchObject({ status: 'updated', id: racer.id });
+    expect(res.body).toMatchObject({ accepted: 0, updated: 1 });
+    const writes = ddb.commandCalls(TransactWriteCommand);
+    expect(writes).toHaveLength(2);
+    const second = writes[1]!.args[0].input.TransactItems!;
+    expect(second.map((a) => a.Put!.Item!.sk)).toEqual(['HEAD', 'V#0000000001']);
+    expect(second[0]!.Put!.ExpressionAttributeValues).toMatchObject({ ':v': 1, ':h': racer.contentHash });
+  });
+
+  it('in a cancelled transaction, writes again the records that did not conflict and re-reads only the one that did', async () => {
+    const racer = await storedLicence(department, companyLicence(2));
+    ddb
+      .on(BatchGetCommand)
+      .resolvesOnce({ Responses: { [RECORDS_TABLE]: [] } })
+      .resolves(heads(racer));
+    ddb.on(TransactWriteCommand).rejectsOnce(canceled('None', 'ConditionalCheckFailed')).resolves({});
+    const res = await push('license', { records: [companyLicence(1), companyLicence(2)] });
+    expect(res.status).toBe(200);
+    expect(res.body.results.map((r: { status: string }) => r.status)).toEqual(['accepted', 'duplicate']);
+    const writes = ddb.commandCalls(TransactWriteCommand);
+    expect(writes).toHaveLength(2);
+    expect(writes[1]!.args[0].input.TransactItems!.map((a) => a.Put!.Item!.id)).toEqual([recordId('lic', 'license', department.sourceId, '京市监许〔2026〕C1号')]);
+    const reread = ddb.commandCalls(BatchGetCommand)[1]!.args[0].input.RequestItems![RECORDS_TABLE]!.Keys;
+    expect(reread).toEqual([{ pk: `REC#${racer.id}`, sk: 'HEAD' }]);
+  });
+
+  it.each([
+    ['BatchGetCommand', () => ddb.on(BatchGetCommand).rejects(throughput())],
+    ['TransactWriteCommand', () => ddb.on(TransactWriteCommand).rejects(throughput())],
+  ])('answers 503 unavailable, without internals, when DynamoDB keeps failing on %s', async (_name, fail) => {
+    fail();
+    const res = await push('license', { records: [personLicence(1), companyLicence(2)] });
+    expect(res.status).toBe(503);
+    const error = errorOf(res);
+    expect(error.code).toBe('unavailable');
+    expect(res.headers['retry-after']).toBeDefined();
+    expect(res.raw).not.toMatch(/Provisioned|throughput|arn:aws|stack/i);
+    expect(res.raw).not.toContain(IDENTITY_NUMBER);
+  });
+
+  it('answers 503 when records keep conflicting with concurrent pushes', async () => {
+    // Every read finds nothing and every conditional create fails: the decision is retried, then given up.
+    ddb.on(TransactWriteCommand).rejects(canceled('ConditionalCheckFailed'));
+    const res = await push('license', { records: [companyLicence(1)] });
+    expect(res.status).toBe(503);
+    expect(errorOf(res).code).toBe('unavailable');
+    expect(ddb.commandCalls(BatchGetCommand).length).toBeGreaterThan(1);
+  });
+
+  it('answers 503 when transactions keep being cancelled for another reason (TransactionConflict)', async () => {
+    ddb.on(TransactWriteCommand).rejects(canceled('TransactionConflict'));
+    const res = await push('license', { records: [companyLicence(1)] });
+    expect(res.status).toBe(503);
+    expect(errorOf(res).code).toBe('unavailable');
+    expect(ddb.commandCalls(TransactWriteCommand).length).toBeGreaterThan(1);
+  }, 20_000);
+
+  it('retries unprocessed keys of a BatchGet until every head is read', async () => {
+    const existing = await storedLicence(department, companyLicence(2));
+    const id1 = recordId('lic', 'license', department.sourceId, '京市监许〔2026〕C1号');
+    ddb
+      .on(BatchGetCommand)
+      .resolvesOnce({ Responses: { [RECORDS_TABLE]: [] }, UnprocessedKeys: { [RECORDS_TABLE]: { Keys: [{ pk: `REC#${existing.id}`, sk: 'HEAD' }] } } })
+      .resolves(heads(existing));
+    const res = await push('license', { records: [companyLicence(1), companyLicence(2)] });
+    expect(res.body.results.map((r: { status: string }) => r.status)).toEqual(['accepted', 'duplicate']);
+    const gets = ddb.commandCalls(BatchGetCommand);
+    expect(gets).toHaveLength(2);
+    expect(gets[1]!.args[0].input.RequestItems![RECORDS_TABLE]!.Keys).toEqual([{ pk: `REC#${existing.id}`, sk: 'HEAD' }]);
+    expect(writtenItems().map((i) => i.id)).toEqual([id1]);
+  });
+
+  it('keeps within DynamoDB limits: at most 100 keys per BatchGet and 100 actions per transaction', async () => {
+    const records = Array.from({ length: 250 }, (_, i) => companyLicence(i));
+    const res = await push('license', { records });
+    expect(res.status).toBe(200);
+    expect(res.body.accepted).toBe(250);
+    const gets = ddb.commandCalls(BatchGetCommand).map((c) => c.args[0].input.RequestItems![RECORDS_TABLE]!.Keys!.length);
+    expect(gets.every((n) => n <= 100)).toBe(true);
+    expect(gets.reduce((a, b) => a + b, 0)).toBe(250);
+    const writes = ddb.commandCalls(TransactWriteCommand).map((c) => c.args[0].input.TransactItems!.length);
+    expect(writes.every((n) => n <= 100)).toBe(true);
+    expect(writes.reduce((a, b) => a + b, 0)).toBe(250);
+    expect(new Set(writtenItems().map((i) => i.id)).size).toBe(250);
+  });
+
+  it('keeps an update (two actions) whole within one transaction of at most 100 actions', async () => {
+    const records = Array.from({ length: 60 }, (_, i) => companyLicence(i));
+    const stored = await Promise.all(records.map((r) => storedLicence(department, { ...r, XK_NR: '旧' })));
+    ddb.on(BatchGetCommand).callsFake((input: { RequestItems: Record<string, { Keys: { pk: string }[] }> }) => {
+      const wanted = new Set(input.RequestItems[RECORDS_TABLE]!.Keys.map((k) => k.pk));
+      return { Responses: { [RECORDS_TABLE]: stored.filter((h) => wanted.has(`REC#${h.id}`)).map((h) => ({ pk: `REC#${h.id}`, sk: 'HEAD', ...h })) } };
+    });
+    const res = await push('license', { records });
+    expect(res.body.updated).toBe(60);
+    const transactions = ddb.commandCalls(TransactWriteCommand).map((c) => c.args[0].input.TransactItems!);
+    expect(transactions.length).toBeGreaterThan(1);
+    for (const actions of transactions) {
+      expect(actions.length).toBeLessThanOrEqual(100);
+      expect(actions.length % 2).toBe(0);
+      for (let i = 0; i < actions.length; i += 2) {
+        expect(actions[i]!.Put!.Item!.sk).toBe('HEAD');
+        expect(actions[i + 1]!.Put!.Item!.sk).toBe('V#0000000001');
+        expect(actions[i + 1]!.Put!.Item!.id).toBe(actions[i]!.Put!.Item!.id);
+      }
+    }
+  });
+
+  it('answers a DynamoDB failure during the key lookup without internals (currently 500 internal, not 503)', async () => {
+    ddb.on(GetCommand).rejects(throughput());
+    const res = await push('license', { records: [personLicence(1)] });
+    expect(res.status).toBeGreaterThanOrEqual(500);
+    expect(['internal', 'unavailable']).toContain(errorOf(res).code);
+    expect(res.raw).not.toMatch(/Provisioned|throughput|arn:aws/i);
+    noRecordWrites();
+  });
+
+  it('does not query anything but heads (no QueryCommand on push)', async () => {
+    await push('license', { records: [personLicence(1)] });
+    expect(ddb.commandCalls(QueryCommand)).toHaveLength(0);
+  });
+});
