@@ -24,14 +24,21 @@ export function normaliseCode(value: string): string {
   return value.normalize('NFKC').trim().toUpperCase();
 }
 
+/** Σ value(char) × weight over the first `weights.length` characters; null if a character is outside the charset. */
+function weightedSum(text: string, charset: string, weights: readonly number[]): number | null {
+  let sum = 0;
+  for (let i = 0; i < weights.length; i++) {
+    const v = charset.indexOf(text[i] ?? '');
+    if (v < 0) return null;
+    sum += v * weights[i]!;
+  }
+  return sum;
+}
+
 /** GB 11714 organisation code check character for the first 8 characters. */
 export function organisationCodeCheck(body: string): string | null {
-  let sum = 0;
-  for (let i = 0; i < 8; i++) {
-    const v = ORG_CHARSET.indexOf(body[i] ?? '');
-    if (v < 0) return null;
-    sum += v * ORG_WEIGHTS[i]!;
-  }
+  const sum = weightedSum(body, ORG_CHARSET, ORG_WEIGHTS);
+  if (sum === null) return null;
   const c = 11 - (sum % 11);
   return c === 10 ? 'X' : c === 11 ? '0' : String(c);
 }
@@ -44,12 +51,8 @@ export function organisationCodeProblem(code: string): IdentifierProblem {
 
 /** GB 32100 check character for the first 17 characters, or null if a character is outside the charset. */
 export function usccCheckCharacter(first17: string): string | null {
-  let sum = 0;
-  for (let i = 0; i < 17; i++) {
-    const v = USCC_CHARSET.indexOf(first17[i] ?? '');
-    if (v < 0) return null;
-    sum += v * USCC_WEIGHTS[i]!;
-  }
+  const sum = weightedSum(first17, USCC_CHARSET, USCC_WEIGHTS);
+  if (sum === null) return null;
   return USCC_CHARSET[(31 - (sum % 31)) % 31]!;
 }
 
