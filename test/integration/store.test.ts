@@ -146,3 +146,44 @@ describe('submitting records', () => {
     expect(again.duplicates).toBe(1000);
   });
 });
+
+describe('change stream (what later fan-out reads)', () => {
+  it('emits INSERT and MODIFY images of the records table in DynamoDB Local, without identity numbers', async () => {
+    const { DescribeTableCommand } = await import('@aws-sdk/client-dynamodb');
+    const { DynamoDBStreamsClient, DescribeStreamCommand, GetShardIteratorCommand, GetRecordsCommand } = await import('@aws-sdk/client-dynamodb-streams');
+    const table = await db.client.send(new DescribeTableCommand({ TableName: tables.records.localName }));
+    expect(table.Table?.StreamSpecification).toMatchObject({ StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' });
+    const streams = new DynamoDBStreamsClient({ endpoint: db.emulator.endpoint, region: 'cn-north-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    try {
+      const first = await submitRecords(PUSH_KINDS.license, source, [personLicense('stream-1')], deps);
+      await submitRecords(PUSH_KINDS.license, source, [personLicense('stream-1', { XK_NR: '变更' })], deps);
+      const id = first.results[0]!.id!;
+      const stream = await streams.send(new DescribeStreamCommand({ StreamArn: table.Table!.LatestStreamArn! }));
+      const events: { name?: string; sk?: string; version?: string; raw: string }[] = [];
+      for (const shard of stream.StreamDescription?.Shards ?? []) {
+        const iterator = await streams.send(new GetShardIteratorCommand({ StreamArn: table.Table!.LatestStreamArn!, ShardId: shard.ShardId!, ShardIteratorType: 'TRIM_HORIZON' }));
+        let next = iterator.ShardIterator;
+        for (let page = 0; next && page < 50; page++) {
+          const out = await streams.send(new GetRecordsCommand({ ShardIterator: next, Limit: 1000 }));
+          for (const r of out.Records ?? []) {
+            if (r.dynamodb?.Keys?.pk?.S !== `REC#${id}`) continue;
+            events.push({ name: r.eventName, sk: r.dynamodb.Keys.sk?.S, version: r.dynamodb.NewImage?.version?.N, raw: JSON.stringify(r) });
+          }
+          if (!out.Records?.length) break;
+          next = out.NextShardIterator;
+        }
+      }
+      expect(events.map((e) => [e.name, e.sk, e.version])).toEqual(
+        expect.arrayContaining([
+          ['INSERT', 'HEAD', '1'],
+          ['MODIFY', 'HEAD', '2'],
+          ['INSERT', 'V#0000000001', '1'],
+        ]),
+      );
+      expect(events).toHaveLength(3);
+      for (const e of events) expect(e.raw).not.toContain(PERSON_ID);
+    } finally {
+      streams.destroy();
+    }
+  });
+});
