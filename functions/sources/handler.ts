@@ -1,5 +1,5 @@
 /** POST /v1/sources, GET /v1/sources, POST /v1/sources/{id}/keys (operator only). */
-import { createSourceSchema } from '../../contracts/api.js';
+import { createSourceSchema } from '../../contracts/sources.js';
 import { authenticate, requireRole } from '../../shared/auth/authenticate.js';
 import { generateApiKey, hashApiKey } from '../../shared/auth/api-keys.js';
 import { authDeps, sourcesStore } from '../../shared/deps.js';
