@@ -76,7 +76,9 @@ export const recordViewSchema = z
     receivedAt: z.string().meta({ format: 'date-time' }),
     fields: z.record(z.string(), z.string()).meta({ description: 'canonical values in the national field codes; identity numbers masked unless operator' }),
     labels: z.record(z.string(), z.string()).meta({ description: 'names of the coded values in fields' }),
-    versions: z.array(versionSchema).meta({ description: 'every version, oldest first; the last is the current one' }),
+    versions: z.array(versionSchema).meta({ description: 'the versions, oldest first, at most the 50 most recent; the last is the current one' }),
+    versionCount: z.number().int().meta({ description: 'how many versions the record has in all' }),
+    versionsOmitted: z.number().int().optional().meta({ description: 'how many older versions are not listed (when over 50)' }),
     publication: publicationSchema,
     delivery: z.object({ provincial: z.object({ state: z.string() }), national: z.object({ state: z.string() }) }),
   })

@@ -20,6 +20,7 @@ export function text(max: number, description: string) {
     .min(1, '不能为空 (must not be empty)')
     .max(max, `不能超过${max}个字符 (at most ${max} characters)`)
     .refine((v) => !CONTROL.test(v), '不能包含控制字符 (control characters are not allowed)')
+    .refine((v) => v.isWellFormed(), '含有无效的Unicode字符 (ill-formed Unicode: lone surrogate)')
     .meta({ description });
 }
 
@@ -85,7 +86,7 @@ export function codedList(table: CodeTable, description: string) {
       for (const part of parts) {
         const code = lookupCode(table, part);
         if (code === undefined) {
-          ctx.addIssue({ code: 'custom', message: `'${part}'不是有效的代码或名称 (expected codes or names from: ${describeTable(table)})` });
+          ctx.addIssue({ code: 'custom', message: `'${echo(part)}'不是有效的代码或名称 (expected codes or names from: ${describeTable(table)})` });
           return z.NEVER;
         }
         codes.add(code);
@@ -99,6 +100,11 @@ export function codedList(table: CodeTable, description: string) {
     .meta({ description: `${description}. One or more codes or names (array, or separated by ';'): ${describeTable(table)}` });
 }
 
+/** A client's value quoted back in an error, cut short so an error never grows the response. */
+function echo(value: string): string {
+  return value.length > 32 ? `${value.slice(0, 32)}…` : value;
+}
+
 const AMOUNT = /^\d{1,12}(\.\d{1,6})?$/;
 
 /** An amount in 万元: a non-negative number or numeric string, stored as a plain decimal string. */
@@ -109,6 +115,13 @@ export function amount(description: string) {
       if (typeof raw === 'number') {
         if (!Number.isFinite(raw) || raw < 0) {
           ctx.addIssue({ code: 'custom', message: '金额不能为负数 (amount must be a non-negative number)' });
+          return z.NEVER;
+        }
+        // 6 decimals of 万元 is one 分. Binary noise (0.30000000000000004) is rounded away; a real
+        // seventh decimal (1e-7, 1.2345674) is refused, as it is in a numeric string.
+        const rounded = Number(raw.toFixed(6));
+        if (Math.abs(rounded - raw) > 1e-9 * Math.max(1, Math.abs(raw))) {
+          ctx.addIssue({ code: 'custom', message: '金额格式错误 (a decimal number in 万元 expected, at most 6 decimals)' });
           return z.NEVER;
         }
         raw = raw.toFixed(6);

@@ -1,5 +1,5 @@
 /** POST /v1/sources, GET /v1/sources, POST /v1/sources/{id}/keys (operator only). */
-import { createSourceSchema } from '../../contracts/sources.js';
+import { createSourceSchema, sourceIdSchema } from '../../contracts/sources.js';
 import { authenticate, requireRole } from '../../shared/auth/authenticate.js';
 import { generateApiKey, hashApiKey } from '../../shared/auth/api-keys.js';
 import { authDeps, sourcesStore } from '../../shared/deps.js';
@@ -39,7 +39,7 @@ export const handler = httpHandler(async (event) => {
     case 'POST /v1/sources/{id}/keys': {
       const id = event.pathParameters?.id ?? '';
       const apiKey = generateApiKey();
-      if (!(await store.rotateKey(id, hashApiKey(apiKey), now))) throw notFound(`没有数据源${id} (unknown source)`);
+      if (!sourceIdSchema.safeParse(id).success || !(await store.rotateKey(id, hashApiKey(apiKey), now))) throw notFound('没有这个数据源 (unknown source)');
       logger.info('source key rotated', { sourceId: id });
       return json(201, { apiKey });
     }

@@ -6,7 +6,7 @@ import { authenticate, requireRole } from '../../shared/auth/authenticate.js';
 import { fieldCipher, lookupHasher } from '../../shared/config.js';
 import { authDeps, recordsStore } from '../../shared/deps.js';
 import { jsonObjectBody } from '../../shared/http/body.js';
-import { badRequest, forbidden, notFound, unavailable } from '../../shared/http/errors.js';
+import { badRequest, forbidden, notFound } from '../../shared/http/errors.js';
 import { httpHandler } from '../../shared/http/middleware.js';
 import { json } from '../../shared/http/response.js';
 import { fieldErrors } from '../../shared/http/validation.js';
@@ -26,14 +26,8 @@ export const handler = httpHandler(async (event) => {
   if (!envelope.success) throw badRequest('报送内容有误 (invalid submission)', fieldErrors(envelope.error), 'invalid_submission');
 
   const [cipher, hasher] = await Promise.all([fieldCipher(), lookupHasher()]);
-  let result;
-  try {
-    result = await submitRecords(spec, principal, envelope.data.records, { store: recordsStore(), cipher, hasher });
-  } catch (e) {
-    // Pushes are idempotent: after a failure part-way, sending the whole request again is safe.
-    logger.error('submission could not be stored', { sourceId: principal.sourceId, kind, error: e as Error });
-    throw unavailable('暂时无法保存，请重新报送整个请求 (could not store the submission; send the whole request again: records already stored come back as duplicates)');
-  }
+  // Pushes are idempotent: after a transient failure part-way (503), sending the whole request again is safe.
+  const result = await submitRecords(spec, principal, envelope.data.records, { store: recordsStore(), cipher, hasher });
   logger.info('submission stored', {
     sourceId: principal.sourceId,
     kind,

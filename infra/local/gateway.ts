@@ -57,8 +57,29 @@ export function matchRoute(compiled: ReturnType<typeof compileRoutes>, method: s
 
 const TEXT_TYPES = /^(text\/|application\/(json|.*\+json|x-ndjson|xml|x-www-form-urlencoded)|application\/javascript)/i;
 
+/**
+ * The path and query of a request target, as API Gateway sees them: the path
+ * is taken as sent (`//x` stays `//x`); an absolute-form target
+ * (`http://host/path`) gives its path. Null when the target cannot be read.
+ */
+export function requestTarget(target: string | undefined): { path: string; query: URLSearchParams; rawQuery: string } | null {
+  let raw = target ?? '/';
+  if (!raw.startsWith('/')) {
+    try {
+      const url = new URL(raw);
+      raw = url.pathname + url.search;
+    } catch {
+      return null;
+    }
+  }
+  const q = raw.indexOf('?');
+  const path = q < 0 ? raw : raw.slice(0, q);
+  const rawQuery = q < 0 ? '' : raw.slice(q + 1);
+  return { path, query: new URLSearchParams(rawQuery), rawQuery };
+}
+
 export function buildEvent(req: IncomingMessage, body: Buffer, routeKey: string, pathParameters: Record<string, string> | undefined): APIGatewayProxyEventV2 {
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  const url = requestTarget(req.url) ?? { path: '/', query: new URLSearchParams(), rawQuery: '' };
   const headers: Record<string, string> = {};
   let cookies: string[] | undefined;
   for (const [name, value] of Object.entries(req.headers)) {
@@ -67,15 +88,15 @@ export function buildEvent(req: IncomingMessage, body: Buffer, routeKey: string,
     else headers[name] = Array.isArray(value) ? value.join(',') : value;
   }
   const params = new Map<string, string>();
-  for (const [k, v] of url.searchParams) params.set(k, params.has(k) ? `${params.get(k)},${v}` : v);
+  for (const [k, v] of url.query) params.set(k, params.has(k) ? `${params.get(k)},${v}` : v);
   const query = Object.fromEntries(params);
   const now = new Date();
   const text = TEXT_TYPES.test(headers['content-type'] ?? 'application/json');
   return {
     version: '2.0',
     routeKey,
-    rawPath: url.pathname,
-    rawQueryString: url.search.slice(1),
+    rawPath: url.path,
+    rawQueryString: url.rawQuery,
     ...(cookies ? { cookies } : {}),
     headers,
     ...(Object.keys(query).length ? { queryStringParameters: query } : {}),
@@ -85,7 +106,7 @@ export function buildEvent(req: IncomingMessage, body: Buffer, routeKey: string,
       apiId: 'local',
       domainName: headers.host ?? 'localhost',
       domainPrefix: 'local',
-      http: { method: req.method ?? 'GET', path: url.pathname, protocol: `HTTP/${req.httpVersion}`, sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
+      http: { method: req.method ?? 'GET', path: url.path, protocol: `HTTP/${req.httpVersion}`, sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
       requestId: randomUUID(),
       routeKey,
       stage: '$default',
@@ -178,8 +199,9 @@ export async function startGateway(options: { port: number; host?: string; handl
         req.destroy();
         return;
       }
-      const url = new URL(req.url ?? '/', 'http://localhost');
-      const match = matchRoute(compiled, req.method ?? 'GET', url.pathname);
+      const target = requestTarget(req.url);
+      if (!target) return gatewayError(res, 400, 'bad_request', 'Bad Request: the request target cannot be read');
+      const match = matchRoute(compiled, req.method ?? 'GET', target.path);
       if (!match) return gatewayError(res, 404, 'no_route', 'Not Found');
       const event = buildEvent(req, Buffer.concat(chunks), match.routeKey, match.pathParameters);
       const result = await options.handlers[match.fn](event, lambdaContext(match.fn, event.requestContext.requestId));

@@ -8,6 +8,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { logger } from '../logger.js';
+import { StoreBusyError } from '../store/errors.js';
 import { HttpError } from './errors.js';
 import { json } from './response.js';
 
@@ -27,7 +28,7 @@ export function errorResponse(error: unknown): APIGatewayProxyStructuredResultV2
     const body = { error: { code: error.code, message: error.message, details: error.details } };
     return json(error.status, body, error.headers);
   }
-  if (isTransientAwsError(error)) {
+  if (isTransientAwsError(error) || error instanceof StoreBusyError) {
     return json(503, { error: { code: 'unavailable', message: '服务暂时不可用，请稍后重试 (temporarily unavailable; retry later)', details: [] } }, { 'retry-after': '5' });
   }
   return json(500, { error: { code: 'internal', message: '服务器内部错误 (internal error; it has been logged)', details: [] } });

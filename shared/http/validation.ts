@@ -7,7 +7,10 @@ export function fieldErrors(error: z.ZodError, prefix: (string | number)[] = [])
   for (const issue of error.issues) {
     const path = [...prefix, ...issue.path].map(String).join('.');
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) out.push({ field: path ? `${path}.${key}` : key, message: '未知字段 (unknown field)' });
+      for (const key of issue.keys) {
+        const name = key.length > 64 ? `${key.slice(0, 64)}…` : key;
+        out.push({ field: path ? `${path}.${name}` : name, message: '未知字段 (unknown field)' });
+      }
     } else if (issue.code === 'invalid_type' && /received undefined$/.test(issue.message)) {
       out.push({ field: path, message: '必填字段缺失 (required field is missing)' });
     } else if (issue.code === 'invalid_type') {

@@ -17,12 +17,8 @@ export type Prepared = { ok: true; head: StoredHead } | { ok: false; errors: Fie
 
 /** null and blank strings mean "absent", as departments' exports use both. */
 export function dropEmpty(raw: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(raw)) {
-    if (value === null || (typeof value === 'string' && value.trim() === '')) continue;
-    out[key] = value;
-  }
-  return out;
+  // fromEntries defines own properties: a "__proto__" key stays a (rejected) field, never a prototype.
+  return Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== null && !(typeof value === 'string' && value.trim() === '')));
 }
 
 export function subjectKeyOf(uscc: string | undefined, certificate: { type: string; hash: string } | undefined): string {

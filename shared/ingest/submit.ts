@@ -9,6 +9,7 @@ import { todayInChina } from '../domain/dates.js';
 import { decidePush, versionOf, type PushDecision, type StoredHead } from '../domain/record-model.js';
 import { isLate } from '../domain/workdays.js';
 import type { FieldError } from '../http/errors.js';
+import { StoreBusyError } from '../store/errors.js';
 import type { RecordsStore, RecordWrite } from '../store/records-store.js';
 import type { KeyPrincipal } from '../store/sources-store.js';
 import { prepareRecord, type PrepareDeps } from './prepare.js';
@@ -59,7 +60,7 @@ export async function submitRecords(spec: PushKindSpec, source: KeyPrincipal, re
   for (const wave of waves) {
     let pending = wave;
     for (let round = 0; pending.length > 0; round++) {
-      if (round >= MAX_DECISION_ROUNDS) throw new Error(`records kept conflicting with concurrent pushes: ${pending.length} left`);
+      if (round >= MAX_DECISION_ROUNDS) throw new StoreBusyError(`records kept conflicting with concurrent pushes: ${pending.length} left`);
       const stored = await deps.store.getHeads(pending.map((p) => p.head.id));
       const decided = pending.map((p) => ({ ...p, decision: decide(stored.get(p.head.id), p.head, receivedAt) }));
       const writes = decided.filter((d) => d.decision.status !== 'duplicate');

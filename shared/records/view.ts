@@ -46,10 +46,18 @@ async function fieldsFor(id: string, kind: string, content: RecordContent, revea
   return inFieldOrder(spec, { ...content.fields, [field]: reveal ? number : maskIdentityNumber(number) });
 }
 
+/**
+ * How many versions a record view lists: the most recent ones, so that a
+ * record pushed with changes hundreds of times still fits in one Lambda
+ * response (6 MB); `versionCount` says how many there are in all.
+ */
+export const MAX_VERSIONS_SHOWN = 50;
+
 export async function recordView(head: StoredHead, versions: StoredVersion[], reveal: boolean, cipher: () => Promise<FieldCipher>) {
   const fields = await fieldsFor(head.id, head.kind, head, reveal, cipher);
+  const shown = versions.slice(Math.max(0, versions.length - (MAX_VERSIONS_SHOWN - 1)));
   const history = await Promise.all(
-    versions.map(async (v) => ({
+    shown.map(async (v) => ({
       version: v.version,
       receivedAt: v.receivedAt,
       supersededAt: v.supersededAt,
@@ -58,6 +66,7 @@ export async function recordView(head: StoredHead, versions: StoredVersion[], re
     })),
   );
   const current = { version: head.version, receivedAt: head.receivedAt, contentHash: head.contentHash, fields };
+  const omitted = versions.length - shown.length;
   return {
     id: head.id,
     kind: head.kind,
@@ -70,6 +79,8 @@ export async function recordView(head: StoredHead, versions: StoredVersion[], re
     fields,
     labels: labelsOf(fields),
     versions: [...history, current],
+    versionCount: versions.length + 1,
+    ...(omitted > 0 ? { versionsOmitted: omitted } : {}),
     publication: head.publication,
     delivery: head.delivery,
   };

@@ -16,6 +16,7 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { StoredHead, StoredVersion } from '../domain/record-model.js';
+import { backoff, StoreBusyError } from './errors.js';
 
 export type RecordWrite = { op: 'create'; head: StoredHead } | { op: 'update'; head: StoredHead; previous: StoredHead; version: StoredVersion };
 
@@ -62,7 +63,6 @@ function actionsFor(table: string, change: RecordWrite): Action[] {
   ];
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class DynamoRecordsStore implements RecordsStore {
   constructor(
@@ -76,8 +76,8 @@ export class DynamoRecordsStore implements RecordsStore {
     for (let i = 0; i < unique.length; i += 100) {
       let keys: Record<string, unknown>[] | undefined = unique.slice(i, i + 100).map((id) => ({ pk: pk(id), sk: HEAD }));
       for (let round = 0; keys && keys.length > 0; round++) {
-        if (round > 0) await sleep(Math.min(1000, 25 * 2 ** round));
-        if (round >= MAX_ROUNDS) throw new Error('DynamoDB kept returning unprocessed keys');
+        if (round > 0) await backoff(round);
+        if (round >= MAX_ROUNDS) throw new StoreBusyError('DynamoDB kept returning unprocessed keys');
         const out = await this.db.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } } }));
         for (const item of out.Responses?.[this.table] ?? []) {
           const head = strip<StoredHead>(item);
@@ -93,8 +93,8 @@ export class DynamoRecordsStore implements RecordsStore {
     const outcomes: (WriteOutcome | undefined)[] = new Array(changes.length);
     let pending = changes.map((_, i) => i);
     for (let round = 0; pending.length > 0; round++) {
-      if (round >= MAX_ROUNDS) throw new Error(`could not write ${pending.length} records after ${MAX_ROUNDS} rounds of transaction conflicts`);
-      if (round > 0) await sleep(Math.min(1000, 20 * 2 ** round) * (0.5 + Math.random()));
+      if (round >= MAX_ROUNDS) throw new StoreBusyError(`could not write ${pending.length} records after ${MAX_ROUNDS} rounds of transaction conflicts`);
+      if (round > 0) await backoff(round);
       const retry: number[] = [];
       for (const chunk of this.#chunks(pending, changes)) {
         const actions = chunk.flatMap((i) => actionsFor(this.table, changes[i]!));

@@ -8,7 +8,8 @@
  */
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { RecordKind, SourceRole } from '../../contracts/kinds.js';
+import type { RecordKind, SourceRole } from '../../contracts/roles.js';
+import { backoff, StoreBusyError } from './errors.js';
 
 export interface Source {
   id: string;
@@ -40,6 +41,7 @@ export interface SourcesStore {
 }
 
 const SOURCES = 'SOURCES';
+const MAX_ATTEMPTS = 8;
 const keyPk = (hash: string) => `KEY#${hash}`;
 
 function toSource(item: Record<string, unknown>): Source {
@@ -58,21 +60,25 @@ export class DynamoSourcesStore implements SourcesStore {
   ) {}
 
   async create(source: Source, keyHash: string): Promise<void> {
-    try {
-      await this.db.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            { Put: { TableName: this.table, Item: { pk: SOURCES, sk: source.id, ...source, keyHash }, ConditionExpression: 'attribute_not_exists(pk)' } },
-            { Put: { TableName: this.table, Item: principalItem(source, keyHash), ConditionExpression: 'attribute_not_exists(pk)' } },
-          ],
-        }),
-      );
-    } catch (e) {
-      if (e instanceof TransactionCanceledException && e.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') {
-        throw new SourceExistsError(`source ${source.id} exists`);
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      if (attempt > 0) await backoff(attempt);
+      try {
+        await this.db.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              { Put: { TableName: this.table, Item: { pk: SOURCES, sk: source.id, ...source, keyHash }, ConditionExpression: 'attribute_not_exists(pk)' } },
+              { Put: { TableName: this.table, Item: principalItem(source, keyHash), ConditionExpression: 'attribute_not_exists(pk)' } },
+            ],
+          }),
+        );
+        return;
+      } catch (e) {
+        if (!(e instanceof TransactionCanceledException)) throw e;
+        if (e.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') throw new SourceExistsError(`source ${source.id} exists`);
+        // TransactionConflict: another write to the same items is under way; try again.
       }
-      throw e;
     }
+    throw new StoreBusyError(`could not register source ${source.id}: concurrent writes kept conflicting`);
   }
 
   async list(): Promise<Source[]> {
@@ -89,7 +95,8 @@ export class DynamoSourcesStore implements SourcesStore {
   }
 
   async rotateKey(id: string, newKeyHash: string, at: string): Promise<boolean> {
-    for (let attempt = 0; attempt < 5; attempt++) {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      if (attempt > 0) await backoff(attempt);
       const current = await this.db.send(new GetCommand({ TableName: this.table, Key: { pk: SOURCES, sk: id }, ConsistentRead: true }));
       if (!current.Item) return false;
       const source = { ...toSource(current.Item), keyRotatedAt: at };
@@ -119,7 +126,7 @@ export class DynamoSourcesStore implements SourcesStore {
         throw e;
       }
     }
-    throw new Error(`could not rotate the key of source ${id}: too many concurrent rotations`);
+    throw new StoreBusyError(`could not rotate the key of source ${id}: too many concurrent rotations`);
   }
 
   async principalForKey(keyHash: string): Promise<KeyPrincipal | undefined> {

@@ -118,6 +118,18 @@ describe('sources', () => {
     keys.sfj = res.json.apiKey;
     expect((await call('POST', '/v1/submissions/license', keys.sfj, { records: [license('rot')] })).status).toBe(200);
     expectError(await call('POST', '/v1/sources/nobody/keys', operatorKey), 404);
+    expectError(await call('POST', `/v1/sources/${'a'.repeat(1100)}/keys`, operatorKey), 404);
+  });
+
+  it('survives concurrent key rotations: never a 5xx other than a 503 to retry, and exactly the last key works', async () => {
+    expect((await call('POST', '/v1/sources', operatorKey, { id: 'race', name: '并发', uscc: SOURCE_USCC, role: 'checker', kinds: [] })).status).toBe(201);
+    const answers = await Promise.all(Array.from({ length: 12 }, () => call('POST', '/v1/sources/race/keys', operatorKey)));
+    for (const a of answers) expect([201, 503]).toContain(a.status);
+    const issued = answers.filter((a) => a.status === 201).map((a) => a.json.apiKey as string);
+    expect(issued.length).toBeGreaterThan(0);
+    const working = [];
+    for (const key of issued) if ((await call('POST', '/v1/submissions/license', key, { records: [license('x')] })).status === 403) working.push(key);
+    expect(working).toHaveLength(1);
   });
 });
 
@@ -240,7 +252,7 @@ describe('restart', () => {
     expect(record.status).toBe(200);
     expect(record.json.version).toBe(2);
     const sources = await call('GET', '/v1/sources', operatorKey);
-    expect(sources.json.items).toHaveLength(4);
+    expect(sources.json.items).toHaveLength(5);
   });
 
   it('uses HUB_OPERATOR_KEY when it is set', async () => {

@@ -339,10 +339,13 @@ describe('amount()', () => {
     [0, '0'],
     [3, '3'],
     [0.1 + 0.2, '0.3'],
-    [1.2345674, '1.234567'],
     [100000, '100000'],
   ])('normalises the number %j to %j', (input, stored) => {
     expect(valueOf(a, input)).toBe(stored);
+  });
+
+  it.each([[1.2345674], [1e-7], [0.0000004]])('rejects the number %j: a seventh decimal is finer than one 分, as in a string', (value) => {
+    expect(a.safeParse(value).success).toBe(false);
   });
 
   it.each([[-1], [-0.01], [-1e6]])('rejects the negative number %j', (value) => {
