@@ -9,7 +9,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { logger } from '../logger.js';
 import { StoreBusyError } from '../store/errors.js';
-import { HttpError } from './errors.js';
+import { HttpError, unavailable } from './errors.js';
 import { json } from './response.js';
 
 export type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -29,7 +29,7 @@ export function errorResponse(error: unknown): APIGatewayProxyStructuredResultV2
     return json(error.status, body, error.headers);
   }
   if (isTransientAwsError(error) || error instanceof StoreBusyError) {
-    return json(503, { error: { code: 'unavailable', message: '服务暂时不可用，请稍后重试 (temporarily unavailable; retry later)', details: [] } }, { 'retry-after': '5' });
+    return errorResponse(unavailable('服务暂时不可用，请重新发送整个请求 (temporarily unavailable; send the whole request again)'));
   }
   return json(500, { error: { code: 'internal', message: '服务器内部错误 (internal error; it has been logged)', details: [] } });
 }
