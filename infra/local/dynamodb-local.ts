@@ -4,7 +4,7 @@
  * `amplify-dynamodb-simulator` ships. State lives in `dbPath` (or in memory).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -61,8 +61,44 @@ async function waitUntilReady(endpoint: string, child: ChildProcess, timeoutMs: 
   }
 }
 
+const PID_FILE = 'dynamodb-local.pid';
+
+/** Whether a process runs (a zombie waiting to be reaped does not count). */
+export function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Stops a DynamoDB Local left running on the same folder by a stack that was
+ * killed without a chance to stop it (kill -9, a crash): two emulators on one
+ * database file would fight over it.
+ */
+export async function stopStaleEmulator(dbPath: string): Promise<number | undefined> {
+  const file = join(dbPath, PID_FILE);
+  if (!existsSync(file)) return undefined;
+  const pid = Number(readFileSync(file, 'utf8').trim());
+  rmSync(file, { force: true });
+  let cmdline = '';
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return undefined; // not running (or no /proc): nothing to stop
+  }
+  if (!cmdline.includes('DynamoDBLocal.jar') || !cmdline.includes(dbPath)) return undefined;
+  process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 50 && isRunning(pid); i++) await new Promise((r) => setTimeout(r, 100));
+  if (isRunning(pid)) process.kill(pid, 'SIGKILL');
+  return pid;
+}
+
 export async function startDynamoDbLocal(options: { dbPath?: string; logFile?: string; port?: number }): Promise<DynamoDbLocal> {
   checkJava();
+  if (options.dbPath) await stopStaleEmulator(options.dbPath);
   const port = options.port ?? (await freePort());
   const dir = emulatorDir();
   const args = [`-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`, '-Xmx1g', '-jar', join(dir, 'DynamoDBLocal.jar'), '-port', String(port), '-sharedDb'];
@@ -82,13 +118,21 @@ export async function startDynamoDbLocal(options: { dbPath?: string; logFile?: s
     child.stderr!.resume();
   }
   const endpoint = `http://127.0.0.1:${port}`;
+  const pidFile = options.dbPath ? join(options.dbPath, PID_FILE) : undefined;
+  if (pidFile && child.pid) writeFileSync(pidFile, String(child.pid));
+  // If this process ends without stop() (an uncaught error, process.exit), take the emulator with it.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(timer);
+    process.removeListener('exit', killOnExit);
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    if (pidFile) rmSync(pidFile, { force: true });
   };
   try {
     await waitUntilReady(endpoint, child, 60_000);

@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isRunning } from '../../infra/local/dynamodb-local.js';
 import { recordId } from '../../shared/domain/record-model.js';
 import { license, penalty, PERSON_ID, personLicense, SOURCE_USCC, SUBJECT_USCC } from '../support/fixtures.js';
 import { startStackProcess, type StackProcess } from '../support/local-stack-process.js';
@@ -46,7 +47,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await stack?.stop('SIGKILL');
+  // Ctrl-C, as a person would; the emulator goes down with the stack.
+  await stack?.stop('SIGINT');
 });
 
 describe('running it', () => {
@@ -260,5 +262,14 @@ describe('restart', () => {
     stack = await startStackProcess({ HUB_DATA_DIR: dataDir, HUB_OPERATOR_KEY: 'hub_my-own-operator-key-for-tests' });
     expect((await call('GET', '/v1/sources', 'hub_my-own-operator-key-for-tests')).status).toBe(200);
     expectError(await call('GET', '/v1/sources', operatorKey), 401);
+  });
+
+  it('recovers from kill -9: the orphaned emulator is stopped at the next start and the data is intact', async () => {
+    const orphan = Number(readFileSync(join(dataDir, 'dynamodb', 'dynamodb-local.pid'), 'utf8'));
+    await stack.stop('SIGKILL');
+    expect(isRunning(orphan)).toBe(true);
+    stack = await startStackProcess({ HUB_DATA_DIR: dataDir, HUB_OPERATOR_KEY: 'hub_my-own-operator-key-for-tests' });
+    expect(isRunning(orphan)).toBe(false);
+    expect((await call('GET', `/v1/records/${ids.penalty}`, keys.scjgj)).json.version).toBe(2);
   });
 });
