@@ -176,9 +176,16 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-export async function startGateway(options: { port: number; host?: string; handlers: Record<FunctionName, LambdaHandler> }): Promise<Gateway> {
+export async function startGateway(options: {
+  port: number;
+  host?: string;
+  handlers: Record<FunctionName, LambdaHandler>;
+  /** The catalogue's stage throttling unless given (tests). */
+  throttle?: { ratePerSecond: number; burst: number };
+}): Promise<Gateway> {
   const compiled = compileRoutes();
-  const bucket = new TokenBucket(api.throttle.ratePerSecond, api.throttle.burst);
+  const throttle = options.throttle ?? api.throttle;
+  const bucket = new TokenBucket(throttle.ratePerSecond, throttle.burst);
   const server = createServer((req, res) => {
     void (async () => {
       if (!bucket.take()) return gatewayError(res, 429, 'too_many_requests', '请求过于频繁 (too many requests; slow down and retry)');

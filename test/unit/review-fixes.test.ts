@@ -88,3 +88,19 @@ describe('record view', () => {
     expect(view.versionsOmitted).toBe(10);
   });
 });
+
+describe('local gateway throttling', () => {
+  it('answers 429 in the API error shape once the burst is spent, as the stage throttling does', async () => {
+    const ok = async () => ({ statusCode: 200, body: '{"status":"ok"}' });
+    const handlers = { health: ok, openapi: ok, sources: ok, submissions: ok, records: ok } as Record<FunctionName, typeof ok>;
+    const gateway = await startGateway({ port: 0, handlers, throttle: { ratePerSecond: 0.001, burst: 2 } });
+    try {
+      const statuses = [];
+      for (let i = 0; i < 3; i++) statuses.push(await fetch(`${gateway.url}/health`));
+      expect(statuses.map((r) => r.status)).toEqual([200, 200, 429]);
+      expect(await statuses[2]!.json()).toEqual({ error: { code: 'too_many_requests', message: expect.any(String), details: [] } });
+    } finally {
+      await gateway.close();
+    }
+  });
+});
