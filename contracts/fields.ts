@@ -6,6 +6,7 @@
 import * as z from 'zod';
 import { isIsoDate, todayInChina } from '../shared/domain/dates.js';
 import { normaliseCode, residentIdProblem, usccProblem } from '../shared/domain/identifiers.js';
+import { shorten } from '../shared/domain/text.js';
 import { type CodeTable, describeTable, lookupCode } from './codes.js';
 
 // Control characters other than tab, line feed and carriage return.
@@ -24,13 +25,15 @@ export function text(max: number, description: string) {
     .meta({ description });
 }
 
+const DATE_SHAPE = /^\d{4}-\d{2}-\d{2}$/;
+
 /** A date `YYYY-MM-DD` that exists in the calendar. Full-width digits are accepted. */
 export function date(description: string) {
   return z
     .string()
     .overwrite((v) => v.normalize('NFKC').trim())
-    .regex(/^\d{4}-\d{2}-\d{2}$/, '日期格式应为YYYY-MM-DD (date must be YYYY-MM-DD)')
-    .refine((v) => !/^\d{4}-\d{2}-\d{2}$/.test(v) || isIsoDate(v), '日期不存在 (not a real calendar date)')
+    .regex(DATE_SHAPE, '日期格式应为YYYY-MM-DD (date must be YYYY-MM-DD)')
+    .refine((v) => !DATE_SHAPE.test(v) || isIsoDate(v), '日期不存在 (not a real calendar date)')
     .meta({ description, format: 'date' });
 }
 
@@ -86,7 +89,7 @@ export function codedList(table: CodeTable, description: string) {
       for (const part of parts) {
         const code = lookupCode(table, part);
         if (code === undefined) {
-          ctx.addIssue({ code: 'custom', message: `'${echo(part)}'不是有效的代码或名称 (expected codes or names from: ${describeTable(table)})` });
+          ctx.addIssue({ code: 'custom', message: `'${shorten(part, 32)}'不是有效的代码或名称 (expected codes or names from: ${describeTable(table)})` });
           return z.NEVER;
         }
         codes.add(code);
@@ -98,11 +101,6 @@ export function codedList(table: CodeTable, description: string) {
       return [...codes].sort().join(';');
     })
     .meta({ description: `${description}. One or more codes or names (array, or separated by ';'): ${describeTable(table)}` });
-}
-
-/** A client's value quoted back in an error, cut short so an error never grows the response. */
-function echo(value: string): string {
-  return value.length > 32 ? `${value.slice(0, 32)}…` : value;
 }
 
 const AMOUNT = /^\d{1,12}(\.\d{1,6})?$/;

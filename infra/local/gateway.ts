@@ -62,7 +62,13 @@ const TEXT_TYPES = /^(text\/|application\/(json|.*\+json|x-ndjson|xml|x-www-form
  * is taken as sent (`//x` stays `//x`); an absolute-form target
  * (`http://host/path`) gives its path. Null when the target cannot be read.
  */
-export function requestTarget(target: string | undefined): { path: string; query: URLSearchParams; rawQuery: string } | null {
+export interface RequestTarget {
+  path: string;
+  query: URLSearchParams;
+  rawQuery: string;
+}
+
+export function requestTarget(target: string | undefined): RequestTarget | null {
   let raw = target ?? '/';
   if (!raw.startsWith('/')) {
     try {
@@ -78,8 +84,13 @@ export function requestTarget(target: string | undefined): { path: string; query
   return { path, query: new URLSearchParams(rawQuery), rawQuery };
 }
 
-export function buildEvent(req: IncomingMessage, body: Buffer, routeKey: string, pathParameters: Record<string, string> | undefined): APIGatewayProxyEventV2 {
-  const url = requestTarget(req.url) ?? { path: '/', query: new URLSearchParams(), rawQuery: '' };
+export function buildEvent(
+  req: IncomingMessage,
+  body: Buffer,
+  routeKey: string,
+  pathParameters: Record<string, string> | undefined,
+  url: RequestTarget = requestTarget(req.url) ?? { path: '/', query: new URLSearchParams(), rawQuery: '' },
+): APIGatewayProxyEventV2 {
   const headers: Record<string, string> = {};
   let cookies: string[] | undefined;
   for (const [name, value] of Object.entries(req.headers)) {
@@ -210,7 +221,7 @@ export async function startGateway(options: {
       if (!target) return gatewayError(res, 400, 'bad_request', 'Bad Request: the request target cannot be read');
       const match = matchRoute(compiled, req.method ?? 'GET', target.path);
       if (!match) return gatewayError(res, 404, 'no_route', 'Not Found');
-      const event = buildEvent(req, Buffer.concat(chunks), match.routeKey, match.pathParameters);
+      const event = buildEvent(req, Buffer.concat(chunks), match.routeKey, match.pathParameters, target);
       const result = await options.handlers[match.fn](event, lambdaContext(match.fn, event.requestContext.requestId));
       if (typeof result === 'string' || result === undefined || !('statusCode' in result)) {
         return send(res, 200, { 'content-type': 'application/json' }, typeof result === 'string' ? result : JSON.stringify(result ?? null));

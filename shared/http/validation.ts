@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { shorten } from '../domain/text.js';
 import type { FieldError } from './errors.js';
 
 /** Turns zod issues into API.md's `[{field, message}]`, one entry per unknown key. */
@@ -8,7 +9,7 @@ export function fieldErrors(error: z.ZodError, prefix: (string | number)[] = [])
     const path = [...prefix, ...issue.path].map(String).join('.');
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
-        const name = key.length > 64 ? `${key.slice(0, 64)}…` : key;
+        const name = shorten(key, 64);
         out.push({ field: path ? `${path}.${name}` : name, message: '未知字段 (unknown field)' });
       }
     } else if (issue.code === 'invalid_type' && /received undefined$/.test(issue.message)) {
