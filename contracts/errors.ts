@@ -1,12 +1,48 @@
-/** The error shape of API.md: {"error":{"code","message","details":[{"field","message"}]}}. */
+/** The error shape of API.md: {"error":{"code","message","details":[{"field","message"}]}}, and every code the API answers with. */
 import * as z from 'zod';
+
+/**
+ * Every `error.code` the hub can answer with, its HTTP status and what it
+ * means. Handlers and the local gateway can only raise these (HttpError takes
+ * an ErrorCode), and the OpenAPI document lists them per response.
+ */
+export const ERROR_CODES = {
+  bad_request: { status: 400, description: 'the request cannot be read (a malformed request target, say)' },
+  malformed_json: { status: 400, description: 'the body is empty or not JSON' },
+  invalid_body: { status: 400, description: 'the body is JSON but not an object' },
+  duplicate_key: { status: 400, description: 'a JSON object in the body has the same key twice (its meaning would depend on the parser)' },
+  unsupported_charset: { status: 400, description: 'the Content-Type charset is not utf-8, gbk or gb18030' },
+  malformed_text: { status: 400, description: 'the body has bytes that are not valid in its declared charset' },
+  invalid_submission: { status: 400, description: 'the push envelope is wrong (no records, more than 1,000, unknown keys)' },
+  invalid_source: { status: 400, description: 'the source to register is invalid (see details)' },
+  invalid_idempotency_key: { status: 400, description: 'the Idempotency-Key header is empty or longer than 255 characters' },
+  unauthorized: { status: 401, description: 'no key, or an unknown key' },
+  forbidden: { status: 403, description: 'the key may not do this' },
+  not_found: { status: 404, description: 'no such id (or not one this key may read)' },
+  no_route: { status: 404, description: 'the API has no such path' },
+  unknown_kind: { status: 404, description: 'no such record kind on this endpoint' },
+  method_not_allowed: { status: 405, description: 'the path exists but not with this method (see Allow)' },
+  conflict: { status: 409, description: 'conflicts with the current state' },
+  source_exists: { status: 409, description: 'the source id is already taken' },
+  idempotency_in_progress: { status: 409, description: 'a request with this Idempotency-Key is still being processed' },
+  payload_too_large: { status: 413, description: 'the body is over the limit' },
+  uri_too_long: { status: 414, description: 'the request target is over 8 KB' },
+  unsupported_encoding: { status: 415, description: 'Content-Encoding other than gzip or identity' },
+  idempotency_key_reused: { status: 422, description: 'the Idempotency-Key was used with another body' },
+  too_many_requests: { status: 429, description: 'over the rate limit; wait Retry-After seconds' },
+  headers_too_large: { status: 431, description: 'the request headers are too large' },
+  internal: { status: 500, description: 'a fault of the hub (logged); never a client mistake' },
+  unavailable: { status: 503, description: 'the hub or its store is temporarily unavailable or out of time: send the same request again after Retry-After' },
+} as const satisfies Record<string, { status: number; description: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
 
 export const fieldErrorSchema = z.object({ field: z.string(), message: z.string() }).meta({ id: 'FieldError' });
 
 export const errorSchema = z
   .object({
     error: z.object({
-      code: z.string().meta({ description: 'stable machine-readable word, e.g. bad_request, unauthorized, forbidden, not_found, conflict, payload_too_large, too_many_requests' }),
+      code: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]).meta({ description: 'stable machine-readable word (see the codes listed on each response)' }),
       message: z.string().meta({ description: 'Chinese, with English in parentheses' }),
       details: z.array(fieldErrorSchema),
     }),

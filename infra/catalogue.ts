@@ -18,6 +18,8 @@ export interface TableSpec {
   globalIndexes: { name: string; partitionKey: { name: string; type: AttributeType }; sortKey?: { name: string; type: AttributeType } }[];
   /** Change stream for later fan-out (new and old images). */
   stream: boolean;
+  /** Attribute holding an epoch-seconds expiry (DynamoDB TTL), if items expire. */
+  timeToLiveAttribute?: string;
   description: string;
 }
 
@@ -39,6 +41,15 @@ export const tables = {
     globalIndexes: [{ name: 'bySubject', partitionKey: { name: 'subjectKey', type: 'S' }, sortKey: { name: 'id', type: 'S' } }],
     stream: true,
     description: 'Records: pk REC#<id>; sk HEAD holds the current version, sk V#<n> each superseded one',
+  },
+  idempotency: {
+    envVar: 'HUB_IDEMPOTENCY_TABLE',
+    localName: 'hub-idempotency',
+    partitionKey: { name: 'id', type: 'S' },
+    globalIndexes: [],
+    stream: false,
+    timeToLiveAttribute: 'expiration',
+    description: 'Idempotency-Key records of pushes (Powertools Idempotency): the first answer, kept 24 hours',
   },
 } as const satisfies Record<string, TableSpec>;
 
@@ -64,10 +75,10 @@ export interface FunctionSpec {
 export const functions = {
   health: {
     entry: 'functions/health/handler.ts',
-    description: 'GET /health and unmatched routes',
+    description: 'GET|HEAD /health (can the store be reached?) and unmatched routes (404, 405)',
     memoryMb: 256,
     timeoutSeconds: 5,
-    tables: {},
+    tables: { sources: 'read' },
     authenticates: false,
     keys: [],
   },
@@ -94,7 +105,7 @@ export const functions = {
     description: 'POST /v1/submissions/{kind}: validate, normalise and store pushed records',
     memoryMb: 1024,
     timeoutSeconds: 29,
-    tables: { sources: 'read', records: 'readWrite' },
+    tables: { sources: 'read', records: 'readWrite', idempotency: 'readWrite' },
     authenticates: true,
     keys: ['encrypt'],
   },
@@ -111,14 +122,28 @@ export const functions = {
 
 export type FunctionName = keyof typeof functions;
 
+export interface Throttle {
+  ratePerSecond: number;
+  burst: number;
+}
+
 export interface RouteSpec {
   /** API Gateway route key: `METHOD /path/{param}`, or `$default` for unmatched requests. */
   routeKey: string;
   function: FunctionName;
+  /**
+   * A throttle of the route's own instead of the stage's (API Gateway route
+   * settings): health checks must answer while the API is saturated.
+   */
+  throttle?: Throttle;
 }
 
+/** Health checks are throttled apart from the rest of the API, so a busy hub still says it is alive. */
+const HEALTH_THROTTLE: Throttle = { ratePerSecond: 20, burst: 40 };
+
 export const routes: readonly RouteSpec[] = [
-  { routeKey: 'GET /health', function: 'health' },
+  { routeKey: 'GET /health', function: 'health', throttle: HEALTH_THROTTLE },
+  { routeKey: 'HEAD /health', function: 'health', throttle: HEALTH_THROTTLE },
   { routeKey: 'GET /openapi.json', function: 'openapi' },
   { routeKey: 'POST /v1/sources', function: 'sources' },
   { routeKey: 'GET /v1/sources', function: 'sources' },
@@ -136,6 +161,21 @@ export const api = {
   maxBodyBytes: 6 * 1024 * 1024,
   /** What API Gateway itself refuses before any handler runs. */
   gatewayMaxBodyBytes: 10 * 1024 * 1024,
+  /** Longest request target (path and query) the API takes: longer is 414. */
+  maxUrlBytes: 8 * 1024,
+  /** Seconds a client is told to wait (Retry-After) after a 429 or a 503. */
+  retryAfterSeconds: 5,
+  /**
+   * CORS for a browser console: off unless origins are configured (HUB_CORS_ORIGINS,
+   * comma-separated, locally; the `corsOrigins` context value of the CDK app on AWS).
+   */
+  cors: {
+    allowHeaders: ['authorization', 'content-type', 'content-encoding', 'idempotency-key'],
+    exposeHeaders: ['retry-after'],
+    maxAgeSeconds: 600,
+  },
+  /** How long an Idempotency-Key keeps its first answer (API.md: 24 hours). */
+  idempotencyTtlSeconds: 24 * 3600,
 } as const;
 
 /** Environment variables that select the key material (see shared/config.ts). */
@@ -145,4 +185,5 @@ export const environment = {
   localKeyDir: 'HUB_KEY_DIR',
   dataKeyArn: 'HUB_DATA_KEY_ARN',
   lookupKeyArn: 'HUB_LOOKUP_KEY_ARN',
+  corsOrigins: 'HUB_CORS_ORIGINS',
 } as const;
