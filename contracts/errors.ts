@@ -37,14 +37,39 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
-export const fieldErrorSchema = z.object({ field: z.string(), message: z.string() }).meta({ id: 'FieldError' });
+export const ERROR_CODE_LIST = Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]];
+
+export const fieldErrorSchema = z
+  .object({
+    field: z.string().meta({ description: "the field at fault (`CF_JDRQ`), a dotted path inside arrays (`kinds.0`); empty for the body as a whole" }),
+    message: z.string().meta({ description: 'Chinese, with English in parentheses' }),
+  })
+  .meta({ id: 'FieldError' });
 
 export const errorSchema = z
   .object({
     error: z.object({
-      code: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]).meta({ description: 'stable machine-readable word (see the codes listed on each response)' }),
+      code: z.enum(ERROR_CODE_LIST).meta({ description: 'stable machine-readable word (each response lists the codes it can carry)' }),
       message: z.string().meta({ description: 'Chinese, with English in parentheses' }),
-      details: z.array(fieldErrorSchema),
+      details: z.array(fieldErrorSchema).meta({ description: 'one entry per field at fault; empty when the problem is not about a field' }),
     }),
   })
   .meta({ id: 'Error' });
+
+/**
+ * API.md's error shape with `code` limited to `codes`: the OpenAPI document
+ * narrows the code per response (allOf Error and this enum).
+ */
+export function errorSchemaOf(codes: readonly [ErrorCode, ...ErrorCode[]]) {
+  return z.intersection(errorSchema, z.looseObject({ error: z.looseObject({ code: z.enum(codes) }) }));
+}
+
+/**
+ * What API Gateway answers by itself on AWS, before or instead of a handler
+ * (its throttling, its 10 MB body limit, a function that failed or timed
+ * out): its own body, not the hub's error shape. The local stack answers
+ * those cases in the hub's shape.
+ */
+export const gatewayMessageSchema = z
+  .object({ message: z.string().meta({ example: 'Too Many Requests' }) })
+  .meta({ id: 'ApiGatewayMessage', description: "API Gateway's own answer on AWS (throttling, its body limit, a function that failed or timed out); the local stack answers these in the Error shape" });

@@ -27,6 +27,16 @@ export function text(max: number, description: string) {
 
 const DATE_SHAPE = /^\d{4}-\d{2}-\d{2}$/;
 
+/**
+ * OpenAPI metadata of a field that is normalised before it is checked: a
+ * regex of the normalised form (zod renders it as `pattern`) would reject, in
+ * the document, input the server accepts (lower case, full-width characters),
+ * so request schemas carry no pattern and the description says what is checked.
+ */
+const noPatternOnInput = ({ jsonSchema, io }: { jsonSchema: { pattern?: string }; io: 'input' | 'output' }) => {
+  if (io === 'input') delete jsonSchema.pattern;
+};
+
 /** A date `YYYY-MM-DD` that exists in the calendar. Full-width digits are accepted. */
 export function date(description: string) {
   return z
@@ -34,7 +44,11 @@ export function date(description: string) {
     .overwrite((v) => v.normalize('NFKC').trim())
     .regex(DATE_SHAPE, '日期格式应为YYYY-MM-DD (date must be YYYY-MM-DD)')
     .refine((v) => !DATE_SHAPE.test(v) || isIsoDate(v), '日期不存在 (not a real calendar date)')
-    .meta({ description, format: 'date' });
+    .meta({
+      description: `${description}. YYYY-MM-DD, a real calendar date; NFKC-normalised and trimmed first, so full-width digits are accepted`,
+      format: 'date',
+      override: noPatternOnInput,
+    });
 }
 
 /** A decision date: a real date, not after today in China. */
@@ -51,7 +65,13 @@ export function uscc(description: string) {
       const problem = usccProblem(v);
       if (problem) ctx.addIssue({ code: 'custom', message: problem });
     })
-    .meta({ description, pattern: '^[0-9A-HJ-NPQRTUWXY]{18}$', example: '91110000600037341L' });
+    .meta({
+      description:
+        `${description}. Normalised before it is checked: NFKC (full-width characters become half-width), trimmed, upper case. ` +
+        'Then 18 characters of 0-9 and A-H J-N P Q R T U W X Y, the last the GB 32100 check character, characters 9-17 a GB 11714 organisation code. ' +
+        'Stored in that canonical form (^[0-9A-HJ-NPQRTUWXY]{18}$).',
+      examples: ['91110000600037341L', '91110000600037341l', '９１１１００００６０００３７３４１Ｌ'],
+    });
 }
 
 /** A certificate number: half-width, upper case, checked against its type in the record's cross-field rules. */
@@ -60,7 +80,13 @@ export function certificateNumber(description: string) {
     .string()
     .overwrite(normaliseCode)
     .regex(/^[0-9A-Z()-]{5,30}$/, '证件号码格式错误 (5 to 30 letters and digits expected)')
-    .meta({ description });
+    .meta({
+      description:
+        `${description}. Normalised before it is checked: NFKC (full-width characters become half-width), trimmed, upper case. ` +
+        'Then 5 to 30 of 0-9, A-Z, ( ) and - (^[0-9A-Z()-]{5,30}$); with certificate type 01 身份证, 18 characters passing GB 11643 with a real birth date not in the future.',
+      examples: ['110102199101010078', '11010219910101006x', '１１０１０２１９９１０１０１００７８'],
+      override: noPatternOnInput,
+    });
 }
 
 /** A coded field: accepts the code or the name, stores the code. */

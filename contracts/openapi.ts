@@ -1,12 +1,25 @@
-/** The OpenAPI 3.1 document of the HTTP API, generated from the contracts. */
+/**
+ * The OpenAPI 3.1 document of the HTTP API, generated from the contracts:
+ * bodies from the zod schemas, limits and routes from the catalogue, and every
+ * error response from ERROR_CODES, listing the codes it can carry (in its
+ * description, as the enum of `error.code`, and as `x-error-codes`).
+ * test/unit/openapi-document.test.ts lints it and checks it against the codes
+ * the handlers and the gateway really raise.
+ */
 import * as z from 'zod';
-import { createDocument } from 'zod-openapi';
+import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiResponseObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
+import { api, routes, type Throttle } from '../infra/catalogue.js';
 import {
   createSourceSchema,
-  errorSchema,
+  ERROR_CODE_LIST,
+  ERROR_CODES,
+  type ErrorCode,
+  errorSchemaOf,
+  gatewayMessageSchema,
   healthSchema,
   keyCreatedSchema,
   licenseSubmissionSchema,
+  MAX_RECORDS_PER_SUBMISSION,
   penaltySubmissionSchema,
   recordViewSchema,
   sourceCreatedSchema,
@@ -16,79 +29,333 @@ import {
 } from './api.js';
 import { PUSH_KINDS } from './kinds.js';
 
-const json = <T extends z.ZodType>(schema: T) => ({ content: { 'application/json': { schema } } });
-const error = (description: string) => ({ description, ...json(errorSchema) });
-const authErrors = {
-  '401': error('no or unknown key'),
-  '403': error('not allowed for this key'),
-  '429': error('too many requests'),
+// ---- Error responses ---------------------------------------------------------------------------
+
+type ErrorStatus = (typeof ERROR_CODES)[ErrorCode]['status'];
+
+const STATUS_REASON: Record<ErrorStatus, string> = {
+  400: 'Bad request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not found',
+  405: 'Method not allowed',
+  409: 'Conflict',
+  413: 'Payload too large',
+  414: 'URI too long',
+  415: 'Unsupported media type',
+  422: 'Unprocessable content',
+  429: 'Too many requests',
+  431: 'Request header fields too large',
+  500: 'Internal error',
+  503: 'Service unavailable',
 };
-const secured = [{ bearer: [] }];
+
+/** The codes an operation can answer with, each with when it does (the code's ERROR_CODES description when empty). */
+type ErrorCases = Partial<Record<ErrorCode, string>>;
+
+/** Joins the cases of several sources (gateway, body, handler); a code named twice gets both reasons. */
+function cases(...parts: ErrorCases[]): ErrorCases {
+  const out: ErrorCases = {};
+  for (const part of parts) {
+    for (const [code, when] of Object.entries(part) as [ErrorCode, string][]) {
+      out[code] = out[code] && when && out[code] !== when ? `${out[code]}; ${when}` : out[code] || when;
+    }
+  }
+  return out;
+}
+
+const kb = (bytes: number) => `${bytes / 1024} KB`;
+const mb = (bytes: number) => `${bytes / (1024 * 1024)} MB`;
+
+const retryAfter = (description: string) => z.string().regex(/^[1-9][0-9]*$/).optional().meta({ description, example: String(api.retryAfterSeconds) });
+
+/** Response headers that go with an error status. */
+const ERROR_HEADERS: Partial<Record<ErrorStatus, z.ZodObject>> = {
+  401: z.object({ 'WWW-Authenticate': z.literal('Bearer').meta({ description: 'the scheme to authenticate with' }) }),
+  405: z.object({ Allow: z.string().meta({ description: 'the methods this path takes, comma-separated', example: 'GET, HEAD' }) }),
+  429: z.object({
+    'Retry-After': retryAfter(`seconds until the rate limit admits a request again (the hub sends it; API Gateway's own throttling on AWS does not, wait ${api.retryAfterSeconds} s then)`),
+  }),
+  503: z.object({ 'Retry-After': retryAfter('seconds to wait before sending the same request again (absent from an answer of API Gateway itself on AWS)') }),
+};
+
+/** Statuses that API Gateway on AWS can answer by itself, with its own body (gatewayMessageSchema). */
+const AWS_GATEWAY_STATUSES = new Set<ErrorStatus>([413, 429, 500, 503]);
+
+/**
+ * One response per status, from the codes an operation can answer with. A
+ * HEAD operation gets the same statuses without a body.
+ */
+function errorResponses(errors: ErrorCases, { withBody = true } = {}): ZodOpenApiResponsesObject {
+  const byStatus = new Map<ErrorStatus, ErrorCode[]>();
+  for (const code of ERROR_CODE_LIST) {
+    if (!(code in errors)) continue;
+    const status = ERROR_CODES[code].status;
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  const responses: ZodOpenApiResponsesObject = {};
+  for (const [status, codes] of [...byStatus].sort(([a], [b]) => a - b)) {
+    const list = codes.map((code) => `- \`${code}\`: ${errors[code] || ERROR_CODES[code].description}`).join('\n');
+    const schema = errorSchemaOf(codes as [ErrorCode, ...ErrorCode[]]);
+    const response: ZodOpenApiResponseObject = {
+      description: `${STATUS_REASON[status]}. \`error.code\` is one of:\n\n${list}`,
+      'x-error-codes': codes,
+      ...(ERROR_HEADERS[status] ? { headers: ERROR_HEADERS[status] } : {}),
+      ...(withBody ? json(AWS_GATEWAY_STATUSES.has(status) ? z.union([schema, gatewayMessageSchema]) : schema) : {}),
+    };
+    responses[`${status}`] = response;
+  }
+  return responses;
+}
+
+const json = <T extends z.ZodType>(schema: T) => ({ content: { 'application/json': { schema } } });
+
+function throttleOf(routeKey: string): Throttle {
+  const route = routes.find((r) => r.routeKey === routeKey);
+  if (!route) throw new Error(`no catalogue route ${routeKey}`);
+  return route.throttle ?? api.throttle;
+}
+
+/** What any request can get from the gateway and the middleware, whatever its route. */
+function everyRequest(routeKey: string): ErrorCases {
+  const throttle = throttleOf(routeKey);
+  const scope = throttle === api.throttle ? 'the whole API' : 'this route, apart from the rest of the API';
+  return {
+    bad_request: 'the request target or the HTTP request cannot be read',
+    method_not_allowed: 'this path with a method it does not take (Allow lists those it does)',
+    payload_too_large: `a body over ${mb(api.gatewayMaxBodyBytes)}, refused before any handler runs (any route)`,
+    uri_too_long: `a request target (path and query) over ${kb(api.maxUrlBytes)}`,
+    headers_too_large: 'the request line and headers over the server limit',
+    too_many_requests: `over ${throttle.ratePerSecond} requests/s (burst ${throttle.burst}) for ${scope}; wait Retry-After seconds`,
+    internal: 'a fault of the hub (logged), or a function that failed or ran out of time; never a client mistake',
+  };
+}
+
+/** A handler that reads the store (and AWS KMS / Secrets Manager): unreachable, throttled or timing out is 503. */
+const STORE: ErrorCases = {
+  unavailable: 'the store (or another AWS dependency) is unreachable, throttled or timing out: send the same request again after Retry-After',
+};
+
+const BEARER: ErrorCases = { unauthorized: 'no Authorization: Bearer key, or an unknown one' };
+const OPERATOR_ONLY: ErrorCases = { ...BEARER, forbidden: 'the key is not the operator key' };
+
+/** A JSON object body, read by shared/http/body.ts. */
+function jsonBody(maxBytes: number): ErrorCases {
+  return {
+    malformed_json: 'the body is empty or not JSON',
+    invalid_body: 'the body is JSON but not an object',
+    duplicate_key: 'an object in the body has the same key twice (named in details)',
+    unsupported_charset: 'the Content-Type charset is not utf-8, gbk or gb18030',
+    malformed_text: 'the body has bytes that are not valid in its charset',
+    unsupported_encoding: 'a Content-Encoding other than gzip or identity',
+    payload_too_large: `a body over ${maxBytes >= 1024 * 1024 ? mb(maxBytes) : kb(maxBytes)} (this endpoint's limit)`,
+  };
+}
+
+/** Path routes whose parameter is empty or spans several segments match no route: the $default answer. */
+const NO_ROUTE: ErrorCases = { no_route: 'the path matches no route (an empty parameter, or one with a /)' };
+
+// ---- Request parts ---------------------------------------------------------------------------
+
+const CHARSETS =
+  'JSON, in UTF-8 unless the charset parameter of Content-Type says gbk or gb18030 (`application/json; charset=gb18030`); ' +
+  'a UTF-8 byte-order mark is skipped. Bytes that are not valid in the charset are refused (400 `malformed_text`), never replaced; ' +
+  'another charset is 400 `unsupported_charset`. The body may be sent gzip-compressed with `Content-Encoding: gzip`. ' +
+  'A JSON object with the same key twice is refused (400 `duplicate_key`), never resolved by parser order.';
+
+const contentEncodingHeader = z.object({
+  'Content-Encoding': z
+    .enum(['gzip', 'identity'])
+    .optional()
+    .meta({ description: 'gzip to send the body compressed; anything else is 415 `unsupported_encoding`' }),
+});
+
+const idempotencyKeyHeader = z
+  .string()
+  .min(1)
+  .max(255)
+  .optional()
+  .meta({
+    description:
+      `Makes a retry safe (API.md; the IETF draft of the same name). The same key with the same body within ${api.idempotencyTtlSeconds / 3600} hours ` +
+      'gets the first answer again and writes nothing; while the first request with the key is still being processed, 409 `idempotency_in_progress`; ' +
+      'the same key with another body, 422 `idempotency_key_reused`. 1 to 255 characters (otherwise 400 `invalid_idempotency_key`).',
+    example: '5d0d3f4e-7f0a-4c53-9b1e-0f6a3c2d9a10',
+  });
+
+const recordIdParam = z.string().meta({
+  description: 'record id: lic_ or pen_ and 26 base32 characters, derived from kind, source and document number',
+  example: 'pen_wobgmpalg34qjcdh5xekqtxjq2',
+});
+
+// ---- Responses of /health ----------------------------------------------------------------------
+
+const healthUnavailableSchema = z.object({ status: z.literal('unavailable') }).meta({ id: 'HealthUnavailable', description: 'the store cannot be reached' });
+
+// ---- Operations ---------------------------------------------------------------------------------
+
+interface Operation extends Omit<ZodOpenApiOperationObject, 'responses' | 'operationId' | 'summary' | 'tags'> {
+  operationId: string;
+  summary: string;
+  tag: Tag;
+  /** The codes this operation can answer with, beyond those of every request. */
+  errors: ErrorCases;
+  responses: ZodOpenApiResponsesObject;
+  /** /health, /openapi.json: no key. */
+  public?: boolean;
+}
+
+const TAGS = {
+  service: 'Health and this description (no key needed)',
+  sources: 'Registering sources and issuing their keys (operator)',
+  submissions: '信息报送: pushing records (department, court, discipline)',
+  records: 'Reading records back (the owning source or the operator)',
+} as const;
+type Tag = keyof typeof TAGS;
+
+function operation(routeKey: string, { tag, errors, responses, public: isPublic, ...rest }: Operation): ZodOpenApiOperationObject {
+  const withBody = !routeKey.startsWith('HEAD ');
+  return {
+    ...rest,
+    tags: [tag],
+    ...(isPublic ? { security: [] } : {}),
+    responses: { ...errorResponses(cases(everyRequest(routeKey), errors), { withBody }), ...responses },
+  };
+}
+
+const health = (method: 'GET' | 'HEAD') =>
+  operation(`${method} /health`, {
+    operationId: method === 'GET' ? 'getHealth' : 'headHealth',
+    summary: method === 'GET' ? 'Whether the hub can take requests (it can reach its store)' : 'The same check as GET /health, without a body',
+    description: 'Cheap: one read of the store, no scan. Throttled apart from the rest of the API, so a busy hub still answers it.',
+    tag: 'service',
+    public: true,
+    errors: {},
+    responses: {
+      '200': { description: 'ready', ...(method === 'GET' ? json(healthSchema) : {}) },
+      '503': {
+        description: 'the store cannot be reached',
+        headers: ERROR_HEADERS[503],
+        ...(method === 'GET' ? json(z.union([healthUnavailableSchema, gatewayMessageSchema])) : {}),
+      },
+    },
+  });
 
 export function openApiDocument() {
+  const codeTable = ERROR_CODE_LIST.map((code) => `| \`${code}\` | ${ERROR_CODES[code].status} | ${ERROR_CODES[code].description} |`).join('\n');
   return createDocument({
     openapi: '3.1.0',
     info: {
       title: 'Credit exchange hub (公共信用信息交换枢纽)',
       version: '1.0.0',
-      description:
-        'Departments, courts and discipline bodies push public credit records; the credit office registers sources. ' +
-        'Errors are JSON {"error":{"code","message","details":[{"field","message"}]}}. A client mistake never gets a 5xx. ' +
-        'Empty strings and nulls in records mean "absent". Code fields accept full-width characters and lower case and are stored half-width upper case. ' +
-        'Free text is stored as given (HTML is text, never interpreted). Unknown fields are rejected.',
+      description: [
+        'Departments, courts and discipline bodies push public credit records; the credit office registers sources.',
+        '',
+        '**Servers.** The relative server `/` is the host that served this document: the local stack (`http://127.0.0.1:{PORT}`, PORT 3000 by default) ' +
+          'or, on AWS, the API Gateway URL (the `ApiUrl` output of the stack, `$default` stage, no stage in the path).',
+        '',
+        '**Errors** are JSON `{"error":{"code","message","details":[{"field","message"}]}}`; each response below lists the codes it can carry ' +
+          '(`x-error-codes`, and the enum of `error.code`). A client mistake never gets a 5xx; 503 (and 429) come with Retry-After. ' +
+          "On AWS, what API Gateway answers by itself (its throttling 429, a body over 10 MB, a function that failed or timed out, " +
+          'a request line or headers over its limits) carries its own body `{"message":"…"}` instead; the local stack answers those in the shape above. ' +
+          'Every code:\n\n| code | status | meaning |\n|---|---|---|\n' +
+          codeTable,
+        '',
+        '**Request bodies.** ' + CHARSETS,
+        '',
+        '**Records.** Empty strings and nulls mean "absent". Code fields (USCC, certificate numbers, dates, amounts, coded values) are NFKC-normalised before ' +
+          'they are checked: full-width characters and lower case are accepted and stored half-width upper case, so their schemas carry no `pattern` ' +
+          'and say what is checked. Free text is stored as given (trimmed; HTML is text, never interpreted). Unknown fields are rejected by name.',
+        '',
+        `**CORS** is off by default: the API answers browser preflights (OPTIONS) only when origins are configured (HUB_CORS_ORIGINS, comma-separated, ` +
+          `for the local stack; the \`corsOrigins\` context value of the CDK app on AWS). Then it allows the headers ${api.cors.allowHeaders.join(', ')}, ` +
+          `exposes ${api.cors.exposeHeaders.join(', ')}, and lets a preflight be cached ${api.cors.maxAgeSeconds} s.`,
+      ].join('\n'),
     },
-    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API key from POST /v1/sources (or the operator key)' } } },
+    servers: [{ url: '/', description: 'the host that served this document: http://127.0.0.1:{PORT} locally, the ApiUrl output of the stack on AWS' }],
+    tags: Object.entries(TAGS).map(([name, description]) => ({ name, description })),
+    security: [{ bearer: [] }],
+    components: {
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer <key>: a source key from POST /v1/sources or POST /v1/sources/{id}/keys, or the operator key' },
+      },
+    },
     paths: {
-      '/health': { get: { summary: 'Ready to take requests', responses: { '200': { description: 'ready', ...json(healthSchema) } } } },
-      '/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } } },
+      '/health': { get: health('GET'), head: health('HEAD') },
+      '/openapi.json': {
+        get: operation('GET /openapi.json', {
+          operationId: 'getOpenApiDocument',
+          summary: 'This document (OpenAPI 3.1, generated from the contracts)',
+          tag: 'service',
+          public: true,
+          errors: {},
+          responses: { '200': { description: 'OpenAPI 3.1', ...json(z.record(z.string(), z.unknown()).meta({ description: 'this document' })) } },
+        }),
+      },
       '/v1/sources': {
-        post: {
-          summary: 'Register a source (operator)',
-          security: secured,
-          requestBody: json(createSourceSchema),
-          responses: { '201': { description: 'registered; the key is shown once', ...json(sourceCreatedSchema) }, '400': error('invalid body'), '409': error('id already taken'), ...authErrors },
-        },
-        get: {
-          summary: 'List sources, without keys (operator)',
-          security: secured,
-          responses: { '200': { description: 'the sources, oldest id first', ...json(sourceListSchema) }, ...authErrors },
-        },
+        post: operation('POST /v1/sources', {
+          operationId: 'createSource',
+          summary: 'Register a source and issue its first key (operator)',
+          tag: 'sources',
+          requestBody: { description: CHARSETS, required: true, ...json(createSourceSchema) },
+          requestParams: { header: contentEncodingHeader },
+          errors: cases(jsonBody(64 * 1024), OPERATOR_ONLY, STORE, { invalid_source: 'the source is invalid (each problem in details)', source_exists: 'the id is already taken' }),
+          responses: { '201': { description: 'registered; the key is shown once', ...json(sourceCreatedSchema) } },
+        }),
+        get: operation('GET /v1/sources', {
+          operationId: 'listSources',
+          summary: 'List the sources, without keys (operator)',
+          tag: 'sources',
+          errors: cases(OPERATOR_ONLY, STORE),
+          responses: { '200': { description: 'the sources, sorted by id', ...json(sourceListSchema) } },
+        }),
       },
       '/v1/sources/{id}/keys': {
-        post: {
+        post: operation('POST /v1/sources/{id}/keys', {
+          operationId: 'rotateSourceKey',
           summary: 'Issue a new key for a source; the old key stops working (operator)',
-          security: secured,
+          tag: 'sources',
           requestParams: { path: z.object({ id: sourceIdSchema }) },
-          responses: { '201': { description: 'new key, shown once', ...json(keyCreatedSchema) }, '404': error('unknown source'), ...authErrors },
-        },
+          errors: cases(OPERATOR_ONLY, STORE, NO_ROUTE, { not_found: 'no source with this id' }),
+          responses: { '201': { description: 'the new key, shown once', ...json(keyCreatedSchema) } },
+        }),
       },
       '/v1/submissions/{kind}': {
-        post: {
+        post: operation('POST /v1/submissions/{kind}', {
+          operationId: 'submitRecords',
           summary: '信息报送: push records (department, court, discipline)',
           description:
-            'At most 1,000 records and 6 MB. Each record stands alone: a rejected record leaves nothing behind. ' +
+            `At most ${MAX_RECORDS_PER_SUBMISSION.toLocaleString('en')} records and ${mb(api.maxBodyBytes)}. Each record stands alone: a rejected record leaves nothing behind, and its errors are in the 200 answer. ` +
             'Same content again is a duplicate; changed content is a new version (updated). Records of 双公示 kinds pushed more than 7 working days after their decision are accepted and flagged late. ' +
-            'If the hub cannot finish writing (503), the whole request may be sent again: records already written come back as duplicates.',
-          security: secured,
-          requestParams: { path: z.object({ kind: z.enum(Object.keys(PUSH_KINDS) as [string, ...string[]]) }) },
-          requestBody: { content: { 'application/json': { schema: z.union([licenseSubmissionSchema, penaltySubmissionSchema]) } } },
-          responses: {
-            '200': { description: 'per-record results, in the order sent', ...json(submissionResponseSchema) },
-            '400': error('malformed JSON, not an object, no records or more than 1,000'),
-            '404': error('unknown kind'),
-            '413': error('body over 6 MB'),
-            '503': error('temporarily unable to store; retry the whole request'),
-            ...authErrors,
+            'If the hub cannot finish (503), the whole request may be sent again: records already written come back as duplicates, and with the same Idempotency-Key the first answer comes back.',
+          tag: 'submissions',
+          requestParams: {
+            path: z.object({ kind: z.enum(Object.keys(PUSH_KINDS) as [string, ...string[]]).meta({ description: 'the record kind; others are 404 `unknown_kind` until they land' }) }),
+            header: contentEncodingHeader.extend({ 'Idempotency-Key': idempotencyKeyHeader }),
           },
-        },
+          requestBody: { description: CHARSETS, required: true, content: { 'application/json': { schema: z.union([licenseSubmissionSchema, penaltySubmissionSchema]) } } },
+          errors: cases(jsonBody(api.maxBodyBytes), BEARER, STORE, NO_ROUTE, {
+            invalid_submission: `the envelope is wrong: no records, more than ${MAX_RECORDS_PER_SUBMISSION.toLocaleString('en')}, or keys other than records (details name them)`,
+            invalid_idempotency_key: '',
+            forbidden: 'the key may not push this kind (its role does not push, or its source was not granted the kind)',
+            unknown_kind: `a kind this endpoint does not take (it takes ${Object.keys(PUSH_KINDS).join(', ')})`,
+            idempotency_in_progress: 'the first request with this Idempotency-Key is still being processed',
+            idempotency_key_reused: 'this Idempotency-Key came with another body',
+            unavailable: 'the push could not finish in time: send the whole request again (with the same Idempotency-Key)',
+          }),
+          responses: { '200': { description: 'per-record results, in the order sent', ...json(submissionResponseSchema) } },
+        }),
       },
       '/v1/records/{id}': {
-        get: {
-          summary: 'A record with its versions, publication and delivery state (owning source or operator)',
-          security: secured,
-          requestParams: { path: z.object({ id: z.string() }) },
-          responses: { '200': { description: 'the record', ...json(recordViewSchema) }, '404': error('unknown id'), ...authErrors },
-        },
+        get: operation('GET /v1/records/{id}', {
+          operationId: 'getRecord',
+          summary: 'A record with its versions, publication and delivery state (the owning source or the operator)',
+          description: "Another source's record answers exactly as an unknown id does (404), so an id tells a caller nothing about other sources' documents.",
+          tag: 'records',
+          requestParams: { path: z.object({ id: recordIdParam }) },
+          errors: cases(BEARER, STORE, NO_ROUTE, { not_found: "no such record, or another source's (the same answer)" }),
+          responses: { '200': { description: 'the record', ...json(recordViewSchema) } },
+        }),
       },
     },
   });

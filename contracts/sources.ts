@@ -37,7 +37,7 @@ export const sourceSchema = z
   .object({
     id: z.string(),
     name: z.string(),
-    uscc: z.string(),
+    uscc: z.string().meta({ description: 'as stored: half-width, upper case (^[0-9A-HJ-NPQRTUWXY]{18}$)' }),
     role: z.enum(SOURCE_ROLES),
     kinds: z.array(z.enum(RECORD_KINDS)),
     createdAt: z.string().meta({ format: 'date-time' }),

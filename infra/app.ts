@@ -12,8 +12,15 @@ import { HubStack } from './stack.js';
 
 const app = new App();
 
+// `npx cdk deploy -c corsOrigins=https://console.example.gov.cn` allows a browser console's origin.
+const corsOrigins = String(app.node.tryGetContext('corsOrigins') ?? '')
+  .split(',')
+  .map((o) => o.trim())
+  .filter(Boolean);
+
 new HubStack(app, 'CreditHub', {
   description: 'Credit information exchange hub: HTTP API, functions, tables and keys',
+  corsOrigins,
 });
 
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true, writeSuppressionsToCloudFormation: true }));

@@ -17,6 +17,8 @@ import * as path from 'node:path';
 import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
+  CfnStage,
+  CorsHttpMethod,
   HttpApi,
   HttpMethod,
   HttpRoute,
@@ -44,7 +46,7 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { bundling } from './bundling.js';
 import * as catalogue from './catalogue.js';
-import { environment, type AttributeType, type FunctionSpec, type KeyUse, type TableSpec } from './catalogue.js';
+import { environment, type AttributeType, type FunctionSpec, type KeyUse, type TableSpec, type Throttle } from './catalogue.js';
 
 /**
  * What the stack is generated from: the shape of infra/catalogue.ts, with names
@@ -56,8 +58,11 @@ export interface HubCatalogue {
   readonly functions: Readonly<
     Record<string, Omit<FunctionSpec, 'tables' | 'keys'> & { tables: Readonly<Record<string, 'read' | 'readWrite'>>; keys: readonly KeyUse[] }>
   >;
-  readonly routes: readonly { readonly routeKey: string; readonly function: string }[];
-  readonly api: { readonly throttle: { readonly ratePerSecond: number; readonly burst: number } };
+  readonly routes: readonly { readonly routeKey: string; readonly function: string; readonly throttle?: Throttle }[];
+  readonly api: {
+    readonly throttle: Throttle;
+    readonly cors: { readonly allowHeaders: readonly string[]; readonly exposeHeaders: readonly string[]; readonly maxAgeSeconds: number };
+  };
 }
 type CatalogueFunction = HubCatalogue['functions'][string];
 
@@ -72,6 +77,11 @@ export const hubCatalogue: HubCatalogue = {
 export interface HubStackProps extends StackProps {
   /** The resource catalogue to generate the stack from; infra/catalogue.ts unless given (tests). */
   readonly catalogue?: HubCatalogue;
+  /**
+   * Browser origins allowed by CORS (a credit office console, say); none by default, and then the
+   * API answers no preflight. From the app's `corsOrigins` context value (comma-separated).
+   */
+  readonly corsOrigins?: readonly string[];
 }
 
 /** The repository root: function entries in the catalogue are relative to it. */
@@ -136,7 +146,7 @@ export class HubStack extends Stack {
   public readonly catalogue: HubCatalogue;
 
   constructor(scope: Construct, id: string, props: HubStackProps = {}) {
-    const { catalogue: given, ...stackProps } = props;
+    const { catalogue: given, corsOrigins = [], ...stackProps } = props;
     super(scope, id, stackProps);
     const cat = (this.catalogue = given ?? hubCatalogue);
 
@@ -180,6 +190,7 @@ export class HubStack extends Stack {
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
         ...(spec.stream ? { stream: StreamViewType.NEW_AND_OLD_IMAGES } : {}),
         deletionProtection: true,
+        ...(spec.timeToLiveAttribute ? { timeToLiveAttribute: spec.timeToLiveAttribute } : {}),
         // Not the field key: reading a table must not grant decrypting identity numbers.
         encryption: TableEncryption.AWS_MANAGED,
         removalPolicy: RemovalPolicy.RETAIN,
@@ -209,6 +220,17 @@ export class HubStack extends Stack {
       apiName: SERVICE_NAME,
       description: 'Credit hub HTTP API (authorization by bearer keys in the handlers)',
       createDefaultStage: false,
+      ...(corsOrigins.length > 0
+        ? {
+            corsPreflight: {
+              allowOrigins: [...corsOrigins],
+              allowHeaders: [...cat.api.cors.allowHeaders],
+              exposeHeaders: [...cat.api.cors.exposeHeaders],
+              allowMethods: [...new Set(cat.routes.filter((r) => r.routeKey !== '$default').map((r) => r.routeKey.split(' ')[0]! as CorsHttpMethod))],
+              maxAge: Duration.seconds(cat.api.cors.maxAgeSeconds),
+            },
+          }
+        : {}),
     });
 
     const accessLogs = new LogGroup(this, 'ApiAccessLogs', {
@@ -225,6 +247,13 @@ export class HubStack extends Stack {
         format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
       },
     });
+    // Routes with a throttle of their own (health checks) are throttled apart from the stage.
+    const routeSettings = Object.fromEntries(
+      cat.routes.filter((r) => r.throttle).map((r) => [r.routeKey, { ThrottlingRateLimit: r.throttle!.ratePerSecond, ThrottlingBurstLimit: r.throttle!.burst }]),
+    );
+    if (Object.keys(routeSettings).length > 0) {
+      (this.stage.node.defaultChild as CfnStage).addPropertyOverride('RouteSettings', routeSettings);
+    }
 
     const integrations = new Map<string, HttpLambdaIntegration>();
     for (const route of cat.routes) {

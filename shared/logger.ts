@@ -1,10 +1,17 @@
 /**
- * Structured JSON logs (Powertools Logger). Identity numbers must never reach
- * a log: handlers do not log record contents, and as a second line of
- * defence every string value is scrubbed of anything shaped like an
- * 18-character resident identity number before it is written.
+ * Structured JSON logs (Powertools Logger), one short line per request (see
+ * shared/http/middleware.ts): level, message, time and service, then the
+ * request's keys (request_id, cold_start, and source once authenticated) and
+ * the line's own. None of the Lambda context boilerplate (function ARN,
+ * memory size, sampling rate, X-Ray trace id) that Powertools adds by default.
+ *
+ * Identity numbers must never reach a log: handlers do not log record
+ * contents, and as a second line of defence every string value is scrubbed
+ * of anything shaped like an 18-character resident identity number before it
+ * is written.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
+import { LogFormatter, LogItem, Logger } from '@aws-lambda-powertools/logger';
+import type { LogAttributes, UnformattedAttributes } from '@aws-lambda-powertools/logger/types';
 
 // Half- or full-width digits: an area code, a birth date (19th to 21st century, real month and day), 3 more and a check character.
 const digit = (from: string, to = from) => {
@@ -34,7 +41,21 @@ function redactValue(value: unknown): unknown {
   return value;
 }
 
+/** What an operator reads first, then whatever the line and the request add. */
+export class HubLogFormatter extends LogFormatter {
+  formatAttributes(attributes: UnformattedAttributes, additional: LogAttributes): LogItem {
+    const base = {
+      level: attributes.logLevel,
+      message: attributes.message,
+      timestamp: this.formatTimestamp(attributes.timestamp),
+      service: attributes.serviceName,
+    };
+    return new LogItem({ attributes: base }).addAttributes(additional);
+  }
+}
+
 export const logger = new Logger({
   serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'credit-hub',
+  logFormatter: new HubLogFormatter(),
   jsonReplacerFn: (_key, value) => redactValue(value),
 });

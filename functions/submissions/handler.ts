@@ -1,33 +1,53 @@
 /** POST /v1/submissions/{kind} (信息报送): department, court, discipline. */
 import { submissionEnvelopeSchema } from '../../contracts/api.js';
-import { PUSHING_ROLES, pushKind, type RecordKind } from '../../contracts/kinds.js';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { PUSHING_ROLES, pushKind, type PushKindSpec, type RecordKind } from '../../contracts/kinds.js';
 import { api } from '../../infra/catalogue.js';
 import { authenticate, requireRole } from '../../shared/auth/authenticate.js';
 import { fieldCipher, lookupHasher } from '../../shared/config.js';
 import { authDeps, recordsStore } from '../../shared/deps.js';
-import { jsonObjectBody } from '../../shared/http/body.js';
+import { jsonEnvelopeBody } from '../../shared/http/body.js';
 import { badRequest, forbidden, notFound } from '../../shared/http/errors.js';
 import { httpHandler } from '../../shared/http/middleware.js';
 import { json } from '../../shared/http/response.js';
 import { fieldErrors } from '../../shared/http/validation.js';
-import { submitRecords } from '../../shared/ingest/submit.js';
+import { shorten } from '../../shared/domain/text.js';
+import { asDeadlineError, deadlineOf, type Deadline } from '../../shared/http/deadline.js';
+import { onceForKey } from '../../shared/http/idempotency.js';
+import { submitRecords, type SubmissionResult } from '../../shared/ingest/submit.js';
+import type { KeyPrincipal } from '../../shared/store/sources-store.js';
 import { logger } from '../../shared/logger.js';
 
-export const handler = httpHandler(async (event) => {
+export const handler = httpHandler(async (event, context) => {
   const principal = await authenticate(event, authDeps());
   const kind = event.pathParameters?.kind ?? '';
   const spec = pushKind(kind);
-  if (!spec) throw notFound(`未知的信息种类${kind} (unknown kind; this endpoint takes: license, penalty)`, 'unknown_kind');
+  if (!spec) throw notFound(`未知的信息种类${shorten(kind, 64)} (unknown kind; this endpoint takes: license, penalty)`, 'unknown_kind');
   requireRole(principal, PUSHING_ROLES);
   if (principal.role === 'operator' || !principal.kinds.includes(kind as RecordKind)) {
     throw forbidden(`本数据源不能报送${kind} (this source may push: ${principal.role === 'operator' ? 'nothing' : principal.kinds.join(', ') || 'nothing'})`);
   }
-  const envelope = submissionEnvelopeSchema.safeParse(jsonObjectBody(event, api.maxBodyBytes));
+  // With an Idempotency-Key, a retry gets the first answer and writes nothing (shared/http/idempotency.ts).
+  return onceForKey(event, context, `${principal.sourceId}\u0000${kind}`, () => push(event, spec, principal, deadlineOf(context)));
+});
+
+/** Validates, decides and stores one push; stops (503) when the invocation's deadline comes. */
+async function push(event: APIGatewayProxyEventV2, spec: PushKindSpec, principal: KeyPrincipal, deadline: Deadline) {
+  const kind = spec.kind;
+  // A key repeated inside record i rejects that record; anywhere else the whole body (400 duplicate_key).
+  const body = jsonEnvelopeBody(event, api.maxBodyBytes, 'records');
+  const envelope = submissionEnvelopeSchema.safeParse(body.value);
   if (!envelope.success) throw badRequest('报送内容有误 (invalid submission)', fieldErrors(envelope.error), 'invalid_submission');
 
   const [cipher, hasher] = await Promise.all([fieldCipher(), lookupHasher()]);
   // Pushes are idempotent: after a transient failure part-way (503), sending the whole request again is safe.
-  const result = await submitRecords(spec, principal, envelope.data.records, { store: recordsStore(), cipher, hasher });
+  deadline.check();
+  let result: SubmissionResult;
+  try {
+    result = await submitRecords(spec, principal, envelope.data.records, { store: recordsStore(), cipher, hasher, signal: deadline.signal }, body.itemErrors);
+  } catch (e) {
+    throw asDeadlineError(e, deadline.signal);
+  }
   logger.info('submission stored', {
     sourceId: principal.sourceId,
     kind,
@@ -39,4 +59,4 @@ export const handler = httpHandler(async (event) => {
     late: result.results.filter((r) => r.late).length,
   });
   return json(200, result);
-});
+}

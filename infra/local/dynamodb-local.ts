@@ -4,15 +4,17 @@
  * `amplify-dynamodb-simulator` ships. State lives in `dbPath` (or in memory).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { findProcesses, identify, isAlive, isRunning, type ProcessIdentity } from './process-identity.js';
 
 export interface DynamoDbLocal {
   endpoint: string;
   port: number;
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -63,76 +65,129 @@ async function waitUntilReady(endpoint: string, child: ChildProcess, timeoutMs: 
 
 const PID_FILE = 'dynamodb-local.pid';
 
-/** Whether a process runs (a zombie waiting to be reaped does not count). */
-export function isRunning(pid: number): boolean {
+/** What the pid file in the database folder records: the emulator and the stack that owns it. */
+interface EmulatorRecord {
+  emulator: ProcessIdentity;
+  owner: ProcessIdentity;
+  dbPath: string;
+}
+
+export { isRunning };
+
+function readRecord(dbPath: string): EmulatorRecord | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+    const record = JSON.parse(readFileSync(join(dbPath, PID_FILE), 'utf8')) as EmulatorRecord;
+    return Number.isInteger(record?.emulator?.pid) && Number.isInteger(record?.owner?.pid) ? record : undefined;
   } catch {
-    return false;
+    return undefined; // none, or an older plain-pid file that does not name its owner
   }
+}
+
+/** Whether an argv is DynamoDB Local's, run on exactly this database folder. */
+function isEmulatorOn(argv: string[], dbPath: string): boolean {
+  const at = argv.indexOf('-dbPath');
+  return argv.some((a) => a.endsWith('DynamoDBLocal.jar')) && at >= 0 && argv[at + 1] === dbPath;
+}
+
+async function waitUntilGone(identity: ProcessIdentity, ms: number): Promise<boolean> {
+  for (const deadline = Date.now() + ms; Date.now() < deadline; ) {
+    if (!isAlive(identity)) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return !isAlive(identity);
 }
 
 /**
- * Stops a DynamoDB Local left running on the same folder by a stack that was
- * killed without a chance to stop it (kill -9, a crash): two emulators on one
- * database file would fight over it.
+ * Stops a DynamoDB Local left running on this database folder by a stack that ended without
+ * stopping it (kill -9 where the emulator could not be tied to its parent, a crash), since two
+ * emulators on one database file would fight over it. Only an emulator that is provably orphaned
+ * is stopped: it is the one the pid file records (pid and start time, so not a process that reused
+ * the pid), its command line names this folder, and the stack that started it no longer runs.
+ * Any other emulator on the folder is left alone and reported. Call it only while holding the
+ * data folder's lock (data-folder-lock.ts). Returns the pids it stopped.
  */
-export async function stopStaleEmulator(dbPath: string): Promise<number | undefined> {
-  const file = join(dbPath, PID_FILE);
-  if (!existsSync(file)) return undefined;
-  const pid = Number(readFileSync(file, 'utf8').trim());
-  rmSync(file, { force: true });
-  let cmdline = '';
-  try {
-    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-  } catch {
-    return undefined; // not running (or no /proc): nothing to stop
+export async function stopStaleEmulator(dbPath: string): Promise<number[]> {
+  const record = readRecord(dbPath);
+  const running = findProcesses((argv) => isEmulatorOn(argv, dbPath));
+  const stopped: number[] = [];
+  for (const { pid } of running) {
+    const known = record && record.emulator.pid === pid && isAlive(record.emulator) ? record : undefined;
+    if (!known || isAlive(known.owner)) {
+      const owner = known ? `its stack, pid ${known.owner.pid}, still runs` : 'no stack of this folder is known to have started it';
+      throw new Error(
+        `DynamoDB Local 已在使用此数据库目录 (DynamoDB Local pid ${pid} is already running on ${dbPath} and ${owner}); ` +
+          `未触动它 (left untouched): 停止它后再启动 (stop it, e.g. kill ${pid}, then start again)`,
+      );
+    }
+    process.kill(pid, 'SIGTERM');
+    if (!(await waitUntilGone(known.emulator, 10_000))) {
+      if (isAlive(known.emulator)) process.kill(pid, 'SIGKILL');
+      await waitUntilGone(known.emulator, 5_000);
+    }
+    stopped.push(pid);
   }
-  if (!cmdline.includes('DynamoDBLocal.jar') || !cmdline.includes(dbPath)) return undefined;
-  process.kill(pid, 'SIGTERM');
-  for (let i = 0; i < 50 && isRunning(pid); i++) await new Promise((r) => setTimeout(r, 100));
-  if (isRunning(pid)) process.kill(pid, 'SIGKILL');
-  return pid;
+  if (record && !isAlive(record.emulator)) rmSync(join(dbPath, PID_FILE), { force: true });
+  return stopped;
 }
 
+/**
+ * How to run a command so that the kernel kills it when this process dies, even by SIGKILL
+ * (PR_SET_PDEATHSIG through util-linux's setpriv); no prefix where that is not available.
+ */
+let deathSignalPrefix: string[] | undefined;
+export function dieWithParentPrefix(): string[] {
+  if (deathSignalPrefix === undefined) {
+    const probe = spawnSync('setpriv', ['--pdeathsig', 'KILL', 'true'], { stdio: 'ignore' });
+    deathSignalPrefix = probe.error || probe.status !== 0 ? [] : ['setpriv', '--pdeathsig', 'KILL'];
+  }
+  return deathSignalPrefix;
+}
+
+/**
+ * Starts DynamoDB Local on a free port (or the given one). The emulator runs in a process group of
+ * its own (a Ctrl-C in the terminal reaches the stack, which stops the HTTP API before the store),
+ * dies with this process where the platform allows (setpriv --pdeathsig), and is killed when this
+ * process exits without stop(). With a dbPath, the pid file there names the emulator and its owner.
+ */
 export async function startDynamoDbLocal(options: { dbPath?: string; logFile?: string; port?: number }): Promise<DynamoDbLocal> {
   checkJava();
-  if (options.dbPath) await stopStaleEmulator(options.dbPath);
+  if (options.dbPath) {
+    mkdirSync(options.dbPath, { recursive: true });
+    await stopStaleEmulator(options.dbPath);
+  }
   const port = options.port ?? (await freePort());
   const dir = emulatorDir();
   const args = [`-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`, '-Xmx1g', '-jar', join(dir, 'DynamoDBLocal.jar'), '-port', String(port), '-sharedDb'];
-  if (options.dbPath) {
-    mkdirSync(options.dbPath, { recursive: true });
-    args.push('-dbPath', options.dbPath);
-  } else {
-    args.push('-inMemory');
-  }
-  const child = spawn('java', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  if (options.logFile) {
-    const log = createWriteStream(options.logFile, { flags: 'a' });
-    child.stdout!.pipe(log);
-    child.stderr!.pipe(log);
-  } else {
-    child.stdout!.resume();
-    child.stderr!.resume();
+  args.push(...(options.dbPath ? ['-dbPath', options.dbPath] : ['-inMemory']));
+  const [command, ...prefixArgs] = [...dieWithParentPrefix(), 'java'];
+  // The log file is handed to the JVM directly, so its output does not depend on this process.
+  const logFd = options.logFile ? openSync(options.logFile, 'a') : undefined;
+  let child: ChildProcess;
+  try {
+    child = spawn(command!, [...prefixArgs, ...args], { cwd: dir, detached: true, stdio: ['ignore', logFd ?? 'ignore', logFd ?? 'ignore'] });
+  } finally {
+    if (logFd !== undefined) closeSync(logFd);
   }
   const endpoint = `http://127.0.0.1:${port}`;
   const pidFile = options.dbPath ? join(options.dbPath, PID_FILE) : undefined;
-  if (pidFile && child.pid) writeFileSync(pidFile, String(child.pid));
+  const emulator = child.pid ? identify(child.pid) : undefined;
+  if (pidFile && emulator) {
+    const record: EmulatorRecord = { emulator, owner: identify(process.pid)!, dbPath: options.dbPath! };
+    writeFileSync(pidFile, JSON.stringify(record) + '\n');
+  }
   // If this process ends without stop() (an uncaught error, process.exit), take the emulator with it.
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async () => {
-    process.removeListener('exit', killOnExit);
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
       await exited;
       clearTimeout(timer);
     }
-    if (pidFile) rmSync(pidFile, { force: true });
+    process.removeListener('exit', killOnExit);
+    if (pidFile && emulator && readRecord(options.dbPath!)?.emulator.pid === emulator.pid) rmSync(pidFile, { force: true });
   };
   try {
     await waitUntilReady(endpoint, child, 60_000);
@@ -140,5 +195,5 @@ export async function startDynamoDbLocal(options: { dbPath?: string; logFile?: s
     await stop();
     throw e;
   }
-  return { endpoint, port, stop };
+  return { endpoint, port, pid: child.pid!, stop };
 }

@@ -1,59 +1,19 @@
 /**
  * The local stand-in for API Gateway (HTTP API, payload format 2.0): matches
- * the catalogue's routes, builds the same v2 events, invokes the same Lambda
- * handlers, and applies the catalogue's throttling and body limits.
+ * the catalogue's routes, builds the same v2 events, invokes the functions
+ * through the local Lambda runtime, and applies the catalogue's throttling
+ * (stage and route), CORS, and request limits.
  */
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { api, functions, routes, type FunctionName } from '../catalogue.js';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { ErrorCode } from '../../contracts/errors.js';
+import { api, environment, routes, type Throttle } from '../catalogue.js';
+import type { FunctionInvoker } from './lambda-runtime.js';
+import { compileRoutes, matchRoute } from '../../shared/http/routes.js';
 
-export type LambdaHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2 | string | undefined>;
-
-interface CompiledRoute {
-  routeKey: string;
-  method: string;
-  pattern: RegExp;
-  params: string[];
-  fn: FunctionName;
-}
-
-export function compileRoutes(): { routes: CompiledRoute[]; fallback: FunctionName | undefined } {
-  const compiled: CompiledRoute[] = [];
-  let fallback: FunctionName | undefined;
-  for (const route of routes) {
-    if (route.routeKey === '$default') {
-      fallback = route.function;
-      continue;
-    }
-    const [method, path] = route.routeKey.split(' ') as [string, string];
-    const params: string[] = [];
-    const source = path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{(\w+)\}/g, (_m, name: string) => {
-      params.push(name);
-      return '([^/]+)';
-    });
-    compiled.push({ routeKey: route.routeKey, method, pattern: new RegExp(`^${source}$`), params, fn: route.function });
-  }
-  return { routes: compiled, fallback };
-}
-
-export function matchRoute(compiled: ReturnType<typeof compileRoutes>, method: string, path: string) {
-  for (const route of compiled.routes) {
-    if (route.method !== method) continue;
-    const m = route.pattern.exec(path);
-    if (!m) continue;
-    const pathParameters: Record<string, string> = {};
-    route.params.forEach((name, i) => {
-      try {
-        pathParameters[name] = decodeURIComponent(m[i + 1]!);
-      } catch {
-        pathParameters[name] = m[i + 1]!;
-      }
-    });
-    return { routeKey: route.routeKey, fn: route.fn, pathParameters };
-  }
-  return compiled.fallback ? { routeKey: '$default', fn: compiled.fallback, pathParameters: undefined } : undefined;
-}
+export { compileRoutes, matchRoute } from '../../shared/http/routes.js';
 
 const TEXT_TYPES = /^(text\/|application\/(json|.*\+json|x-ndjson|xml|x-www-form-urlencoded)|application\/javascript)/i;
 
@@ -102,7 +62,11 @@ export function buildEvent(
   for (const [k, v] of url.query) params.set(k, params.has(k) ? `${params.get(k)},${v}` : v);
   const query = Object.fromEntries(params);
   const now = new Date();
-  const text = TEXT_TYPES.test(headers['content-type'] ?? 'application/json');
+  // A string only when it is certainly the client's UTF-8 text; anything else (another charset, a Content-Encoding,
+  // bytes that are not UTF-8) is base64-encoded, so that the handler decodes the real bytes.
+  const contentType = headers['content-type'] ?? 'application/json';
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(contentType)?.[1] ?? '';
+  const text = TEXT_TYPES.test(contentType) && /^(utf-?8)?$/i.test(charset) && !headers['content-encoding'] && isUtf8(body);
   return {
     version: '2.0',
     routeKey,
@@ -129,26 +93,7 @@ export function buildEvent(
   };
 }
 
-function lambdaContext(fn: FunctionName, requestId: string): Context {
-  const spec = functions[fn];
-  const deadline = Date.now() + spec.timeoutSeconds * 1000;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: `credit-hub-${fn}`,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:credit-hub-${fn}`,
-    memoryLimitInMB: String(spec.memoryMb),
-    awsRequestId: requestId,
-    logGroupName: `/aws/lambda/credit-hub-${fn}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
-
-/** Token bucket for the whole API, as API Gateway's stage throttling. */
+/** Token bucket, as API Gateway's stage and route throttling: a token is taken when a request arrives. */
 export class TokenBucket {
   #tokens: number;
   #last: number;
@@ -162,13 +107,23 @@ export class TokenBucket {
     this.#last = now();
   }
 
-  take(): boolean {
+  #refill(): void {
     const t = this.now();
     this.#tokens = Math.min(this.burst, this.#tokens + ((t - this.#last) / 1000) * this.rate);
     this.#last = t;
+  }
+
+  take(): boolean {
+    this.#refill();
     if (this.#tokens < 1) return false;
     this.#tokens -= 1;
     return true;
+  }
+
+  /** Whole seconds until a token will be there (at least 1): the Retry-After of a 429. */
+  secondsUntilToken(): number {
+    this.#refill();
+    return Math.max(1, Math.ceil((1 - this.#tokens) / this.rate));
   }
 }
 
@@ -177,8 +132,56 @@ function send(res: ServerResponse, status: number, headers: Record<string, strin
   res.end(body);
 }
 
-function gatewayError(res: ServerResponse, status: number, code: string, message: string) {
-  send(res, status, { 'content-type': 'application/json; charset=utf-8' }, JSON.stringify({ error: { code, message, details: [] } }));
+function errorBody(code: ErrorCode, message: string): string {
+  return JSON.stringify({ error: { code, message, details: [] } });
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'x-content-type-options': 'nosniff' };
+
+function gatewayError(res: ServerResponse, status: number, code: ErrorCode, message: string, headers: Record<string, string> = {}) {
+  send(res, status, { ...JSON_HEADERS, ...headers }, errorBody(code, message));
+}
+
+/** CORS as API Gateway applies an HTTP API's CORS configuration: preflights answered by the gateway, headers added to responses. */
+export class Cors {
+  readonly #origins: Set<string>;
+
+  constructor(origins: readonly string[]) {
+    this.#origins = new Set(origins.map((o) => o.trim().replace(/\/$/, '')).filter(Boolean));
+  }
+
+  get enabled(): boolean {
+    return this.#origins.size > 0;
+  }
+
+  allows(origin: string | undefined): origin is string {
+    return origin !== undefined && (this.#origins.has('*') || this.#origins.has(origin));
+  }
+
+  isPreflight(req: IncomingMessage): boolean {
+    return this.enabled && req.method === 'OPTIONS' && req.headers.origin !== undefined && req.headers['access-control-request-method'] !== undefined;
+  }
+
+  preflightHeaders(req: IncomingMessage): Record<string, string> {
+    if (!this.allows(req.headers.origin)) return {};
+    return {
+      'access-control-allow-origin': req.headers.origin,
+      'access-control-allow-methods': [...new Set(routes.filter((r) => r.routeKey !== '$default').map((r) => r.routeKey.split(' ')[0]!))].sort().join(','),
+      'access-control-allow-headers': api.cors.allowHeaders.join(','),
+      'access-control-max-age': String(api.cors.maxAgeSeconds),
+      vary: 'origin',
+    };
+  }
+
+  responseHeaders(req: IncomingMessage): Record<string, string> {
+    if (!this.allows(req.headers.origin)) return {};
+    return { 'access-control-allow-origin': req.headers.origin, 'access-control-expose-headers': api.cors.exposeHeaders.join(','), vary: 'origin' };
+  }
+}
+
+/** Origins allowed by CORS in the local stack, from HUB_CORS_ORIGINS (comma-separated); none by default. */
+export function corsOriginsFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
+  return (env[environment.corsOrigins] ?? '').split(',').map((o) => o.trim()).filter(Boolean);
 }
 
 export interface Gateway {
@@ -187,54 +190,96 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-export async function startGateway(options: {
+export interface GatewayOptions {
   port: number;
   host?: string;
-  handlers: Record<FunctionName, LambdaHandler>;
+  /** How functions are invoked: execution environments of their own (lambda-runtime.ts), or in-process handlers in unit tests. */
+  invoker: FunctionInvoker;
   /** The catalogue's stage throttling unless given (tests). */
-  throttle?: { ratePerSecond: number; burst: number };
-}): Promise<Gateway> {
+  throttle?: Throttle;
+  /** Origins allowed by CORS; none (CORS off) unless given. */
+  corsOrigins?: readonly string[];
+}
+
+/** Node's own limit on the request line and headers; past it the request is refused before routing (431). */
+const MAX_HEADER_BYTES = 32 * 1024;
+
+export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const compiled = compileRoutes();
-  const throttle = options.throttle ?? api.throttle;
-  const bucket = new TokenBucket(throttle.ratePerSecond, throttle.burst);
-  const server = createServer((req, res) => {
+  const stage = new TokenBucket((options.throttle ?? api.throttle).ratePerSecond, (options.throttle ?? api.throttle).burst);
+  const routeBuckets = new Map(routes.filter((r) => r.throttle).map((r) => [r.routeKey, new TokenBucket(r.throttle!.ratePerSecond, r.throttle!.burst)]));
+  const cors = new Cors(options.corsOrigins ?? []);
+
+  const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, (req, res) => {
+    // Everything up to the throttle decision runs synchronously on arrival: a request is admitted
+    // or refused when it comes in, as API Gateway does, not when a busy server gets round to it.
+    const rawTarget = req.url ?? '/';
+    if (Buffer.byteLength(rawTarget) > api.maxUrlBytes) {
+      return gatewayError(res, 414, 'uri_too_long', `请求地址过长 (the request target is over ${api.maxUrlBytes} bytes)`);
+    }
+    const target = requestTarget(rawTarget);
+    if (!target) return gatewayError(res, 400, 'bad_request', '无法解析请求地址 (the request target cannot be read)');
+    const method = req.method ?? 'GET';
+    const match = matchRoute(compiled, method, target.path);
+    const bucket = (match && routeBuckets.get(match.routeKey)) || stage;
+    if (!bucket.take()) {
+      req.resume();
+      return gatewayError(res, 429, 'too_many_requests', '请求过于频繁 (too many requests; slow down and retry)', {
+        'retry-after': String(bucket.secondsUntilToken()),
+        ...cors.responseHeaders(req),
+      });
+    }
+    if (cors.isPreflight(req)) {
+      req.resume();
+      return send(res, 204, cors.preflightHeaders(req), '');
+    }
     void (async () => {
-      if (!bucket.take()) return gatewayError(res, 429, 'too_many_requests', '请求过于频繁 (too many requests; slow down and retry)');
       const chunks: Buffer[] = [];
       let size = 0;
-      let tooLarge = false;
       for await (const chunk of req as AsyncIterable<Buffer>) {
         size += chunk.length;
         if (size > api.gatewayMaxBodyBytes) {
-          tooLarge = true;
-          break;
+          res.setHeader('connection', 'close');
+          gatewayError(res, 413, 'payload_too_large', `请求体超过${api.gatewayMaxBodyBytes}字节 (request body over ${api.gatewayMaxBodyBytes} bytes)`);
+          req.destroy();
+          return;
         }
         chunks.push(chunk);
       }
-      if (tooLarge) {
-        res.setHeader('connection', 'close');
-        gatewayError(res, 413, 'payload_too_large', `请求体超过${api.gatewayMaxBodyBytes}字节 (request body over ${api.gatewayMaxBodyBytes} bytes)`);
-        req.destroy();
-        return;
-      }
-      const target = requestTarget(req.url);
-      if (!target) return gatewayError(res, 400, 'bad_request', 'Bad Request: the request target cannot be read');
-      const match = matchRoute(compiled, req.method ?? 'GET', target.path);
-      if (!match) return gatewayError(res, 404, 'no_route', 'Not Found');
+      if (!match) return gatewayError(res, 404, 'no_route', '没有这个接口 (not found)');
       const event = buildEvent(req, Buffer.concat(chunks), match.routeKey, match.pathParameters, target);
-      const result = await options.handlers[match.fn](event, lambdaContext(match.fn, event.requestContext.requestId));
-      if (typeof result === 'string' || result === undefined || !('statusCode' in result)) {
-        return send(res, 200, { 'content-type': 'application/json' }, typeof result === 'string' ? result : JSON.stringify(result ?? null));
+      const outcome = await options.invoker.invoke(match.fn, event, event.requestContext.requestId);
+      const corsHeaders = cors.responseHeaders(req);
+      if (outcome.status !== 'ok') {
+        // API Gateway answers a failed or timed-out Lambda integration with 500 and no detail.
+        return gatewayError(res, 500, 'internal', 'Internal Server Error', corsHeaders);
+      }
+      const result = outcome.result as APIGatewayProxyStructuredResultV2 | string | undefined | null;
+      if (typeof result === 'string' || result === undefined || result === null || !('statusCode' in result)) {
+        return send(res, 200, { 'content-type': 'application/json', ...corsHeaders }, typeof result === 'string' ? result : JSON.stringify(result ?? null));
       }
       const body = result.body === undefined ? '' : result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body;
       const headers = Object.fromEntries(Object.entries(result.headers ?? {}).map(([k, v]) => [k, String(v)]));
-      send(res, result.statusCode ?? 200, headers, body);
+      send(res, result.statusCode ?? 200, { ...headers, ...corsHeaders }, body);
     })().catch((e: unknown) => {
-      // API Gateway answers a failed integration with 500 and no detail.
       process.stderr.write(`gateway: integration failed: ${(e as Error).stack ?? String(e)}\n`);
       if (!res.headersSent) gatewayError(res, 500, 'internal', 'Internal Server Error');
       else res.destroy();
     });
+  });
+
+  // A request line or headers over Node's limit: answer in the API's error shape, not Node's empty 431.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return socket.destroy();
+    const [status, code, message]: [number, ErrorCode, string] =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'headers_too_large', `请求头过大 (request line and headers over ${MAX_HEADER_BYTES} bytes)`]
+        : [400, 'bad_request', '无法解析的HTTP请求 (malformed HTTP request)'];
+    const body = errorBody(code, message);
+    socket.end(
+      `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+        `content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
   });
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {

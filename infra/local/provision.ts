@@ -4,6 +4,7 @@ import {
   DescribeTableCommand,
   ResourceInUseException,
   ResourceNotFoundException,
+  UpdateTimeToLiveCommand,
   type AttributeDefinition,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
@@ -48,6 +49,9 @@ export async function provisionTables(client: DynamoDBClient): Promise<string[]>
           ...(spec.stream ? { StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' } } : {}),
         }),
       );
+      if (spec.timeToLiveAttribute) {
+        await client.send(new UpdateTimeToLiveCommand({ TableName: spec.localName, TimeToLiveSpecification: { Enabled: true, AttributeName: spec.timeToLiveAttribute } }));
+      }
       created.push(spec.localName);
     } catch (e) {
       if (!(e instanceof ResourceInUseException)) throw e;

@@ -8,10 +8,12 @@ import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { generateApiKey, hashApiKey } from '../../shared/auth/api-keys.js';
 import { ensureLocalKeys } from '../../shared/crypto/local-keyring.js';
-import { environment, functions, tables, type FunctionName } from '../catalogue.js';
+import { environment, tables } from '../catalogue.js';
 import { localCredentials, startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.js';
-import { startGateway, type Gateway, type LambdaHandler } from './gateway.js';
+import { corsOriginsFromEnv, startGateway, type Gateway } from './gateway.js';
+import { workerInvoker, type FunctionInvoker } from './lambda-runtime.js';
 import { provisionTables } from './provision.js';
+import { acquireDataFolderLock } from './data-folder-lock.js';
 
 export interface LocalStackOptions {
   port: number;
@@ -58,10 +60,40 @@ export function handlerEnvironment(dynamoEndpoint: string, keyDir: string, opera
   return env;
 }
 
+/**
+ * Starts the stack holding the data folder's lock (data-folder-lock.ts), taken before anything in the
+ * folder is touched: a second stack on the same folder is refused, naming the first one's pid and port.
+ * The lock records the HTTP port once the gateway listens, and is released when the stack stops.
+ */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
-  const log = options.log ?? (() => undefined);
   const dataDir = resolve(options.dataDir);
   mkdirSync(dataDir, { recursive: true });
+  const lock = acquireDataFolderLock(dataDir);
+  let stack: LocalStack;
+  try {
+    stack = await startLockedStack(options, dataDir);
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
+  const stop = async () => {
+    try {
+      await stack.stop();
+    } finally {
+      lock.release();
+    }
+  };
+  try {
+    lock.setPort(Number(new URL(stack.apiUrl).port));
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { ...stack, stop };
+}
+
+async function startLockedStack(options: LocalStackOptions, dataDir: string): Promise<LocalStack> {
+  const log = options.log ?? (() => undefined);
   const keyDir = join(dataDir, 'keys');
   ensureLocalKeys(keyDir);
   const operator = resolveOperatorKey(dataDir, options.operatorKey);
@@ -71,6 +103,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     options.inMemory ? {} : { dbPath: join(dataDir, 'dynamodb'), logFile: join(dataDir, 'dynamodb-local.log') },
   );
   let gateway: Gateway | undefined;
+  let invoker: FunctionInvoker | undefined;
   try {
     Object.assign(process.env, handlerEnvironment(dynamo.endpoint, keyDir, operator.key));
     const client = new DynamoDBClient({ endpoint: dynamo.endpoint, region: REGION, credentials: localCredentials });
@@ -78,18 +111,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     client.destroy();
     log(created.length ? `created tables: ${created.join(', ')}` : 'tables already exist: state kept from the last run');
 
-    const handlers = {} as Record<FunctionName, LambdaHandler>;
-    for (const [name, spec] of Object.entries(functions) as [FunctionName, (typeof functions)[FunctionName]][]) {
-      const mod = (await import(resolve(import.meta.dirname, '../..', spec.entry))) as { handler: LambdaHandler };
-      handlers[name] = mod.handler;
-    }
-    gateway = await startGateway({ port: options.port, handlers });
+    // Each function runs in execution environments of its own, as on Lambda (lambda-runtime.ts).
+    invoker = workerInvoker({ log });
+    gateway = await startGateway({ port: options.port, invoker, corsOrigins: corsOriginsFromEnv() });
   } catch (e) {
+    await invoker?.close();
     await dynamo.stop();
     throw e;
   }
 
   const gw = gateway;
+  const functionsRuntime = invoker;
   return {
     apiUrl: gw.url,
     operatorKey: operator.key,
@@ -98,6 +130,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     dynamoEndpoint: dynamo.endpoint,
     stop: async () => {
       await gw.close();
+      await functionsRuntime.close();
       await dynamo.stop();
     },
   };

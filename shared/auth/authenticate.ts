@@ -5,6 +5,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { Role } from '../../contracts/kinds.js';
 import { forbidden, unauthorized } from '../http/errors.js';
+import { logger } from '../logger.js';
 import type { KeyPrincipal, SourcesStore } from '../store/sources-store.js';
 import { hashApiKey, sameHash } from './api-keys.js';
 import type { OperatorKeyHash } from './operator-key.js';
@@ -28,9 +29,15 @@ export async function authenticate(event: APIGatewayProxyEventV2, deps: AuthDeps
   if (key.length > 200) throw unauthorized('未知密钥 (unknown API key)');
   const hash = hashApiKey(key);
   const operator = await deps.operatorKeyHash();
-  if (operator && sameHash(hash, operator)) return { role: 'operator' };
+  if (operator && sameHash(hash, operator)) return named({ role: 'operator' });
   const principal = await deps.sources.principalForKey(hash);
   if (!principal) throw unauthorized('未知密钥 (unknown API key)');
+  return named(principal);
+}
+
+/** Names the caller on the request's log lines (the middleware drops the key after the request). */
+function named<P extends Principal>(principal: P): P {
+  logger.appendKeys({ source: principal.role === 'operator' ? 'operator' : principal.sourceId });
   return principal;
 }
 

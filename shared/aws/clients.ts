@@ -2,14 +2,16 @@
  * AWS clients, created once per container and only when first used. Endpoints
  * come from the standard environment (AWS_ENDPOINT_URL_DYNAMODB and friends),
  * which is how the local stack points the same handlers at its emulators.
+ * Timeouts and retries: client-config.ts.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { dynamoClientConfig } from './client-config.js';
 
 let documentClient: DynamoDBDocumentClient | undefined;
 
 export function dynamo(): DynamoDBDocumentClient {
-  documentClient ??= DynamoDBDocumentClient.from(new DynamoDBClient({ maxAttempts: 4 }), {
+  documentClient ??= DynamoDBDocumentClient.from(new DynamoDBClient(dynamoClientConfig()), {
     marshallOptions: { removeUndefinedValues: true },
   });
   return documentClient;

@@ -3,6 +3,7 @@
  * stable machine-readable code of API.md's error shape (one of ERROR_CODES).
  */
 import type { ErrorCode } from '../../contracts/errors.js';
+import { api } from '../../infra/catalogue.js';
 
 export type { ErrorCode };
 export interface FieldError {
@@ -30,4 +31,4 @@ export const forbidden = (message: string) => new HttpError(403, 'forbidden', me
 export const notFound = (message: string, code: ErrorCode = 'not_found') => new HttpError(404, code, message);
 export const conflict = (message: string, code: ErrorCode = 'conflict') => new HttpError(409, code, message);
 export const payloadTooLarge = (message: string) => new HttpError(413, 'payload_too_large', message);
-export const unavailable = (message: string) => new HttpError(503, 'unavailable', message, [], { 'retry-after': '5' });
+export const unavailable = (message: string) => new HttpError(503, 'unavailable', message, [], { 'retry-after': String(api.retryAfterSeconds) });

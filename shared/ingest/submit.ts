@@ -12,7 +12,7 @@ import type { FieldError } from '../http/errors.js';
 import { StoreBusyError } from '../store/errors.js';
 import type { RecordsStore, RecordWrite } from '../store/records-store.js';
 import type { KeyPrincipal } from '../store/sources-store.js';
-import { prepareRecord, type PrepareDeps } from './prepare.js';
+import { prepareRecord, type PrepareDeps, type Prepared } from './prepare.js';
 
 export type ResultStatus = 'accepted' | 'updated' | 'duplicate' | 'rejected';
 
@@ -35,14 +35,34 @@ export interface SubmissionResult {
 export interface SubmitDeps extends PrepareDeps {
   store: RecordsStore;
   now?: () => Date;
+  /**
+   * Fires when the request runs out of time (shared/http/deadline.ts): no read
+   * or write is started after it, and the push ends with the signal's reason.
+   */
+  signal?: AbortSignal;
 }
 
 const MAX_DECISION_ROUNDS = 5;
 
-export async function submitRecords(spec: PushKindSpec, source: KeyPrincipal, records: readonly unknown[], deps: SubmitDeps): Promise<SubmissionResult> {
+/**
+ * `rejectedBefore` holds records already found wrong by index (a key repeated
+ * in the record's JSON, say): they are rejected with those errors, unread.
+ */
+export async function submitRecords(
+  spec: PushKindSpec,
+  source: KeyPrincipal,
+  records: readonly unknown[],
+  deps: SubmitDeps,
+  rejectedBefore: ReadonlyMap<number, FieldError[]> = new Map(),
+): Promise<SubmissionResult> {
   const receivedAt = (deps.now ?? (() => new Date()))();
   const results: RecordResult[] = new Array(records.length);
-  const prepared = await Promise.all(records.map((raw) => prepareRecord(spec, source, raw, receivedAt, deps)));
+  const prepared = await Promise.all(
+    records.map((raw, index): Promise<Prepared> | Prepared => {
+      const errors = rejectedBefore.get(index);
+      return errors ? { ok: false, errors } : prepareRecord(spec, source, raw, receivedAt, deps);
+    }),
+  );
 
   // Waves: the n-th occurrence of an id goes in wave n, so repeats are applied in order.
   const waves: { index: number; head: StoredHead }[][] = [];
@@ -61,10 +81,11 @@ export async function submitRecords(spec: PushKindSpec, source: KeyPrincipal, re
     let pending = wave;
     for (let round = 0; pending.length > 0; round++) {
       if (round >= MAX_DECISION_ROUNDS) throw new StoreBusyError(`records kept conflicting with concurrent pushes: ${pending.length} left`);
-      const stored = await deps.store.getHeads(pending.map((p) => p.head.id));
+      deps.signal?.throwIfAborted();
+      const stored = await deps.store.getHeads(pending.map((p) => p.head.id), deps.signal);
       const decided = pending.map((p) => ({ ...p, decision: decide(stored.get(p.head.id), p.head, receivedAt) }));
       const writes = decided.filter((d) => d.decision.status !== 'duplicate');
-      const outcomes = await deps.store.write(writes.map((d) => toWrite(d.decision, receivedAt)));
+      const outcomes = await deps.store.write(writes.map((d) => toWrite(d.decision, receivedAt)), deps.signal);
       const conflicts = new Set(writes.filter((_, i) => outcomes[i] === 'conflict').map((d) => d.index));
       for (const d of decided) {
         if (conflicts.has(d.index)) continue;

@@ -8,5 +8,17 @@ export class StoreBusyError extends Error {
   override name = 'StoreBusyError';
 }
 
-export const backoff = (attempt: number, baseMs = 20, capMs = 1000) =>
-  new Promise((resolve) => setTimeout(resolve, Math.min(capMs, baseMs * 2 ** attempt) * (0.5 + Math.random())));
+/** Exponential back-off with jitter; ends early (rejecting) when `signal` aborts. */
+export const backoff = (attempt: number, baseMs = 20, capMs = 1000, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, Math.min(capMs, baseMs * 2 ** attempt) * (0.5 + Math.random()));
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });

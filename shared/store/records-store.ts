@@ -23,10 +23,13 @@ export type RecordWrite = { op: 'create'; head: StoredHead } | { op: 'update'; h
 export type WriteOutcome = 'written' | 'conflict';
 
 export interface RecordsStore {
-  /** Current heads by id (strongly consistent); absent ids are missing from the map. */
-  getHeads(ids: readonly string[]): Promise<Map<string, StoredHead>>;
-  /** Writes each change atomically; the outcome of each, in order. */
-  write(changes: readonly RecordWrite[]): Promise<WriteOutcome[]>;
+  /**
+   * Current heads by id (strongly consistent); absent ids are missing from the map.
+   * `signal` stops the work: no request is started after it fires, and requests in flight are aborted.
+   */
+  getHeads(ids: readonly string[], signal?: AbortSignal): Promise<Map<string, StoredHead>>;
+  /** Writes each change atomically; the outcome of each, in order. `signal` as for getHeads. */
+  write(changes: readonly RecordWrite[], signal?: AbortSignal): Promise<WriteOutcome[]>;
   /** A head and all its superseded versions, oldest first. */
   getRecord(id: string): Promise<{ head: StoredHead; versions: StoredVersion[] } | undefined>;
 }
@@ -70,15 +73,16 @@ export class DynamoRecordsStore implements RecordsStore {
     private readonly table: string,
   ) {}
 
-  async getHeads(ids: readonly string[]): Promise<Map<string, StoredHead>> {
+  async getHeads(ids: readonly string[], signal?: AbortSignal): Promise<Map<string, StoredHead>> {
     const found = new Map<string, StoredHead>();
     const unique = [...new Set(ids)];
     for (let i = 0; i < unique.length; i += 100) {
       let keys: Record<string, unknown>[] | undefined = unique.slice(i, i + 100).map((id) => ({ pk: pk(id), sk: HEAD }));
       for (let round = 0; keys && keys.length > 0; round++) {
-        if (round > 0) await backoff(round);
+        if (round > 0) await backoff(round, undefined, undefined, signal);
         if (round >= MAX_ROUNDS) throw new StoreBusyError('DynamoDB kept returning unprocessed keys');
-        const out = await this.db.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } } }));
+        signal?.throwIfAborted();
+        const out = await this.db.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } } }), { abortSignal: signal });
         for (const item of out.Responses?.[this.table] ?? []) {
           const head = strip<StoredHead>(item);
           found.set(head.id, head);
@@ -89,17 +93,19 @@ export class DynamoRecordsStore implements RecordsStore {
     return found;
   }
 
-  async write(changes: readonly RecordWrite[]): Promise<WriteOutcome[]> {
+  async write(changes: readonly RecordWrite[], signal?: AbortSignal): Promise<WriteOutcome[]> {
     const outcomes: (WriteOutcome | undefined)[] = new Array(changes.length);
     let pending = changes.map((_, i) => i);
     for (let round = 0; pending.length > 0; round++) {
       if (round >= MAX_ROUNDS) throw new StoreBusyError(`could not write ${pending.length} records after ${MAX_ROUNDS} rounds of transaction conflicts`);
-      if (round > 0) await backoff(round);
+      if (round > 0) await backoff(round, undefined, undefined, signal);
       const retry: number[] = [];
       for (const chunk of this.#chunks(pending, changes)) {
         const actions = chunk.flatMap((i) => actionsFor(this.table, changes[i]!));
         try {
-          await this.db.send(new TransactWriteCommand({ TransactItems: actions }));
+          // Never start a write once the deadline has fired: the caller is about to answer.
+          signal?.throwIfAborted();
+          await this.db.send(new TransactWriteCommand({ TransactItems: actions }), { abortSignal: signal });
           for (const i of chunk) outcomes[i] = 'written';
         } catch (e) {
           if (!(e instanceof TransactionCanceledException)) throw e;

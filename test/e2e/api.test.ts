@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRunning } from '../../infra/local/dynamodb-local.js';
 import { recordId } from '../../shared/domain/record-model.js';
-import { license, penalty, PERSON_ID, personLicense, SOURCE_USCC, SUBJECT_USCC } from '../support/fixtures.js';
+import { fullWidthDigits, seriousPenaltyPublication } from '../support/dates.js';
+import { DECISION_DATE, LATE_DECISION_DATE, license, penalty, PERSON_ID, personLicense, SOURCE_USCC, SUBJECT_USCC } from '../support/fixtures.js';
 import { startStackProcess, type StackProcess } from '../support/local-stack-process.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'hub-e2e-'));
@@ -163,12 +164,12 @@ describe('pushing records', () => {
       [1, '5'],
       [2, '8.5'],
     ]);
-    expect(record.json.publication).toEqual({ state: 'pending-review', grade: '3', from: '2026-11-16', minUntil: '2027-11-16', until: '2029-11-16' });
+    expect(record.json.publication).toEqual({ state: 'pending-review', ...seriousPenaltyPublication(DECISION_DATE) });
     expect(record.json.delivery).toEqual({ provincial: { state: 'pending' }, national: { state: 'pending' } });
   });
 
   it('flags a record pushed more than 7 working days after its decision as late, and accepts it', async () => {
-    const res = await call('POST', '/v1/submissions/license', keys.scjgj, { records: [license('late', { XK_JDRQ: '2026-09-01', XK_YXQZ: '2026-09-01' })] });
+    const res = await call('POST', '/v1/submissions/license', keys.scjgj, { records: [license('late', { XK_JDRQ: LATE_DECISION_DATE, XK_YXQZ: LATE_DECISION_DATE })] });
     expect(res.json.results[0]).toMatchObject({ status: 'accepted', late: true });
     expect((await call('GET', `/v1/records/${res.json.results[0].id}`, keys.scjgj)).json.late).toBe(true);
     expect((await call('GET', `/v1/records/${ids.company}`, keys.scjgj)).json.late).toBe(false);
@@ -181,14 +182,14 @@ describe('pushing records', () => {
 
   it('stores HTML as text and full-width codes half-width', async () => {
     const res = await call('POST', '/v1/submissions/license', keys.scjgj, {
-      records: [license('html', { XK_NR: '<script>alert(1)</script>', XK_XDR_SHXYM: '９１３１０１１５ｍａ１ｋ３ｂｔｐ２ｂ', XK_JDRQ: '２０２６-１１-１６' })],
+      records: [license('html', { XK_NR: '<script>alert(1)</script>', XK_XDR_SHXYM: '９１３１０１１５ｍａ１ｋ３ｂｔｐ２ｂ', XK_JDRQ: fullWidthDigits(DECISION_DATE) })],
     });
     expect(res.json.results[0].status).toBe('accepted');
     const record = await call('GET', `/v1/records/${res.json.results[0].id}`, keys.scjgj);
     expect(record.headers.get('content-type')).toMatch(/^application\/json/);
     expect(record.json.fields.XK_NR).toBe('<script>alert(1)</script>');
     expect(record.json.fields.XK_XDR_SHXYM).toBe(SUBJECT_USCC);
-    expect(record.json.fields.XK_JDRQ).toBe('2026-11-16');
+    expect(record.json.fields.XK_JDRQ).toBe(DECISION_DATE);
   });
 
   it('rejects wrong types, unknown fields and bad checksums field by field', async () => {
@@ -208,9 +209,25 @@ describe('pushing records', () => {
     expect(stack.output()).not.toContain(PERSON_ID);
   });
 
-  it('lets only the owner and the operator read a record', async () => {
-    expectError(await call('GET', `/v1/records/${ids.company}`, keys.sfj), 403);
-    expectError(await call('GET', `/v1/records/lic_aaaaaaaaaaaaaaaaaaaaaaaaaa`, operatorKey), 404);
+  it("lets only the owner and the operator read a record; anyone else gets an unknown id's 404", async () => {
+    expect((await call('GET', `/v1/records/${ids.company}`, keys.scjgj)).status).toBe(200);
+    expect((await call('GET', `/v1/records/${ids.company}`, operatorKey)).status).toBe(200);
+    // Ids can be computed from public facts: another source must not learn that this document exists.
+    const someoneElses = await call('GET', `/v1/records/${ids.company}`, keys.sfj);
+    const neverPushed = recordId('lic', 'license', 'scjgj', String(license('never-pushed').XK_WSH));
+    const unknown = await call('GET', `/v1/records/${neverPushed}`, keys.sfj);
+    expectError(someoneElses, 404, 'not_found');
+    expectError(unknown, 404, 'not_found');
+    expect(someoneElses.json.error.message.replace(ids.company, '{id}')).toBe(unknown.json.error.message.replace(neverPushed, '{id}'));
+    expect(someoneElses.text).not.toContain('上海某某科技有限公司');
+    expectError(await call('GET', `/v1/records/lic_aaaaaaaaaaaaaaaaaaaaaaaaaa`, operatorKey), 404, 'not_found');
+  });
+
+  it('quotes at most 64 characters of an unknown id back', async () => {
+    const res = await call('GET', `/v1/records/${'x'.repeat(300)}`, keys.scjgj);
+    expectError(res, 404, 'not_found');
+    expect(res.json.error.message).toContain(`${'x'.repeat(64)}…`);
+    expect(res.json.error.message).not.toContain('x'.repeat(65));
   });
 
   it('refuses a kind the key may not push (403), an unknown kind (404), and bad bodies (400, 413)', async () => {

@@ -16,7 +16,8 @@ import { submitRecords, type SubmitDeps } from '../../shared/ingest/submit.js';
 import { DynamoRecordsStore } from '../../shared/store/records-store.js';
 import { DynamoSourcesStore, SourceExistsError, type KeyPrincipal } from '../../shared/store/sources-store.js';
 import { startTestDynamo, type TestDynamo } from '../support/dynamodb.js';
-import { license, penalty, PERSON_ID, personLicense, SOURCE_USCC, SUBJECT_USCC } from '../support/fixtures.js';
+import { seriousPenaltyPublication } from '../support/dates.js';
+import { DECISION_DATE, license, penalty, PERSON_ID, personLicense, SOURCE_USCC, SUBJECT_USCC } from '../support/fixtures.js';
 
 let db: TestDynamo;
 let deps: SubmitDeps;
@@ -85,7 +86,7 @@ describe('submitting records', () => {
     const stored = await records.getRecord(v1.results[0]!.id!);
     expect(stored!.head.version).toBe(3);
     expect(stored!.head.fields.CF_NR_FK).toBe('7');
-    expect(stored!.head.publication).toMatchObject({ grade: '3', from: '2026-11-16', minUntil: '2027-11-16', until: '2029-11-16' });
+    expect(stored!.head.publication).toMatchObject(seriousPenaltyPublication(DECISION_DATE));
     expect(stored!.versions.map((v) => [v.version, v.fields.CF_NR_FK])).toEqual([
       [1, '5'],
       [2, '6'],

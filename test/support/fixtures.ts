@@ -1,4 +1,20 @@
-/** Records used across the integration and end-to-end tests (identity numbers from DOMAIN.md's fixtures). */
+/**
+ * Records used across the integration and end-to-end tests (identity numbers
+ * from DOMAIN.md's fixtures). Their decisions are dated today in China, taken
+ * once when this module loads, so that they are never late and never in the
+ * future whatever day the suite runs, and a re-push of the same fixture is the
+ * same content even if the run crosses midnight.
+ */
+import { addMonths } from '../../shared/domain/dates.js';
+import { addDays, lateDecisionDate, recentDecisionDate } from './dates.js';
+
+/** Today in China when the tests started: the decision date of every fixture. */
+export const DECISION_DATE = recentDecisionDate();
+/** A decision date well over 7 working days before today: a push of it is late. */
+export const LATE_DECISION_DATE = lateDecisionDate();
+/** Licences are valid for five years from their decision. */
+const VALID_UNTIL = addDays(addMonths(DECISION_DATE, 60), -1);
+
 export const SOURCE_USCC = '91110000600037341L';
 export const ORGAN_USCC = '121200004013590816';
 export const SUBJECT_USCC = '91310115MA1K3BTP2B';
@@ -14,9 +30,9 @@ export function license(n: number | string, overrides: Record<string, unknown> =
     XK_WSH: `沪市监许〔2026〕${n}号`,
     XK_XKLB: '普通',
     XK_NR: '预包装食品销售',
-    XK_JDRQ: '2026-11-16',
-    XK_YXQZ: '2026-11-16',
-    XK_YXQZI: '2031-11-15',
+    XK_JDRQ: DECISION_DATE,
+    XK_YXQZ: DECISION_DATE,
+    XK_YXQZI: VALID_UNTIL,
     XK_XKJG: '市市场监督管理局',
     XK_XKJGDM: ORGAN_USCC,
     XK_ZT: '有效',
@@ -42,7 +58,7 @@ export function penalty(n: number | string, overrides: Record<string, unknown> =
     CF_CFLB: '警告;罚款',
     CF_NR: '警告并处罚款人民币伍万元',
     CF_NR_FK: 5,
-    CF_JDRQ: '2026-11-16',
+    CF_JDRQ: DECISION_DATE,
     CF_CFJG: '市市场监督管理局',
     CF_CFJGDM: ORGAN_USCC,
     SXDJ: '一般',

@@ -3,7 +3,10 @@ import { request, type IncomingMessage } from 'node:http';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { api, functions, routes, type FunctionName } from '../../infra/catalogue.js';
-import { buildEvent, compileRoutes, matchRoute, startGateway, TokenBucket, type Gateway, type LambdaHandler } from '../../infra/local/gateway.js';
+import { buildEvent, compileRoutes, matchRoute, startGateway, TokenBucket, type Gateway } from '../../infra/local/gateway.js';
+import { inProcessInvoker, type LambdaHandlerFn } from '../../infra/local/lambda-runtime.js';
+
+type LambdaHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<unknown>;
 
 const compiled = compileRoutes();
 
@@ -113,7 +116,7 @@ describe('buildEvent', () => {
     expect(event.queryStringParameters).toEqual({ toString: '1', constructor: '2', valueOf: '3' });
   });
 
-  it.each(['application/json; charset=utf-8', 'application/problem+json', 'application/x-ndjson', 'text/csv', 'text/plain; charset=gb18030', 'application/x-www-form-urlencoded'])(
+  it.each(['application/json; charset=utf-8', 'application/json; charset="UTF-8"', 'application/json;charset=utf8', 'application/problem+json', 'application/x-ndjson', 'text/csv', 'application/x-www-form-urlencoded'])(
     'passes a %s body as text',
     (type) => {
       const event = buildEvent(fakeRequest({ method: 'POST', url: '/x', headers: { 'content-type': type } }), Buffer.from('a,b\n1,2'), '$default', undefined);
@@ -121,6 +124,18 @@ describe('buildEvent', () => {
       expect(event.body).toBe('a,b\n1,2');
     },
   );
+
+  it.each([
+    ['a charset other than UTF-8', { 'content-type': 'application/json; charset=gb18030' }, Buffer.from('{"a":"中"}')],
+    ['a quoted GBK charset', { 'content-type': 'text/plain; charset="GBK"' }, Buffer.from('abc')],
+    ['a Content-Encoding', { 'content-type': 'application/json', 'content-encoding': 'gzip' }, Buffer.from('{}')],
+    ['bytes that are not UTF-8', { 'content-type': 'application/json' }, Buffer.from([0x7b, 0x22, 0xd6, 0xd0, 0x22, 0x7d])],
+    ['bytes that are not UTF-8 and no content type', {}, Buffer.from([0xff, 0xfe])],
+  ])('base64-encodes a text body with %s, so the handler sees the real bytes', (_what, headers, bytes) => {
+    const event = buildEvent(fakeRequest({ method: 'POST', url: '/x', headers }), bytes, '$default', undefined);
+    expect(event.isBase64Encoded).toBe(true);
+    expect(Buffer.from(event.body!, 'base64').equals(bytes)).toBe(true);
+  });
 
   it('treats a body without content type as text (JSON)', () => {
     const event = buildEvent(fakeRequest({ method: 'POST', url: '/x' }), Buffer.from('{}'), '$default', undefined);
@@ -217,8 +232,8 @@ describe('startGateway', () => {
           return behaviour(event, context);
         }) as LambdaHandler,
       ]),
-    ) as Record<FunctionName, LambdaHandler>;
-    gateway = await startGateway({ port: 0, handlers });
+    ) as Record<FunctionName, LambdaHandlerFn>;
+    gateway = await startGateway({ port: 0, invoker: inProcessInvoker(handlers) });
   });
 
   afterAll(async () => {

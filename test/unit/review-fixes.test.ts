@@ -2,6 +2,7 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type Gateway, requestTarget } from '../../infra/local/gateway.js';
+import { inProcessInvoker } from '../../infra/local/lambda-runtime.js';
 import type { FunctionName } from '../../infra/catalogue.js';
 import { errorResponse } from '../../shared/http/middleware.js';
 import { dropEmpty } from '../../shared/ingest/prepare.js';
@@ -17,7 +18,7 @@ describe('local gateway request targets', () => {
   beforeAll(async () => {
     const ok = async () => ({ statusCode: 200, body: 'ok' });
     const handlers = { health: ok, openapi: ok, sources: ok, submissions: ok, records: ok } as Record<FunctionName, typeof ok>;
-    gateway = await startGateway({ port: 0, handlers });
+    gateway = await startGateway({ port: 0, invoker: inProcessInvoker(handlers) });
   });
   afterAll(async () => {
     await gateway.close();
@@ -93,10 +94,10 @@ describe('local gateway throttling', () => {
   it('answers 429 in the API error shape once the burst is spent, as the stage throttling does', async () => {
     const ok = async () => ({ statusCode: 200, body: '{"status":"ok"}' });
     const handlers = { health: ok, openapi: ok, sources: ok, submissions: ok, records: ok } as Record<FunctionName, typeof ok>;
-    const gateway = await startGateway({ port: 0, handlers, throttle: { ratePerSecond: 0.001, burst: 2 } });
+    const gateway = await startGateway({ port: 0, invoker: inProcessInvoker(handlers), throttle: { ratePerSecond: 0.001, burst: 2 } });
     try {
       const statuses = [];
-      for (let i = 0; i < 3; i++) statuses.push(await fetch(`${gateway.url}/health`));
+      for (let i = 0; i < 3; i++) statuses.push(await fetch(`${gateway.url}/openapi.json`));
       expect(statuses.map((r) => r.status)).toEqual([200, 200, 429]);
       expect(await statuses[2]!.json()).toEqual({ error: { code: 'too_many_requests', message: expect.any(String), details: [] } });
     } finally {

@@ -1,11 +1,12 @@
 import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { DEPARTMENT_KEY, OPERATOR_KEY, OTHER_DEPARTMENT_KEY, RECORDS_TABLE, apiEvent, ddb, department, errorOf, invoke, mockKey, mockNoItems, otherDepartment } from './support.js';
+import { DEPARTMENT_KEY, OPERATOR_KEY, OTHER_DEPARTMENT_KEY, RECORDS_TABLE, apiEvent, ddb, department, errorOf, invoke, mockKey, mockNoItems, otherDepartment, principal } from './support.js';
 import { IDENTITY_NUMBER, MASKED_IDENTITY_NUMBER, headItem, personLicence, storedLicence } from './fixtures.js';
 import { versionOf, type StoredHead } from '../../../shared/domain/record-model.js';
 import { handler } from '../../../functions/records/handler.js';
 
+const CHECKER_KEY = 'hub_checker-key-for-unit-tests-0123456789abcdef';
 const get = (id: string, key?: string) => invoke(handler, apiEvent('GET /v1/records/{id}', { key, pathParameters: { id } }));
 
 /** A record at version 2 whose version 1 had other content; both carry an encrypted identity number. */
@@ -54,14 +55,35 @@ describe('GET /v1/records/{id}', () => {
     expect(ddb.commandCalls(QueryCommand)).toHaveLength(0);
   });
 
-  it("answers 403 to another source's key", async () => {
+  it("answers another source's key exactly as an unknown id: 404, same code, same message, same body", async () => {
     const { head, items } = await twoVersions();
     ddb.on(QueryCommand).resolves({ Items: items });
-    const res = await get(head.id, OTHER_DEPARTMENT_KEY);
-    expect(res.status).toBe(403);
-    expect(errorOf(res).code).toBe('forbidden');
-    expect(res.raw).not.toContain('1101021991');
-    expect(res.raw).not.toContain(head.fields.XK_XDR_MC!);
+    const someoneElses = await get(head.id, OTHER_DEPARTMENT_KEY);
+    ddb.on(QueryCommand).resolves({ Items: [] });
+    const unknown = await get(head.id, OTHER_DEPARTMENT_KEY);
+    expect(unknown.status).toBe(404);
+    expect(someoneElses.status).toBe(404);
+    expect(errorOf(someoneElses)).toEqual({ code: 'not_found', message: `没有记录${head.id} (unknown record id)`, details: [] });
+    expect(someoneElses.raw).toBe(unknown.raw);
+    expect(someoneElses.headers).toEqual(unknown.headers);
+    expect(someoneElses.raw).not.toContain('1101021991');
+    expect(someoneElses.raw).not.toContain(head.fields.XK_XDR_MC!);
+  });
+
+  it('answers a source without kinds (a checker) as for an unknown id too', async () => {
+    const { head, items } = await twoVersions();
+    mockKey(CHECKER_KEY, principal({ sourceId: 'checker', role: 'checker', kinds: [] }));
+    ddb.on(QueryCommand).resolves({ Items: items });
+    const res = await get(head.id, CHECKER_KEY);
+    expect(res.status).toBe(404);
+    expect(errorOf(res).code).toBe('not_found');
+  });
+
+  it('quotes at most 64 characters of the id back', async () => {
+    const res = await get('a'.repeat(12_000), DEPARTMENT_KEY);
+    expect(res.status).toBe(404);
+    expect(errorOf(res).message).toBe(`没有记录${'a'.repeat(64)}… (unknown record id)`);
+    expect(res.raw.length).toBeLessThan(300);
   });
 
   it('shows the owner the record with the identity number masked, in the fields and every version', async () => {

@@ -21,6 +21,7 @@ import {
 import { IDENTITY_NUMBER, companyLicence, heads, penalty, personLicence, storedLicence } from './fixtures.js';
 import { api } from '../../../infra/catalogue.js';
 import { recordId } from '../../../shared/domain/record-model.js';
+import { lateDecisionDate, recentDecisionDate } from '../../support/dates.js';
 import { handler } from '../../../functions/submissions/handler.js';
 
 const LICENSE_ONLY_KEY = 'hub_licence-only-department-key-000000000000';
@@ -267,10 +268,19 @@ describe('POST /v1/submissions/{kind}: per-record results', () => {
   });
 
   it('flags a 双公示 record pushed more than 7 working days after its decision as late, and still accepts it', async () => {
-    const res = await push('license', { records: [companyLicence(1, { XK_JDRQ: '2026-01-05', XK_YXQZ: '2026-01-05' })] });
+    const decided = lateDecisionDate();
+    const res = await push('license', { records: [companyLicence(1, { XK_JDRQ: decided, XK_YXQZ: decided })] });
     expect(res.status).toBe(200);
     expect(res.body.results[0]).toMatchObject({ status: 'accepted', late: true });
     expect(writtenItems()[0]!.late).toBe(true);
+  });
+
+  it('does not flag a record decided today (in China) as late', async () => {
+    const decided = recentDecisionDate();
+    const res = await push('license', { records: [companyLicence(1, { XK_JDRQ: decided, XK_YXQZ: decided })] });
+    expect(res.status).toBe(200);
+    expect(res.body.results[0]).toEqual({ index: 0, status: 'accepted', id: recordId('lic', 'license', department.sourceId, '京市监许〔2026〕C1号') });
+    expect(writtenItems()[0]!.late).toBe(false);
   });
 
   it('answers duplicate and writes nothing when the stored head has the same content', async () => {

@@ -1,0 +1,88 @@
+/**
+ * The local Lambda runtime (infra/local/lambda-runtime.ts): execution
+ * environments in worker threads, cold starts, one invocation at a time per
+ * environment, and invocations ended at the function's timeout with
+ * everything they still had running.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { workerInvoker, type InvokeOutcome } from '../../infra/local/lambda-runtime.js';
+
+const entry = resolve(import.meta.dirname, '../support/lambda-handlers/probe.ts');
+const dir = mkdtempSync(join(tmpdir(), 'hub-runtime-'));
+const logged: string[] = [];
+const runtime = workerInvoker({
+  maxEnvironmentsPerFunction: 2,
+  log: (line) => logged.push(line),
+  functions: {
+    probe: { entry, memoryMb: 128, timeoutSeconds: 1 },
+    slow: { entry, memoryMb: 128, timeoutSeconds: 1 },
+    small: { entry, memoryMb: 32, timeoutSeconds: 10 },
+  },
+});
+
+afterAll(async () => {
+  await runtime.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const result = (o: InvokeOutcome) => {
+  if (o.status !== 'ok') throw new Error(`expected ok, got ${JSON.stringify(o)}`);
+  return o.result as { threadId: number; invocations: number; remainingAtStart: number; functionName: string; contextName: string };
+};
+
+describe('local Lambda runtime', () => {
+  it('runs the module once per environment (cold start) and reuses a warm environment', async () => {
+    const first = result(await runtime.invoke('probe', {}, 'r1'));
+    const second = result(await runtime.invoke('probe', {}, 'r2'));
+    expect(first.invocations).toBe(1);
+    expect(second.threadId).toBe(first.threadId);
+    expect(second.invocations).toBe(2);
+  });
+
+  it('gives the handler Lambda’s environment variables and a context counting down to the timeout', async () => {
+    const r = result(await runtime.invoke('probe', {}, 'r3'));
+    expect(r.functionName).toBe('credit-hub-probe');
+    expect(r.contextName).toBe('credit-hub-probe');
+    expect(r.remainingAtStart).toBeGreaterThan(0);
+    expect(r.remainingAtStart).toBeLessThanOrEqual(1000);
+  });
+
+  it('serves one invocation at a time per environment, with at most the configured number of environments', async () => {
+    const outcomes = await Promise.all([1, 2, 3, 4].map((i) => runtime.invoke('probe', { sleepMs: 200 }, `c${i}`)));
+    const threads = new Set(outcomes.map((o) => result(o).threadId));
+    expect(threads.size).toBeLessThanOrEqual(2);
+  });
+
+  it('reports a thrown error as a function error', async () => {
+    const stderr = process.stderr.write;
+    process.stderr.write = (() => true) as typeof process.stderr.write;
+    try {
+      expect(await runtime.invoke('probe', { fail: 'boom' }, 'e1')).toEqual({ status: 'error', errorType: 'Error', errorMessage: 'boom' });
+    } finally {
+      process.stderr.write = stderr;
+    }
+  });
+
+  it('ends an invocation at the timeout: the environment is discarded and its pending work never runs', async () => {
+    const file = join(dir, 'late-write.txt');
+    const outcome = await runtime.invoke('slow', { sleepMs: 2500, writeFile: file }, 't1');
+    expect(outcome).toEqual({ status: 'timeout', timeoutSeconds: 1 });
+    expect(logged.some((l) => /credit-hub-slow t1 Task timed out after 1\.00 seconds/.test(l))).toBe(true);
+    // Long after the handler would have written, nothing was written.
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(existsSync(file)).toBe(false);
+    // The next invocation gets a fresh environment (a cold start) and works.
+    const next = result(await runtime.invoke('slow', { writeFile: file }, 't2'));
+    expect(next.invocations).toBe(1);
+    expect(readFileSync(file, 'utf8')).toMatch(/^written by \d+\n$/);
+  });
+
+  it('ends an environment that runs out of its memory, as Lambda does, and starts a new one after', async () => {
+    const outcome = await runtime.invoke('small', { allocateMb: 400 }, 'm1');
+    expect(outcome.status).toBe('crashed');
+    expect(result(await runtime.invoke('small', {}, 'm2')).invocations).toBe(1);
+  });
+});

@@ -1,0 +1,27 @@
+/** A Lambda handler for tests of the local runtime: reports its environment, sleeps, writes a file, throws or eats memory on demand. */
+import { appendFileSync } from 'node:fs';
+import { threadId } from 'node:worker_threads';
+
+let invocations = 0;
+
+interface ProbeEvent {
+  sleepMs?: number;
+  /** Appended to after the sleep: shows whether work went on after the invocation ended. */
+  writeFile?: string;
+  fail?: string;
+  allocateMb?: number;
+}
+
+export async function handler(event: ProbeEvent, context: { getRemainingTimeInMillis(): number; functionName: string }) {
+  invocations++;
+  const remainingAtStart = context.getRemainingTimeInMillis();
+  if (event.fail) throw new Error(event.fail);
+  if (event.allocateMb) {
+    const hold: number[][] = [];
+    for (let i = 0; i < event.allocateMb; i++) hold.push(new Array(128 * 1024).fill(i));
+    return { held: hold.length };
+  }
+  if (event.sleepMs) await new Promise((r) => setTimeout(r, event.sleepMs));
+  if (event.writeFile) appendFileSync(event.writeFile, `written by ${threadId}\n`);
+  return { threadId, invocations, remainingAtStart, functionName: process.env.AWS_LAMBDA_FUNCTION_NAME, contextName: context.functionName };
+}
