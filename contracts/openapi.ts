@@ -64,6 +64,7 @@ function cases(...parts: ErrorCases[]): ErrorCases {
   return out;
 }
 
+const json = <T extends z.ZodType>(schema: T) => ({ content: { 'application/json': { schema } } });
 const kb = (bytes: number) => `${bytes / 1024} KB`;
 const mb = (bytes: number) => `${bytes / (1024 * 1024)} MB`;
 
@@ -74,7 +75,7 @@ const ERROR_HEADERS: Partial<Record<ErrorStatus, z.ZodObject>> = {
   401: z.object({ 'WWW-Authenticate': z.literal('Bearer').meta({ description: 'the scheme to authenticate with' }) }),
   405: z.object({ Allow: z.string().meta({ description: 'the methods this path takes, comma-separated', example: 'GET, HEAD' }) }),
   429: z.object({
-    'Retry-After': retryAfter(`seconds until the rate limit admits a request again (the hub sends it; API Gateway's own throttling on AWS does not, wait ${api.retryAfterSeconds} s then)`),
+    'Retry-After': retryAfter("seconds until the rate limit admits a request again (absent from API Gateway's own throttling on AWS: back off and retry)"),
   }),
   503: z.object({ 'Retry-After': retryAfter('seconds to wait before sending the same request again (absent from an answer of API Gateway itself on AWS)') }),
 };
@@ -107,8 +108,6 @@ function errorResponses(errors: ErrorCases, { withBody = true } = {}): ZodOpenAp
   }
   return responses;
 }
-
-const json = <T extends z.ZodType>(schema: T) => ({ content: { 'application/json': { schema } } });
 
 function throttleOf(routeKey: string): Throttle {
   const route = routes.find((r) => r.routeKey === routeKey);
@@ -146,9 +145,9 @@ function jsonBody(maxBytes: number): ErrorCases {
     invalid_body: 'the body is JSON but not an object',
     duplicate_key: 'an object in the body has the same key twice (named in details)',
     unsupported_charset: 'the Content-Type charset is not utf-8, gbk or gb18030',
-    malformed_text: 'the body has bytes that are not valid in its charset',
+    malformed_text: 'bytes not valid in the charset, text a front end already damaged (U+FFFD), or a corrupt gzip stream',
     unsupported_encoding: 'a Content-Encoding other than gzip or identity',
-    payload_too_large: `a body over ${maxBytes >= 1024 * 1024 ? mb(maxBytes) : kb(maxBytes)} (this endpoint's limit)`,
+    payload_too_large: `a body over ${maxBytes >= 1024 * 1024 ? mb(maxBytes) : kb(maxBytes)} (this endpoint's limit, before and after decompression)`,
   };
 }
 
@@ -158,10 +157,11 @@ const NO_ROUTE: ErrorCases = { no_route: 'the path matches no route (an empty pa
 // ---- Request parts ---------------------------------------------------------------------------
 
 const CHARSETS =
-  'JSON, in UTF-8 unless the charset parameter of Content-Type says gbk or gb18030 (`application/json; charset=gb18030`); ' +
-  'a UTF-8 byte-order mark is skipped. Bytes that are not valid in the charset are refused (400 `malformed_text`), never replaced; ' +
-  'another charset is 400 `unsupported_charset`. The body may be sent gzip-compressed with `Content-Encoding: gzip`. ' +
-  'A JSON object with the same key twice is refused (400 `duplicate_key`), never resolved by parser order.';
+  'JSON, in UTF-8 unless the charset parameter of Content-Type says gbk or gb18030 (`application/json; charset=gb18030`; GBK is read as GB18030, its superset); ' +
+  'a byte-order mark is skipped. Bytes that are not valid in the charset are refused (400 `malformed_text`, with the byte offset), never replaced; ' +
+  'another charset is 400 `unsupported_charset`. The body may be sent gzip-compressed with `Content-Encoding: gzip` ' +
+  '(the size limit applies before and after decompression; another coding is 415 `unsupported_encoding`). ' +
+  'A JSON object with the same key twice is refused (400 `duplicate_key`), never resolved by parser order; in a push, a key repeated inside one record rejects only that record.';
 
 const contentEncodingHeader = z.object({
   'Content-Encoding': z
@@ -179,7 +179,8 @@ const idempotencyKeyHeader = z
     description:
       `Makes a retry safe (API.md; the IETF draft of the same name). The same key with the same body within ${api.idempotencyTtlSeconds / 3600} hours ` +
       'gets the first answer again and writes nothing; while the first request with the key is still being processed, 409 `idempotency_in_progress`; ' +
-      'the same key with another body, 422 `idempotency_key_reused`. 1 to 255 characters (otherwise 400 `invalid_idempotency_key`).',
+      'the same key with another body, 422 `idempotency_key_reused`. Keys belong to the pushing source and the kind. A request that failed (4xx, 503) leaves nothing behind: ' +
+      'sent again with the same key, it is done again. 1 to 255 printable ASCII characters, as they are or as a quoted string (otherwise 400 `invalid_idempotency_key`).',
     example: '5d0d3f4e-7f0a-4c53-9b1e-0f6a3c2d9a10',
   });
 
@@ -255,9 +256,9 @@ export function openApiDocument() {
           'or, on AWS, the API Gateway URL (the `ApiUrl` output of the stack, `$default` stage, no stage in the path).',
         '',
         '**Errors** are JSON `{"error":{"code","message","details":[{"field","message"}]}}`; each response below lists the codes it can carry ' +
-          '(`x-error-codes`, and the enum of `error.code`). A client mistake never gets a 5xx; 503 (and 429) come with Retry-After. ' +
+          '(`x-error-codes`, and the enum of `error.code`). A client mistake never gets a 5xx; 429 and 503 come with Retry-After. ' +
           "On AWS, what API Gateway answers by itself (its throttling 429, a body over 10 MB, a function that failed or timed out, " +
-          'a request line or headers over its limits) carries its own body `{"message":"…"}` instead; the local stack answers those in the shape above. ' +
+          'a request line or headers over its limits) carries its own body `{"message":"…"}` instead, and no Retry-After; the local stack answers those in the shape above. ' +
           'Every code:\n\n| code | status | meaning |\n|---|---|---|\n' +
           codeTable,
         '',

@@ -1,9 +1,10 @@
 /**
  * Structured JSON logs (Powertools Logger), one short line per request (see
- * shared/http/middleware.ts): level, message, time and service, then the
+ * shared/http/middleware.ts): level, message and time, then the
  * request's keys (request_id, cold_start, and source once authenticated) and
- * the line's own. None of the Lambda context boilerplate (function ARN,
- * memory size, sampling rate, X-Ray trace id) that Powertools adds by default.
+ * the line's own. None of the Lambda context boilerplate (function name and
+ * ARN, memory size, sampling rate, X-Ray trace id, service) that Powertools
+ * adds by default.
  *
  * Identity numbers must never reach a log: handlers do not log record
  * contents, and as a second line of defence every string value is scrubbed
@@ -41,14 +42,16 @@ function redactValue(value: unknown): unknown {
   return value;
 }
 
-/** What an operator reads first, then whatever the line and the request add. */
+/**
+ * Level, message and time, then whatever the request and the line add. No
+ * `service`: each function writes to a log group of its own, which names it.
+ */
 export class HubLogFormatter extends LogFormatter {
   formatAttributes(attributes: UnformattedAttributes, additional: LogAttributes): LogItem {
     const base = {
       level: attributes.logLevel,
       message: attributes.message,
       timestamp: this.formatTimestamp(attributes.timestamp),
-      service: attributes.serviceName,
     };
     return new LogItem({ attributes: base }).addAttributes(additional);
   }

@@ -7,6 +7,7 @@
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { api } from '../../infra/catalogue.js';
+import { unavailableReason } from '../../shared/aws/errors.js';
 import { shorten } from '../../shared/domain/text.js';
 import { HttpError, notFound } from '../../shared/http/errors.js';
 import { httpHandler } from '../../shared/http/middleware.js';
@@ -27,7 +28,8 @@ export const handler = httpHandler(async (event) => {
 async function health() {
   const state = await storeState();
   if (state.reachable) return json(200, { status: 'ok' });
-  logger.warn('store unreachable', { error: state.error as Error });
+  // On the request's log line (an ERROR line, being a 503): why the store could not be reached.
+  logger.appendKeys({ reason: unavailableReason(state.error) ?? 'other', error: state.error as Error });
   return json(503, { status: 'unavailable' }, { 'retry-after': String(api.retryAfterSeconds) });
 }
 

@@ -13,7 +13,7 @@ import { json } from '../../shared/http/response.js';
 import { fieldErrors } from '../../shared/http/validation.js';
 import { shorten } from '../../shared/domain/text.js';
 import { asDeadlineError, deadlineOf, type Deadline } from '../../shared/http/deadline.js';
-import { onceForKey } from '../../shared/http/idempotency.js';
+import { onceForKey, requestKeyOf } from '../../shared/http/idempotency.js';
 import { submitRecords, type SubmissionResult } from '../../shared/ingest/submit.js';
 import type { KeyPrincipal } from '../../shared/store/sources-store.js';
 import { logger } from '../../shared/logger.js';
@@ -28,11 +28,12 @@ export const handler = httpHandler(async (event, context) => {
     throw forbidden(`本数据源不能报送${kind} (this source may push: ${principal.role === 'operator' ? 'nothing' : principal.kinds.join(', ') || 'nothing'})`);
   }
   // With an Idempotency-Key, a retry gets the first answer and writes nothing (shared/http/idempotency.ts).
-  return onceForKey(event, context, `${principal.sourceId}\u0000${kind}`, () => push(event, spec, principal, deadlineOf(context)));
+  const scope = `${principal.sourceId}\u0000${kind}`;
+  return onceForKey(event, context, scope, () => push(event, spec, principal, deadlineOf(context), requestKeyOf(event, scope)));
 });
 
 /** Validates, decides and stores one push; stops (503) when the invocation's deadline comes. */
-async function push(event: APIGatewayProxyEventV2, spec: PushKindSpec, principal: KeyPrincipal, deadline: Deadline) {
+async function push(event: APIGatewayProxyEventV2, spec: PushKindSpec, principal: KeyPrincipal, deadline: Deadline, requestKey: string | undefined) {
   const kind = spec.kind;
   // A key repeated inside record i rejects that record; anywhere else the whole body (400 duplicate_key).
   const body = jsonEnvelopeBody(event, api.maxBodyBytes, 'records');
@@ -44,7 +45,7 @@ async function push(event: APIGatewayProxyEventV2, spec: PushKindSpec, principal
   deadline.check();
   let result: SubmissionResult;
   try {
-    result = await submitRecords(spec, principal, envelope.data.records, { store: recordsStore(), cipher, hasher, signal: deadline.signal }, body.itemErrors);
+    result = await submitRecords(spec, principal, envelope.data.records, { store: recordsStore(), cipher, hasher, signal: deadline.signal, requestKey }, body.itemErrors);
   } catch (e) {
     throw asDeadlineError(e, deadline.signal);
   }

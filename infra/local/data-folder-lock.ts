@@ -9,9 +9,9 @@
  * folder, another container) is never taken over, as it cannot be checked.
  *
  * The file is created atomically with link(2) (all of its content or
- * nothing: a reader never sees it half written); a stale one is moved aside
- * before it is removed, so two starts racing for a stale lock cannot remove
- * each other's fresh one.
+ * nothing: a reader never sees it half written); a stale one is removed only
+ * under a second such file (`stack.lock.takeover`), so that starts racing for
+ * a stale lock cannot remove each other's fresh one.
  */
 import { randomUUID } from 'node:crypto';
 import { linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -115,24 +115,40 @@ function tryCreate(file: string, content: string): boolean {
   }
 }
 
-/** Removes the lock file if it still holds exactly `staleRaw`; a lock that replaced it meanwhile is put back. */
-function removeStale(file: string, staleRaw: string): void {
-  const aside = scratchName(file, 'stale');
-  try {
-    renameSync(file, aside);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw e;
-  }
-  if (readFileSync(aside, 'utf8') !== staleRaw) {
-    // Another start replaced the stale lock between our read and our move: give its lock back.
-    try {
-      linkSync(aside, file);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * Removes a stale lock file. Only the holder of the takeover file (created like the lock, all or
+ * nothing) removes a stale lock, and only if it still holds exactly `staleRaw`: no one else removes
+ * a lock file meanwhile (its owner is gone), so two starts racing for a stale lock cannot remove each
+ * other's fresh one. A takeover file whose holder died (within the microseconds a takeover lasts) is
+ * cleared. Returns whether the stale lock is gone.
+ */
+function removeStale(file: string, staleRaw: string, me: DataFolderLockInfo): boolean {
+  const takeover = `${file}.takeover`;
+  if (!tryCreate(takeover, JSON.stringify(me))) {
+    const raw = readRaw(takeover);
+    const holder = raw === undefined ? undefined : parse(raw);
+    if (raw !== undefined && !(holder && ownerMayRun(holder))) {
+      const aside = scratchName(takeover, 'stale');
+      try {
+        renameSync(takeover, aside);
+        unlinkSync(aside);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      }
     }
+    sleepSync(2); // another start is removing it: look again shortly
+    return false;
   }
-  unlinkSync(aside);
+  try {
+    if (readRaw(file) === staleRaw) unlinkSync(file);
+  } finally {
+    unlinkSync(takeover);
+  }
+  return true;
 }
 
 const sameOwner = (a: DataFolderLockInfo | undefined, b: DataFolderLockInfo) =>
@@ -163,14 +179,14 @@ export function acquireDataFolderLock(dataDir: string, options: { now?: () => Da
     },
   };
 
-  for (let attempt = 0; attempt < 20; attempt++) {
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
     if (tryCreate(file, JSON.stringify(info) + '\n')) return handle;
     const raw = readRaw(file);
     if (raw === undefined) continue; // released meanwhile: try again
     const holder = parse(raw);
     if (holder && ownerMayRun(holder)) throw new DataFolderLockedError(dataDir, holder);
     // The owner is gone (or the file names no owner at all): the lock is stale.
-    removeStale(file, raw);
+    removeStale(file, raw, info);
   }
   throw new Error(`无法取得数据目录锁 (could not take the lock ${file}: it keeps changing)`);
 }

@@ -19,7 +19,7 @@ import type { DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 /** Longest wait for a TCP connection (DynamoDB answers within milliseconds from inside the region). */
 export const CONNECTION_TIMEOUT_MS = 1_000;
 /** Longest wait for a response once the request is sent (a 100-item transaction takes well under a second). */
-export const REQUEST_TIMEOUT_MS = 3_000;
+export const REQUEST_TIMEOUT_MS = 2_500;
 /** Attempts per call, the first included (the SDK retries throttling, 5xx, timeouts and connection errors). */
 export const MAX_ATTEMPTS = 3;
 

@@ -38,8 +38,9 @@ function reasonOf(e: ErrorLike): UnavailableReason | undefined {
   // The SDK's predicates read properties of their argument: only objects reach them.
   const sdkError = e as Parameters<typeof isTransientError>[0];
   if (isThrottlingError(sdkError)) return 'throttling';
-  if (TIMEOUT_NAMES.has(String(e.name)) || e.code === 'ETIMEDOUT') return 'timeout';
+  // Before the name: the SDK's HTTP handler renames ECONNRESET, ECONNREFUSED and EPIPE errors "TimeoutError".
   if (typeof e.code === 'string' && CONNECTION_CODES.has(e.code)) return 'connection';
+  if (TIMEOUT_NAMES.has(String(e.name)) || e.code === 'ETIMEDOUT') return 'timeout';
   // isServerError: a 5xx the SDK does not retry; the 5xx it retries (500, 502, 503, 504) are the service failing too.
   if (isServerError(sdkError) || (e.$metadata?.httpStatusCode ?? 0) >= 500) return 'server';
   // Depth past the SDK's own limit: this function walks the cause chain itself.

@@ -56,7 +56,22 @@ export interface StoredHead extends RecordContent {
   status: 'active';
   publication: Publication;
   delivery: Record<'provincial' | 'national', DeliveryState>;
+  /**
+   * The most recent pushes that changed this record under an Idempotency-Key,
+   * newest first (at most APPLIED_REQUESTS_KEPT): a retry of one of them finds
+   * its own change here and is not applied again, even when another push
+   * changed the record in between.
+   */
+  appliedRequests?: AppliedRequest[];
 }
+
+export interface AppliedRequest {
+  /** Hash of the caller, its Idempotency-Key and the record's occurrence in the request. */
+  key: string;
+  status: 'accepted' | 'updated';
+}
+
+export const APPLIED_REQUESTS_KEPT = 16;
 
 export interface StoredVersion extends RecordContent {
   id: string;
@@ -135,15 +150,32 @@ export function licencePublication(decisionDate: string, validUntil?: string): P
 export type PushDecision =
   | { status: 'accepted'; head: StoredHead }
   | { status: 'duplicate'; head: StoredHead }
-  | { status: 'updated'; head: StoredHead; previous: StoredHead };
+  | { status: 'updated'; head: StoredHead; previous: StoredHead }
+  /** This very push (same Idempotency-Key) was applied already: nothing to write, its first status stands. */
+  | { status: 'applied'; head: StoredHead; applied: AppliedRequest['status'] };
 
 /**
  * What pushing `incoming` (a head built as if new) does, given what is stored.
- * Same content: duplicate, nothing changes. Changed content: a new version
- * that keeps the first arrival time; the old head becomes a version.
+ * A retry of a push that already changed the record (its `requestKey` is in the
+ * record's applied requests): nothing, with the status it had. Same content:
+ * duplicate, nothing changes. Changed content: a new version that keeps the
+ * first arrival time; the old head becomes a version.
  */
-export function decidePush(existing: StoredHead | undefined, incoming: StoredHead, isLateFor: (firstReceivedAt: string) => boolean): PushDecision {
-  if (!existing) return { status: 'accepted', head: incoming };
+export function decidePush(
+  existing: StoredHead | undefined,
+  incoming: StoredHead,
+  isLateFor: (firstReceivedAt: string) => boolean,
+  requestKey?: string,
+): PushDecision {
+  // The ledger of applied requests travels with the record, whoever changes it.
+  const record = (head: StoredHead, status: AppliedRequest['status']): StoredHead => {
+    const { appliedRequests: _none, ...rest } = head;
+    const ledger = requestKey ? [{ key: requestKey, status }, ...(existing?.appliedRequests ?? [])].slice(0, APPLIED_REQUESTS_KEPT) : existing?.appliedRequests;
+    return ledger?.length ? { ...rest, appliedRequests: ledger } : rest;
+  };
+  const earlier = requestKey ? existing?.appliedRequests?.find((r) => r.key === requestKey) : undefined;
+  if (existing && earlier) return { status: 'applied', head: existing, applied: earlier.status };
+  if (!existing) return { status: 'accepted', head: record(incoming, 'accepted') };
   if (existing.contentHash === incoming.contentHash) return { status: 'duplicate', head: existing };
   const head: StoredHead = {
     ...incoming,
@@ -151,7 +183,7 @@ export function decidePush(existing: StoredHead | undefined, incoming: StoredHea
     firstReceivedAt: existing.firstReceivedAt,
     late: isLateFor(existing.firstReceivedAt),
   };
-  return { status: 'updated', head, previous: existing };
+  return { status: 'updated', head: record(head, 'updated'), previous: existing };
 }
 
 /** The superseded head, as a version item. */

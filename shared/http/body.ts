@@ -10,38 +10,48 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { shorten } from '../domain/text.js';
 import { dottedPath, findDuplicateKeys, type DuplicateKeys, type JsonPath } from '../json/duplicate-keys.js';
-import { declaredCharset, decodeText, refuseReplacementCharacter } from './charset.js';
-import { declaredEncoding, gunzipBody } from './content-encoding.js';
+import { declaredCharset, decodeText, refuseReplacementCharacter, type Charset } from './charset.js';
+import { declaredEncoding, gunzipBody, type ContentEncoding } from './content-encoding.js';
 import { badRequest, payloadTooLarge, type FieldError } from './errors.js';
 
 const tooLarge = (size: number, maxBytes: number) =>
   payloadTooLarge(`请求体超过${maxBytes}字节 (request body is ${size} bytes, the limit is ${maxBytes})`);
 
-/** The body as text: 413 past `maxBytes` (before and after decompression), 400/415 for a charset, bytes or coding it cannot read. */
+/** The body as text: 413 past `maxBytes` (as sent, and once decompressed), 400/415 for a charset, bytes or coding it cannot read. */
 export function bodyText(event: APIGatewayProxyEventV2, maxBytes: number): string {
   const charset = declaredCharset(event.headers?.['content-type']);
   const encoding = declaredEncoding(event.headers?.['content-encoding']);
-  const raw = event.body ?? '';
-  if (!event.isBase64Encoded) {
-    // Already text: whatever front end made it a string decoded it (as UTF-8, on API Gateway).
-    const size = Buffer.byteLength(raw, 'utf8');
-    if (size > maxBytes) throw tooLarge(size, maxBytes);
-    if (encoding === 'gzip' && raw.length > 0) {
-      throw badRequest(
-        '压缩的请求体以文本形式送达，无法解压 (the body says Content-Encoding: gzip but reached the hub as text, not bytes, so it cannot be decompressed; send it with a binary Content-Type such as application/octet-stream)',
-        [{ field: 'Content-Encoding', message: 'gzip body received as text' }],
-        'malformed_text',
-      );
-    }
-    refuseReplacementCharacter(raw);
-    return raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw;
-  }
-  let bytes: Buffer = Buffer.from(raw, 'base64');
-  if (bytes.length > maxBytes) throw tooLarge(bytes.length, maxBytes);
-  if (encoding === 'gzip' && bytes.length > 0) bytes = gunzipBody(bytes, maxBytes);
+  const body = event.body ?? '';
+  return event.isBase64Encoded ? textOfBytes(Buffer.from(body, 'base64'), charset, encoding, maxBytes) : textAsReceived(body, charset, encoding, maxBytes);
+}
+
+/** Bytes as sent: gunzipped if need be, then decoded in their charset, strictly. */
+function textOfBytes(sent: Buffer, charset: Charset, encoding: ContentEncoding, maxBytes: number): string {
+  if (sent.length > maxBytes) throw tooLarge(sent.length, maxBytes);
+  const bytes = encoding === 'gzip' && sent.length > 0 ? gunzipBody(sent, maxBytes) : sent;
   const text = decodeText(bytes, charset);
   refuseReplacementCharacter(text);
   return text;
+}
+
+/** A body some front end already made a string (API Gateway: text content types, decoded as UTF-8): its bytes are gone. */
+function textAsReceived(text: string, charset: Charset, encoding: ContentEncoding, maxBytes: number): string {
+  const size = Buffer.byteLength(text, 'utf8');
+  if (size > maxBytes) throw tooLarge(size, maxBytes);
+  if (encoding === 'gzip' && text.length > 0) {
+    throw badRequest(
+      '压缩的请求体以文本形式送达，无法解压 (the body says Content-Encoding: gzip but reached the hub as text, not bytes, so it cannot be decompressed; send it with a binary Content-Type such as application/octet-stream)',
+      [{ field: 'Content-Encoding', message: 'gzip body received as text' }],
+      'malformed_text',
+    );
+  }
+  refuseReplacementCharacter(
+    text,
+    charset === 'utf-8'
+      ? 'send the original bytes'
+      : `the body declares charset=${charset} but arrived already decoded as text: send UTF-8, or send ${charset} with a binary Content-Type such as application/octet-stream; charset=${charset}`,
+  );
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
 /**

@@ -77,11 +77,11 @@ export function decodeText(bytes: Uint8Array, charset: Charset): string {
  * decoder leaves where bytes were not valid, so the text was damaged before
  * it reached the hub (a front end that decoded GB18030 bytes as UTF-8, say).
  */
-export function refuseReplacementCharacter(text: string): void {
+export function refuseReplacementCharacter(text: string, hint = 'send the original bytes'): void {
   const at = text.indexOf('\ufffd');
   if (at >= 0) {
     throw malformedText(
-      `请求体含替换字符U+FFFD，文本在送达前已损坏 (the body holds U+FFFD, the replacement character, at character ${at}: the text was damaged by a decoder before it reached the hub; send the original bytes)`,
+      `请求体含替换字符U+FFFD，文本在送达前已损坏 (the body holds U+FFFD, the replacement character, at character ${at}: the text was damaged by a decoder before it reached the hub; ${hint})`,
       undefined,
     );
   }

@@ -29,6 +29,6 @@ export const unauthorized = (message = '缺少或无效的密钥 (missing or unk
   new HttpError(401, 'unauthorized', message, [], { 'www-authenticate': 'Bearer' });
 export const forbidden = (message: string) => new HttpError(403, 'forbidden', message);
 export const notFound = (message: string, code: ErrorCode = 'not_found') => new HttpError(404, code, message);
-export const conflict = (message: string, code: ErrorCode = 'conflict') => new HttpError(409, code, message);
+export const conflict = (message: string, code: ErrorCode) => new HttpError(409, code, message);
 export const payloadTooLarge = (message: string) => new HttpError(413, 'payload_too_large', message);
 export const unavailable = (message: string) => new HttpError(503, 'unavailable', message, [], { 'retry-after': String(api.retryAfterSeconds) });

@@ -53,6 +53,15 @@ export function bodyFingerprint(event: APIGatewayProxyEventV2): string {
   return h.digest('base64url');
 }
 
+/**
+ * What identifies a keyed request to the records it changes (StoredHead.appliedRequests):
+ * the caller's scope and its Idempotency-Key, hashed. Undefined without a key.
+ */
+export function requestKeyOf(event: APIGatewayProxyEventV2, scope: string): string | undefined {
+  const key = idempotencyKeyOf(event);
+  return key === undefined ? undefined : createHash('sha256').update(`${scope}\u0000${key}`).digest('base64url').slice(0, 22);
+}
+
 interface StoredAnswer {
   statusCode: number;
   /** gzip + base64 of the JSON body: a 1,000-record answer stays far below DynamoDB's 400 KB item limit. */

@@ -40,9 +40,16 @@ export interface SubmitDeps extends PrepareDeps {
    * or write is started after it, and the push ends with the signal's reason.
    */
   signal?: AbortSignal;
+  /**
+   * Identifies this push when it carries an Idempotency-Key (a hash of the
+   * caller and the key): a retry of it is not applied again to a record it
+   * already changed (see StoredHead.appliedRequests).
+   */
+  requestKey?: string;
 }
 
 const MAX_DECISION_ROUNDS = 5;
+const MAX_DECISION_ROUNDS_WITH_DEADLINE = 100;
 
 /**
  * `rejectedBefore` holds records already found wrong by index (a key repeated
@@ -65,7 +72,7 @@ export async function submitRecords(
   );
 
   // Waves: the n-th occurrence of an id goes in wave n, so repeats are applied in order.
-  const waves: { index: number; head: StoredHead }[][] = [];
+  const waves: { index: number; head: StoredHead; occurrence: number }[][] = [];
   const seen = new Map<string, number>();
   prepared.forEach((p, index) => {
     if (!p.ok) {
@@ -74,24 +81,29 @@ export async function submitRecords(
     }
     const n = seen.get(p.head.id) ?? 0;
     seen.set(p.head.id, n + 1);
-    (waves[n] ??= []).push({ index, head: p.head });
+    (waves[n] ??= []).push({ index, head: p.head, occurrence: n });
   });
 
   for (const wave of waves) {
     let pending = wave;
     for (let round = 0; pending.length > 0; round++) {
-      if (round >= MAX_DECISION_ROUNDS) throw new StoreBusyError(`records kept conflicting with concurrent pushes: ${pending.length} left`);
+      // With a deadline, conflicting pushes keep deciding again until it comes; without one, a few rounds.
+      if (round >= (deps.signal ? MAX_DECISION_ROUNDS_WITH_DEADLINE : MAX_DECISION_ROUNDS)) throw new StoreBusyError(`records kept conflicting with concurrent pushes: ${pending.length} left`);
       deps.signal?.throwIfAborted();
       const stored = await deps.store.getHeads(pending.map((p) => p.head.id), deps.signal);
-      const decided = pending.map((p) => ({ ...p, decision: decide(stored.get(p.head.id), p.head, receivedAt) }));
-      const writes = decided.filter((d) => d.decision.status !== 'duplicate');
+      const decided = pending.map((p) => ({
+        ...p,
+        decision: decide(stored.get(p.head.id), p.head, deps.requestKey === undefined ? undefined : `${deps.requestKey}#${p.occurrence}`),
+      }));
+      const writes = decided.filter((d) => d.decision.status !== 'duplicate' && d.decision.status !== 'applied');
       const outcomes = await deps.store.write(writes.map((d) => toWrite(d.decision, receivedAt)), deps.signal);
       const conflicts = new Set(writes.filter((_, i) => outcomes[i] === 'conflict').map((d) => d.index));
       for (const d of decided) {
         if (conflicts.has(d.index)) continue;
-        results[d.index] = { index: d.index, status: d.decision.status, id: d.head.id, ...(d.decision.head.late ? { late: true as const } : {}) };
+        const status = d.decision.status === 'applied' ? d.decision.applied : d.decision.status;
+        results[d.index] = { index: d.index, status, id: d.head.id, ...(d.decision.head.late ? { late: true as const } : {}) };
       }
-      pending = decided.filter((d) => conflicts.has(d.index)).map(({ index, head }) => ({ index, head }));
+      pending = decided.filter((d) => conflicts.has(d.index)).map(({ index, head, occurrence }) => ({ index, head, occurrence }));
     }
   }
 
@@ -99,8 +111,8 @@ export async function submitRecords(
   return { accepted: count('accepted'), updated: count('updated'), duplicates: count('duplicate'), rejected: count('rejected'), results };
 }
 
-function decide(existing: StoredHead | undefined, incoming: StoredHead, receivedAt: Date): PushDecision {
-  return decidePush(existing, incoming, (first) => isLate(incoming.decisionDate, todayInChina(new Date(first))));
+function decide(existing: StoredHead | undefined, incoming: StoredHead, requestKey: string | undefined): PushDecision {
+  return decidePush(existing, incoming, (first) => isLate(incoming.decisionDate, todayInChina(new Date(first))), requestKey);
 }
 
 function toWrite(decision: PushDecision, at: Date): RecordWrite {

@@ -18,8 +18,9 @@ import { tableName } from '../config.js';
 /** How long a successful probe stands for the store being reachable. */
 export const OK_TTL_MS = 2_000;
 /** The probe's own limits: it must answer well within the health function's timeout (5 s). */
-const PROBE_ATTEMPTS = 2;
-const PROBE_REQUEST_TIMEOUT_MS = 1_000;
+export const PROBE_ATTEMPTS = 2;
+/** Per attempt, connecting included. */
+export const PROBE_REQUEST_TIMEOUT_MS = 1_000;
 /** The key read: the sources table's items are `SOURCES`/`KEY#…`, so this one never exists. */
 export const PROBE_KEY = { pk: { S: 'HEALTH' }, sk: { S: 'PROBE' } } as const;
 
@@ -28,7 +29,7 @@ export type StoreState = { reachable: true } | { reachable: false; error: unknow
 /** Wraps a probe that throws when the store cannot be reached: successes cached for `okTtlMs`, concurrent calls sharing one probe. */
 export function cachedProbe(probe: () => Promise<void>, options: { okTtlMs?: number; now?: () => number } = {}): () => Promise<StoreState> {
   const okTtlMs = options.okTtlMs ?? OK_TTL_MS;
-  const now = options.now ?? Date.now;
+  const now = options.now ?? (() => Date.now());
   let okAt: number | undefined;
   let inFlight: Promise<StoreState> | undefined;
   return () => {

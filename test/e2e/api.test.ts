@@ -257,36 +257,3 @@ describe('pushing records', () => {
     }
   });
 });
-
-describe('restart', () => {
-  it('stops cleanly on Ctrl-C and keeps its state for the next start', async () => {
-    const code = await stack.stop('SIGINT');
-    expect(code).toBe(0);
-    expect(stack.output()).toMatch(/stopped/);
-    expect(existsSync(join(dataDir, 'dynamodb'))).toBe(true);
-
-    stack = await startStackProcess({ HUB_DATA_DIR: dataDir, HUB_OPERATOR_KEY: '' });
-    expect(stack.output()).toContain(operatorKey);
-    const record = await call('GET', `/v1/records/${ids.penalty}`, keys.scjgj);
-    expect(record.status).toBe(200);
-    expect(record.json.version).toBe(2);
-    const sources = await call('GET', '/v1/sources', operatorKey);
-    expect(sources.json.items).toHaveLength(5);
-  });
-
-  it('uses HUB_OPERATOR_KEY when it is set', async () => {
-    await stack.stop('SIGINT');
-    stack = await startStackProcess({ HUB_DATA_DIR: dataDir, HUB_OPERATOR_KEY: 'hub_my-own-operator-key-for-tests' });
-    expect((await call('GET', '/v1/sources', 'hub_my-own-operator-key-for-tests')).status).toBe(200);
-    expectError(await call('GET', '/v1/sources', operatorKey), 401);
-  });
-
-  it('recovers from kill -9: the orphaned emulator is stopped at the next start and the data is intact', async () => {
-    const orphan = Number(readFileSync(join(dataDir, 'dynamodb', 'dynamodb-local.pid'), 'utf8'));
-    await stack.stop('SIGKILL');
-    expect(isRunning(orphan)).toBe(true);
-    stack = await startStackProcess({ HUB_DATA_DIR: dataDir, HUB_OPERATOR_KEY: 'hub_my-own-operator-key-for-tests' });
-    expect(isRunning(orphan)).toBe(false);
-    expect((await call('GET', `/v1/records/${ids.penalty}`, keys.scjgj)).json.version).toBe(2);
-  });
-});

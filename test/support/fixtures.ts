@@ -13,7 +13,7 @@ export const DECISION_DATE = recentDecisionDate();
 /** A decision date well over 7 working days before today: a push of it is late. */
 export const LATE_DECISION_DATE = lateDecisionDate();
 /** Licences are valid for five years from their decision. */
-const VALID_UNTIL = addDays(addMonths(DECISION_DATE, 60), -1);
+export const LICENCE_VALID_UNTIL = addDays(addMonths(DECISION_DATE, 60), -1);
 
 export const SOURCE_USCC = '91110000600037341L';
 export const ORGAN_USCC = '121200004013590816';
@@ -32,7 +32,7 @@ export function license(n: number | string, overrides: Record<string, unknown> =
     XK_NR: '预包装食品销售',
     XK_JDRQ: DECISION_DATE,
     XK_YXQZ: DECISION_DATE,
-    XK_YXQZI: VALID_UNTIL,
+    XK_YXQZI: LICENCE_VALID_UNTIL,
     XK_XKJG: '市市场监督管理局',
     XK_XKJGDM: ORGAN_USCC,
     XK_ZT: '有效',

@@ -48,7 +48,8 @@ export function tempDataDir(prefix = 'hub-e2e-'): string {
   return dir;
 }
 
-function spawnStack(env: Record<string, string>, via: 'node' | 'npm'): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+/** Starts the stack without waiting for it (see startStackProcess). */
+export function launchStackProcess(env: Record<string, string>, via: 'node' | 'npm' = 'node'): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
   if (!env.HUB_DATA_DIR) throw new Error('startStackProcess needs HUB_DATA_DIR');
   dataDirs.add(resolve(env.HUB_DATA_DIR));
   const fullEnv = { ...process.env, PORT: '0', npm_config_update_notifier: 'false', ...env };
@@ -72,7 +73,7 @@ function spawnStack(env: Record<string, string>, via: 'node' | 'npm'): { child: 
 
 /** Starts the stack and waits until it answers /health. */
 export async function startStackProcess(env: Record<string, string>, options: StartOptions = {}): Promise<StackProcess> {
-  const { child, output, exited } = spawnStack(env, options.via ?? 'node');
+  const { child, output, exited } = launchStackProcess(env, options.via ?? 'node');
   const deadline = Date.now() + 90_000;
   let url: string | undefined;
   for (;;) {
@@ -112,7 +113,7 @@ export async function startStackProcess(env: Record<string, string>, options: St
 
 /** Runs a start that is expected to end by itself (a refused start); resolves with its exit code and output. */
 export async function runStackToExit(env: Record<string, string>, timeoutMs = 60_000): Promise<{ code: number | null; output: string }> {
-  const { child, output, exited } = spawnStack(env, 'node');
+  const { child, output, exited } = launchStackProcess(env);
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   const code = await exited;
   clearTimeout(timer);

@@ -1,6 +1,6 @@
 /** One stack per data folder (infra/local/data-folder-lock.ts): the lock file, staleness, races. */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
@@ -113,6 +113,16 @@ describe('acquireDataFolderLock', () => {
     lock.release();
   });
 
+  it('clears a takeover left by a start that died while removing a stale lock, then takes the lock', () => {
+    const dead = deadPid();
+    writeLock({ pid: dead, startTime: '5' });
+    writeFileSync(`${lockFile}.takeover`, JSON.stringify({ pid: dead, startTime: '5', bootId: currentBootId(), host: hostname(), port: null, startedAt: 'x' }));
+    const lock = acquireDataFolderLock(dir);
+    expect(readDataFolderLock(dir)?.pid).toBe(process.pid);
+    expect(readdirSync(dir)).toEqual([LOCK_FILE]);
+    lock.release();
+  });
+
   it('takes over a lock file that names no owner', () => {
     writeFileSync(lockFile, 'not a lock');
     const lock = acquireDataFolderLock(dir);
@@ -135,41 +145,54 @@ describe('acquireDataFolderLock', () => {
     expect(readFileSync(lockFile, 'utf8')).toBe(other);
   });
 
-  it('lets exactly one of several processes racing for a stale lock win; the others name the winner', async () => {
-    writeLock({ pid: deadPid(), startTime: '7' });
+  it('lets exactly one of several processes racing for a stale lock win, round after round', async () => {
+    const rounds = 150;
+    const dead = deadPid();
+    for (let i = 0; i < rounds; i++) {
+      mkdirSync(join(dir, `r${i}`));
+      writeFileSync(join(dir, `r${i}`, LOCK_FILE), JSON.stringify({ pid: dead, startTime: '7', bootId: currentBootId(), host: hostname(), port: 1, startedAt: `round ${i}` }));
+    }
+    // Each racer tries every round at the same instant as the others, and keeps what it won until all are done
+    // (a winner that exited would leave a stale lock, which the others may then rightly take over).
     const script = `
-      import { acquireDataFolderLock } from ${JSON.stringify(join(root, 'infra/local/data-folder-lock.ts'))};
-      const at = Number(process.argv[1]);
-      while (Date.now() < at) {}
-      try {
-        const lock = acquireDataFolderLock(process.argv[2]);
-        process.stdout.write('won\\n');
-        process.stdin.once('data', () => { lock.release(); process.exit(0); });
-      } catch (e) {
-        process.stdout.write('refused: ' + e.message + '\\n');
-        process.exit(0);
-      }`;
-    const at = String(Date.now() + 3000);
+      import { join } from 'node:path';
+      import { acquireDataFolderLock, DataFolderLockedError } from ${JSON.stringify(join(root, 'infra/local/data-folder-lock.ts'))};
+      const [at, base, rounds] = [Number(process.argv[1]), process.argv[2], Number(process.argv[3])];
+      const won = [];
+      for (let i = 0; i < rounds; i++) {
+        while (Date.now() < at + i * 10) {}
+        try {
+          acquireDataFolderLock(join(base, 'r' + i));
+          won.push(i);
+        } catch (e) {
+          if (!(e instanceof DataFolderLockedError)) throw e;
+        }
+      }
+      process.stdout.write(JSON.stringify(won) + '\\n');
+      process.stdin.once('data', () => process.exit(0));`;
+    const at = String(Date.now() + 4000);
     const racers = Array.from({ length: 4 }, () => {
-      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, at, dir], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, at, dir, String(rounds)], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
       let out = '';
-      child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-      const answered = new Promise<string>((r) => {
-        const check = () => (out.includes('\n') ? r(out) : child.stdout!.once('data', check));
-        check();
+      const answered = new Promise<number[]>((r, reject) => {
+        child.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (out.endsWith('\n')) r(JSON.parse(out) as number[]);
+        });
+        child.once('exit', (code) => reject(new Error(`racer exited with ${code} before answering`)));
       });
       return { child, answered, exited: new Promise((r) => child.once('exit', r)) };
     });
     try {
-      const answers = await Promise.all(racers.map((r) => r.answered));
-      const winners = racers.filter((_, i) => answers[i] === 'won\n');
-      expect(winners).toHaveLength(1);
-      const winnerPid = winners[0]!.child.pid!;
-      expect(readDataFolderLock(dir)?.pid).toBe(winnerPid);
-      for (const answer of answers.filter((a) => a !== 'won\n')) expect(answer).toContain(`pid ${winnerPid}`);
-      winners[0]!.child.stdin!.write('release\n');
+      const won = await Promise.all(racers.map((r) => r.answered));
+      for (let i = 0; i < rounds; i++) {
+        const winners = racers.filter((_, k) => won[k]!.includes(i));
+        expect(winners.map((w) => w.child.pid), `round ${i}`).toHaveLength(1);
+        expect(readDataFolderLock(join(dir, `r${i}`))?.pid, `round ${i}`).toBe(winners[0]!.child.pid);
+        expect(readdirSync(join(dir, `r${i}`)), `round ${i}`).toEqual([LOCK_FILE]);
+      }
+      for (const r of racers) r.child.stdin!.write('done\n');
       await Promise.all(racers.map((r) => r.exited));
-      expect(readdirSync(dir)).toEqual([]);
     } finally {
       for (const r of racers) r.child.kill('SIGKILL');
     }

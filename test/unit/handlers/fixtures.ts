@@ -1,10 +1,11 @@
-/** Pushed records used by the submission and record handler tests. */
+/** Pushed records used by the submission and record handler tests, decided today in China (DECISION_DATE): never late, never in the future. */
 import { PUSH_KINDS } from '../../../contracts/kinds.js';
 import { fieldCipher, lookupHasher } from '../../../shared/config.js';
 import type { StoredHead } from '../../../shared/domain/record-model.js';
 import { prepareRecord } from '../../../shared/ingest/prepare.js';
 import type { KeyPrincipal } from '../../../shared/store/sources-store.js';
 import { RECORDS_TABLE } from './support.js';
+import { DECISION_DATE, LICENCE_VALID_UNTIL } from '../../support/fixtures.js';
 
 export const IDENTITY_NUMBER = '110102199101010078';
 export const MASKED_IDENTITY_NUMBER = '1101021991****0078';
@@ -20,9 +21,9 @@ export function personLicence(n: number, overrides: Record<string, unknown> = {}
     XK_WSH: `京市监许〔2026〕${n}号`,
     XK_XKLB: '普通',
     XK_NR: '食品销售',
-    XK_JDRQ: '2026-11-20',
-    XK_YXQZ: '2026-11-20',
-    XK_YXQZI: '2031-11-19',
+    XK_JDRQ: DECISION_DATE,
+    XK_YXQZ: DECISION_DATE,
+    XK_YXQZI: LICENCE_VALID_UNTIL,
     XK_XKJG: '市市场监督管理局',
     XK_XKJGDM: '91110000600037341L',
     XK_ZT: '有效',
@@ -41,8 +42,8 @@ export function companyLicence(n: number, overrides: Record<string, unknown> = {
     XK_WSH: `京市监许〔2026〕C${n}号`,
     XK_XKLB: '普通',
     XK_NR: '食品销售',
-    XK_JDRQ: '2026-11-20',
-    XK_YXQZ: '2026-11-20',
+    XK_JDRQ: DECISION_DATE,
+    XK_YXQZ: DECISION_DATE,
     XK_XKJG: '市市场监督管理局',
     XK_XKJGDM: '91110000600037341L',
     XK_ZT: '有效',
@@ -62,7 +63,7 @@ export function penalty(n: number, overrides: Record<string, unknown> = {}): Rec
     CF_YJ: '《企业信息公示暂行条例》第十八条',
     CF_CFLB: '警告',
     CF_NR: '警告',
-    CF_JDRQ: '2026-11-20',
+    CF_JDRQ: DECISION_DATE,
     CF_CFJG: '市市场监督管理局',
     CF_CFJGDM: '91110000600037341L',
     ...overrides,

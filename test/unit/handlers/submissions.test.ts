@@ -21,8 +21,12 @@ import {
 import { IDENTITY_NUMBER, companyLicence, heads, penalty, personLicence, storedLicence } from './fixtures.js';
 import { api } from '../../../infra/catalogue.js';
 import { recordId } from '../../../shared/domain/record-model.js';
+import { addMonths } from '../../../shared/domain/dates.js';
 import { lateDecisionDate, recentDecisionDate } from '../../support/dates.js';
+import { DECISION_DATE } from '../../support/fixtures.js';
 import { handler } from '../../../functions/submissions/handler.js';
+import { gzipSync } from 'node:zlib';
+import { encodeGb18030 } from '../../support/gb18030.js';
 
 const LICENSE_ONLY_KEY = 'hub_licence-only-department-key-000000000000';
 const CHECKER_KEY = 'hub_checker-key-00000000000000000000000000000';
@@ -167,6 +171,100 @@ describe('POST /v1/submissions/{kind}: the request body', () => {
   });
 });
 
+describe('POST /v1/submissions/{kind}: charsets, compression and duplicate keys', () => {
+  const RARE = '𠮷'; // U+20BB7: four bytes in GB18030, in no GB2312/GBK table
+  const gbPenalty = penalty(1, { CF_WSH: `吉市监罚〔2026〕${RARE}1号`, CF_XDR_MC: `${RARE}祥商贸有限公司`, CF_FRDB: `${RARE}大明`, CF_SY: '经查，当事人“无证经营”。' });
+  const bytesPush = (bytes: Buffer, headers: Record<string, string>) =>
+    invoke(handler, apiEvent('POST /v1/submissions/{kind}', { key: DEPARTMENT_KEY, pathParameters: { kind: 'penalty' }, headers, body: bytes.toString('base64'), isBase64Encoded: true }));
+
+  it('decodes a charset=gb18030 body: the stored document number (part of the id) and names are the characters sent', async () => {
+    const res = await bytesPush(encodeGb18030(JSON.stringify({ records: [gbPenalty] })), { 'content-type': 'application/json; charset=GB18030' });
+    expect(res.status).toBe(200);
+    expect(res.body.results[0]).toEqual({ index: 0, status: 'accepted', id: recordId('pen', 'penalty', department.sourceId, `吉市监罚〔2026〕${RARE}1号`) });
+    expect(writtenItems()[0]!.fields).toMatchObject({ CF_WSH: `吉市监罚〔2026〕${RARE}1号`, CF_XDR_MC: `${RARE}祥商贸有限公司`, CF_FRDB: `${RARE}大明`, CF_SY: '经查，当事人“无证经营”。' });
+  });
+
+  it('refuses the same GB18030 bytes without a charset with 400 malformed_text at the first bad byte, storing nothing (no mojibake)', async () => {
+    const text = JSON.stringify({ records: [gbPenalty] });
+    const res = await bytesPush(encodeGb18030(text), { 'content-type': 'application/json' });
+    expect(res.status).toBe(400);
+    const error = errorOf(res);
+    expect(error.code).toBe('malformed_text');
+    expect(error.message).toContain(`byte offset ${text.search(/[^\x00-\x7f]/)}`); // the JSON is ASCII up to its first Chinese character
+    noRecordWrites();
+  });
+
+  it('refuses raw invalid UTF-8 instead of storing U+FFFD, and U+FFFD that a front end left in a text body', async () => {
+    const raw = Buffer.concat([Buffer.from('{"records":[{"CF_WSH":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}]}')]);
+    const res = await bytesPush(raw, { 'content-type': 'application/json' });
+    expect(res.status).toBe(400);
+    expect(errorOf(res).code).toBe('malformed_text');
+    const damaged = await push('penalty', JSON.stringify({ records: [penalty(1, { CF_XDR_MC: '\ufffd\ufffd科技有限公司' })] }));
+    expect(damaged.status).toBe(400);
+    expect(errorOf(damaged).code).toBe('malformed_text');
+    noRecordWrites();
+  });
+
+  it('answers 400 unsupported_charset naming a charset it does not read', async () => {
+    const res = await bytesPush(Buffer.from(JSON.stringify({ records: [penalty(1)] })), { 'content-type': 'application/json; charset=big5' });
+    expect(res.status).toBe(400);
+    expect(errorOf(res)).toMatchObject({ code: 'unsupported_charset', message: expect.stringContaining('"big5"') });
+    noRecordWrites();
+  });
+
+  it('accepts a gzip body (Content-Encoding: gzip), GB18030 inside', async () => {
+    const res = await bytesPush(gzipSync(encodeGb18030(JSON.stringify({ records: [gbPenalty] }))), { 'content-type': 'application/json; charset=gb18030', 'content-encoding': 'gzip' });
+    expect(res.status).toBe(200);
+    expect(res.body.accepted).toBe(1);
+    expect(writtenItems()[0]!.fields.CF_WSH).toBe(`吉市监罚〔2026〕${RARE}1号`);
+  });
+
+  it('answers a gzip body over 6 MB once decompressed with 413, and a corrupt one with 400', async () => {
+    const big = gzipSync(Buffer.from(`{"records":[{"BZ":"${' '.repeat(api.maxBodyBytes)}"}]}`));
+    expect(big.length).toBeLessThan(100_000);
+    const res = await bytesPush(big, { 'content-encoding': 'gzip' });
+    expect(res.status).toBe(413);
+    expect(errorOf(res).code).toBe('payload_too_large');
+    const corrupt = await bytesPush(Buffer.from('{"records":[]}'), { 'content-encoding': 'gzip' });
+    expect(corrupt.status).toBe(400);
+    expect(errorOf(corrupt).code).toBe('malformed_text');
+    noRecordWrites();
+  });
+
+  it.each(['br', 'deflate', 'gzip, br'])('answers Content-Encoding: %s with 415 unsupported_encoding and Accept-Encoding, echoing no body bytes', async (coding) => {
+    const res = await bytesPush(Buffer.from([0x1b, 0xff, 0x00, 0x8b, 0x07, 0x80]), { 'content-encoding': coding });
+    expect(res.status).toBe(415);
+    expect(errorOf(res).code).toBe('unsupported_encoding');
+    expect(res.headers['accept-encoding']).toBe('gzip');
+    expect(res.raw).toMatch(/^[\x20-\x7e\u4e00-\u9fff]*$/);
+    noRecordWrites();
+  });
+
+  it('rejects only the record that repeats a key (naming it) and processes the others', async () => {
+    const body = JSON.stringify({ records: [penalty(1), penalty(2), penalty(3)] }).replace('"CF_NR":"警告"', '"CF_NR_FK":"2","CF_NR":"警告","CF_NR_FK":"999"');
+    const res = await push('penalty', body);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ accepted: 2, rejected: 1 });
+    expect(res.body.results[0]).toEqual({ index: 0, status: 'rejected', errors: [{ field: 'CF_NR_FK', message: expect.stringMatching(/^字段重复 \(duplicate key CF_NR_FK/) }] });
+    expect(res.body.results.map((r: { status: string }) => r.status)).toEqual(['rejected', 'accepted', 'accepted']);
+    expect(writtenItems().map((i) => i.fields.CF_WSH).sort()).toEqual(['京市监罚〔2026〕2号', '京市监罚〔2026〕3号']);
+    expect(sentInputs(TransactWriteCommand)).not.toContain('999');
+  });
+
+  it('sees a key written with an escape as the same key ("CF_NR_FK" and "CF_NR_\\u0046K")', async () => {
+    const body = JSON.stringify({ records: [penalty(1)] }).replace('"CF_NR":"警告"', '"CF_NR":"警告","CF_NR_\\u0046K":"1","CF_NR_FK":"2"');
+    const res = await push('penalty', body);
+    expect(res.body.results[0]).toMatchObject({ status: 'rejected', errors: [{ field: 'CF_NR_FK' }] });
+  });
+
+  it('answers 400 duplicate_key for a key repeated outside the records (two "records" keys)', async () => {
+    const res = await push('penalty', `{"records":[${JSON.stringify(penalty(1))}],"records":[${JSON.stringify(penalty(2))}]}`);
+    expect(res.status).toBe(400);
+    expect(errorOf(res)).toMatchObject({ code: 'duplicate_key', details: [{ field: 'records' }] });
+    noRecordWrites();
+  });
+});
+
 describe('POST /v1/submissions/{kind}: per-record results', () => {
   it('accepts a new record: conditional create Put of the head, results with its id', async () => {
     const res = await push('license', { records: [personLicence(1)] });
@@ -264,7 +362,7 @@ describe('POST /v1/submissions/{kind}: per-record results', () => {
     expect(res.body.results[1]).toMatchObject({ status: 'accepted', id: recordId('pen', 'penalty', department.sourceId, '京市监罚〔2026〕2号') });
     const [item] = writtenItems();
     expect(item!.fields).toMatchObject({ SXDJ: '2', CF_SJLYDM: SOURCE_USCC, CF_CFLB: '01' });
-    expect(item!.publication).toMatchObject({ state: 'pending-review', grade: '2', from: '2026-11-20' });
+    expect(item!.publication).toMatchObject({ state: 'pending-review', grade: '2', from: DECISION_DATE, minUntil: addMonths(DECISION_DATE, 3), until: addMonths(DECISION_DATE, 12) });
   });
 
   it('flags a 双公示 record pushed more than 7 working days after its decision as late, and still accepts it', async () => {
