@@ -9,5 +9,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 120_000,
     reporters: ['default', './test/support/summary-reporter.ts'],
+    // A run leaves no process and no temp folder behind (checked, and cleaned, after the run).
+    globalSetup: ['./test/support/leak-check.ts'],
   },
 });

@@ -5,6 +5,7 @@
 import { environment, tables, type TableName } from '../infra/catalogue.js';
 import { FieldCipher, LookupHasher } from './crypto/field-cipher.js';
 import type { Keyring } from './crypto/keyring.js';
+import { awsClientConfig } from './aws/client-config.js';
 
 export function tableName(table: TableName): string {
   const name = process.env[tables[table].envVar];
@@ -23,7 +24,7 @@ export function currentKeyring(): Promise<Keyring> {
       return new LocalKeyring(dir);
     }
     const [{ KMSClient }, { KmsKeyring }] = await Promise.all([import('@aws-sdk/client-kms'), import('./crypto/kms-keyring.js')]);
-    return new KmsKeyring(new KMSClient({}), process.env[environment.dataKeyArn], process.env[environment.lookupKeyArn]);
+    return new KmsKeyring(new KMSClient(awsClientConfig()), process.env[environment.dataKeyArn], process.env[environment.lookupKeyArn]);
   })();
   return keyring;
 }

@@ -29,7 +29,7 @@ export const handler = httpHandler(async (event) => {
         if (e instanceof SourceExistsError) throw conflict(`数据源标识${parsed.data.id}已被使用 (source id already taken)`, 'source_exists');
         throw e;
       }
-      logger.info('source registered', { sourceId: parsed.data.id, role: parsed.data.role, kinds: parsed.data.kinds });
+      logger.appendKeys({ registered: { sourceId: parsed.data.id, role: parsed.data.role, kinds: parsed.data.kinds } });
       return json(201, { id: parsed.data.id, apiKey });
     }
     case 'GET /v1/sources': {
@@ -40,7 +40,7 @@ export const handler = httpHandler(async (event) => {
       const id = event.pathParameters?.id ?? '';
       const apiKey = generateApiKey();
       if (!sourceIdSchema.safeParse(id).success || !(await store.rotateKey(id, hashApiKey(apiKey), now))) throw notFound('没有这个数据源 (unknown source)');
-      logger.info('source key rotated', { sourceId: id });
+      logger.appendKeys({ keyRotated: id });
       return json(201, { apiKey });
     }
     default:

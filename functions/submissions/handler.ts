@@ -49,8 +49,8 @@ async function push(event: APIGatewayProxyEventV2, spec: PushKindSpec, principal
   } catch (e) {
     throw asDeadlineError(e, deadline.signal);
   }
-  logger.info('submission stored', {
-    sourceId: principal.sourceId,
+  // On the request's one log line (shared/http/middleware.ts), not a line of its own.
+  logger.appendKeys({
     kind,
     received: envelope.data.records.length,
     accepted: result.accepted,

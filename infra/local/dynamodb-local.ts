@@ -64,6 +64,8 @@ async function waitUntilReady(endpoint: string, child: ChildProcess, timeoutMs: 
 }
 
 const PID_FILE = 'dynamodb-local.pid';
+/** How long DynamoDB Local gets to shut down on SIGTERM before it is killed (which can lose acknowledged writes). */
+const STOP_GRACE_MS = 15_000;
 
 /** What the pid file in the database folder records: the emulator and the stack that owns it. */
 interface EmulatorRecord {
@@ -120,7 +122,7 @@ export async function stopStaleEmulator(dbPath: string): Promise<number[]> {
       );
     }
     process.kill(pid, 'SIGTERM');
-    if (!(await waitUntilGone(known.emulator, 10_000))) {
+    if (!(await waitUntilGone(known.emulator, STOP_GRACE_MS))) {
       if (isAlive(known.emulator)) process.kill(pid, 'SIGKILL');
       await waitUntilGone(known.emulator, 5_000);
     }
@@ -131,14 +133,16 @@ export async function stopStaleEmulator(dbPath: string): Promise<number[]> {
 }
 
 /**
- * How to run a command so that the kernel kills it when this process dies, even by SIGKILL
- * (PR_SET_PDEATHSIG through util-linux's setpriv); no prefix where that is not available.
+ * How to run a command so that the kernel sends it SIGTERM when this process dies, even by SIGKILL
+ * (PR_SET_PDEATHSIG through util-linux's setpriv); no prefix where that is not available. SIGTERM,
+ * not SIGKILL: DynamoDB Local killed outright loses writes it has already acknowledged, while on
+ * SIGTERM it shuts down cleanly.
  */
 let deathSignalPrefix: string[] | undefined;
 export function dieWithParentPrefix(): string[] {
   if (deathSignalPrefix === undefined) {
-    const probe = spawnSync('setpriv', ['--pdeathsig', 'KILL', 'true'], { stdio: 'ignore' });
-    deathSignalPrefix = probe.error || probe.status !== 0 ? [] : ['setpriv', '--pdeathsig', 'KILL'];
+    const probe = spawnSync('setpriv', ['--pdeathsig', 'TERM', 'true'], { stdio: 'ignore' });
+    deathSignalPrefix = probe.error || probe.status !== 0 ? [] : ['setpriv', '--pdeathsig', 'TERM'];
   }
   return deathSignalPrefix;
 }
@@ -146,8 +150,8 @@ export function dieWithParentPrefix(): string[] {
 /**
  * Starts DynamoDB Local on a free port (or the given one). The emulator runs in a process group of
  * its own (a Ctrl-C in the terminal reaches the stack, which stops the HTTP API before the store),
- * dies with this process where the platform allows (setpriv --pdeathsig), and is killed when this
- * process exits without stop(). With a dbPath, the pid file there names the emulator and its owner.
+ * is sent SIGTERM when this process dies, even by SIGKILL, where the platform allows (setpriv
+ * --pdeathsig), and when this process exits without stop(). With a dbPath, the pid file there names the emulator and its owner.
  */
 export async function startDynamoDbLocal(options: { dbPath?: string; logFile?: string; port?: number }): Promise<DynamoDbLocal> {
   checkJava();
@@ -175,14 +179,15 @@ export async function startDynamoDbLocal(options: { dbPath?: string; logFile?: s
     const record: EmulatorRecord = { emulator, owner: identify(process.pid)!, dbPath: options.dbPath! };
     writeFileSync(pidFile, JSON.stringify(record) + '\n');
   }
-  // If this process ends without stop() (an uncaught error, process.exit), take the emulator with it.
-  const killOnExit = () => child.kill('SIGKILL');
+  // If this process ends without stop() (an uncaught error, process.exit), the emulator stops too: SIGTERM
+  // (it then shuts down cleanly on its own), never SIGKILL, which loses acknowledged writes.
+  const killOnExit = () => child.kill('SIGTERM');
   process.once('exit', killOnExit);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
       await exited;
       clearTimeout(timer);
     }

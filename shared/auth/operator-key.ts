@@ -5,6 +5,7 @@
  * takes effect without a deployment.
  */
 import { environment } from '../../infra/catalogue.js';
+import { awsClientConfig } from '../aws/client-config.js';
 import { hashApiKey } from './api-keys.js';
 
 export type OperatorKeyHash = () => Promise<string | undefined>;
@@ -20,7 +21,7 @@ export const operatorKeyHash: OperatorKeyHash = () => {
   if (!cached || Date.now() - cached.at > TTL_MS) {
     const hash = (async () => {
       const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
-      const out = await new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: arn }));
+      const out = await new SecretsManagerClient(awsClientConfig()).send(new GetSecretValueCommand({ SecretId: arn }));
       return out.SecretString ? hashApiKey(out.SecretString) : undefined;
     })();
     cached = { hash, at: Date.now() };

@@ -20,6 +20,7 @@ import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempo
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { api } from '../../infra/catalogue.js';
+import { dynamoClientConfig } from '../aws/client-config.js';
 import { tableName } from '../config.js';
 import { badRequest, conflict, HttpError } from './errors.js';
 
@@ -82,7 +83,7 @@ function idempotent() {
       expiresAfterSeconds: api.idempotencyTtlSeconds,
       throwOnNoIdempotencyKey: true,
     });
-    const persistenceStore = new DynamoDBPersistenceLayer({ tableName: tableName('idempotency'), clientConfig: { maxAttempts: 4 } });
+    const persistenceStore = new DynamoDBPersistenceLayer({ tableName: tableName('idempotency'), clientConfig: dynamoClientConfig() });
     runOnce = makeIdempotent(
       async (_request: { scope: string; fingerprint: string }, work: Work): Promise<StoredAnswer> => {
         const response = await work();

@@ -101,5 +101,7 @@ function withoutBodyForHead(request: Request): void {
 
 /** Wraps a route handler with the hub's HTTP middleware. */
 export function httpHandler(fn: HttpHandler) {
-  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>().use(requestLog()).handler(fn);
+  // No early-timeout race (middy's timeoutEarlyInMillis): it would answer while the handler goes on
+  // working behind the answer. Handlers stop themselves at their deadline (deadline.ts) instead.
+  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>({ timeoutEarlyInMillis: 0 }).use(requestLog()).handler(fn);
 }

@@ -3,17 +3,16 @@
  * disk in a temporary HUB_DATA_DIR), driven over HTTP as departments and the
  * credit office would, then stopped with Ctrl-C and started again.
  */
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRunning } from '../../infra/local/dynamodb-local.js';
 import { recordId } from '../../shared/domain/record-model.js';
 import { fullWidthDigits, seriousPenaltyPublication } from '../support/dates.js';
 import { DECISION_DATE, LATE_DECISION_DATE, license, penalty, PERSON_ID, personLicense, SOURCE_USCC, SUBJECT_USCC } from '../support/fixtures.js';
-import { startStackProcess, type StackProcess } from '../support/local-stack-process.js';
+import { startStackProcess, tempDataDir, type StackProcess } from '../support/local-stack-process.js';
 
-const dataDir = mkdtempSync(join(tmpdir(), 'hub-e2e-'));
+const dataDir = tempDataDir('hub-e2e-');
 let stack: StackProcess;
 let operatorKey: string;
 

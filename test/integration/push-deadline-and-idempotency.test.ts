@@ -15,8 +15,13 @@ import { localCredentials } from '../../infra/local/dynamodb-local.js';
 import { lambdaContext } from '../../infra/local/lambda-context.js';
 import { generateApiKey, hashApiKey } from '../../shared/auth/api-keys.js';
 import { ensureLocalKeys } from '../../shared/crypto/local-keyring.js';
-import { DEADLINE_MARGIN_MS } from '../../shared/http/deadline.js';
-import { DynamoSourcesStore } from '../../shared/store/sources-store.js';
+import { PUSH_KINDS } from '../../contracts/kinds.js';
+import { FieldCipher, LookupHasher } from '../../shared/crypto/field-cipher.js';
+import { LocalKeyring } from '../../shared/crypto/local-keyring.js';
+import { DEADLINE_MARGIN_MS, DeadlineExceededError } from '../../shared/http/deadline.js';
+import { submitRecords } from '../../shared/ingest/submit.js';
+import { DynamoRecordsStore, type RecordsStore } from '../../shared/store/records-store.js';
+import { DynamoSourcesStore, type KeyPrincipal } from '../../shared/store/sources-store.js';
 import { startTestDynamo, type TestDynamo } from '../support/dynamodb.js';
 import { license, SOURCE_USCC } from '../support/fixtures.js';
 
@@ -166,5 +171,44 @@ describe('Idempotency-Key', () => {
       expect(res.status, key).toBe(400);
       expect(res.body.error.code).toBe('invalid_idempotency_key');
     }
+  });
+});
+
+describe('a keyed push cut off part-way', () => {
+  it('is not applied twice by its retry, even after another push changed the records it had written', async () => {
+    const keyring = new LocalKeyring(keyDir);
+    const store = new DynamoRecordsStore(db.doc, tables.records.localName);
+    const deps = { store, cipher: new FieldCipher(keyring), hasher: new LookupHasher(keyring) };
+    const source: KeyPrincipal = { sourceId: 'dept-a', name: '部门a', uscc: SOURCE_USCC, role: 'department', kinds: ['license'] };
+    const spec = PUSH_KINDS.license;
+    const mine = batch('cutoff', 500);
+
+    // The deadline fires after the first 200 records are written.
+    const controller = new AbortController();
+    const cutting: RecordsStore = {
+      getHeads: (ids, signal) => store.getHeads(ids, signal),
+      getRecord: (id) => store.getRecord(id),
+      write: async (changes, signal) => {
+        const first = await store.write(changes.slice(0, 200), signal);
+        controller.abort(new DeadlineExceededError());
+        return [...first, ...(await store.write(changes.slice(200), signal))];
+      },
+    };
+    await expect(submitRecords(spec, source, mine, { ...deps, store: cutting, signal: controller.signal, requestKey: 'req-cut' })).rejects.toThrow();
+
+    // Another push changes every record in between: 200 exist already, 300 are new.
+    const other = await submitRecords(spec, source, batch('cutoff', 500, { XK_NR: '另一个系统的内容' }), { ...deps, requestKey: 'req-other' });
+    expect([other.updated, other.accepted]).toEqual([200, 300]);
+
+    // The retry reports what the first attempt applied, writes nothing for those, and applies the rest.
+    const retry = await submitRecords(spec, source, mine, { ...deps, requestKey: 'req-cut' });
+    expect(retry.results.slice(0, 200).every((r) => r.status === 'accepted')).toBe(true);
+    expect(retry.results.slice(200).every((r) => r.status === 'updated')).toBe(true);
+    const written = await store.getRecord(retry.results[0]!.id!);
+    expect(written!.head.version).toBe(2);
+    expect(written!.head.fields.XK_NR).toBe('另一个系统的内容');
+    const appliedNow = await store.getRecord(retry.results[300]!.id!);
+    expect(appliedNow!.head.version).toBe(2);
+    expect(appliedNow!.head.fields.XK_NR).toBe(mine[300]!.XK_NR);
   });
 });

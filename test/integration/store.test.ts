@@ -2,7 +2,7 @@
  * The stores and the ingest service against DynamoDB Local (AWS's emulator,
  * with transactions), through the real AWS SDK.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
@@ -20,6 +20,7 @@ import { seriousPenaltyPublication } from '../support/dates.js';
 import { DECISION_DATE, license, penalty, PERSON_ID, personLicense, SOURCE_USCC, SUBJECT_USCC } from '../support/fixtures.js';
 
 let db: TestDynamo;
+let keyDir: string;
 let deps: SubmitDeps;
 let records: DynamoRecordsStore;
 let sources: DynamoSourcesStore;
@@ -28,7 +29,7 @@ const source: KeyPrincipal = { sourceId: 'scjgj', name: '市市场监督管理�
 
 beforeAll(async () => {
   db = await startTestDynamo();
-  const keyDir = mkdtempSync(join(tmpdir(), 'hub-keys-'));
+  keyDir = mkdtempSync(join(tmpdir(), 'hub-keys-'));
   ensureLocalKeys(keyDir);
   const keyring = new LocalKeyring(keyDir);
   hasher = new LookupHasher(keyring);
@@ -38,6 +39,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  rmSync(keyDir, { recursive: true, force: true });
   await db?.stop();
 });
 

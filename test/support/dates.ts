@@ -1,6 +1,6 @@
 /**
  * Dates for test fixtures, taken from the clock and the working-day calendar
- * the hub itself uses (todayInChina, addWorkingDays), so that no outcome
+ * the hub itself uses (todayInChina, isLate), so that no outcome
  * depends on the day the suite runs. Fixed dates stay fine wherever the
  * outcome is a calendar fact (2026-02-30 does not exist) rather than
  * "is this late / in the future today".

@@ -122,6 +122,19 @@ describe('logger output (Powertools)', () => {
     expect(line).toMatchObject({ message: 'ok', uscc: '91110000600037341L', count: 3, flag: true });
   });
 
+  it('writes level, message and time and none of the Lambda context, even when a context is added', () => {
+    logger.addContext({
+      functionName: 'credit-hub-sources',
+      functionVersion: '$LATEST',
+      invokedFunctionArn: 'arn:aws:lambda:cn-north-1:000000000000:function:credit-hub-sources',
+      memoryLimitInMB: '512',
+      awsRequestId: 'req-1',
+    } as never);
+    logger.info('short', { route: 'GET /v1/sources' });
+    const line = JSON.parse(output().trim().split('\n').at(-1)!);
+    expect(line).toEqual({ level: 'INFO', message: 'short', timestamp: expect.any(String), route: 'GET /v1/sources' });
+  });
+
   // BUG: the replacer only scrubs values; an identity number used as an object key
   // (a map from subject to result, say) reaches the log in clear.
   it('redacts identity numbers used as object keys', () => {

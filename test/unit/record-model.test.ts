@@ -3,6 +3,7 @@ import { describe, expect, it, vi } from 'vitest';
 import {
   GRADE,
   contentHash,
+  APPLIED_REQUESTS_KEPT,
   decidePush,
   dishonestyPublication,
   licencePublication,
@@ -277,6 +278,47 @@ describe('decidePush', () => {
     const before = structuredClone({ existing, incoming });
     decidePush(existing, incoming, () => true);
     expect({ existing, incoming }).toStrictEqual(before);
+  });
+});
+
+describe('decidePush with an Idempotency-Key (applied requests)', () => {
+  const isLate = () => false;
+
+  it('records the request on the head it writes, newest first, carried across later changes', () => {
+    const accepted = decidePush(undefined, head(), isLate, 'req-A#0');
+    expect(accepted.head.appliedRequests).toEqual([{ key: 'req-A#0', status: 'accepted' }]);
+    const updated = decidePush(accepted.head, head({ contentHash: 'hash-2' }), isLate, 'req-B#0');
+    expect(updated.status).toBe('updated');
+    expect(updated.head.appliedRequests).toEqual([
+      { key: 'req-B#0', status: 'updated' },
+      { key: 'req-A#0', status: 'accepted' },
+    ]);
+    // A push without a key keeps the ledger as it is.
+    const unkeyed = decidePush(updated.head, head({ contentHash: 'hash-3' }), isLate);
+    expect(unkeyed.head.appliedRequests).toEqual(updated.head.appliedRequests);
+  });
+
+  it('does not apply a retry of a request that changed the record, even after another push changed it again', () => {
+    const first = decidePush(undefined, head(), isLate, 'req-A#0').head;
+    const second = decidePush(first, head({ contentHash: 'hash-2' }), isLate, 'req-B#0').head;
+    const retryOfA = decidePush(second, head(), isLate, 'req-A#0');
+    expect(retryOfA).toStrictEqual({ status: 'applied', head: second, applied: 'accepted' });
+    const retryOfB = decidePush(second, head({ contentHash: 'hash-2' }), isLate, 'req-B#0');
+    expect(retryOfB).toStrictEqual({ status: 'applied', head: second, applied: 'updated' });
+  });
+
+  it('keeps the most recent APPLIED_REQUESTS_KEPT requests', () => {
+    let current = decidePush(undefined, head(), isLate, 'req-0#0').head;
+    for (let i = 1; i <= APPLIED_REQUESTS_KEPT + 3; i++) current = decidePush(current, head({ contentHash: `hash-${i}` }), isLate, `req-${i}#0`).head;
+    expect(current.appliedRequests).toHaveLength(APPLIED_REQUESTS_KEPT);
+    expect(current.appliedRequests![0]!.key).toBe(`req-${APPLIED_REQUESTS_KEPT + 3}#0`);
+  });
+
+  it('treats a duplicate as a duplicate whatever the key, and writes no ledger for it', () => {
+    const stored = decidePush(undefined, head(), isLate, 'req-A#0').head;
+    const decision = decidePush(stored, head(), isLate, 'req-C#0');
+    expect(decision.status).toBe('duplicate');
+    expect(decision.head).toBe(stored);
   });
 });
 

@@ -6,12 +6,13 @@
  *
  * Not a test file itself (vitest only collects *.test.ts).
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll } from 'vitest';
 import type { RecordKind, SourceRole } from '../../../contracts/kinds.js';
 import { environment, tables } from '../../../infra/catalogue.js';
 import { hashApiKey } from '../../../shared/auth/api-keys.js';
@@ -26,6 +27,8 @@ export const OTHER_DEPARTMENT_KEY = 'hub_other-department-key-for-unit-tests-987
 export const SOURCE_USCC = '91110000600037341L';
 export const OTHER_USCC = '121200004013590816';
 export const KEY_DIR = mkdtempSync(join(tmpdir(), 'hub-handler-keys-'));
+// Each test file that imports this module gets its own key folder, removed after the file.
+afterAll(() => rmSync(KEY_DIR, { recursive: true, force: true }));
 
 process.env[tables.sources.envVar] = SOURCES_TABLE;
 process.env[tables.records.envVar] = RECORDS_TABLE;
