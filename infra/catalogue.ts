@@ -20,6 +20,8 @@ export interface TableSpec {
   stream: boolean;
   /** Attribute holding an epoch-seconds expiry (DynamoDB TTL), if items expire. */
   timeToLiveAttribute?: string;
+  /** Items are only ever added: no function may update or delete them (an audit trail). */
+  appendOnly?: boolean;
   description: string;
 }
 
@@ -51,6 +53,25 @@ export const tables = {
     timeToLiveAttribute: 'expiration',
     description: 'Idempotency-Key records of pushes (Powertools Idempotency): the first answer, kept 24 hours',
   },
+  audit: {
+    envVar: 'HUB_AUDIT_TABLE',
+    localName: 'hub-audit',
+    partitionKey: { name: 'pk', type: 'S' },
+    sortKey: { name: 'sk', type: 'S' },
+    globalIndexes: [{ name: 'byDay', partitionKey: { name: 'day', type: 'S' }, sortKey: { name: 'sk', type: 'S' } }],
+    stream: false,
+    appendOnly: true,
+    description: 'Append-only audit of reads of personal data: pk READ#<record id>, sk <ISO time>#<request id>; byDay index (day YYYY-MM-DD in China)',
+  },
+  throttle: {
+    envVar: 'HUB_THROTTLE_TABLE',
+    localName: 'hub-throttle',
+    partitionKey: { name: 'pk', type: 'S' },
+    globalIndexes: [],
+    stream: false,
+    timeToLiveAttribute: 'expiresAt',
+    description: 'Per-key request counters (pk RATE#<key hash>#<second>), expiring after a minute',
+  },
 } as const satisfies Record<string, TableSpec>;
 
 export type TableName = keyof typeof tables;
@@ -58,18 +79,63 @@ export type TableName = keyof typeof tables;
 /** What a function may do with the field-encryption keys. */
 export type KeyUse = 'encrypt' | 'decrypt';
 
+/**
+ * What a function's role may do on the field keys, and nothing else: the key
+ * policies (infra/stack.ts) allow a use only with these, and
+ * shared/crypto/kms-keyring.ts sends exactly these.
+ */
+export const fieldKeyUse = {
+  /** Every GenerateDataKey and Decrypt on the field key carries this encryption context. */
+  encryptionContext: { purpose: 'credit-hub-field-encryption' },
+  /** Every GenerateMac on the lookup key uses this algorithm. */
+  macAlgorithm: 'HMAC_SHA_256',
+} as const;
+
+/** The DynamoDB data-plane actions (IAM action names) a function can be granted on a table. */
+export type DynamoAction =
+  | 'dynamodb:GetItem'
+  | 'dynamodb:BatchGetItem'
+  | 'dynamodb:Query'
+  | 'dynamodb:Scan'
+  | 'dynamodb:PutItem'
+  | 'dynamodb:UpdateItem'
+  | 'dynamodb:DeleteItem'
+  | 'dynamodb:BatchWriteItem'
+  | 'dynamodb:ConditionCheckItem';
+
+/**
+ * One function's access to one table, written by hand: exactly the calls the
+ * function makes (a TransactWriteItems needs the action of each of its items:
+ * PutItem, UpdateItem, DeleteItem, ConditionCheckItem; a BatchGet, BatchGetItem).
+ */
+export interface TableAccess {
+  readonly actions: readonly DynamoAction[];
+  /** The partition keys it touches, when known (`dynamodb:LeadingKeys`, StringLike: `REC#*`). */
+  readonly leadingKeys?: readonly string[];
+  /** Global secondary indexes it queries (dynamodb:Query on those indexes only). */
+  readonly queryIndexes?: readonly string[];
+}
+
 export interface FunctionSpec {
   /** Source file of the handler, relative to the repository root; it exports `handler`. */
   entry: string;
   description: string;
   memoryMb: number;
   timeoutSeconds: number;
-  /** Tables and the access the function needs (least privilege on AWS). */
-  tables: Partial<Record<TableName, 'read' | 'readWrite'>>;
-  /** Whether the function authenticates bearer keys (reads the operator key secret). */
+  /** The tables it uses and exactly the DynamoDB calls it makes on each (its IAM policy on AWS). */
+  tables: Partial<Record<TableName, TableAccess>>;
+  /**
+   * Whether the function authenticates bearer keys: it reads key hashes from the
+   * sources table (`KEY#<sha256>` items) and counts requests per key in the throttle table.
+   */
   authenticates: boolean;
   /** Field encryption: encrypt (new data keys, lookup hashes) and/or decrypt. */
-  keys: KeyUse[];
+  keys: readonly KeyUse[];
+  /**
+   * Concurrent executions reserved for (and capped at) this function: one busy
+   * function can neither starve the others nor the account.
+   */
+  reservedConcurrency: number;
 }
 
 export const functions = {
@@ -78,9 +144,12 @@ export const functions = {
     description: 'GET|HEAD /health (can the store be reached?) and unmatched routes (404, 405)',
     memoryMb: 256,
     timeoutSeconds: 5,
-    tables: { sources: 'read' },
+    tables: {
+      sources: { actions: ['dynamodb:GetItem'], leadingKeys: ['HEALTH'] },
+    },
     authenticates: false,
     keys: [],
+    reservedConcurrency: 5,
   },
   openapi: {
     entry: 'functions/openapi/handler.ts',
@@ -90,33 +159,64 @@ export const functions = {
     tables: {},
     authenticates: false,
     keys: [],
+    reservedConcurrency: 2,
   },
   sources: {
     entry: 'functions/sources/handler.ts',
     description: 'Register and list sources, rotate their keys (operator)',
     memoryMb: 512,
     timeoutSeconds: 10,
-    tables: { sources: 'readWrite' },
+    tables: {
+      sources: { actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], leadingKeys: ['KEY#*', 'SOURCES'] },
+      throttle: { actions: ['dynamodb:UpdateItem'], leadingKeys: ['RATE#*'] },
+    },
     authenticates: true,
     keys: [],
+    reservedConcurrency: 5,
   },
   submissions: {
     entry: 'functions/submissions/handler.ts',
     description: 'POST /v1/submissions/{kind}: validate, normalise and store pushed records',
     memoryMb: 1024,
     timeoutSeconds: 29,
-    tables: { sources: 'read', records: 'readWrite', idempotency: 'readWrite' },
+    tables: {
+      sources: { actions: ['dynamodb:GetItem'], leadingKeys: ['KEY#*'] },
+      records: { actions: ['dynamodb:BatchGetItem', 'dynamodb:PutItem'], leadingKeys: ['REC#*'] },
+      idempotency: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] },
+      throttle: { actions: ['dynamodb:UpdateItem'], leadingKeys: ['RATE#*'] },
+    },
     authenticates: true,
     keys: ['encrypt'],
+    reservedConcurrency: 50,
   },
   records: {
     entry: 'functions/records/handler.ts',
     description: 'GET /v1/records/{id}: a record with its versions (owner or operator)',
     memoryMb: 512,
     timeoutSeconds: 10,
-    tables: { sources: 'read', records: 'read' },
+    tables: {
+      sources: { actions: ['dynamodb:GetItem'], leadingKeys: ['KEY#*'] },
+      records: { actions: ['dynamodb:Query'], leadingKeys: ['REC#*'] },
+      audit: { actions: ['dynamodb:PutItem'], leadingKeys: ['READ#*'] },
+      throttle: { actions: ['dynamodb:UpdateItem'], leadingKeys: ['RATE#*'] },
+    },
     authenticates: true,
     keys: ['decrypt'],
+    reservedConcurrency: 20,
+  },
+  audit: {
+    entry: 'functions/audit/handler.ts',
+    description: 'GET /v1/audit/reads: who read which record with identity numbers in full, when, from where (operator)',
+    memoryMb: 512,
+    timeoutSeconds: 10,
+    tables: {
+      sources: { actions: ['dynamodb:GetItem'], leadingKeys: ['KEY#*'] },
+      audit: { actions: ['dynamodb:Query'], leadingKeys: ['READ#*'], queryIndexes: ['byDay'] },
+      throttle: { actions: ['dynamodb:UpdateItem'], leadingKeys: ['RATE#*'] },
+    },
+    authenticates: true,
+    keys: [],
+    reservedConcurrency: 5,
   },
 } as const satisfies Record<string, FunctionSpec>;
 
@@ -150,6 +250,7 @@ export const routes: readonly RouteSpec[] = [
   { routeKey: 'POST /v1/sources/{id}/keys', function: 'sources' },
   { routeKey: 'POST /v1/submissions/{kind}', function: 'submissions' },
   { routeKey: 'GET /v1/records/{id}', function: 'records' },
+  { routeKey: 'GET /v1/audit/reads', function: 'audit' },
   { routeKey: '$default', function: 'health' },
 ];
 
@@ -157,6 +258,12 @@ export const routes: readonly RouteSpec[] = [
 export const api = {
   /** Steady-state requests per second and burst, for the whole API. */
   throttle: { ratePerSecond: 200, burst: 400 },
+  /**
+   * Requests one key may make per second (a fixed one-second window per key, counted in the
+   * `throttle` table once the key is recognised: shared/auth/rate-limit.ts) → 429 with
+   * Retry-After: 1. Well below the stage limit, so that no one key can take the whole API.
+   */
+  perKey: { source: { ratePerSecond: 50 }, operator: { ratePerSecond: 100 } },
   /** Largest request body a handler accepts (API Gateway's own limit is 10 MB). */
   maxBodyBytes: 6 * 1024 * 1024,
   /** What API Gateway itself refuses before any handler runs. */

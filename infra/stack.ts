@@ -5,13 +5,27 @@
  * API route per `routes` entry. Nothing here names a table, function or route:
  * adding an entry to the catalogue adds it to the stack.
  *
- * Key material:
+ * Key material — three customer-managed KMS keys, each with a written key
+ * policy (CDK's default `kms:*` for the account root is never added):
  * - the field key (symmetric, rotated) wraps the data keys that encrypt
- *   identity numbers field by field, and encrypts the operator key secret;
- * - the lookup key (HMAC_256) derives keyed hashes of identity numbers, so a
- *   subject can be found without decrypting anything.
- * The tables use the AWS managed key: reading a table never grants decrypting
- * the identity numbers in it.
+ *   identity numbers field by field: GenerateDataKey for the functions that
+ *   write them, Decrypt for those that show them, both only with the hub's
+ *   encryption context;
+ * - the lookup key (HMAC_256) derives the keyed hashes of identity numbers, so
+ *   a subject can be found without decrypting anything: GenerateMac for the
+ *   writers, HMAC_SHA_256 only;
+ * - the storage key (symmetric, rotated) encrypts everything that is not an
+ *   identity number: every table and every log group. Reading a table never
+ *   grants decrypting the identity numbers in it.
+ * The account's administrators manage the keys (policies, rotation, deletion)
+ * but cannot use the field keys: those uses are granted in the key policies,
+ * by name, to the function roles the catalogue says, and to nobody else.
+ *
+ * DynamoDB access is written by hand in the catalogue: each role gets exactly
+ * the calls its function makes, on the items whose partition keys it names
+ * (`dynamodb:LeadingKeys`). Append-only tables (the audit trail) are denied
+ * UpdateItem and DeleteItem to every role and, by the table's own resource
+ * policy, to everyone.
  */
 import * as path from 'node:path';
 import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
@@ -31,22 +45,20 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import {
   AttributeType as DynamoAttributeType,
   BillingMode,
-  CfnTable,
   ProjectionType,
   StreamViewType,
   Table,
   TableEncryption,
 } from 'aws-cdk-lib/aws-dynamodb';
-import { Effect, PolicyDocument, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { AccountRootPrincipal, AnyPrincipal, Effect, PolicyDocument, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key, KeySpec, KeyUsage } from 'aws-cdk-lib/aws-kms';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { bundling } from './bundling.js';
 import * as catalogue from './catalogue.js';
-import { environment, type AttributeType, type FunctionSpec, type KeyUse, type TableSpec, type Throttle } from './catalogue.js';
+import { environment, fieldKeyUse, type AttributeType, type FunctionSpec, type TableAccess, type TableSpec, type Throttle } from './catalogue.js';
 
 /**
  * What the stack is generated from: the shape of infra/catalogue.ts, with names
@@ -55,9 +67,7 @@ import { environment, type AttributeType, type FunctionSpec, type KeyUse, type T
  */
 export interface HubCatalogue {
   readonly tables: Readonly<Record<string, TableSpec>>;
-  readonly functions: Readonly<
-    Record<string, Omit<FunctionSpec, 'tables' | 'keys'> & { tables: Readonly<Record<string, 'read' | 'readWrite'>>; keys: readonly KeyUse[] }>
-  >;
+  readonly functions: Readonly<Record<string, Omit<FunctionSpec, 'tables'> & { readonly tables: Readonly<Record<string, TableAccess>> }>>;
   readonly routes: readonly { readonly routeKey: string; readonly function: string; readonly throttle?: Throttle }[];
   readonly api: {
     readonly throttle: Throttle;
@@ -90,6 +100,54 @@ export const repoRoot = path.resolve(import.meta.dirname, '..');
 export const SERVICE_NAME = 'credit-hub';
 export const FIELD_KEY_ALIAS = 'alias/credit-hub/fields';
 export const LOOKUP_KEY_ALIAS = 'alias/credit-hub/lookup';
+export const STORAGE_KEY_ALIAS = 'alias/credit-hub/storage';
+
+/**
+ * What the account (its administrators, through IAM) may do with a key:
+ * manage it, never use it. Not `kms:Create*`: that would include CreateGrant,
+ * with which an administrator could hand a use of the key to anyone.
+ */
+export const KEY_ADMIN_ACTIONS = [
+  'kms:CreateAlias',
+  'kms:Describe*',
+  'kms:Enable*',
+  'kms:List*',
+  'kms:Put*',
+  'kms:Update*',
+  'kms:Revoke*',
+  'kms:Disable*',
+  'kms:Get*',
+  'kms:Delete*',
+  'kms:TagResource',
+  'kms:UntagResource',
+  'kms:ScheduleKeyDeletion',
+  'kms:CancelKeyDeletion',
+] as const;
+
+/** DynamoDB actions that change or remove an existing item: never allowed on an append-only table. */
+export const APPEND_ONLY_DENIED_ACTIONS = [
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:PartiQLUpdate',
+  'dynamodb:PartiQLDelete',
+  // Turning TTL on would let DynamoDB delete the trail by expiry.
+  'dynamodb:UpdateTimeToLive',
+] as const;
+
+/** DynamoDB actions that write items: a role with one of these on a table may also encrypt under the storage key for it. */
+const WRITE_ACTIONS = new Set<string>(['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem']);
+
+/**
+ * What DynamoDB calls on the storage key on behalf of a caller of a table it
+ * encrypts (AWS's list for customer-managed table keys, without wildcards):
+ * unwrapping the table key for every caller; for writers, also encrypting.
+ */
+export const STORAGE_KEY_READ_ACTIONS = ['kms:Decrypt'] as const;
+export const STORAGE_KEY_WRITE_ACTIONS = ['kms:Encrypt', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext'] as const;
+
+/** Where the stack's log groups live: the storage key encrypts log groups under this prefix only. */
+export const LOG_GROUP_PREFIX = `/${SERVICE_NAME}/${Aws.STACK_NAME}/`;
 
 /** Fields written to the API access log: no request body, no headers. */
 export const ACCESS_LOG_FIELDS = {
@@ -129,18 +187,37 @@ export function parseRouteKey(routeKey: string): HttpRouteKey {
   return HttpRouteKey.with(match[2]!, match[1] as HttpMethod);
 }
 
+/** The service name a KMS request made through DynamoDB carries (`kms:ViaService`), in any partition. */
+const dynamoViaService = () => `dynamodb.${Aws.REGION}.${Aws.URL_SUFFIX}`;
+
+/** A key policy with only the administration statement: uses are added by name. */
+function adminOnlyKeyPolicy(): PolicyDocument {
+  return new PolicyDocument({
+    statements: [
+      new PolicyStatement({
+        sid: 'AdministrationWithoutUse',
+        principals: [new AccountRootPrincipal()],
+        actions: [...KEY_ADMIN_ACTIONS],
+        resources: ['*'],
+      }),
+    ],
+  });
+}
+
 export class HubStack extends Stack {
-  /** Wraps the data keys of field envelope encryption; also encrypts the operator key secret. */
+  /** Wraps the data keys of field envelope encryption (identity numbers). */
   public readonly fieldKey: Key;
   /** HMAC key for the keyed hashes of identity numbers (lookups without decryption). */
   public readonly lookupKey: Key;
-  public readonly operatorKeySecret: Secret;
+  /** Encrypts every table and log group: everything that is not an identity number. */
+  public readonly storageKey: Key;
   /** By catalogue table name. */
   public readonly tables: Record<string, Table> = {};
   /** By catalogue function name; likewise each function's role and log group. */
   public readonly functions: Record<string, NodejsFunction> = {};
   public readonly roles: Record<string, Role> = {};
   public readonly logGroups: Record<string, LogGroup> = {};
+  public readonly accessLogs: LogGroup;
   public readonly httpApi: HttpApi;
   public readonly stage: HttpStage;
   public readonly catalogue: HubCatalogue;
@@ -151,10 +228,12 @@ export class HubStack extends Stack {
     const cat = (this.catalogue = given ?? hubCatalogue);
 
     // ---- Keys ---------------------------------------------------------------
+    // Each is given its policy, so CDK adds no default statement; the uses are added below, by role.
     this.fieldKey = new Key(this, 'FieldKey', {
-      description: 'Credit hub: wraps the data keys of field envelope encryption (identity numbers) and the operator key secret',
+      description: 'Credit hub: wraps the data keys of field envelope encryption (identity numbers)',
       enableKeyRotation: true,
       alias: FIELD_KEY_ALIAS,
+      policy: adminOnlyKeyPolicy(),
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
@@ -163,23 +242,52 @@ export class HubStack extends Stack {
       keySpec: KeySpec.HMAC_256,
       keyUsage: KeyUsage.GENERATE_VERIFY_MAC,
       alias: LOOKUP_KEY_ALIAS,
+      policy: adminOnlyKeyPolicy(),
       removalPolicy: RemovalPolicy.RETAIN,
     });
     // HMAC keys cannot rotate automatically (a new key would also change every stored lookup
     // hash). cdk-nag's KMS5 only applies to symmetric encryption keys, so nothing to acknowledge.
 
-    // ---- Operator key secret ---------------------------------------------------
-    this.operatorKeySecret = new Secret(this, 'OperatorKeySecret', {
-      description: "Credit hub: the credit office's (operator) bearer key",
-      encryptionKey: this.fieldKey,
-      generateSecretString: { passwordLength: 48, excludePunctuation: true },
+    this.storageKey = new Key(this, 'StorageKey', {
+      description: 'Credit hub: encrypts the DynamoDB tables and the log groups (everything but identity numbers)',
+      enableKeyRotation: true,
+      alias: STORAGE_KEY_ALIAS,
+      policy: adminOnlyKeyPolicy(),
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    Validations.of(this.operatorKeySecret.node.defaultChild!).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
-        'The operator key is a bearer key held by the credit office; it is rotated manually by the credit office (who must hand the new key to its staff), not by a rotation Lambda.',
-    });
+    this.storageKey.addToResourcePolicy(
+      new PolicyStatement({
+        // As the AWS managed key for DynamoDB allows: principals of this account, and only through
+        // DynamoDB (the roles' own policies then say which tables; CloudFormation creates the tables).
+        sid: 'UseThroughDynamoDB',
+        principals: [new AccountRootPrincipal()],
+        actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:DescribeKey', 'kms:CreateGrant'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'kms:ViaService': dynamoViaService(), 'kms:CallerAccount': Aws.ACCOUNT_ID } },
+      }),
+    );
+    this.storageKey.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'DynamoDBDescribesTheKey',
+        principals: [new ServicePrincipal('dynamodb.amazonaws.com')],
+        actions: ['kms:DescribeKey'],
+        resources: ['*'],
+      }),
+    );
+    this.storageKey.addToResourcePolicy(
+      new PolicyStatement({
+        // CloudWatch Logs encrypts this stack's log groups (and only those) with the key.
+        sid: 'CloudWatchLogsForThisStacksLogGroups',
+        principals: [new ServicePrincipal(`logs.${Aws.REGION}.${Aws.URL_SUFFIX}`)],
+        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+        resources: ['*'],
+        conditions: {
+          ArnLike: {
+            'kms:EncryptionContext:aws:logs:arn': `arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:${LOG_GROUP_PREFIX}*`,
+          },
+        },
+      }),
+    );
 
     // ---- Tables -----------------------------------------------------------------
     for (const [name, spec] of Object.entries(cat.tables)) {
@@ -191,8 +299,10 @@ export class HubStack extends Stack {
         ...(spec.stream ? { stream: StreamViewType.NEW_AND_OLD_IMAGES } : {}),
         deletionProtection: true,
         ...(spec.timeToLiveAttribute ? { timeToLiveAttribute: spec.timeToLiveAttribute } : {}),
-        // Not the field key: reading a table must not grant decrypting identity numbers.
-        encryption: TableEncryption.AWS_MANAGED,
+        // The storage key, never the field key: reading a table must not grant decrypting identity numbers.
+        encryption: TableEncryption.CUSTOMER_MANAGED,
+        encryptionKey: this.storageKey,
+        ...(spec.appendOnly ? { resourcePolicy: appendOnlyTablePolicy() } : {}),
         removalPolicy: RemovalPolicy.RETAIN,
       });
       for (const index of spec.globalIndexes) {
@@ -211,8 +321,49 @@ export class HubStack extends Stack {
     }
 
     // ---- Functions ----------------------------------------------------------------
+    const keyUsers = { encrypt: [] as Role[], decrypt: [] as Role[] };
     for (const [name, spec] of Object.entries(cat.functions)) {
-      this.addFunction(name, spec);
+      const role = this.addFunction(name, spec);
+      if (spec.keys.includes('encrypt')) keyUsers.encrypt.push(role);
+      if (spec.keys.includes('decrypt')) keyUsers.decrypt.push(role);
+    }
+
+    // ---- Uses of the field keys, in their key policies, by role ---------------------
+    // Not in the roles' IAM policies: the account root has no use statement, so an IAM policy
+    // could not grant a use anyway; the key policy is the one place that says who may.
+    const encryptionContext = Object.fromEntries(
+      Object.entries(fieldKeyUse.encryptionContext).map(([k, v]) => [`kms:EncryptionContext:${k}`, v]),
+    );
+    if (keyUsers.encrypt.length > 0) {
+      this.fieldKey.addToResourcePolicy(
+        new PolicyStatement({
+          sid: 'WritersGenerateDataKeys',
+          principals: keyUsers.encrypt,
+          actions: ['kms:GenerateDataKey'],
+          resources: ['*'],
+          conditions: { StringEquals: encryptionContext },
+        }),
+      );
+      this.lookupKey.addToResourcePolicy(
+        new PolicyStatement({
+          sid: 'WritersDeriveLookupKeys',
+          principals: keyUsers.encrypt,
+          actions: ['kms:GenerateMac'],
+          resources: ['*'],
+          conditions: { StringEquals: { 'kms:MacAlgorithm': fieldKeyUse.macAlgorithm } },
+        }),
+      );
+    }
+    if (keyUsers.decrypt.length > 0) {
+      this.fieldKey.addToResourcePolicy(
+        new PolicyStatement({
+          sid: 'ReadersUnwrapDataKeys',
+          principals: keyUsers.decrypt,
+          actions: ['kms:Decrypt'],
+          resources: ['*'],
+          conditions: { StringEquals: encryptionContext },
+        }),
+      );
     }
 
     // ---- HTTP API -------------------------------------------------------------------
@@ -233,17 +384,14 @@ export class HubStack extends Stack {
         : {}),
     });
 
-    const accessLogs = new LogGroup(this, 'ApiAccessLogs', {
-      retention: RetentionDays.ONE_YEAR,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
+    this.accessLogs = this.logGroup('ApiAccessLogs', 'api-access');
     this.stage = new HttpStage(this, 'DefaultStage', {
       httpApi: this.httpApi,
       stageName: '$default',
       autoDeploy: true,
       throttle: { rateLimit: cat.api.throttle.ratePerSecond, burstLimit: cat.api.throttle.burst },
       accessLogSettings: {
-        destination: new LogGroupLogDestination(accessLogs),
+        destination: new LogGroupLogDestination(this.accessLogs),
         format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
       },
     });
@@ -280,21 +428,35 @@ export class HubStack extends Stack {
 
     // ---- Outputs ----------------------------------------------------------------------
     new CfnOutput(this, 'ApiUrl', { value: this.stage.url, description: 'Base URL of the HTTP API' });
-    new CfnOutput(this, 'OperatorKeySecretArn', {
-      value: this.operatorKeySecret.secretArn,
-      description: "Secrets Manager secret holding the credit office's operator key",
-    });
   }
 
-  private addFunction(name: string, spec: CatalogueFunction): void {
-    const id = pascal(name);
-
-    const logGroup = new LogGroup(this, `${id}Logs`, {
+  /** A log group of this stack: under LOG_GROUP_PREFIX, encrypted with the storage key, kept a year. */
+  private logGroup(id: string, name: string): LogGroup {
+    return new LogGroup(this, id, {
+      logGroupName: `${LOG_GROUP_PREFIX}${name}`,
+      encryptionKey: this.storageKey,
       retention: RetentionDays.ONE_YEAR,
       removalPolicy: RemovalPolicy.RETAIN,
     });
+  }
 
-    // An explicit role: no AWS managed policy, only what the catalogue grants.
+  private addFunction(name: string, spec: CatalogueFunction): Role {
+    const id = pascal(name);
+    const logGroup = this.logGroup(`${id}Logs`, `functions/${name}`);
+
+    const env: Record<string, string> = {
+      NODE_OPTIONS: '--enable-source-maps',
+      POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+    };
+    for (const tableName of Object.keys(spec.tables)) {
+      const tableSpec = this.catalogue.tables[tableName];
+      if (!tableSpec) throw new Error(`Function "${name}" names unknown table "${tableName}"`);
+      env[tableSpec.envVar] = this.tables[tableName]!.tableName;
+    }
+
+    // An explicit role: no AWS managed policy, only what the catalogue grants. Its field-key uses
+    // are in the key policies (see the constructor), not here.
     const role = new Role(this, `${id}Role`, {
       assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
       description: `Credit hub function ${name}: ${spec.description}`,
@@ -307,66 +469,14 @@ export class HubStack extends Stack {
             }),
           ],
         }),
+        dynamodb: new PolicyDocument({ statements: this.dynamoStatements(name, spec) }),
+        ...(Object.keys(spec.tables).length > 0 ? { storageKey: new PolicyDocument({ statements: this.storageKeyStatements(spec) }) } : {}),
       },
     });
 
-    const env: Record<string, string> = {
-      NODE_OPTIONS: '--enable-source-maps',
-      POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
-      POWERTOOLS_LOG_LEVEL: 'INFO',
-    };
-
-    // Tables: read → read-only data actions; readWrite → read and write. GSIs are covered by the grant.
-    const indexedTables: Table[] = [];
-    for (const [tableName, access] of Object.entries(spec.tables)) {
-      const table = this.tables[tableName];
-      const tableSpec = this.catalogue.tables[tableName];
-      if (!table || !tableSpec) throw new Error(`Function "${name}" names unknown table "${tableName}"`);
-      env[tableSpec.envVar] = table.tableName;
-      if (access === 'readWrite') table.grantReadWriteData(role);
-      else table.grantReadData(role);
-      if (tableSpec.globalIndexes.length > 0) indexedTables.push(table);
-    }
-
-    // Field keys: encrypt → new data keys and lookup MACs; decrypt → unwrap data keys. Nothing else.
-    const keys = spec.keys;
-    if (keys.includes('encrypt') || keys.includes('decrypt')) {
-      env[environment.dataKeyArn] = this.fieldKey.keyArn;
-    }
-    if (keys.includes('encrypt')) {
-      env[environment.lookupKeyArn] = this.lookupKey.keyArn;
-      this.fieldKey.grant(role, 'kms:GenerateDataKey');
-      this.lookupKey.grant(role, 'kms:GenerateMac');
-    }
-    if (keys.includes('decrypt')) {
-      this.fieldKey.grant(role, 'kms:Decrypt');
-    }
-
-    // Operator key secret: only for functions that authenticate bearer keys. The secret is
-    // encrypted with the field key, so the role may use kms:Decrypt on it only through Secrets
-    // Manager and only for this secret's encryption context — never on data keys directly.
-    if (spec.authenticates) {
-      env[environment.operatorKeySecretArn] = this.operatorKeySecret.secretArn;
-      role.addToPolicy(
-        new PolicyStatement({
-          actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
-          resources: [this.operatorKeySecret.secretArn],
-        }),
-      );
-      role.addToPolicy(
-        new PolicyStatement({
-          effect: Effect.ALLOW,
-          actions: ['kms:Decrypt'],
-          resources: [this.fieldKey.keyArn],
-          conditions: {
-            StringEquals: {
-              'kms:ViaService': `secretsmanager.${Aws.REGION}.amazonaws.com`,
-              'kms:EncryptionContext:SecretARN': this.operatorKeySecret.secretArn,
-            },
-          },
-        }),
-      );
-    }
+    // Field keys: their ARNs for the keyring; the permission to use them is in the key policies.
+    if (spec.keys.length > 0) env[environment.dataKeyArn] = this.fieldKey.keyArn;
+    if (spec.keys.includes('encrypt')) env[environment.lookupKeyArn] = this.lookupKey.keyArn;
 
     const fn = new NodejsFunction(this, `${id}Function`, {
       entry: path.resolve(repoRoot, spec.entry),
@@ -377,6 +487,7 @@ export class HubStack extends Stack {
       architecture: Architecture.ARM_64,
       memorySize: spec.memoryMb,
       timeout: Duration.seconds(spec.timeoutSeconds),
+      reservedConcurrentExecutions: spec.reservedConcurrency,
       description: spec.description,
       role,
       logGroup,
@@ -395,23 +506,100 @@ export class HubStack extends Stack {
       },
     });
 
-    // IAM5 findings are acknowledged one by one (cdk-nag 3 has no blanket form), on the role's
-    // default policy only (the inline logs policy names its own log group, no wildcard).
-    const defaultPolicy = role.node.findChild('DefaultPolicy');
-    Validations.of(defaultPolicy).acknowledge({
+    // Active tracing puts the X-Ray statement in the role's default policy: acknowledged there only
+    // (cdk-nag 3 has no blanket form; every other statement names its resources).
+    Validations.of(role.node.findChild('DefaultPolicy')).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'X-Ray PutTraceSegments and PutTelemetryRecords do not support resource-level permissions (active tracing).',
     });
-    for (const table of indexedTables) {
-      const logicalId = this.getLogicalId(table.node.defaultChild as CfnTable);
-      Validations.of(defaultPolicy).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>/index/*]`,
-        reason: `Queries on the ${table.node.id} global secondary indexes need its index/* ARN; the grant is limited to the table and access level the catalogue names for this function.`,
-      });
-    }
 
     this.functions[name] = fn;
     this.roles[name] = role;
     this.logGroups[name] = logGroup;
+    return role;
   }
+
+  /**
+   * The catalogue's DynamoDB calls of one function, table by table: on the table's ARN (on the
+   * ARNs of the indexes it queries), limited to the partition keys it names; and an explicit Deny
+   * of every change to an append-only table, whether or not the function uses it.
+   */
+  private dynamoStatements(name: string, spec: CatalogueFunction): PolicyStatement[] {
+    const statements: PolicyStatement[] = [];
+    for (const [tableName, access] of Object.entries(spec.tables)) {
+      const table = this.tables[tableName]!;
+      const tableSpec = this.catalogue.tables[tableName]!;
+      if (access.actions.length === 0) throw new Error(`Function "${name}" lists table "${tableName}" without any action`);
+      if (tableSpec.appendOnly) {
+        const changes = access.actions.filter((a) => (APPEND_ONLY_DENIED_ACTIONS as readonly string[]).includes(a));
+        if (changes.length > 0) throw new Error(`Function "${name}" may not ${changes.join(', ')} on append-only table "${tableName}"`);
+      }
+      // ForAllValues: every partition key the request touches must match. Only calls that name
+      // their keys are ever granted (no Scan with a prefix), so the set is never empty.
+      statements.push(
+        new PolicyStatement({
+          actions: [...access.actions],
+          resources: [table.tableArn],
+          ...(access.leadingKeys?.length ? { conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...access.leadingKeys] } } } : {}),
+        }),
+      );
+      const indexes = access.queryIndexes ?? [];
+      for (const index of indexes) {
+        if (!tableSpec.globalIndexes.some((g) => g.name === index)) throw new Error(`Function "${name}" queries unknown index "${index}" of table "${tableName}"`);
+      }
+      if (indexes.length > 0) {
+        statements.push(new PolicyStatement({ actions: ['dynamodb:Query'], resources: indexes.map((index) => `${table.tableArn}/index/${index}`) }));
+      }
+    }
+    for (const [tableName, tableSpec] of Object.entries(this.catalogue.tables)) {
+      if (!tableSpec.appendOnly) continue;
+      statements.push(
+        new PolicyStatement({ effect: Effect.DENY, actions: [...APPEND_ONLY_DENIED_ACTIONS], resources: [this.tables[tableName]!.tableArn] }),
+      );
+    }
+    return statements;
+  }
+
+  /**
+   * The storage key as DynamoDB uses it on the function's behalf: only through DynamoDB, only for
+   * the function's own tables (DynamoDB's encryption context names the table), encrypting only for
+   * the tables it writes.
+   */
+  private storageKeyStatements(spec: CatalogueFunction): PolicyStatement[] {
+    const via = { 'kms:ViaService': dynamoViaService() };
+    const tableNames = (names: string[]) => ({ ...via, 'kms:EncryptionContext:aws:dynamodb:tableName': names.map((t) => this.tables[t]!.tableName) });
+    const used = Object.keys(spec.tables);
+    const written = Object.entries(spec.tables)
+      .filter(([, access]) => access.actions.some((a) => WRITE_ACTIONS.has(a)))
+      .map(([t]) => t);
+    const statements = [
+      new PolicyStatement({ actions: [...STORAGE_KEY_READ_ACTIONS], resources: [this.storageKey.keyArn], conditions: { StringEquals: tableNames(used) } }),
+      new PolicyStatement({ actions: ['kms:DescribeKey'], resources: [this.storageKey.keyArn], conditions: { StringEquals: via } }),
+    ];
+    if (written.length > 0) {
+      statements.push(
+        new PolicyStatement({ actions: [...STORAGE_KEY_WRITE_ACTIONS], resources: [this.storageKey.keyArn], conditions: { StringEquals: tableNames(written) } }),
+      );
+    }
+    return statements;
+  }
+}
+
+/**
+ * The resource policy of an append-only table: nobody — no role, no administrator, no other
+ * account — may change or remove an item, or make items expire. Adding items stays with IAM.
+ */
+function appendOnlyTablePolicy(): PolicyDocument {
+  return new PolicyDocument({
+    statements: [
+      new PolicyStatement({
+        sid: 'AppendOnly',
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
+        actions: [...APPEND_ONLY_DENIED_ACTIONS],
+        // A resource policy cannot name its own table's ARN (a circular reference): `*` is this table.
+        resources: ['*'],
+      }),
+    ],
+  });
 }

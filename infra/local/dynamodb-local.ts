@@ -151,7 +151,8 @@ export function dieWithParentPrefix(): string[] {
  * Starts DynamoDB Local on a free port (or the given one). The emulator runs in a process group of
  * its own (a Ctrl-C in the terminal reaches the stack, which stops the HTTP API before the store),
  * is sent SIGTERM when this process dies, even by SIGKILL, where the platform allows (setpriv
- * --pdeathsig), and when this process exits without stop(). With a dbPath, the pid file there names the emulator and its owner.
+ * --pdeathsig), and when this process exits without stop(). With a dbPath, the pid file there
+ * names the emulator and its owner (stopStaleEmulator reads it).
  */
 export async function startDynamoDbLocal(options: { dbPath?: string; logFile?: string; port?: number }): Promise<DynamoDbLocal> {
   checkJava();
@@ -171,6 +172,10 @@ export async function startDynamoDbLocal(options: { dbPath?: string; logFile?: s
     child = spawn(command!, [...prefixArgs, ...args], { cwd: dir, detached: true, stdio: ['ignore', logFd ?? 'ignore', logFd ?? 'ignore'] });
   } finally {
     if (logFd !== undefined) closeSync(logFd);
+  }
+  if (child.pid === undefined) {
+    const error = await new Promise<Error>((r) => child.once('error', r));
+    throw new Error(`DynamoDB Local could not be started (${command}): ${error.message}`);
   }
   const endpoint = `http://127.0.0.1:${port}`;
   const pidFile = options.dbPath ? join(options.dbPath, PID_FILE) : undefined;

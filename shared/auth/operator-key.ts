@@ -1,31 +1,27 @@
 /**
- * Where the operator's (the credit office's) key hash comes from: the local
- * stack passes it as HUB_OPERATOR_KEY_HASH; on AWS the key is a Secrets
- * Manager secret, read once and re-read every five minutes so a rotation
- * takes effect without a deployment.
+ * The operator's (the credit office's) key. Only its SHA-256 is stored, as a
+ * principal item of the sources table like a source key's (sources-store.ts),
+ * so authenticate() treats it as any other key and no function can read the
+ * key itself. Setting a new one removes the previous one in the same
+ * transaction, and nothing caches principals: a replaced key stops working
+ * with the next request.
+ *
+ * Who sets it: on AWS, the credit office with `hub operator rotate-key`
+ * (bin/hub.ts) and its own AWS credentials — the key is printed once and
+ * exists nowhere else; locally, the stack at each start, from
+ * HUB_OPERATOR_KEY or the key kept in the data folder (infra/local/stack.ts).
  */
-import { environment } from '../../infra/catalogue.js';
-import { awsClientConfig } from '../aws/client-config.js';
-import { hashApiKey } from './api-keys.js';
+import type { OperatorKeyChange, SourcesStore } from '../store/sources-store.js';
+import { generateApiKey, hashApiKey } from './api-keys.js';
 
-export type OperatorKeyHash = () => Promise<string | undefined>;
+/** Makes `key` the operator key (replacing the previous one at once); only its hash is written. */
+export function installOperatorKey(store: Pick<SourcesStore, 'setOperatorKey'>, key: string, at: Date = new Date()): Promise<OperatorKeyChange> {
+  return store.setOperatorKey(hashApiKey(key), at.toISOString());
+}
 
-const TTL_MS = 5 * 60_000;
-let cached: { hash: Promise<string | undefined>; at: number } | undefined;
-
-export const operatorKeyHash: OperatorKeyHash = () => {
-  const fromEnv = process.env[environment.operatorKeyHash];
-  if (fromEnv) return Promise.resolve(fromEnv);
-  const arn = process.env[environment.operatorKeySecretArn];
-  if (!arn) return Promise.resolve(undefined);
-  if (!cached || Date.now() - cached.at > TTL_MS) {
-    const hash = (async () => {
-      const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
-      const out = await new SecretsManagerClient(awsClientConfig()).send(new GetSecretValueCommand({ SecretId: arn }));
-      return out.SecretString ? hashApiKey(out.SecretString) : undefined;
-    })();
-    cached = { hash, at: Date.now() };
-    hash.catch(() => (cached = undefined));
-  }
-  return cached.hash;
-};
+/** Generates a new operator key and installs it; the caller shows the key once. */
+export async function rotateOperatorKey(store: Pick<SourcesStore, 'setOperatorKey'>, at: Date = new Date()): Promise<{ key: string; change: OperatorKeyChange }> {
+  const key = generateApiKey();
+  const change = await installOperatorKey(store, key, at);
+  return { key, change };
+}

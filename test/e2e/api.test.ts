@@ -6,7 +6,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isRunning } from '../../infra/local/dynamodb-local.js';
 import { recordId } from '../../shared/domain/record-model.js';
 import { fullWidthDigits, seriousPenaltyPublication } from '../support/dates.js';
 import { DECISION_DATE, LATE_DECISION_DATE, license, penalty, PERSON_ID, personLicense, SOURCE_USCC, SUBJECT_USCC } from '../support/fixtures.js';

@@ -32,7 +32,7 @@ export const refKey = (ref: Pick<RecordRef, 'kind' | 'tag'>): string => `${ref.k
 /** The record `ref` with content `variant`, in canonical form. */
 export function canonicalRecord(source: PushingSource, ref: RecordRef, variant: number): Record<string, string> {
   if (ref.kind === 'license') {
-    const subject = ref.person
+    const subject: Record<string, string> = ref.person
       ? { XK_XDR_MC: '李四', XK_XDR_LB: '03', XK_XDR_ZJLX: '01', XK_XDR_ZJHM: PERSON_ID }
       : { XK_XDR_MC: '上海某某科技有限公司', XK_XDR_LB: '01', XK_XDR_SHXYM: SUBJECT_USCC, XK_FRDB: '王五' };
     return {
@@ -51,7 +51,7 @@ export function canonicalRecord(source: PushingSource, ref: RecordRef, variant: 
       XK_LYDWDM: source.uscc,
     };
   }
-  const subject = ref.person
+  const subject: Record<string, string> = ref.person
     ? { CF_XDR_MC: '李四', CF_XDR_LB: '03', CF_XDR_ZJLX: '01', CF_XDR_ZJHM: PERSON_ID }
     : { CF_XDR_MC: '上海某某科技有限公司', CF_XDR_LB: '01', CF_XDR_SHXYM: SUBJECT_USCC, CF_FRDB: '王五' };
   return {

@@ -55,7 +55,8 @@ export function launchStackProcess(env: Record<string, string>, via: 'node' | 'n
   const fullEnv = { ...process.env, PORT: '0', npm_config_update_notifier: 'false', ...env };
   const child =
     via === 'npm'
-      ? spawn('npm', ['start'], { cwd: root, env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] })
+      ? // npm would otherwise keep Node's compile cache in the temp folder (module.enableCompileCache).
+        spawn('npm', ['start'], { cwd: root, env: { NODE_DISABLE_COMPILE_CACHE: '1', ...fullEnv }, stdio: ['ignore', 'pipe', 'pipe'] })
       : spawn(process.execPath, ['--import', 'tsx', 'infra/local/main.ts'], { cwd: root, env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   const entry = { child, identity: child.pid ? identify(child.pid) : undefined };
   started.add(entry);

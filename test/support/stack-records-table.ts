@@ -56,7 +56,7 @@ export async function scanRecordsTable(stackOutput: string, dataDir: string): Pr
       for (const item of page.Items ?? []) {
         const pk = String(item.pk);
         const id = pk.startsWith('REC#') ? pk.slice(4) : '';
-        const entry = byId.get(id) ?? { versions: new Map(), other: [] };
+        const entry: StoredRecordItems = byId.get(id) ?? { versions: new Map(), other: [] };
         byId.set(id, entry);
         const sk = String(item.sk);
         const version = /^V#(\d{10})$/.exec(sk);
