@@ -566,8 +566,13 @@ export class HubStack extends Stack {
    * the tables it writes.
    */
   private storageKeyStatements(spec: CatalogueFunction): PolicyStatement[] {
-    const via = { 'kms:ViaService': dynamoViaService() };
-    const tableNames = (names: string[]) => ({ ...via, 'kms:EncryptionContext:aws:dynamodb:tableName': names.map((t) => this.tables[t]!.tableName) });
+    const via = { 'kms:ViaService': dynamoViaService(), 'kms:CallerAccount': Aws.ACCOUNT_ID };
+    // DynamoDB's encryption context on every use of a table's key: the table and the account.
+    const tableNames = (names: string[]) => ({
+      ...via,
+      'kms:EncryptionContext:aws:dynamodb:subscriberId': Aws.ACCOUNT_ID,
+      'kms:EncryptionContext:aws:dynamodb:tableName': names.map((t) => this.tables[t]!.tableName),
+    });
     const used = Object.keys(spec.tables);
     const written = Object.entries(spec.tables)
       .filter(([, access]) => access.actions.some((a) => WRITE_ACTIONS.has(a)))

@@ -1,13 +1,16 @@
 /** The adapters a handler works with, built once per container from its environment. */
-import { operatorKeyHash } from './auth/operator-key.js';
 import type { AuthDeps } from './auth/authenticate.js';
 import { dynamo } from './aws/clients.js';
 import { tableName } from './config.js';
+import { DynamoAuditStore } from './store/audit-store.js';
 import { DynamoRecordsStore } from './store/records-store.js';
 import { DynamoSourcesStore } from './store/sources-store.js';
+import { DynamoThrottleStore } from './store/throttle-store.js';
 
 let sources: DynamoSourcesStore | undefined;
 let records: DynamoRecordsStore | undefined;
+let throttle: DynamoThrottleStore | undefined;
+let audit: DynamoAuditStore | undefined;
 
 export function sourcesStore(): DynamoSourcesStore {
   sources ??= new DynamoSourcesStore(dynamo(), tableName('sources'));
@@ -19,6 +22,18 @@ export function recordsStore(): DynamoRecordsStore {
   return records;
 }
 
+/** The per-key request counters (every function that authenticates). */
+export function throttleStore(): DynamoThrottleStore {
+  throttle ??= new DynamoThrottleStore(dynamo(), tableName('throttle'));
+  return throttle;
+}
+
+/** The append-only audit of reads of personal data. */
+export function auditStore(): DynamoAuditStore {
+  audit ??= new DynamoAuditStore(dynamo(), tableName('audit'));
+  return audit;
+}
+
 export function authDeps(): AuthDeps {
-  return { sources: sourcesStore(), operatorKeyHash };
+  return { sources: sourcesStore(), throttle: throttleStore() };
 }

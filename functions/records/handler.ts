@@ -3,26 +3,43 @@
  * derived from public facts (kind, source, document number), so anyone can
  * compute one: everyone else gets exactly the answer of an unknown id, and
  * learns nothing about whether that document exists.
+ *
+ * An answer that shows identity numbers in full (the operator's, when the
+ * record or a listed version has one) is written to the audit first; if that
+ * write fails, so does the read: no disclosure goes unrecorded.
  */
+import { RECORD_ID_PATTERN } from '../../contracts/record-id.js';
+import { readEntry } from '../../shared/audit/read-entry.js';
 import { authenticate } from '../../shared/auth/authenticate.js';
 import { fieldCipher } from '../../shared/config.js';
-import { authDeps, recordsStore } from '../../shared/deps.js';
+import { auditStore, authDeps, recordsStore } from '../../shared/deps.js';
 import { shorten } from '../../shared/domain/text.js';
 import { notFound } from '../../shared/http/errors.js';
 import { httpHandler } from '../../shared/http/middleware.js';
 import { json } from '../../shared/http/response.js';
 import { recordView } from '../../shared/records/view.js';
 
-const RECORD_ID = /^[a-z]{2,8}_[a-z2-7]{26}$/;
 /** How much of the requested id an error message quotes back. */
 const QUOTED_ID_MAX = 64;
+/** The certificate-number fields (XK_XDR_ZJHM, CF_XDR_ZJHM …). */
+const IDENTITY_NUMBER_FIELD = /_XDR_ZJHM$/;
+
+type View = Awaited<ReturnType<typeof recordView>>;
+
+/** Whether the view holds an identity number anywhere (current fields or a listed version). */
+function showsIdentityNumber(view: View): boolean {
+  const has = (fields: Record<string, string>) => Object.keys(fields).some((f) => IDENTITY_NUMBER_FIELD.test(f) && fields[f]);
+  return has(view.fields) || view.versions.some((v) => has(v.fields));
+}
 
 export const handler = httpHandler(async (event) => {
   const principal = await authenticate(event, authDeps());
   const id = event.pathParameters?.id ?? '';
-  const found = RECORD_ID.test(id) ? await recordsStore().getRecord(id) : undefined;
+  const found = RECORD_ID_PATTERN.test(id) ? await recordsStore().getRecord(id) : undefined;
   const operator = principal.role === 'operator';
   const visible = found && (operator || principal.sourceId === found.head.sourceId);
   if (!visible) throw notFound(`没有记录${shorten(id, QUOTED_ID_MAX)} (unknown record id)`);
-  return json(200, await recordView(found.head, found.versions, operator, fieldCipher));
+  const view = await recordView(found.head, found.versions, operator, fieldCipher);
+  if (operator && showsIdentityNumber(view)) await auditStore().recordRead(readEntry(event, principal, id, new Date()));
+  return json(200, view);
 });

@@ -58,7 +58,7 @@ describe('sources store', () => {
     await sources.create({ id: 'court-b', ...base }, 'hash-b1');
     expect(await sources.rotateKey('court-b', 'hash-b2', '2026-11-24T00:00:00.000Z')).toBe(true);
     expect(await sources.principalForKey('hash-b1')).toBeUndefined();
-    expect((await sources.principalForKey('hash-b2'))?.sourceId).toBe('court-b');
+    expect(await sources.principalForKey('hash-b2')).toMatchObject({ sourceId: 'court-b' });
     const listed = (await sources.list()).find((s) => s.id === 'court-b');
     expect(listed?.keyRotatedAt).toBe('2026-11-24T00:00:00.000Z');
     expect(JSON.stringify(listed)).not.toContain('hash-b');
