@@ -15,7 +15,7 @@ import { BatchWriteItemCommand, DynamoDBClient, ScanCommand, type AttributeValue
 import { build } from 'esbuild';
 import { bundling } from '../infra/bundling.js';
 import { functions, tables } from '../infra/catalogue.js';
-import { localCredentials } from '../infra/local/dynamodb-local.js';
+import { LOCAL_REGION, readDataFolderCredentials } from '../infra/local/dynamodb-local.js';
 import { license } from '../test/support/fixtures.js';
 import { startStackProcess } from '../test/support/local-stack-process.js';
 
@@ -70,7 +70,7 @@ async function ingest(): Promise<void> {
     process.stderr.write('\n');
 
     // The same stored items, written raw under new keys into the same table of the same emulator.
-    const client = new DynamoDBClient({ endpoint: dynamoEndpoint, region: 'cn-north-1', credentials: localCredentials });
+    const client = new DynamoDBClient({ endpoint: dynamoEndpoint, region: LOCAL_REGION, credentials: readDataFolderCredentials(dataDir) });
     const items: Record<string, AttributeValue>[] = [];
     let start: Record<string, AttributeValue> | undefined;
     do {

@@ -7,6 +7,7 @@ import { fieldErrorSchema } from './errors.js';
 import { RECORD_KINDS } from './roles.js';
 import { licenseRecordSchema } from './license.js';
 import { penaltyRecordSchema } from './penalty.js';
+import { dishonestDebtorRecordSchema } from './dishonest-debtor.js';
 
 export * from './errors.js';
 export * from './sources.js';
@@ -23,6 +24,9 @@ export const submissionEnvelopeSchema = z.strictObject({
 
 export const licenseSubmissionSchema = z.object({ records: z.array(licenseRecordSchema).min(1).max(MAX_RECORDS_PER_SUBMISSION) }).meta({ id: 'LicenseSubmission' });
 export const penaltySubmissionSchema = z.object({ records: z.array(penaltyRecordSchema).min(1).max(MAX_RECORDS_PER_SUBMISSION) }).meta({ id: 'PenaltySubmission' });
+export const dishonestDebtorSubmissionSchema = z
+  .object({ records: z.array(dishonestDebtorRecordSchema).min(1).max(MAX_RECORDS_PER_SUBMISSION) })
+  .meta({ id: 'DishonestDebtorSubmission' });
 
 export const recordResultSchema = z
   .object({
@@ -46,11 +50,18 @@ export const submissionResponseSchema = z
 
 const publicationSchema = z
   .object({
-    state: z.enum(['pending-review', 'not-published']),
+    state: z
+      .enum(['pending-review', 'not-published', 'ended'])
+      .meta({ description: 'pending-review: to be published once reviewed; not-published: not to be published (轻微); ended: publication is over before its time (endReason, endedOn)' }),
     grade: z.string().optional().meta({ description: '失信等级 code: 1 轻微, 2 一般, 3 严重' }),
-    from: z.string().meta({ format: 'date' }),
+    from: z.string().meta({ format: 'date', description: 'publication runs from this date: the decision date, or a listing’s publishDate' }),
     minUntil: z.string().optional().meta({ format: 'date', description: 'credit repair may be applied for from this date' }),
-    until: z.string().optional().meta({ format: 'date', description: 'publication ends; absent when open-ended' }),
+    until: z
+      .string()
+      .optional()
+      .meta({ format: 'date', description: 'publication ends at the end of this date; absent when open-ended. An ended publication keeps the end it would have had' }),
+    endedOn: z.string().optional().meta({ format: 'date', description: 'state ended: the date (in China) publication ended' }),
+    endReason: z.enum(['removed']).optional().meta({ description: 'state ended: why; removed: the court removed the 失信被执行人 listing' }),
   })
   .meta({ id: 'Publication' });
 
@@ -69,12 +80,17 @@ export const recordViewSchema = z
     id: z.string(),
     kind: z.enum(RECORD_KINDS),
     source: z.string(),
-    status: z.enum(['active']),
+    status: z.enum(['active', 'removed']).meta({ description: 'active: in force; removed: the source removed it (a 失信被执行人 listing with status removed), and its publication has ended' }),
+    governmentBody: z.boolean().meta({
+      description: 'the subject is a government body: its USCC was issued by the establishment offices (registration-authority code 1, 机构编制: 机关, 事业单位)',
+    }),
     version: z.number().int(),
     late: z.boolean(),
     firstReceivedAt: z.string().meta({ format: 'date-time' }),
     receivedAt: z.string().meta({ format: 'date-time' }),
-    fields: z.record(z.string(), z.string()).meta({ description: 'canonical values in the national field codes; identity numbers masked unless operator' }),
+    fields: z
+      .record(z.string(), z.string())
+      .meta({ description: 'canonical values in the kind’s field codes (national 双公示 codes, or the courts’ names for 失信被执行人); identity numbers masked unless operator' }),
     labels: z.record(z.string(), z.string()).meta({ description: 'names of the coded values in fields' }),
     versions: z.array(versionSchema).meta({ description: 'the versions, oldest first, at most the 50 most recent; the last is the current one' }),
     versionCount: z.number().int().meta({ description: 'how many versions the record has in all' }),

@@ -4,6 +4,8 @@
  * national 双公示 practice where one exists (证件类型 01–05, 许可类别 01–06,
  * 当前状态 1/2); the others are numbered in the order DOMAIN.md lists them.
  */
+import { PARTY_TYPE_NAME } from '../shared/domain/debtor.js';
+
 export type CodeTable = Readonly<Record<string, readonly [name: string, ...aliases: string[]]>>;
 
 /** 行政相对人类别 */
@@ -72,6 +74,24 @@ export const DISHONESTY_GRADE = {
 
 export const DISHONESTY_GRADE_CODE = { minor: '1', general: '2', serious: '3' } as const;
 
+/**
+ * partyTypeName of a 失信被执行人: the court data's own two names, stored as
+ * they are (the name is the code), with the names departments use for the
+ * same organisations accepted too.
+ */
+export const PARTY_TYPE = {
+  [PARTY_TYPE_NAME.naturalPerson]: [PARTY_TYPE_NAME.naturalPerson],
+  [PARTY_TYPE_NAME.organisation]: [PARTY_TYPE_NAME.organisation, '法人', '其他组织', '非法人组织'],
+} as const satisfies CodeTable;
+
+/** status of a 失信被执行人 listing: still listed, or removed by the court (obligations performed, or a wrong listing corrected). */
+export const DEBTOR_STATUS = {
+  listed: ['在列', '列入'],
+  removed: ['已移除', '移除', '删除'],
+} as const satisfies CodeTable;
+
+export const DEBTOR_STATUS_CODE = { listed: 'listed', removed: 'removed' } as const;
+
 /** Finds the canonical code for a code or a name (already NFKC-normalised and trimmed). */
 export function lookupCode(table: CodeTable, value: string): string | undefined {
   if (Object.hasOwn(table, value)) return value;
@@ -84,5 +104,5 @@ export function codeName(table: CodeTable, code: string): string | undefined {
 }
 
 export function describeTable(table: CodeTable): string {
-  return Object.entries(table).map(([code, names]) => `${code} ${names[0]}`).join(', ');
+  return Object.entries(table).map(([code, names]) => (code === names[0] ? code : `${code} ${names[0]}`)).join(', ');
 }

@@ -6,7 +6,6 @@
 import * as z from 'zod';
 import { isIsoDate, todayInChina } from '../shared/domain/dates.js';
 import { normaliseCode, residentIdProblem, usccProblem } from '../shared/domain/identifiers.js';
-import { shorten } from '../shared/domain/text.js';
 import { type CodeTable, describeTable, lookupCode } from './codes.js';
 
 // Control characters other than tab, line feed and carriage return.
@@ -112,10 +111,13 @@ export function codedList(table: CodeTable, description: string) {
     .transform((raw, ctx) => {
       const parts = (Array.isArray(raw) ? raw : raw.split(/[;；,，、]/)).map((p) => p.normalize('NFKC').trim()).filter(Boolean);
       const codes = new Set<string>();
-      for (const part of parts) {
+      for (const [i, part] of parts.entries()) {
         const code = lookupCode(table, part);
         if (code === undefined) {
-          ctx.addIssue({ code: 'custom', message: `'${shorten(part, 32)}'不是有效的代码或名称 (expected codes or names from: ${describeTable(table)})` });
+          // The value is not quoted back: whatever was typed here (an identity number pasted into the wrong column) stays out of the answer.
+          const position = parts.length > 1 ? `第${i + 1}项` : '';
+          const which = parts.length > 1 ? `item ${i + 1} of ${parts.length} is not` : 'not';
+          ctx.addIssue({ code: 'custom', message: `${position}不是有效的代码或名称 (${which} a valid code or name; expected codes or names from: ${describeTable(table)})` });
           return z.NEVER;
         }
         codes.add(code);

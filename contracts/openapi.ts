@@ -27,6 +27,7 @@ import {
   sourceListSchema,
   submissionResponseSchema,
 } from './api.js';
+import { AUDIT_DAYS_MAX, AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX, auditReadsPageSchema, auditReadsQuerySchema } from './audit.js';
 import { PUSH_KINDS } from './kinds.js';
 
 // ---- Error responses ---------------------------------------------------------------------------
@@ -135,7 +136,12 @@ const STORE: ErrorCases = {
   unavailable: 'the store (or another AWS dependency) is unreachable, throttled or timing out: send the same request again after Retry-After',
 };
 
-const BEARER: ErrorCases = { unauthorized: 'no Authorization: Bearer key, or an unknown one' };
+const BEARER: ErrorCases = {
+  unauthorized: 'no Authorization: Bearer key, or an unknown one',
+  too_many_requests:
+    `more than ${api.perKey.source.ratePerSecond} requests in one second with this key (${api.perKey.operator.ratePerSecond} with the operator key), ` +
+    'counted for the key across the whole API; Retry-After: 1',
+};
 const OPERATOR_ONLY: ErrorCases = { ...BEARER, forbidden: 'the key is not the operator key' };
 
 /** A JSON object body, read by shared/http/body.ts. */
@@ -211,6 +217,7 @@ const TAGS = {
   sources: 'Registering sources and issuing their keys (operator)',
   submissions: '信息报送: pushing records (department, court, discipline)',
   records: 'Reading records back (the owning source or the operator)',
+  audit: 'Who read personal data in full: the audit of reads (operator)',
 } as const;
 type Tag = keyof typeof TAGS;
 
@@ -356,6 +363,24 @@ export function openApiDocument() {
           requestParams: { path: z.object({ id: recordIdParam }) },
           errors: cases(BEARER, STORE, NO_ROUTE, { not_found: "no such record, or another source's (the same answer)" }),
           responses: { '200': { description: 'the record', ...json(recordViewSchema) } },
+        }),
+      },
+      '/v1/audit/reads': {
+        get: operation('GET /v1/audit/reads', {
+          operationId: 'listAuditReads',
+          summary: 'Reads that showed identity numbers in full: who, which record, when, from where (operator)',
+          description:
+            'Every answer that shows an identity number in full (today: GET /v1/records/{id} by the operator, when the record or a listed version has one) ' +
+            'is recorded before it is sent, in an append-only store; if it cannot be recorded, the read fails. ' +
+            `With \`record\`: that record's reads (all days unless from/to are given). Without: every record's reads from \`to\` (default today in China) back to \`from\` (default \`to\`), at most ${AUDIT_DAYS_MAX} days. ` +
+            `Newest first, at most \`limit\` (default ${AUDIT_PAGE_DEFAULT}, at most ${AUDIT_PAGE_MAX}) per page; a page may hold fewer, even none, and still have \`next\`: ` +
+            'send it as `cursor` with the same record, from and to. No `next` means the end.',
+          tag: 'audit',
+          requestParams: { query: auditReadsQuerySchema },
+          errors: cases(OPERATOR_ONLY, STORE, {
+            invalid_query: 'a query parameter is invalid or unknown, from is after to, the days span more than the limit, or the cursor belongs to another query (details name the parameter)',
+          }),
+          responses: { '200': { description: 'a page of reads, newest first', ...json(auditReadsPageSchema) } },
         }),
       },
     },

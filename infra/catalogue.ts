@@ -89,6 +89,12 @@ export const fieldKeyUse = {
   encryptionContext: { purpose: 'credit-hub-field-encryption' },
   /** Every GenerateMac on the lookup key uses this algorithm. */
   macAlgorithm: 'HMAC_SHA_256',
+  /**
+   * The version of the lookup key new lookup hashes are written under (label
+   * `credit-hub/lookup-key/v<N>`, shared/crypto/lookup-hash.ts); HUB_LOOKUP_KEY_VERSION
+   * overrides it. Raising it is a migration: every stored hash is re-derived (README).
+   */
+  lookupKeyVersion: 1,
 } as const;
 
 /** The DynamoDB data-plane actions (IAM action names) a function can be granted on a table. */
@@ -136,6 +142,12 @@ export interface FunctionSpec {
    * function can neither starve the others nor the account.
    */
   reservedConcurrency: number;
+  /**
+   * Functions this one invokes (Lambda Invoke, asynchronously: InvocationType Event), by their
+   * catalogue names. Each target's deployed name reaches it in `functionNameEnvVar(target)`
+   * (on AWS the CloudFormation name; locally `localFunctionName(target)`), and its role may invoke exactly those.
+   */
+  invokes?: readonly string[];
 }
 
 export const functions = {
@@ -287,10 +299,125 @@ export const api = {
 
 /** Environment variables that select the key material (see shared/config.ts). */
 export const environment = {
-  operatorKeyHash: 'HUB_OPERATOR_KEY_HASH',
   operatorKeySecretArn: 'HUB_OPERATOR_KEY_SECRET_ARN',
   localKeyDir: 'HUB_KEY_DIR',
   dataKeyArn: 'HUB_DATA_KEY_ARN',
   lookupKeyArn: 'HUB_LOOKUP_KEY_ARN',
+  lookupKeyVersion: 'HUB_LOOKUP_KEY_VERSION',
   corsOrigins: 'HUB_CORS_ORIGINS',
 } as const;
+
+/** The environment variable through which a function learns another function's deployed name: `batchIngest` → `HUB_FUNCTION_BATCH_INGEST`. */
+export function functionNameEnvVar(fn: string): string {
+  return `HUB_FUNCTION_${fn.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}`;
+}
+
+/** A function's name in the local stack (its Lambda runtime and Invoke API): `credit-hub-<catalogue name>`. */
+export function localFunctionName(fn: string): string {
+  return `credit-hub-${fn}`;
+}
+
+/** What a bucket notification fires on (S3's `s3:ObjectCreated:*` and `s3:ObjectRemoved:*`). */
+export type BucketEventType = 'ObjectCreated' | 'ObjectRemoved';
+
+export interface BucketNotificationSpec {
+  event: BucketEventType;
+  /** Only objects whose key starts with this (S3's prefix filter rule). */
+  prefix?: string;
+  /** Only objects whose key ends with this (S3's suffix filter rule). */
+  suffix?: string;
+  /**
+   * The function invoked asynchronously with the S3 event (a key of `functions`; a plain string so that
+   * a notification may be declared before its function: test/unit/catalogue-references.test.ts).
+   */
+  function: string;
+}
+
+export interface BucketSpec {
+  /** Environment variable through which handlers learn the bucket name. */
+  envVar: string;
+  /** Bucket name in the local stack (on AWS, CloudFormation names it). */
+  localName: string;
+  description: string;
+  /** Functions started by events of this bucket (an S3 bucket notification → Lambda). */
+  notifications: readonly BucketNotificationSpec[];
+  /** Objects are deleted this many days after they were written (an S3 lifecycle expiration rule). */
+  expireAfterDays?: number;
+}
+
+export const buckets = {
+  batches: {
+    envVar: 'HUB_BATCH_BUCKET',
+    localName: 'hub-batches',
+    description:
+      'Court batch files, uploaded by the courts through presigned PUT URLs (uploads/…, which start the ingest), and the rejected rows of each batch (downloaded through presigned GET URLs)',
+    notifications: [{ event: 'ObjectCreated', prefix: 'uploads/', function: 'batchIngest' }],
+    // Batch files hold identity numbers: kept long enough to ingest and to download the rejects, not longer.
+    expireAfterDays: 30,
+  },
+} as const satisfies Record<string, BucketSpec>;
+
+export type BucketName = keyof typeof buckets;
+
+/** How handlers reach S3: `true` where buckets are addressed by path-style URLs (the local emulator on 127.0.0.1); unset on AWS. */
+export const storageEnvironment = {
+  s3ForcePathStyle: 'HUB_S3_FORCE_PATH_STYLE',
+} as const;
+
+export interface ScheduleSpec {
+  /** The function invoked (asynchronously) when the schedule fires (a key of `functions`, as for notifications). */
+  function: string;
+  /** Fires every this many minutes (an EventBridge `rate(n minutes)` schedule). */
+  everyMinutes: number;
+  /** The event the function receives (the target's constant input); without it, EventBridge's "Scheduled Event". */
+  input?: Readonly<Record<string, unknown>>;
+  /** The local stack also fires it once right after it has started (work left by a stack that was stopped or killed). */
+  alsoAtLocalStart: boolean;
+  description: string;
+}
+
+export const schedules = {
+  batchSweep: {
+    function: 'batchIngest',
+    everyMinutes: 5,
+    input: { sweep: true },
+    alsoAtLocalStart: true,
+    description: 'Restarts court batches whose ingest stalled (a crash, a lost invocation) from their checkpoint',
+  },
+} as const satisfies Record<string, ScheduleSpec>;
+
+export type ScheduleName = keyof typeof schedules;
+
+/** One place where the catalogue names a function outside `functions` (a notification, a schedule, an `invokes`). */
+export interface FunctionReference {
+  /** Where: `buckets.batches.notifications[0]`, `schedules.batchSweep`, `functions.x.invokes[0]`. */
+  at: string;
+  function: string;
+}
+
+/** The parts of a catalogue that name functions (the catalogue itself by default; tests pass others). */
+export interface FunctionReferencing {
+  functions: Readonly<Record<string, Partial<FunctionSpec>>>;
+  buckets: Readonly<Record<string, Pick<BucketSpec, 'notifications'>>>;
+  schedules: Readonly<Record<string, Pick<ScheduleSpec, 'function'>>>;
+}
+
+const thisCatalogue: FunctionReferencing = { functions, buckets, schedules };
+
+/** Every function named by a bucket notification, a schedule or a function's `invokes`, with where. */
+export function functionReferences(catalogue: FunctionReferencing = thisCatalogue): FunctionReference[] {
+  const found: FunctionReference[] = [];
+  for (const [name, bucket] of Object.entries(catalogue.buckets)) {
+    bucket.notifications.forEach((n, i) => found.push({ at: `buckets.${name}.notifications[${i}]`, function: n.function }));
+  }
+  for (const [name, schedule] of Object.entries(catalogue.schedules)) found.push({ at: `schedules.${name}`, function: schedule.function });
+  for (const [name, fn] of Object.entries(catalogue.functions)) {
+    (fn.invokes ?? []).forEach((target, i) => found.push({ at: `functions.${name}.invokes[${i}]`, function: target }));
+  }
+  return found;
+}
+
+/** The references to functions that `functions` does not have (the local stack wires none of them and says so). */
+export function unknownFunctionReferences(catalogue: FunctionReferencing = thisCatalogue): FunctionReference[] {
+  return functionReferences(catalogue).filter((r) => !Object.hasOwn(catalogue.functions, r.function));
+}

@@ -189,6 +189,10 @@ export function parseRouteKey(routeKey: string): HttpRouteKey {
 
 /** The service name a KMS request made through DynamoDB carries (`kms:ViaService`), in any partition. */
 const dynamoViaService = () => `dynamodb.${Aws.REGION}.${Aws.URL_SUFFIX}`;
+/** Likewise through CloudWatch Logs; also its regional service principal. */
+const logsService = () => `logs.${Aws.REGION}.${Aws.URL_SUFFIX}`;
+/** The ARN of one of the stack's log groups, as CloudWatch Logs puts it in its encryption context. */
+const logGroupArnPattern = (nameUnderPrefix: string) => `arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:${LOG_GROUP_PREFIX}${nameUnderPrefix}`;
 
 /** A key policy with only the administration statement: uses are added by name. */
 function adminOnlyKeyPolicy(): PolicyDocument {
@@ -226,6 +230,8 @@ export class HubStack extends Stack {
     const { catalogue: given, corsOrigins = [], ...stackProps } = props;
     super(scope, id, stackProps);
     const cat = (this.catalogue = given ?? hubCatalogue);
+    // Refused before anything is built (or bundled): a grant the catalogue may not make.
+    checkCatalogue(cat);
 
     // ---- Keys ---------------------------------------------------------------
     // Each is given its policy, so CDK adds no default statement; the uses are added below, by role.
@@ -278,13 +284,23 @@ export class HubStack extends Stack {
       new PolicyStatement({
         // CloudWatch Logs encrypts this stack's log groups (and only those) with the key.
         sid: 'CloudWatchLogsForThisStacksLogGroups',
-        principals: [new ServicePrincipal(`logs.${Aws.REGION}.${Aws.URL_SUFFIX}`)],
+        principals: [new ServicePrincipal(logsService())],
         actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
         resources: ['*'],
+        conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': logGroupArnPattern('*') } },
+      }),
+    );
+    this.storageKey.addToResourcePolicy(
+      new PolicyStatement({
+        // CloudWatch Logs may also use the key on behalf of the caller writing (or reading) a log group
+        // (kms:ViaService logs): principals of this account, through CloudWatch Logs, for this stack's
+        // log groups only; each function role's own policy names its one log group.
+        sid: 'UseThroughCloudWatchLogs',
+        principals: [new AccountRootPrincipal()],
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt', 'kms:DescribeKey'],
+        resources: ['*'],
         conditions: {
-          ArnLike: {
-            'kms:EncryptionContext:aws:logs:arn': `arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:${LOG_GROUP_PREFIX}*`,
-          },
+          StringEquals: { 'kms:ViaService': logsService(), 'kms:CallerAccount': Aws.ACCOUNT_ID },
         },
       }),
     );
@@ -431,9 +447,9 @@ export class HubStack extends Stack {
   }
 
   /** A log group of this stack: under LOG_GROUP_PREFIX, encrypted with the storage key, kept a year. */
-  private logGroup(id: string, name: string): LogGroup {
+  private logGroup(id: string, nameUnderPrefix: string): LogGroup {
     return new LogGroup(this, id, {
-      logGroupName: `${LOG_GROUP_PREFIX}${name}`,
+      logGroupName: `${LOG_GROUP_PREFIX}${nameUnderPrefix}`,
       encryptionKey: this.storageKey,
       retention: RetentionDays.ONE_YEAR,
       removalPolicy: RemovalPolicy.RETAIN,
@@ -442,7 +458,8 @@ export class HubStack extends Stack {
 
   private addFunction(name: string, spec: CatalogueFunction): Role {
     const id = pascal(name);
-    const logGroup = this.logGroup(`${id}Logs`, `functions/${name}`);
+    const logGroupName = `functions/${name}`;
+    const logGroup = this.logGroup(`${id}Logs`, logGroupName);
 
     const env: Record<string, string> = {
       NODE_OPTIONS: '--enable-source-maps',
@@ -450,9 +467,7 @@ export class HubStack extends Stack {
       POWERTOOLS_LOG_LEVEL: 'INFO',
     };
     for (const tableName of Object.keys(spec.tables)) {
-      const tableSpec = this.catalogue.tables[tableName];
-      if (!tableSpec) throw new Error(`Function "${name}" names unknown table "${tableName}"`);
-      env[tableSpec.envVar] = this.tables[tableName]!.tableName;
+      env[this.catalogue.tables[tableName]!.envVar] = this.tables[tableName]!.tableName;
     }
 
     // An explicit role: no AWS managed policy, only what the catalogue grants. Its field-key uses
@@ -467,9 +482,18 @@ export class HubStack extends Stack {
               actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
               resources: [logGroup.logGroupArn],
             }),
+            // Should CloudWatch Logs use the storage key on the writer's behalf: for this log group only.
+            new PolicyStatement({
+              actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+              resources: [this.storageKey.keyArn],
+              conditions: {
+                StringEquals: { 'kms:ViaService': logsService(), 'kms:CallerAccount': Aws.ACCOUNT_ID },
+                ArnEquals: { 'kms:EncryptionContext:aws:logs:arn': logGroupArnPattern(logGroupName) },
+              },
+            }),
           ],
         }),
-        dynamodb: new PolicyDocument({ statements: this.dynamoStatements(name, spec) }),
+        dynamodb: new PolicyDocument({ statements: this.dynamoStatements(spec) }),
         ...(Object.keys(spec.tables).length > 0 ? { storageKey: new PolicyDocument({ statements: this.storageKeyStatements(spec) }) } : {}),
       },
     });
@@ -524,16 +548,10 @@ export class HubStack extends Stack {
    * ARNs of the indexes it queries), limited to the partition keys it names; and an explicit Deny
    * of every change to an append-only table, whether or not the function uses it.
    */
-  private dynamoStatements(name: string, spec: CatalogueFunction): PolicyStatement[] {
+  private dynamoStatements(spec: CatalogueFunction): PolicyStatement[] {
     const statements: PolicyStatement[] = [];
     for (const [tableName, access] of Object.entries(spec.tables)) {
       const table = this.tables[tableName]!;
-      const tableSpec = this.catalogue.tables[tableName]!;
-      if (access.actions.length === 0) throw new Error(`Function "${name}" lists table "${tableName}" without any action`);
-      if (tableSpec.appendOnly) {
-        const changes = access.actions.filter((a) => (APPEND_ONLY_DENIED_ACTIONS as readonly string[]).includes(a));
-        if (changes.length > 0) throw new Error(`Function "${name}" may not ${changes.join(', ')} on append-only table "${tableName}"`);
-      }
       // ForAllValues: every partition key the request touches must match. Only calls that name
       // their keys are ever granted (no Scan with a prefix), so the set is never empty.
       statements.push(
@@ -544,9 +562,6 @@ export class HubStack extends Stack {
         }),
       );
       const indexes = access.queryIndexes ?? [];
-      for (const index of indexes) {
-        if (!tableSpec.globalIndexes.some((g) => g.name === index)) throw new Error(`Function "${name}" queries unknown index "${index}" of table "${tableName}"`);
-      }
       if (indexes.length > 0) {
         statements.push(new PolicyStatement({ actions: ['dynamodb:Query'], resources: indexes.map((index) => `${table.tableArn}/index/${index}`) }));
       }
@@ -587,6 +602,31 @@ export class HubStack extends Stack {
       );
     }
     return statements;
+  }
+}
+
+/**
+ * What the stack refuses to build: a function naming a table or index the
+ * catalogue does not have, a table listed without a call, any change to an
+ * append-only table, a reserved concurrency that is not a positive integer.
+ */
+export function checkCatalogue(cat: HubCatalogue): void {
+  for (const [name, spec] of Object.entries(cat.functions)) {
+    if (!Number.isInteger(spec.reservedConcurrency) || spec.reservedConcurrency < 1) {
+      throw new Error(`Function "${name}" needs a reserved concurrency of at least 1 (has ${spec.reservedConcurrency})`);
+    }
+    for (const [tableName, access] of Object.entries(spec.tables)) {
+      const tableSpec = cat.tables[tableName];
+      if (!tableSpec) throw new Error(`Function "${name}" names unknown table "${tableName}"`);
+      if (access.actions.length === 0) throw new Error(`Function "${name}" lists table "${tableName}" without any action`);
+      if (tableSpec.appendOnly) {
+        const changes = access.actions.filter((a) => (APPEND_ONLY_DENIED_ACTIONS as readonly string[]).includes(a));
+        if (changes.length > 0) throw new Error(`Function "${name}" may not ${changes.join(', ')} on append-only table "${tableName}"`);
+      }
+      for (const index of access.queryIndexes ?? []) {
+        if (!tableSpec.globalIndexes.some((g) => g.name === index)) throw new Error(`Function "${name}" queries unknown index "${index}" of table "${tableName}"`);
+      }
+    }
   }
 }
 

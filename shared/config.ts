@@ -2,9 +2,10 @@
  * What a handler learns from its environment: table names, and where the
  * key material lives. Read lazily, once per container.
  */
-import { environment, tables, type TableName } from '../infra/catalogue.js';
+import { environment, fieldKeyUse, tables, type TableName } from '../infra/catalogue.js';
 import { FieldCipher, LookupHasher } from './crypto/field-cipher.js';
 import type { Keyring } from './crypto/keyring.js';
+import { configuredLookupKeyVersion } from './crypto/lookup-hash.js';
 import { awsClientConfig } from './aws/client-config.js';
 
 export function tableName(table: TableName): string {
@@ -37,7 +38,12 @@ export function fieldCipher(): Promise<FieldCipher> {
   return cipher;
 }
 
+/** The version of the lookup key new hashes are written under: HUB_LOOKUP_KEY_VERSION, else the catalogue's. */
+export function currentLookupKeyVersion(): number {
+  return configuredLookupKeyVersion(process.env[environment.lookupKeyVersion], fieldKeyUse.lookupKeyVersion);
+}
+
 export function lookupHasher(): Promise<LookupHasher> {
-  hasher ??= currentKeyring().then((k) => new LookupHasher(k));
+  hasher ??= currentKeyring().then((k) => new LookupHasher(k, currentLookupKeyVersion()));
   return hasher;
 }

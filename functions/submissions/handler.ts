@@ -1,7 +1,7 @@
 /** POST /v1/submissions/{kind} (信息报送): department, court, discipline. */
 import { submissionEnvelopeSchema } from '../../contracts/api.js';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { PUSHING_ROLES, pushKind, type PushKindSpec, type RecordKind } from '../../contracts/kinds.js';
+import { PUSH_KINDS, PUSHING_ROLES, pushKind, type PushKindSpec, type RecordKind } from '../../contracts/kinds.js';
 import { api } from '../../infra/catalogue.js';
 import { authenticate, requireRole } from '../../shared/auth/authenticate.js';
 import { fieldCipher, lookupHasher } from '../../shared/config.js';
@@ -22,7 +22,7 @@ export const handler = httpHandler(async (event, context) => {
   const principal = await authenticate(event, authDeps());
   const kind = event.pathParameters?.kind ?? '';
   const spec = pushKind(kind);
-  if (!spec) throw notFound(`未知的信息种类${shorten(kind, 64)} (unknown kind; this endpoint takes: license, penalty)`, 'unknown_kind');
+  if (!spec) throw notFound(`未知的信息种类${shorten(kind, 64)} (unknown kind; this endpoint takes: ${Object.keys(PUSH_KINDS).join(', ')})`, 'unknown_kind');
   requireRole(principal, PUSHING_ROLES);
   if (principal.role === 'operator' || !principal.kinds.includes(kind as RecordKind)) {
     throw forbidden(`本数据源不能报送${kind} (this source may push: ${principal.role === 'operator' ? 'nothing' : principal.kinds.join(', ') || 'nothing'})`);

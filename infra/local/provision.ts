@@ -1,4 +1,5 @@
-/** Creates the catalogue's tables in DynamoDB Local, as the CDK stack creates them on AWS. */
+/** Creates the catalogue's tables in DynamoDB Local and its buckets in the S3 emulator, as the CDK stack creates them on AWS. */
+import { CreateBucketCommand, HeadBucketCommand, NotFound, type S3Client } from '@aws-sdk/client-s3';
 import {
   CreateTableCommand,
   DescribeTableCommand,
@@ -8,7 +9,7 @@ import {
   type AttributeDefinition,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { tables, type TableSpec } from '../catalogue.js';
+import { buckets, tables, type BucketSpec, type TableSpec } from '../catalogue.js';
 
 function definitions(spec: TableSpec): AttributeDefinition[] {
   const all = [spec.partitionKey, spec.sortKey, ...spec.globalIndexes.flatMap((g) => [g.partitionKey, g.sortKey])].filter((k) => k !== undefined);
@@ -56,6 +57,22 @@ export async function provisionTables(client: DynamoDBClient): Promise<string[]>
     } catch (e) {
       if (!(e instanceof ResourceInUseException)) throw e;
     }
+  }
+  return created;
+}
+
+/** Creates missing buckets; leaves existing ones (and their objects) alone. Returns the names created. */
+export async function provisionBuckets(client: S3Client, specs: Readonly<Record<string, BucketSpec>> = buckets): Promise<string[]> {
+  const created: string[] = [];
+  for (const spec of Object.values(specs)) {
+    try {
+      await client.send(new HeadBucketCommand({ Bucket: spec.localName }));
+      continue;
+    } catch (e) {
+      if (!(e instanceof NotFound)) throw e;
+    }
+    await client.send(new CreateBucketCommand({ Bucket: spec.localName }));
+    created.push(spec.localName);
   }
   return created;
 }

@@ -6,10 +6,14 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { generateApiKey, hashApiKey } from '../../shared/auth/api-keys.js';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { generateApiKey } from '../../shared/auth/api-keys.js';
+import { installOperatorKey } from '../../shared/auth/operator-key.js';
+import { DynamoSourcesStore, type OperatorKeyChange } from '../../shared/store/sources-store.js';
 import { ensureLocalKeys } from '../../shared/crypto/local-keyring.js';
+import { currentLookupKeyVersion } from '../../shared/config.js';
 import { environment, tables } from '../catalogue.js';
-import { localCredentials, startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.js';
+import { dataFolderCredentials, LOCAL_REGION, startDynamoDbLocal, type DynamoDbLocal, type LocalCredentials } from './dynamodb-local.js';
 import { corsOriginsFromEnv, startGateway, type Gateway } from './gateway.js';
 import { workerInvoker, type FunctionInvoker } from './lambda-runtime.js';
 import { provisionTables } from './provision.js';
@@ -28,12 +32,14 @@ export interface LocalStack {
   apiUrl: string;
   operatorKey: string;
   operatorKeyGenerated: boolean;
+  /** What this start did to the stored operator key hash (replaced: another operator key was in the store, and no longer works). */
+  operatorKeyChange: OperatorKeyChange;
   dataDir: string;
   dynamoEndpoint: string;
   stop(): Promise<void>;
 }
 
-const REGION = 'cn-north-1';
+const REGION = LOCAL_REGION;
 
 /** The operator key: the given one, or the one kept in the data folder, or a new one kept there. */
 export function resolveOperatorKey(dataDir: string, given?: string): { key: string; generated: boolean } {
@@ -45,16 +51,19 @@ export function resolveOperatorKey(dataDir: string, given?: string): { key: stri
   return { key, generated: true };
 }
 
-/** The environment the handlers see: the same variable names as on AWS, pointing at local resources. */
-export function handlerEnvironment(dynamoEndpoint: string, keyDir: string, operatorKey: string): Record<string, string> {
+/**
+ * The environment the handlers see: the same variable names as on AWS, pointing at local resources.
+ * No operator key in it: the handlers find the operator's key hash in the sources table, as on AWS.
+ */
+export function handlerEnvironment(dynamoEndpoint: string, keyDir: string, credentials: LocalCredentials): Record<string, string> {
   const env: Record<string, string> = {
     AWS_REGION: REGION,
-    AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
+    // The data folder's own key id: DynamoDB Local keeps its tables under it (dynamodb-local.ts).
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
     AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
     POWERTOOLS_SERVICE_NAME: 'credit-hub',
     [environment.localKeyDir]: keyDir,
-    [environment.operatorKeyHash]: hashApiKey(operatorKey),
   };
   for (const spec of Object.values(tables)) env[spec.envVar] = spec.localName;
   return env;
@@ -67,7 +76,7 @@ export function handlerEnvironment(dynamoEndpoint: string, keyDir: string, opera
  */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const dataDir = resolve(options.dataDir);
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const lock = acquireDataFolderLock(dataDir);
   let stack: LocalStack;
   try {
@@ -95,21 +104,30 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 async function startLockedStack(options: LocalStackOptions, dataDir: string): Promise<LocalStack> {
   const log = options.log ?? (() => undefined);
   const keyDir = join(dataDir, 'keys');
-  ensureLocalKeys(keyDir);
+  ensureLocalKeys(keyDir, currentLookupKeyVersion());
   const operator = resolveOperatorKey(dataDir, options.operatorKey);
 
   log('starting DynamoDB Local …');
   const dynamo: DynamoDbLocal = await startDynamoDbLocal(
-    options.inMemory ? {} : { dbPath: join(dataDir, 'dynamodb'), logFile: join(dataDir, 'dynamodb-local.log') },
+    options.inMemory
+      ? { credentials: dataFolderCredentials(dataDir) }
+      : { dbPath: join(dataDir, 'dynamodb'), logFile: join(dataDir, 'dynamodb-local.log'), credentials: dataFolderCredentials(dataDir), log },
   );
   let gateway: Gateway | undefined;
   let invoker: FunctionInvoker | undefined;
+  let operatorKeyChange: OperatorKeyChange = 'unchanged';
   try {
-    Object.assign(process.env, handlerEnvironment(dynamo.endpoint, keyDir, operator.key));
-    const client = new DynamoDBClient({ endpoint: dynamo.endpoint, region: REGION, credentials: localCredentials });
-    const created = await provisionTables(client);
-    client.destroy();
-    log(created.length ? `created tables: ${created.join(', ')}` : 'tables already exist: state kept from the last run');
+    Object.assign(process.env, handlerEnvironment(dynamo.endpoint, keyDir, dynamo.credentials));
+    const client = new DynamoDBClient({ endpoint: dynamo.endpoint, region: REGION, credentials: dynamo.credentials });
+    try {
+      const created = await provisionTables(client);
+      log(created.length ? `created tables: ${created.join(', ')}` : 'tables already exist: state kept from the last run');
+      // The stored operator key hash is made this start's key: the same rotation as `hub operator rotate-key` on AWS.
+      operatorKeyChange = await installOperatorKey(new DynamoSourcesStore(DynamoDBDocumentClient.from(client), tables.sources.localName), operator.key);
+      if (operatorKeyChange === 'replaced') log('operator key: replaced the one stored before (that key no longer works)');
+    } finally {
+      client.destroy();
+    }
 
     // Each function runs in execution environments of its own, as on Lambda (lambda-runtime.ts).
     invoker = workerInvoker({ log });
@@ -126,6 +144,7 @@ async function startLockedStack(options: LocalStackOptions, dataDir: string): Pr
     apiUrl: gw.url,
     operatorKey: operator.key,
     operatorKeyGenerated: operator.generated,
+    operatorKeyChange,
     dataDir,
     dynamoEndpoint: dynamo.endpoint,
     stop: async () => {

@@ -6,14 +6,18 @@
  * is bound to its context (record id and field) as additional data, so a
  * ciphertext copied onto another record does not decrypt.
  *
- * Stored form: `v1.<wrapped key>.<iv>.<ciphertext+tag>`, base64url parts.
+ * Stored form: `v1.<wrapped key>.<iv>.<ciphertext+tag>`, base64url parts; the
+ * IV is 12 bytes and the tag 16 (aes-gcm.ts), checked before decrypting.
  */
-import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
+import { CiphertextShapeError, IV_BYTES, open, seal, TAG_BYTES } from './aes-gcm.js';
 import type { DataKey, Keyring } from './keyring.js';
+import { assertLookupKeyVersion, formatLookupHash } from './lookup-hash.js';
 
 const MAX_KEY_AGE_MS = 5 * 60_000;
 const MAX_KEY_USES = 100_000;
 const UNWRAPPED_CACHE = 256;
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
 export class FieldCipher {
   #current: { key: Promise<DataKey>; created: number; uses: number } | undefined;
@@ -38,22 +42,22 @@ export class FieldCipher {
 
   async encrypt(plaintext: string, context: string): Promise<string> {
     const { plaintext: key, wrapped } = await this.#dataKey();
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', key, iv);
-    cipher.setAAD(Buffer.from(context));
-    const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()]);
-    return ['v1', wrapped.toString('base64url'), iv.toString('base64url'), body.toString('base64url')].join('.');
+    const { iv, ciphertext, tag } = seal(key, Buffer.from(plaintext, 'utf8'), Buffer.from(context));
+    return ['v1', wrapped.toString('base64url'), iv.toString('base64url'), Buffer.concat([ciphertext, tag]).toString('base64url')].join('.');
   }
 
   async decrypt(stored: string, context: string): Promise<string> {
-    const [version, wrappedText, ivText, bodyText] = stored.split('.');
-    if (version !== 'v1' || !wrappedText || !ivText || !bodyText) throw new Error('not a v1 field ciphertext');
-    const key = await this.#unwrap(wrappedText);
+    const parts = stored.split('.');
+    const [version, wrappedText, ivText, bodyText] = parts;
+    if (parts.length !== 4 || version !== 'v1' || !wrappedText || !ivText || !bodyText) throw new CiphertextShapeError('not a v1 field ciphertext');
+    if (![wrappedText, ivText, bodyText].every((part) => BASE64URL.test(part))) throw new CiphertextShapeError('not a v1 field ciphertext: a part is not base64url');
+    const iv = Buffer.from(ivText, 'base64url');
     const body = Buffer.from(bodyText, 'base64url');
-    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(ivText, 'base64url'));
-    decipher.setAAD(Buffer.from(context));
-    decipher.setAuthTag(body.subarray(body.length - 16));
-    return Buffer.concat([decipher.update(body.subarray(0, body.length - 16)), decipher.final()]).toString('utf8');
+    if (iv.length !== IV_BYTES) throw new CiphertextShapeError(`field ciphertext: the IV must be ${IV_BYTES} bytes, got ${iv.length}`);
+    if (body.length < TAG_BYTES) throw new CiphertextShapeError(`field ciphertext: at least ${TAG_BYTES} bytes (the tag) expected, got ${body.length}`);
+    const key = await this.#unwrap(wrappedText);
+    const sealed = { iv, ciphertext: body.subarray(0, body.length - TAG_BYTES), tag: body.subarray(body.length - TAG_BYTES) };
+    return open(key, sealed, Buffer.from(context)).toString('utf8');
   }
 
   #unwrap(wrappedText: string): Promise<Buffer> {
@@ -72,20 +76,35 @@ export class FieldCipher {
 /**
  * Keyed hash (HMAC-SHA256) of a personal identifier, for lookups by subject
  * without storing the identifier: the same number always gives the same hash,
- * which reveals nothing without the lookup key.
+ * which reveals nothing without the lookup key. Each hash names the version of
+ * the key it was made with (`v<N>#<base64url>`, lookup-hash.ts); new hashes use
+ * the version given here, and any other version can be asked for (a lookup or
+ * a re-derivation while a key is being replaced).
  */
 export class LookupHasher {
-  #key: Promise<Buffer> | undefined;
+  readonly #keys = new Map<number, Promise<Buffer>>();
+  readonly version: number;
 
-  constructor(private readonly keyring: Keyring) {}
+  constructor(
+    private readonly keyring: Keyring,
+    version = 1,
+  ) {
+    this.version = assertLookupKeyVersion(version);
+  }
 
-  async hash(namespace: string, value: string): Promise<string> {
-    if (!this.#key) {
-      this.#key = this.keyring.lookupKey();
+  async hash(namespace: string, value: string, version = this.version): Promise<string> {
+    assertLookupKeyVersion(version);
+    let key = this.#keys.get(version);
+    if (!key) {
+      const fetched = this.keyring.lookupKey(version);
       // A failed fetch (KMS throttled, say) is not kept: the next hash asks again.
-      this.#key.catch(() => (this.#key = undefined));
+      fetched.catch(() => {
+        if (this.#keys.get(version) === fetched) this.#keys.delete(version);
+      });
+      this.#keys.set(version, fetched);
+      key = fetched;
     }
-    const key = await this.#key;
-    return createHmac('sha256', key).update(`${namespace}\u0000${value}`).digest('base64url');
+    const digest = createHmac('sha256', await key).update(`${namespace}\u0000${value}`).digest('base64url');
+    return formatLookupHash(version, digest);
   }
 }

@@ -15,6 +15,9 @@ export interface Keyring {
   generateDataKey(): Promise<DataKey>;
   /** Unwraps a data key produced by `generateDataKey`. */
   unwrapDataKey(wrapped: Buffer): Promise<Buffer>;
-  /** The secret key of the keyed hash used to look subjects up by identity number. */
-  lookupKey(): Promise<Buffer>;
+  /**
+   * Version `version` of the secret key of the keyed hash used to look subjects up
+   * by identity number (see lookup-hash.ts: versions let the key be replaced).
+   */
+  lookupKey(version: number): Promise<Buffer>;
 }

@@ -4,21 +4,37 @@
  * does to what is already stored (accepted, updated, duplicate).
  */
 import { createHash } from 'node:crypto';
+import { parseLookupHash } from '../crypto/lookup-hash.js';
 import { addMonths } from './dates.js';
 
-export type PublicationState = 'pending-review' | 'not-published';
+/**
+ * pending-review: to be published once reviewed; not-published: not to be
+ * published (轻微); ended: publication is over before its time (a dishonest-
+ * debtor listing the court removed: `endReason`, `endedOn`).
+ */
+export type PublicationState = 'pending-review' | 'not-published' | 'ended';
+
+/** Why a publication ended before its time: the source removed the record (a court's 失信被执行人 listing). */
+export type PublicationEndReason = 'removed';
 
 export interface Publication {
   state: PublicationState;
   /** 失信等级 code (penalties): 1 轻微, 2 一般, 3 严重. */
   grade?: string;
-  /** Publication runs from the decision date. */
+  /** Publication runs from the decision date (a listing: its publication date). */
   from: string;
   /** Before this date the subject may not apply for credit repair. */
   minUntil?: string;
-  /** Publication stops by itself at the end of this date; absent when open-ended. */
+  /** Publication stops by itself at the end of this date; absent when open-ended. An ended publication keeps the end it would have had. */
   until?: string;
+  /** State `ended`: the date (in China) publication ended. */
+  endedOn?: string;
+  /** State `ended`: why. */
+  endReason?: PublicationEndReason;
 }
+
+/** active: in force; removed: the source withdrew it (a 失信被执行人 listing the court removed), and its publication has ended. */
+export type RecordStatus = 'active' | 'removed';
 
 export interface DeliveryState {
   state: 'pending';
@@ -45,15 +61,23 @@ export interface StoredHead extends RecordContent {
   id: string;
   kind: string;
   sourceId: string;
-  /** The decision document number that, with the source, identifies the record. */
+  /** The document or case number that, with the source, identifies the record (XK_WSH, CF_WSH, caseCode). */
   identity: string;
   version: number;
+  /** USCC#<uscc>, ORG#<organisation code>, PID#<keyed hash> or CERT#<type>#<keyed hash>: who the record is about (GSI bySubject). */
   subjectKey: string;
+  /**
+   * Present (true) only when the subject is a government body (a USCC of the
+   * establishment offices: shared/domain/government-body.ts), so that the
+   * government-integrity work can find them; absent otherwise.
+   */
+  governmentBody?: true;
+  /** The date publication (and lateness, for 双公示) counts from: the decision date, or a listing's publication date. */
   decisionDate: string;
   late: boolean;
   firstReceivedAt: string;
   receivedAt: string;
-  status: 'active';
+  status: RecordStatus;
   publication: Publication;
   delivery: Record<'provincial' | 'national', DeliveryState>;
   /**
@@ -107,9 +131,14 @@ export function recordId(idPrefix: string, kind: string, sourceId: string, ident
 /**
  * Hash of a record's content: canonical fields (sorted) and the certificate
  * type and keyed hash (not its ciphertext, which differs at every encryption).
+ * The keyed hash counts by its digest, without its version prefix: a hash
+ * written before versions (`<digest>`) and the same one written as
+ * `v1#<digest>` are the same content. A new lookup-key version gives new
+ * digests; its migration re-derives every stored hash and contentHash together.
  */
 export function contentHash(kind: string, fields: Record<string, string>, certificate?: { type: string; hash: string }): string {
-  const canonical = JSON.stringify([kind, Object.entries(fields).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)), certificate ? [certificate.type, certificate.hash] : null]);
+  const certificatePart = certificate ? [certificate.type, parseLookupHash(certificate.hash).digest] : null;
+  const canonical = JSON.stringify([kind, Object.entries(fields).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)), certificatePart]);
   return createHash('sha256').update(canonical).digest('base64url');
 }
 
@@ -159,7 +188,8 @@ export type PushDecision =
  * A retry of a push that already changed the record (its `requestKey` is in the
  * record's applied requests): nothing, with the status it had. Same content:
  * duplicate, nothing changes. Changed content: a new version that keeps the
- * first arrival time; the old head becomes a version.
+ * first arrival time (and, when publication had already ended and still does,
+ * the date it ended); the old head becomes a version.
  */
 export function decidePush(
   existing: StoredHead | undefined,
@@ -182,8 +212,15 @@ export function decidePush(
     version: existing.version + 1,
     firstReceivedAt: existing.firstReceivedAt,
     late: isLateFor(existing.firstReceivedAt),
+    publication: keepEnd(existing.publication, incoming.publication),
   };
   return { status: 'updated', head: record(head, 'updated'), previous: existing };
+}
+
+/** A publication that had already ended, and still ends, ended when it first did (a corrected removal row does not move the date). */
+function keepEnd(existing: Publication, incoming: Publication): Publication {
+  if (existing.state !== 'ended' || incoming.state !== 'ended' || existing.endedOn === undefined) return incoming;
+  return { ...incoming, endedOn: existing.endedOn };
 }
 
 /** The superseded head, as a version item. */

@@ -93,7 +93,7 @@ export async function submitRecords(
       const stored = await deps.store.getHeads(pending.map((p) => p.head.id), deps.signal);
       const decided = pending.map((p) => ({
         ...p,
-        decision: decide(stored.get(p.head.id), p.head, deps.requestKey === undefined ? undefined : `${deps.requestKey}#${p.occurrence}`),
+        decision: decide(spec, stored.get(p.head.id), p.head, deps.requestKey === undefined ? undefined : `${deps.requestKey}#${p.occurrence}`),
       }));
       const writes = decided.filter((d) => d.decision.status !== 'duplicate' && d.decision.status !== 'applied');
       const outcomes = await deps.store.write(writes.map((d) => toWrite(d.decision, receivedAt)), deps.signal);
@@ -111,8 +111,9 @@ export async function submitRecords(
   return { accepted: count('accepted'), updated: count('updated'), duplicates: count('duplicate'), rejected: count('rejected'), results };
 }
 
-function decide(existing: StoredHead | undefined, incoming: StoredHead, requestKey: string | undefined): PushDecision {
-  return decidePush(existing, incoming, (first) => isLate(incoming.decisionDate, todayInChina(new Date(first))), requestKey);
+function decide(spec: PushKindSpec, existing: StoredHead | undefined, incoming: StoredHead, requestKey: string | undefined): PushDecision {
+  // Only 双公示 kinds can be late (a court's listing has no deadline to push within).
+  return decidePush(existing, incoming, (first) => spec.doublePublicity && isLate(incoming.decisionDate, todayInChina(new Date(first))), requestKey);
 }
 
 function toWrite(decision: PushDecision, at: Date): RecordWrite {

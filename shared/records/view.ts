@@ -1,11 +1,13 @@
 /**
- * What GET /v1/records/{id} shows: canonical fields with the certificate
- * number put back (in full for the operator, masked for everyone else),
- * labels of the coded values, every version, publication and delivery.
+ * What GET /v1/records/{id} shows: canonical fields with a natural person's
+ * certificate number put back in its kind's field (in full for the operator,
+ * masked for everyone else), labels of the coded values, every version,
+ * status, whether the subject is a government body, publication and delivery.
  */
 import {
   CERTIFICATE_TYPE,
   codeName,
+  DEBTOR_STATUS,
   DISHONESTY_GRADE,
   LICENSE_CATEGORY,
   LICENSE_STATUS,
@@ -27,6 +29,7 @@ const CODED_FIELDS: Record<string, CodeTable> = {
   XK_ZT: LICENSE_STATUS,
   CF_CFLB: PENALTY_CATEGORY,
   SXDJ: DISHONESTY_GRADE,
+  status: DEBTOR_STATUS,
 };
 
 export function labelsOf(fields: Record<string, string>): Record<string, string> {
@@ -41,7 +44,9 @@ export function labelsOf(fields: Record<string, string>): Record<string, string>
 async function fieldsFor(id: string, kind: string, content: RecordContent, reveal: boolean, cipher: () => Promise<FieldCipher>): Promise<Record<string, string>> {
   const spec = pushKind(kind);
   if (!content.certificate) return inFieldOrder(spec, content.fields);
-  const field = `${spec?.subjectPrefix ?? 'XK'}_XDR_ZJHM`;
+  if (!spec) throw new Error(`record ${id} of kind ${kind} has a certificate but its kind has no certificate field`);
+  // The number is put back in the field it came from (XK_XDR_ZJHM, CF_XDR_ZJHM, cardNum), bound to it by the encryption.
+  const field = spec.subject.certificateNumberField;
   const number = await (await cipher()).decrypt(content.certificate.cipher, `${id}:${field}`);
   return inFieldOrder(spec, { ...content.fields, [field]: reveal ? number : maskIdentityNumber(number) });
 }
@@ -53,9 +58,25 @@ async function fieldsFor(id: string, kind: string, content: RecordContent, revea
  */
 export const MAX_VERSIONS_SHOWN = 50;
 
+/** The superseded versions a record view lists: the most recent, so that with the current one there are at most MAX_VERSIONS_SHOWN. */
+function shownVersions(versions: StoredVersion[]): StoredVersion[] {
+  return versions.slice(Math.max(0, versions.length - (MAX_VERSIONS_SHOWN - 1)));
+}
+
+/**
+ * Whether the view of this record holds a natural person's certificate
+ * number (the current version or a listed one has one): what the operator's
+ * view shows in full, and the audit must record (whatever field holds it:
+ * XK_XDR_ZJHM, CF_XDR_ZJHM, or a debtor's cardNum; an organisation's cardNum
+ * is a USCC and does not count).
+ */
+export function showsCertificateNumber(head: StoredHead, versions: StoredVersion[]): boolean {
+  return head.certificate !== undefined || shownVersions(versions).some((v) => v.certificate !== undefined);
+}
+
 export async function recordView(head: StoredHead, versions: StoredVersion[], reveal: boolean, cipher: () => Promise<FieldCipher>) {
   const fields = await fieldsFor(head.id, head.kind, head, reveal, cipher);
-  const shown = versions.slice(Math.max(0, versions.length - (MAX_VERSIONS_SHOWN - 1)));
+  const shown = shownVersions(versions);
   const history = await Promise.all(
     shown.map(async (v) => ({
       version: v.version,
@@ -72,6 +93,7 @@ export async function recordView(head: StoredHead, versions: StoredVersion[], re
     kind: head.kind,
     source: head.sourceId,
     status: head.status,
+    governmentBody: head.governmentBody === true,
     version: head.version,
     late: head.late,
     firstReceivedAt: head.firstReceivedAt,

@@ -5,46 +5,36 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { describe, it, expect, beforeAll } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { App, type CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { api, environment, functions, routes, tables } from '../../infra/catalogue.js';
 import {
   ACCESS_LOG_FIELDS,
-  repoRoot,
   FIELD_KEY_ALIAS,
   HubStack,
   LOOKUP_KEY_ALIAS,
+  STORAGE_KEY_ALIAS,
   hubCatalogue,
   pascal,
   type HubCatalogue,
 } from '../../infra/stack.js';
-
-const SYNTH_TIMEOUT = 120_000;
-/** The feature flags `cdk synth` uses (cdk.json), so the template tested is the one deployed. */
-const cdkContext = JSON.parse(readFileSync(path.join(repoRoot, 'cdk.json'), 'utf8')).context;
+import { refersTo, roleStatements, synthesise, SYNTH_TIMEOUT, type Synthesised } from './synth.js';
 
 type Json = any;
 
-interface Statement {
-  Effect: string;
-  Action: string[];
-  Resource: Json[];
-  Condition?: Json;
-}
-
+let synth: Synthesised;
 let app: App;
 let stack: HubStack;
 let template: Template;
 let resources: Record<string, Json>;
 
 beforeAll(() => {
-  app = new App({ context: cdkContext });
-  stack = new HubStack(app, 'CreditHub');
-  template = Template.fromStack(stack);
-  resources = template.toJSON().Resources;
+  synth = synthesise();
+  ({ app, stack, template, resources } = synth);
 }, SYNTH_TIMEOUT);
+afterAll(() => synth?.dispose());
 
 const tableEntries = Object.entries(hubCatalogue.tables);
 const functionEntries = Object.entries(hubCatalogue.functions);
@@ -61,47 +51,10 @@ const tableId = (name: string) => logicalId(stack.tables[name]!);
 const functionResource = (name: string) => resource(stack.functions[name]!);
 const fieldKeyId = () => logicalId(stack.fieldKey);
 const lookupKeyId = () => logicalId(stack.lookupKey);
-const secretId = () => logicalId(stack.operatorKeySecret);
+const storageKeyId = () => logicalId(stack.storageKey);
 
-const asArray = <T>(x: T | T[] | undefined): T[] => (x === undefined ? [] : Array.isArray(x) ? x : [x]);
-/** Whether a CloudFormation expression refers to the resource with this logical id (Ref or GetAtt). */
-const refersTo = (expr: Json, id: string) => JSON.stringify(expr).includes(`"${id}"`);
-/** A resource expression naming the table itself (its ARN), not only its index/* or stream ARNs. */
-const isTableArn = (expr: Json, id: string) => JSON.stringify(expr) === JSON.stringify({ 'Fn::GetAtt': [id, 'Arn'] });
-
-/**
- * Every statement that applies to the function's execution role: found from the
- * Lambda resource's Role (not from the stack's bookkeeping), its inline
- * policies, and every AWS::IAM::Policy attached to it.
- */
-function statementsOf(fnName: string): Statement[] {
-  const roleId = functionResource(fnName).Properties.Role['Fn::GetAtt'][0] as string;
-  const role = resources[roleId];
-  expect(role.Type).toBe('AWS::IAM::Role');
-  const docs: Json[] = asArray(role.Properties.Policies).map((p: Json) => p.PolicyDocument);
-  for (const r of Object.values(resources)) {
-    if (r.Type === 'AWS::IAM::Policy' && asArray(r.Properties.Roles).some((x: Json) => x.Ref === roleId)) {
-      docs.push(r.Properties.PolicyDocument);
-    }
-  }
-  return docs.flatMap((d) =>
-    asArray(d.Statement).map((s: Json) => ({ ...s, Action: asArray(s.Action), Resource: asArray(s.Resource) })),
-  );
-}
-const allows = (s: Statement, action: string) =>
-  s.Effect === 'Allow' && s.Action.some((a) => a === action || a === '*' || (a.endsWith('*') && action.startsWith(a.slice(0, -1))));
-
-/** kms:Decrypt usable only by Secrets Manager, only for the operator key secret. */
-function isSecretViaServiceDecrypt(s: Statement): boolean {
-  const eq = s.Condition?.StringEquals ?? {};
-  return (
-    s.Action.length === 1 &&
-    s.Action[0] === 'kms:Decrypt' &&
-    Object.keys(s.Condition ?? {}).length === 1 &&
-    JSON.stringify(eq['kms:ViaService'] ?? '').includes('secretsmanager.') &&
-    refersTo(eq['kms:EncryptionContext:SecretARN'], secretId())
-  );
-}
+/** Every statement of the function's execution role (found from the Lambda resource's Role). */
+const statementsOf = (fnName: string) => roleStatements(resources, functionResource(fnName).Properties.Role['Fn::GetAtt'][0]);
 
 describe('catalogue-driven tables', () => {
   it('has exactly one DynamoDB table per catalogue table', () => {
@@ -142,10 +95,11 @@ describe('catalogue-driven tables', () => {
     expect(t.UpdateReplacePolicy).toBe('Retain');
   });
 
-  it.each(tableEntries)('%s: encrypted with the AWS managed key, never with the field key', (name) => {
+  it.each(tableEntries)('%s: encrypted with the storage key, never with a field key', (name) => {
     const p = resource(stack.tables[name]!).Properties;
-    expect(p.SSESpecification).toEqual({ SSEEnabled: true });
+    expect(p.SSESpecification).toEqual({ SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: { 'Fn::GetAtt': [storageKeyId(), 'Arn'] } });
     expect(refersTo(p, fieldKeyId())).toBe(false);
+    expect(refersTo(p, lookupKeyId())).toBe(false);
   });
 });
 
@@ -170,6 +124,8 @@ describe('catalogue-driven functions', () => {
     expect(logGroup.Type).toBe('AWS::Logs::LogGroup');
     expect(logGroup.Properties.RetentionInDays).toBe(365);
     expect(logGroup.DeletionPolicy).toBe('Retain');
+    expect(logGroup.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [storageKeyId(), 'Arn'] });
+    expect(p.ReservedConcurrentExecutions).toBe(spec.reservedConcurrency);
   });
 
   it.each(functionEntries)('%s: bundled as minified ESM with source map, banner, and the AWS SDK left out', (name) => {
@@ -197,7 +153,6 @@ describe('catalogue-driven functions', () => {
     }
     if (spec.keys.length > 0) expected[environment.dataKeyArn] = (v) => refersTo(v, fieldKeyId());
     if (spec.keys.includes('encrypt')) expected[environment.lookupKeyArn] = (v) => refersTo(v, lookupKeyId());
-    if (spec.authenticates) expected[environment.operatorKeySecretArn] = (v) => refersTo(v, secretId());
 
     expect(Object.keys(env).sort()).toEqual(Object.keys(expected).sort());
     for (const [key, check] of Object.entries(expected)) {
@@ -251,6 +206,7 @@ describe('HTTP API', () => {
     expect(logGroup.Type).toBe('AWS::Logs::LogGroup');
     expect(logGroup.Properties.RetentionInDays).toBe(365);
     expect(logGroup.DeletionPolicy).toBe('Retain');
+    expect(logGroup.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [storageKeyId(), 'Arn'] });
     const functionLogGroups = Object.values(stack.logGroups).map((g) => logicalId(g));
     expect(functionLogGroups).not.toContain(settings.DestinationArn['Fn::GetAtt'][0]);
 
@@ -270,7 +226,7 @@ describe('HTTP API', () => {
   });
 });
 
-describe('keys and the operator key secret', () => {
+describe('keys', () => {
   it('field key: symmetric, rotated, aliased, retained', () => {
     const k = resource(stack.fieldKey);
     expect(k.Properties.EnableKeyRotation).toBe(true);
@@ -287,35 +243,30 @@ describe('keys and the operator key secret', () => {
     template.hasResourceProperties('AWS::KMS::Alias', { AliasName: LOOKUP_KEY_ALIAS, TargetKeyId: { 'Fn::GetAtt': [lookupKeyId(), 'Arn'] } });
   });
 
-  it('key policies name no function role (access is granted per role, from the catalogue)', () => {
-    const roleIds = Object.values(stack.roles).map((r) => logicalId(r));
-    for (const key of [stack.fieldKey, stack.lookupKey]) {
-      const policy = resource(key).Properties.KeyPolicy;
-      for (const id of roleIds) expect(refersTo(policy, id)).toBe(false);
-    }
+  it('storage key: symmetric, rotated, aliased, retained', () => {
+    const k = resource(stack.storageKey);
+    expect(k.Properties.EnableKeyRotation).toBe(true);
+    expect(k.DeletionPolicy).toBe('Retain');
+    template.hasResourceProperties('AWS::KMS::Alias', { AliasName: STORAGE_KEY_ALIAS, TargetKeyId: { 'Fn::GetAtt': [storageKeyId(), 'Arn'] } });
   });
 
-  it('operator key secret: generated 48 characters without punctuation, encrypted with the field key', () => {
-    const s = resource(stack.operatorKeySecret);
-    expect(s.Properties.GenerateSecretString).toEqual({ PasswordLength: 48, ExcludePunctuation: true });
-    expect(refersTo(s.Properties.KmsKeyId, fieldKeyId())).toBe(true);
+  it('exactly these three keys', () => {
+    template.resourceCountIs('AWS::KMS::Key', 3);
   });
 });
 
 describe('outputs', () => {
-  it('exports the API URL, the operator key secret ARN and every table name', () => {
+  it('exports the API URL and every table name, and nothing about keys', () => {
     const outputs = template.toJSON().Outputs as Record<string, Json>;
     expect(refersTo(outputs.ApiUrl?.Value, logicalId(stack.httpApi))).toBe(true);
-    expect(outputs.OperatorKeySecretArn?.Value).toEqual({ Ref: secretId() });
     for (const [name] of tableEntries) {
       expect(outputs[`${pascal(name)}TableName`]?.Value).toEqual({ Ref: tableId(name) });
     }
+    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', ...tableEntries.map(([name]) => `${pascal(name)}TableName`)].sort());
   });
 });
 
-describe('least privilege, from the catalogue', () => {
-  const WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:PartiQLInsert', 'dynamodb:PartiQLUpdate', 'dynamodb:PartiQLDelete'];
-
+describe('roles', () => {
   it.each(functionEntries)('%s: own role, no managed policies', (name) => {
     const roleId = functionResource(name).Properties.Role['Fn::GetAtt'][0];
     expect(roleId).toBe(logicalId(stack.roles[name]!));
@@ -326,103 +277,7 @@ describe('least privilege, from the catalogue', () => {
     expect(otherFunctionsUsingRole).toHaveLength(1);
   });
 
-  it.each(functionEntries)('%s: DynamoDB access only to its catalogue tables, at its catalogue level', (name, spec) => {
-    const statements = statementsOf(name);
-    const dynamo = statements.filter((s) => s.Action.some((a) => a.startsWith('dynamodb:') || a === '*'));
-    if (Object.keys(spec.tables).length === 0) {
-      expect(dynamo, `${name} has no tables in the catalogue`).toEqual([]);
-      return;
-    }
-    for (const s of dynamo) {
-      for (const r of s.Resource) {
-        expect(r, 'no wildcard resource for DynamoDB').not.toBe('*');
-        const table = Object.keys(hubCatalogue.tables).find((t) => refersTo(r, tableId(t)));
-        expect(table && table in spec.tables, `${name} may only touch ${Object.keys(spec.tables)}: ${JSON.stringify(r)}`).toBe(true);
-      }
-    }
-    for (const [tableName] of tableEntries) {
-      const id = tableId(tableName);
-      const onTable = dynamo.filter((s) => s.Resource.some((r) => refersTo(r, id)));
-      const access = (spec.tables as Record<string, string>)[tableName];
-      const writes = WRITE_ACTIONS.filter((a) => onTable.some((s) => allows(s, a)));
-      if (access === undefined) expect(onTable).toEqual([]);
-      else if (access === 'read') {
-        expect(writes, `${name} only reads ${tableName}`).toEqual([]);
-        expect(onTable.some((s) => allows(s, 'dynamodb:GetItem') && s.Resource.some((r) => isTableArn(r, id)))).toBe(true);
-        expect(onTable.some((s) => allows(s, 'dynamodb:Query'))).toBe(true);
-      } else {
-        expect(writes).toEqual(expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']));
-      }
-      if (access !== undefined && hubCatalogue.tables[tableName]!.globalIndexes.length > 0) {
-        // Its indexes can be queried (index/* of this table only).
-        expect(onTable.some((s) => allows(s, 'dynamodb:Query') && s.Resource.some((r) => refersTo(r, id) && JSON.stringify(r).includes('/index/*')))).toBe(true);
-      }
-    }
-  });
-
-  it.each(functionEntries)('%s: field and lookup keys only as its catalogue keys say', (name, spec) => {
-    const statements = statementsOf(name);
-    const kms = statements.filter((s) => s.Action.some((a) => a.startsWith('kms:') || a === '*'));
-    for (const s of kms) {
-      for (const r of s.Resource) expect(r, 'no wildcard resource for KMS').not.toBe('*');
-      for (const a of s.Action) expect(a).not.toMatch(/\*/);
-    }
-    const keys: readonly string[] = spec.keys;
-
-    // Directly usable actions on the field key: exactly what the keys imply.
-    const onField = kms.filter((s) => s.Resource.some((r) => refersTo(r, fieldKeyId())));
-    const direct = onField.filter((s) => !isSecretViaServiceDecrypt(s));
-    for (const s of direct) expect(s.Condition, 'field key statements are either plain grants or the secret one').toBeUndefined();
-    const expectedField = [
-      ...(keys.includes('encrypt') ? ['kms:GenerateDataKey'] : []),
-      ...(keys.includes('decrypt') ? ['kms:Decrypt'] : []),
-    ];
-    expect([...new Set(direct.flatMap((s) => s.Action))].sort()).toEqual(expectedField.sort());
-
-    // Through Secrets Manager, for the operator key secret only: exactly the authenticating functions.
-    expect(onField.some(isSecretViaServiceDecrypt)).toBe(spec.authenticates);
-
-    // Lookup key: GenerateMac for encrypt, nothing otherwise.
-    const onLookup = kms.filter((s) => s.Resource.some((r) => refersTo(r, lookupKeyId())));
-    expect([...new Set(onLookup.flatMap((s) => s.Action))]).toEqual(keys.includes('encrypt') ? ['kms:GenerateMac'] : []);
-
-    // No KMS action on anything else.
-    expect(kms.filter((s) => !onField.includes(s) && !onLookup.includes(s))).toEqual([]);
-  });
-
-  it('a function that only encrypts cannot decrypt data keys', () => {
-    const encryptOnly = functionEntries.filter(([, spec]) => spec.keys.includes('encrypt') && !spec.keys.includes('decrypt'));
-    expect(encryptOnly.length).toBeGreaterThan(0);
-    for (const [name] of encryptOnly) {
-      const decrypts = statementsOf(name).filter((s) => allows(s, 'kms:Decrypt') && !isSecretViaServiceDecrypt(s));
-      expect(decrypts, name).toEqual([]);
-    }
-  });
-
-  it('a function with no keys and no authentication has no KMS permission at all', () => {
-    const keyless = functionEntries.filter(([, spec]) => spec.keys.length === 0);
-    expect(keyless.length).toBeGreaterThan(0);
-    for (const [name, spec] of keyless) {
-      const kms = statementsOf(name).filter((s) => s.Action.some((a) => a.startsWith('kms:')));
-      if (spec.authenticates) expect(kms.every(isSecretViaServiceDecrypt), name).toBe(true);
-      else expect(kms, name).toEqual([]);
-    }
-  });
-
-  it.each(functionEntries)('%s: the operator key secret only if it authenticates', (name, spec) => {
-    const secrets = statementsOf(name).filter((s) => s.Action.some((a) => a.startsWith('secretsmanager:') || a === '*'));
-    if (!spec.authenticates) {
-      expect(secrets).toEqual([]);
-      return;
-    }
-    expect(secrets.length).toBeGreaterThan(0);
-    for (const s of secrets) {
-      expect(s.Resource).toEqual([{ Ref: secretId() }]);
-      expect([...s.Action].sort()).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
-    }
-  });
-
-  it.each(functionEntries)('%s: logs only to its own log group; wildcard resources only for X-Ray', (name) => {
+  it.each(functionEntries)('%s: logs only to its own log group; wildcard resources only for X-Ray; Deny only on append-only tables', (name) => {
     const statements = statementsOf(name);
     const logs = statements.filter((s) => s.Action.some((a) => a.startsWith('logs:')));
     expect(logs.flatMap((s) => s.Action).sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
@@ -431,7 +286,11 @@ describe('least privilege, from the catalogue', () => {
     for (const s of statements.filter((x) => x.Resource.includes('*'))) {
       expect([...s.Action].sort()).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
     }
-    for (const s of statements) expect(s.Effect).toBe('Allow');
+    const appendOnly = tableEntries.filter(([, t]) => t.appendOnly).map(([t]) => tableId(t));
+    for (const s of statements.filter((x) => x.Effect !== 'Allow')) {
+      expect(s.Effect).toBe('Deny');
+      expect(s.Resource.every((r) => appendOnly.some((t) => refersTo(r, t)))).toBe(true);
+    }
   });
 });
 
@@ -443,9 +302,9 @@ describe('the stack follows the catalogue', () => {
         ...hubCatalogue,
         tables: {
           ...hubCatalogue.tables,
-          audit: {
-            envVar: 'HUB_AUDIT_TABLE',
-            localName: 'hub-audit',
+          archive: {
+            envVar: 'HUB_ARCHIVE_TABLE',
+            localName: 'hub-archive',
             partitionKey: { name: 'pk', type: 'S' },
             sortKey: { name: 'at', type: 'N' },
             globalIndexes: [],
@@ -455,30 +314,41 @@ describe('the stack follows the catalogue', () => {
         },
         functions: {
           ...hubCatalogue.functions,
-          auditReader: {
+          archiveReader: {
             // Any existing handler will do: bundling only needs an entry that exists.
             entry: functions.health.entry,
             description: 'Test: an added function',
             memoryMb: 128,
             timeoutSeconds: 3,
-            tables: { audit: 'read' },
+            tables: { archive: { actions: ['dynamodb:GetItem'], leadingKeys: ['ARC#*'] } },
             authenticates: false,
             keys: [],
+            reservedConcurrency: 1,
           },
         },
-        routes: [...hubCatalogue.routes, { routeKey: 'GET /v1/audit', function: 'auditReader' }],
+        routes: [...hubCatalogue.routes, { routeKey: 'GET /v1/archive', function: 'archiveReader' }],
       };
-      const extendedStack = new HubStack(new App({ context: cdkContext }), 'Extended', { catalogue: extended });
-      const t = Template.fromStack(extendedStack);
+      const extendedSynth = synthesise({ catalogue: extended }, 'Extended');
+      const extendedStack = extendedSynth.stack;
+      const t = extendedSynth.template;
       t.resourceCountIs('AWS::DynamoDB::Table', Object.keys(tables).length + 1);
       t.resourceCountIs('AWS::Lambda::Function', Object.keys(functions).length + 1);
-      t.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'GET /v1/audit' });
+      t.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'GET /v1/archive' });
+      const archiveId = extendedStack.getLogicalId(extendedStack.tables.archive!.node.defaultChild as CfnElement);
       t.hasResourceProperties('AWS::Lambda::Function', {
         Description: 'Test: an added function',
         MemorySize: 128,
-        Environment: { Variables: { HUB_AUDIT_TABLE: { Ref: extendedStack.getLogicalId(extendedStack.tables.audit!.node.defaultChild as CfnElement) } } },
+        ReservedConcurrentExecutions: 1,
+        Environment: { Variables: { HUB_ARCHIVE_TABLE: { Ref: archiveId } } },
       });
-      expect(t.toJSON().Outputs.AuditTableName).toBeDefined();
+      expect(t.toJSON().Outputs.ArchiveTableName).toBeDefined();
+      // Its grant: the catalogue's one call, on its table, for its keys.
+      const roleId = extendedStack.getLogicalId(extendedStack.roles.archiveReader!.node.defaultChild as CfnElement);
+      const onArchive = roleStatements(t.toJSON().Resources, roleId).filter((s) => s.Action.some((a) => a.startsWith('dynamodb:')) && refersTo(s.Resource, archiveId));
+      expect(onArchive.map((s) => ({ Effect: s.Effect, Action: s.Action, Condition: s.Condition }))).toEqual([
+        { Effect: 'Allow', Action: ['dynamodb:GetItem'], Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ARC#*'] } } },
+      ]);
+      extendedSynth.dispose();
     },
     SYNTH_TIMEOUT,
   );

@@ -11,7 +11,6 @@ import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { environment, tables } from '../../infra/catalogue.js';
-import { localCredentials } from '../../infra/local/dynamodb-local.js';
 import { lambdaContext } from '../../infra/local/lambda-context.js';
 import { generateApiKey, hashApiKey } from '../../shared/auth/api-keys.js';
 import { ensureLocalKeys } from '../../shared/crypto/local-keyring.js';
@@ -37,13 +36,12 @@ beforeAll(async () => {
   ensureLocalKeys(keyDir);
   Object.assign(process.env, {
     AWS_REGION: 'cn-north-1',
-    AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
+    AWS_ACCESS_KEY_ID: db.emulator.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: db.emulator.credentials.secretAccessKey,
     AWS_ENDPOINT_URL_DYNAMODB: db.emulator.endpoint,
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     AWS_LAMBDA_FUNCTION_NAME: 'credit-hub-submissions',
     [environment.localKeyDir]: keyDir,
-    [environment.operatorKeyHash]: hashApiKey(generateApiKey()),
   });
   for (const spec of Object.values(tables)) process.env[spec.envVar] = spec.localName;
   const sources = new DynamoSourcesStore(db.doc, tables.sources.localName);

@@ -156,7 +156,7 @@ describe('change stream (what later fan-out reads)', () => {
     const { DynamoDBStreamsClient, DescribeStreamCommand, GetShardIteratorCommand, GetRecordsCommand } = await import('@aws-sdk/client-dynamodb-streams');
     const table = await db.client.send(new DescribeTableCommand({ TableName: tables.records.localName }));
     expect(table.Table?.StreamSpecification).toMatchObject({ StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' });
-    const streams = new DynamoDBStreamsClient({ endpoint: db.emulator.endpoint, region: 'cn-north-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const streams = new DynamoDBStreamsClient({ endpoint: db.emulator.endpoint, region: db.emulator.region, credentials: db.emulator.credentials });
     try {
       const first = await submitRecords(PUSH_KINDS.license, source, [personLicense('stream-1')], deps);
       await submitRecords(PUSH_KINDS.license, source, [personLicense('stream-1', { XK_NR: '变更' })], deps);

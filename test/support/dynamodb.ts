@@ -1,7 +1,11 @@
-/** DynamoDB Local in memory with the catalogue's tables, for integration tests. */
+/**
+ * DynamoDB Local in memory with the catalogue's tables, for integration tests. Each emulator has
+ * credentials of its own (random, `emulator.credentials`): DynamoDB Local keeps one database per
+ * access key id and region, so every client of a test must use them.
+ */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { localCredentials, startDynamoDbLocal, type DynamoDbLocal } from '../../infra/local/dynamodb-local.js';
+import { startDynamoDbLocal, type DynamoDbLocal } from '../../infra/local/dynamodb-local.js';
 import { provisionTables } from '../../infra/local/provision.js';
 
 export interface TestDynamo {
@@ -13,8 +17,14 @@ export interface TestDynamo {
 
 export async function startTestDynamo(): Promise<TestDynamo> {
   const emulator = await startDynamoDbLocal({});
-  const client = new DynamoDBClient({ endpoint: emulator.endpoint, region: 'cn-north-1', credentials: localCredentials });
-  await provisionTables(client);
+  const client = new DynamoDBClient({ endpoint: emulator.endpoint, region: emulator.region, credentials: emulator.credentials });
+  try {
+    await provisionTables(client);
+  } catch (e) {
+    client.destroy();
+    await emulator.stop();
+    throw e;
+  }
   const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   return {
     emulator,

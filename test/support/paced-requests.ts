@@ -1,10 +1,16 @@
 /**
  * Requests sent at a fixed pace from a separate Node process, so that the
  * pace does not depend on how busy the server (or this test's process) is:
- * `count` GETs, one every `everyMs`, each answer's status and Retry-After, and
- * how long sending took. A request that got no answer has status 0.
+ * `count` GETs, one every `everyMs`, taking the targets in turn; each answer's
+ * status and Retry-After, and how long sending took. A request that got no
+ * answer has status 0.
  */
 import { spawn } from 'node:child_process';
+
+export interface PacedTarget {
+  url: string;
+  headers?: Record<string, string>;
+}
 
 export interface PacedAnswer {
   status: number;
@@ -12,14 +18,16 @@ export interface PacedAnswer {
 }
 
 export async function sendPacedFromAnotherProcess(
-  url: string,
-  options: { count: number; everyMs: number; headers?: Record<string, string> },
+  targets: readonly PacedTarget[],
+  options: { count: number; everyMs: number },
 ): Promise<{ sendingSeconds: number; answers: PacedAnswer[] }> {
+  if (targets.length === 0) throw new RangeError('no targets');
   const script = `
-    const [url, count, everyMs, headers] = JSON.parse(process.argv[1]);
+    const [targets, count, everyMs] = JSON.parse(process.argv[1]);
     const started = performance.now();
     const answers = [];
     for (let i = 0; i < count; i++) {
+      const { url, headers } = targets[i % targets.length];
       answers.push(
         fetch(url, { headers }).then(
           async (r) => (await r.arrayBuffer(), { status: r.status, retryAfter: r.headers.get('retry-after') }),
@@ -31,7 +39,7 @@ export async function sendPacedFromAnotherProcess(
     }
     const sendingSeconds = (performance.now() - started) / 1000;
     process.stdout.write(JSON.stringify({ sendingSeconds, answers: await Promise.all(answers) }));`;
-  const args = JSON.stringify([url, options.count, options.everyMs, options.headers ?? {}]);
+  const args = JSON.stringify([targets.map((t) => ({ url: t.url, headers: t.headers ?? {} })), options.count, options.everyMs]);
   const child = spawn(process.execPath, ['--input-type=module', '-e', script, args], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));

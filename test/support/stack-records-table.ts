@@ -3,19 +3,16 @@
  * what is really stored: the HEAD item and the `V#n` items of every record.
  *
  * The stack names its DynamoDB Local in its banner ("DynamoDB Local: http://…").
- * Its credentials are infra/local's `localCredentials`, unless the data folder
- * holds its own (`dynamodb-credentials.json`, `{accessKeyId, secretAccessKey}`):
- * then those.
+ * Its credentials are the data folder's own (`dynamodb-credentials.json`): DynamoDB
+ * Local keeps the stack's tables under that access key id.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { tables } from '../../infra/catalogue.js';
-import { localCredentials } from '../../infra/local/dynamodb-local.js';
+import { CREDENTIALS_FILE, LOCAL_REGION, readDataFolderCredentials } from '../../infra/local/dynamodb-local.js';
 
-const REGION = 'cn-north-1';
-export const CREDENTIALS_FILE = 'dynamodb-credentials.json';
+const REGION = LOCAL_REGION;
+export { CREDENTIALS_FILE };
 
 /** DynamoDB Local's endpoint, as the stack's banner gives it. */
 export function dynamoEndpointOf(stackOutput: string): string {
@@ -26,14 +23,7 @@ export function dynamoEndpointOf(stackOutput: string): string {
 
 /** The credentials the stack's DynamoDB Local takes: the data folder's own when it has them. */
 export function stackCredentials(dataDir: string): { accessKeyId: string; secretAccessKey: string } {
-  const file = join(dataDir, CREDENTIALS_FILE);
-  if (!existsSync(file)) return localCredentials;
-  const parsed = JSON.parse(readFileSync(file, 'utf8')) as Record<string, any>;
-  const found = parsed.credentials ?? parsed;
-  if (typeof found.accessKeyId !== 'string' || typeof found.secretAccessKey !== 'string') {
-    throw new Error(`${file} has no accessKeyId and secretAccessKey: the test must learn its new shape`);
-  }
-  return { accessKeyId: found.accessKeyId, secretAccessKey: found.secretAccessKey };
+  return readDataFolderCredentials(dataDir);
 }
 
 export interface StoredRecordItems {

@@ -5,12 +5,15 @@ import {
   createSourceSchema,
   licenseSubmissionSchema,
   penaltySubmissionSchema,
+  dishonestDebtorSubmissionSchema,
+  recordViewSchema,
   sourceIdSchema,
   submissionEnvelopeSchema,
 } from '../../contracts/api.js';
 import { KINDS_BY_ROLE, PUSHING_ROLES, PUSH_KINDS, RECORD_KINDS, SOURCE_ROLES, pushKind } from '../../contracts/kinds.js';
 import { licenseRecordSchema } from '../../contracts/license.js';
 import { penaltyRecordSchema } from '../../contracts/penalty.js';
+import { dishonestDebtorRecordSchema } from '../../contracts/dishonest-debtor.js';
 import { fieldErrors } from '../../shared/http/validation.js';
 
 const SOURCE = { id: 'shi-scjgj', name: '某市市场监督管理局', uscc: '121200004013590816', role: 'department', kinds: ['license', 'penalty'] };
@@ -177,6 +180,40 @@ describe('per-kind submission schemas (OpenAPI)', () => {
   it('report record errors with the record index in the path', () => {
     expect(fields(licenseSubmissionSchema, { records: [{}] })).toContain('records.0.XK_WSH');
     expect(fields(penaltySubmissionSchema, { records: [{}] })).toContain('records.0.CF_WSH');
+    expect(fields(dishonestDebtorSubmissionSchema, { records: [{}] })).toContain('records.0.caseCode');
+  });
+});
+
+describe('the record view schema', () => {
+  const view = {
+    id: 'dd_aaaaaaaaaaaaaaaaaaaaaaaaaa',
+    kind: 'dishonest-debtor',
+    source: 'court',
+    status: 'removed',
+    governmentBody: true,
+    version: 2,
+    late: false,
+    firstReceivedAt: '2026-11-20T03:00:00.000Z',
+    receivedAt: '2026-11-21T03:00:00.000Z',
+    fields: { caseCode: '（2026）京01执1号', status: 'removed' },
+    labels: { status: '已移除' },
+    versions: [{ version: 2, receivedAt: '2026-11-21T03:00:00.000Z', contentHash: 'h', fields: { caseCode: '（2026）京01执1号' } }],
+    versionCount: 2,
+    publication: { state: 'ended', endReason: 'removed', endedOn: '2026-11-21', from: '2026-11-02', until: '2028-11-02' },
+    delivery: { provincial: { state: 'pending' }, national: { state: 'pending' } },
+  };
+
+  it('describes a removed listing of a government body', () => {
+    expect(recordViewSchema.safeParse(view).success).toBe(true);
+    expect(recordViewSchema.safeParse({ ...view, status: 'active', publication: { state: 'pending-review', from: '2026-11-02', until: '2028-11-02' } }).success).toBe(true);
+  });
+
+  it('knows no other status, publication state or end reason', () => {
+    expect(recordViewSchema.safeParse({ ...view, status: 'listed' }).success).toBe(false);
+    expect(recordViewSchema.safeParse({ ...view, publication: { ...view.publication, state: 'published' } }).success).toBe(false);
+    expect(recordViewSchema.safeParse({ ...view, publication: { ...view.publication, endReason: 'expired' } }).success).toBe(false);
+    const { governmentBody: _g, ...withoutFlag } = view;
+    expect(recordViewSchema.safeParse(withoutFlag).success).toBe(false);
   });
 });
 
@@ -239,16 +276,59 @@ describe('kinds', () => {
   it('pushKind finds the submission kinds and nothing else', () => {
     expect(pushKind('license')).toBe(PUSH_KINDS.license);
     expect(pushKind('penalty')?.identityField).toBe('CF_WSH');
-    expect(pushKind('dishonest-debtor')).toBeUndefined();
+    expect(pushKind('dishonest-debtor')).toBe(PUSH_KINDS['dishonest-debtor']);
+    expect(pushKind('discipline')).toBeUndefined();
+    expect(pushKind('commitment')).toBeUndefined();
     expect(pushKind('toString')).toBeUndefined();
     expect(pushKind('__proto__')).toBeUndefined();
     expect(pushKind('License')).toBeUndefined();
   });
 
   it('wires each push kind to its schema and fields', () => {
-    expect(PUSH_KINDS.license).toMatchObject({ idPrefix: 'lic', identityField: 'XK_WSH', decisionDateField: 'XK_JDRQ', dataSourceCodeField: 'XK_LYDWDM', dataSourceNameField: 'XK_LYDW', doublePublicity: true });
+    expect(PUSH_KINDS.license).toMatchObject({
+      idPrefix: 'lic',
+      identityField: 'XK_WSH',
+      decisionDateField: 'XK_JDRQ',
+      dataSource: { codeField: 'XK_LYDWDM', nameField: 'XK_LYDW' },
+      doublePublicity: true,
+      publication: { rule: 'validity', validUntilField: 'XK_YXQZI' },
+      subject: { nameField: 'XK_XDR_MC', certificateNumberField: 'XK_XDR_ZJHM' },
+    });
     expect(PUSH_KINDS.license.schema).toBe(licenseRecordSchema);
-    expect(PUSH_KINDS.penalty).toMatchObject({ idPrefix: 'pen', identityField: 'CF_WSH', decisionDateField: 'CF_JDRQ', dataSourceCodeField: 'CF_SJLYDM', dataSourceNameField: 'CF_SJLY', gradeField: 'SXDJ', proposedEndField: 'CF_GSJZQ', doublePublicity: true });
+    expect(PUSH_KINDS.penalty).toMatchObject({
+      idPrefix: 'pen',
+      identityField: 'CF_WSH',
+      decisionDateField: 'CF_JDRQ',
+      dataSource: { codeField: 'CF_SJLYDM', nameField: 'CF_SJLY' },
+      doublePublicity: true,
+      publication: { rule: 'graded', gradeField: 'SXDJ', proposedEndField: 'CF_GSJZQ' },
+      subject: { nameField: 'CF_XDR_MC', certificateNumberField: 'CF_XDR_ZJHM' },
+    });
     expect(PUSH_KINDS.penalty.schema).toBe(penaltyRecordSchema);
+    expect(PUSH_KINDS['dishonest-debtor']).toMatchObject({
+      idPrefix: 'dd',
+      identityField: 'caseCode',
+      decisionDateField: 'publishDate',
+      doublePublicity: false,
+      publication: { rule: 'listing', statusField: 'status' },
+      subject: { nameField: 'iname', certificateNumberField: 'cardNum' },
+    });
+    expect(PUSH_KINDS['dishonest-debtor']).not.toHaveProperty('dataSource');
+    expect(PUSH_KINDS['dishonest-debtor'].schema).toBe(dishonestDebtorRecordSchema);
+  });
+
+  it('reads each kind’s subject from its own fields', () => {
+    const { license, penalty } = PUSH_KINDS;
+    const debtor = PUSH_KINDS['dishonest-debtor'].subject;
+    const person = { CF_XDR_LB: '03', CF_XDR_ZJLX: '02', CF_XDR_ZJHM: 'E12345678' };
+    expect([penalty.subject.personalCertificateType(person), penalty.subject.uscc(person), penalty.subject.organisationCode(person)]).toEqual(['02', undefined, undefined]);
+    const company = { XK_XDR_LB: '01', XK_XDR_SHXYM: '91110000600037341L' };
+    expect([license.subject.personalCertificateType(company), license.subject.uscc(company)]).toEqual([undefined, '91110000600037341L']);
+    const natural = { cardNum: '110102199101010078', partyTypeName: '自然人' };
+    expect([debtor.personalCertificateType(natural), debtor.uscc(natural), debtor.organisationCode(natural)]).toEqual(['01', undefined, undefined]);
+    const organisation = { cardNum: '91110000600037341L', partyTypeName: '法人或其他组织' };
+    expect([debtor.personalCertificateType(organisation), debtor.uscc(organisation), debtor.organisationCode(organisation)]).toEqual([undefined, '91110000600037341L', undefined]);
+    const oldCode = { cardNum: '600037341', partyTypeName: '法人或其他组织' };
+    expect([debtor.personalCertificateType(oldCode), debtor.uscc(oldCode), debtor.organisationCode(oldCode)]).toEqual([undefined, undefined, '600037341']);
   });
 });

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +8,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { FieldCipher, LookupHasher } from '../../shared/crypto/field-cipher.js';
 import type { DataKey, Keyring } from '../../shared/crypto/keyring.js';
 import { KmsKeyring } from '../../shared/crypto/kms-keyring.js';
-import { LocalKeyring, ensureLocalKeys } from '../../shared/crypto/local-keyring.js';
+import { LocalKeyring, ensureLocalKeys, lookupKeyFile } from '../../shared/crypto/local-keyring.js';
+import { configuredLookupKeyVersion, formatLookupHash, lookupKeyLabel, parseLookupHash } from '../../shared/crypto/lookup-hash.js';
 
 const ID = '110102199101010078';
 const ID_X = '44011320141005001X';
@@ -43,9 +44,9 @@ function countingKeyring(inner: Keyring = keyring) {
       calls.unwrap++;
       return inner.unwrapDataKey(wrapped);
     },
-    lookupKey: () => {
+    lookupKey: (version) => {
       calls.lookup++;
-      return inner.lookupKey();
+      return inner.lookupKey(version);
     },
   };
   return { ring, calls };
@@ -85,6 +86,18 @@ describe('ensureLocalKeys', () => {
     ensureLocalKeys(dir);
     expect(readFileSync(join(dir, 'master.key'), 'utf8')).toBe(master);
     expect(readFileSync(join(dir, 'lookup.key'), 'utf8')).not.toBe(lookup);
+  });
+
+  it('creates the lookup key of the version it is given, lookup.key being version 1', () => {
+    const dir = join(root, 'versions');
+    ensureLocalKeys(dir);
+    const v1 = readFileSync(join(dir, 'lookup.key'), 'utf8');
+    ensureLocalKeys(dir, 2);
+    expect(lookupKeyFile(1)).toBe('lookup.key');
+    expect(lookupKeyFile(2)).toBe('lookup-v2.key');
+    expect(statSync(join(dir, 'lookup-v2.key')).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(dir, 'lookup.key'), 'utf8')).toBe(v1);
+    expect(readFileSync(join(dir, 'lookup-v2.key'), 'utf8')).not.toBe(v1);
   });
 
   it('creates different keys in different folders', () => {
@@ -132,11 +145,53 @@ describe('LocalKeyring', () => {
   });
 
   it('gives the lookup key from its file: stable per folder, different between folders', async () => {
-    const lookup = await keyring.lookupKey();
+    const lookup = await keyring.lookupKey(1);
     expect(lookup).toHaveLength(32);
     expect(lookup.equals(Buffer.from(readFileSync(join(keysDir, 'lookup.key'), 'utf8').trim(), 'base64'))).toBe(true);
-    expect((await new LocalKeyring(keysDir).lookupKey()).equals(lookup)).toBe(true);
-    expect((await new LocalKeyring(otherDir).lookupKey()).equals(lookup)).toBe(false);
+    expect((await new LocalKeyring(keysDir).lookupKey(1)).equals(lookup)).toBe(true);
+    expect((await new LocalKeyring(otherDir).lookupKey(1)).equals(lookup)).toBe(false);
+  });
+
+  it('gives each version of the lookup key from its own file, and refuses a version it has no file for', async () => {
+    const dir = join(root, 'ring-versions');
+    ensureLocalKeys(dir);
+    ensureLocalKeys(dir, 3);
+    const ring = new LocalKeyring(dir);
+    const v1 = await ring.lookupKey(1);
+    const v3 = await ring.lookupKey(3);
+    expect(v3.equals(Buffer.from(readFileSync(join(dir, 'lookup-v3.key'), 'utf8').trim(), 'base64'))).toBe(true);
+    expect(v3.equals(v1)).toBe(false);
+    await expect(ring.lookupKey(2)).rejects.toThrow(/no lookup key of version 2 .*lookup-v2\.key/);
+    await expect(ring.lookupKey(0)).rejects.toThrow(/integer from 1/);
+  });
+
+  it('retires a version whose file is deleted', async () => {
+    const dir = join(root, 'retired');
+    ensureLocalKeys(dir);
+    ensureLocalKeys(dir, 2);
+    unlinkSync(join(dir, 'lookup.key'));
+    const ring = new LocalKeyring(dir);
+    await expect(ring.lookupKey(1)).rejects.toThrow(/no lookup key of version 1/);
+    expect(await ring.lookupKey(2)).toHaveLength(32);
+  });
+
+  it('refuses a lookup key file that does not hold 32 bytes when it starts', () => {
+    const dir = join(root, 'short-lookup');
+    ensureLocalKeys(dir, 2);
+    writeFileSync(join(dir, 'lookup-v2.key'), randomBytes(8).toString('base64'));
+    expect(() => new LocalKeyring(dir)).toThrow(/lookup-v2\.key .*32-byte/);
+  });
+
+  it.each([
+    ['empty', 0],
+    ['a 4-byte tag and no key', 12 + 4],
+    ['one byte short', 59],
+    ['one byte long', 61],
+  ])('refuses a wrapped data key of the wrong size (%s)', async (_what, length) => {
+    const key = await keyring.generateDataKey();
+    const wrapped = Buffer.alloc(length);
+    key.wrapped.copy(wrapped, 0, 0, Math.min(length, key.wrapped.length));
+    await expect(keyring.unwrapDataKey(wrapped)).rejects.toThrow(/60 bytes \(IV, tag, key\), got/);
   });
 });
 
@@ -194,6 +249,67 @@ describe('FieldCipher', () => {
 
   it.each(['', 'v1', 'v1.a.b', 'v2.a.b.c', 'plain text', ID])('refuses %j as not a v1 ciphertext', async (stored) => {
     await expect(new FieldCipher(keyring).decrypt(stored, 'ctx')).rejects.toThrow(/not a v1/);
+  });
+
+  describe('sizes, checked before decrypting', () => {
+    /** A stored ciphertext under a real data key of the keyring, with the tag cut to `tagBytes`. */
+    async function forge(plaintext: string, context: string, tagBytes: number, ivBytes = 12): Promise<{ stored: string; key: Buffer; iv: Buffer; tag: Buffer; body: Buffer }> {
+      const { plaintext: key, wrapped } = await keyring.generateDataKey();
+      const iv = randomBytes(ivBytes);
+      const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: tagBytes });
+      cipher.setAAD(Buffer.from(context));
+      const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+      const tag = cipher.getAuthTag();
+      const stored = ['v1', wrapped.toString('base64url'), iv.toString('base64url'), Buffer.concat([body, tag]).toString('base64url')].join('.');
+      return { stored, key, iv, tag, body };
+    }
+
+    it('refuses a 4-byte tag over an empty body, which Node itself would accept', async () => {
+      const forged = await forge('', 'ctx', 4);
+      // What the check protects against: GCM allows 4-byte tags, and a decipher that does not fix the length at 16
+      // (Node 24 accepts a short tag without authTagLength, with only a deprecation warning) authenticates 4 bytes
+      // and decrypts to "".
+      const lax = createDecipheriv('aes-256-gcm', forged.key, forged.iv, { authTagLength: 4 });
+      lax.setAAD(Buffer.from('ctx'));
+      lax.setAuthTag(forged.tag);
+      expect(Buffer.concat([lax.update(forged.body), lax.final()]).toString()).toBe('');
+      await expect(new FieldCipher(keyring).decrypt(forged.stored, 'ctx')).rejects.toThrow(/at least 16 bytes \(the tag\) expected, got 4/);
+    });
+
+    it('refuses a truncated tag over a body: the last 16 bytes are the tag, so the check fails', async () => {
+      for (const tagBytes of [4, 8, 12]) {
+        const forged = await forge(ID, 'ctx', tagBytes);
+        await expect(new FieldCipher(keyring).decrypt(forged.stored, 'ctx')).rejects.toThrow();
+      }
+    });
+
+    it('refuses a real ciphertext whose tag was cut short', async () => {
+      const cipher = new FieldCipher(keyring);
+      const [v, wrapped, iv, body] = (await cipher.encrypt('', 'ctx')).split('.') as [string, string, string, string];
+      const short = Buffer.from(body, 'base64url').subarray(0, 4).toString('base64url');
+      await expect(cipher.decrypt([v, wrapped, iv, short].join('.'), 'ctx')).rejects.toThrow(/at least 16 bytes/);
+      expect(await cipher.decrypt([v, wrapped, iv, body].join('.'), 'ctx')).toBe('');
+    });
+
+    it.each([8, 16])('refuses an IV of %i bytes', async (ivBytes) => {
+      const forged = await forge(ID, 'ctx', 16, ivBytes);
+      await expect(new FieldCipher(keyring).decrypt(forged.stored, 'ctx')).rejects.toThrow(new RegExp(`IV must be 12 bytes, got ${ivBytes}`));
+    });
+
+    it('refuses parts that are not base64url, and a fifth part', async () => {
+      const stored = await new FieldCipher(keyring).encrypt(ID, 'ctx');
+      const [v, wrapped, iv, body] = stored.split('.') as [string, string, string, string];
+      await expect(new FieldCipher(keyring).decrypt([v, wrapped, iv, `${body}=`].join('.'), 'ctx')).rejects.toThrow(/not base64url/);
+      await expect(new FieldCipher(keyring).decrypt([v, wrapped, `+${iv}`, body].join('.'), 'ctx')).rejects.toThrow(/not base64url/);
+      await expect(new FieldCipher(keyring).decrypt(`${stored}.x`, 'ctx')).rejects.toThrow(/not a v1/);
+    });
+
+    it('never asks the keyring to unwrap for a ciphertext of the wrong shape', async () => {
+      const { ring, calls } = countingKeyring();
+      const forged = await forge('', 'ctx', 4);
+      await expect(new FieldCipher(ring).decrypt(forged.stored, 'ctx')).rejects.toThrow();
+      expect(calls.unwrap).toBe(0);
+    });
   });
 
   it('decrypts in another instance (a new process) over the same keys', async () => {
@@ -263,7 +379,7 @@ describe('FieldCipher', () => {
     it('does not keep a data key that failed: the next encryption asks again', async () => {
       const good = await keyring.generateDataKey();
       const generateDataKey = vi.fn<() => Promise<DataKey>>().mockRejectedValueOnce(new Error('KMS throttled')).mockResolvedValue(good);
-      const cipher = new FieldCipher({ generateDataKey, unwrapDataKey: (w) => keyring.unwrapDataKey(w), lookupKey: () => keyring.lookupKey() });
+      const cipher = new FieldCipher({ generateDataKey, unwrapDataKey: (w) => keyring.unwrapDataKey(w), lookupKey: (v) => keyring.lookupKey(v) });
       await expect(cipher.encrypt(ID, 'ctx')).rejects.toThrow('KMS throttled');
       const stored = await cipher.encrypt(ID, 'ctx');
       expect(generateDataKey).toHaveBeenCalledTimes(2);
@@ -292,7 +408,7 @@ describe('FieldCipher', () => {
     it('does not keep a failed unwrap: the next decryption asks again', async () => {
       const stored = await new FieldCipher(keyring).encrypt(ID, 'ctx');
       const unwrapDataKey = vi.fn<(w: Buffer) => Promise<Buffer>>().mockRejectedValueOnce(new Error('KMS unavailable')).mockImplementation((w) => keyring.unwrapDataKey(w));
-      const reader = new FieldCipher({ generateDataKey: () => keyring.generateDataKey(), unwrapDataKey, lookupKey: () => keyring.lookupKey() });
+      const reader = new FieldCipher({ generateDataKey: () => keyring.generateDataKey(), unwrapDataKey, lookupKey: (v) => keyring.lookupKey(v) });
       await expect(reader.decrypt(stored, 'ctx')).rejects.toThrow('KMS unavailable');
       expect(await reader.decrypt(stored, 'ctx')).toBe(ID);
       expect(unwrapDataKey).toHaveBeenCalledTimes(2);
@@ -320,11 +436,33 @@ describe('FieldCipher', () => {
 });
 
 describe('LookupHasher', () => {
-  it('is the HMAC-SHA256 of "namespace NUL value" under the lookup key, base64url', async () => {
+  const digestOf = (key: Buffer, namespace: string, value: string) => createHmac('sha256', key).update(`${namespace}\u0000${value}`).digest('base64url');
+
+  it('is v<version>#, then the HMAC-SHA256 of "namespace NUL value" under that version of the lookup key, base64url', async () => {
     const hasher = new LookupHasher(keyring);
-    const expected = createHmac('sha256', await keyring.lookupKey()).update(`cert:01\u0000${ID}`).digest('base64url');
+    expect(hasher.version).toBe(1);
+    const expected = `v1#${digestOf(await keyring.lookupKey(1), 'cert:01', ID)}`;
     expect(await hasher.hash('cert:01', ID)).toBe(expected);
-    expect(expected).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(expected).toMatch(/^v1#[A-Za-z0-9_-]{43}$/);
+  });
+
+  it('writes under the version it is given, and hashes under any other version on request', async () => {
+    const dir = join(root, 'hasher-versions');
+    ensureLocalKeys(dir);
+    ensureLocalKeys(dir, 2);
+    const ring = new LocalKeyring(dir);
+    const v2 = new LookupHasher(ring, 2);
+    const current = await v2.hash('cert:01', ID);
+    expect(current).toBe(`v2#${digestOf(await ring.lookupKey(2), 'cert:01', ID)}`);
+    expect(await v2.hash('cert:01', ID, 1)).toBe(await new LookupHasher(ring, 1).hash('cert:01', ID));
+    expect(parseLookupHash(current).digest).not.toBe(parseLookupHash(await v2.hash('cert:01', ID, 1)).digest);
+    await expect(v2.hash('cert:01', ID, 3)).rejects.toThrow(/no lookup key of version 3/);
+  });
+
+  it('refuses a version that is not a positive integer', async () => {
+    expect(() => new LookupHasher(keyring, 0)).toThrow(/integer from 1/);
+    expect(() => new LookupHasher(keyring, 1.5)).toThrow(/integer from 1/);
+    await expect(new LookupHasher(keyring).hash('cert:01', ID, -1)).rejects.toThrow(/integer from 1/);
   });
 
   it('is deterministic across instances over the same keys', async () => {
@@ -344,22 +482,47 @@ describe('LookupHasher', () => {
     expect(await hasher.hash('cert:0', `1${ID}`)).not.toBe(await hasher.hash('cert:01', ID));
   });
 
-  it('asks the keyring for the lookup key once', async () => {
-    const { ring, calls } = countingKeyring();
+  it('asks the keyring for each version of the lookup key once', async () => {
+    const dir = join(root, 'hasher-count');
+    ensureLocalKeys(dir);
+    ensureLocalKeys(dir, 2);
+    const { ring, calls } = countingKeyring(new LocalKeyring(dir));
     const hasher = new LookupHasher(ring);
     await Promise.all([hasher.hash('a', '1'), hasher.hash('a', '2')]);
     await hasher.hash('b', '3');
     expect(calls.lookup).toBe(1);
+    await Promise.all([hasher.hash('a', '1', 2), hasher.hash('a', '2', 2)]);
+    expect(calls.lookup).toBe(2);
   });
 
-  // BUG: LookupHasher keeps the first lookupKey() promise even when it rejected
-  // (`this.#key ??= ...` with no reset), so one transient KMS error makes every later
-  // hash in that process fail. FieldCipher and KmsKeyring both drop a failed promise.
   it('recovers from a failed lookup key: the next hash asks again', async () => {
-    const lookupKey = vi.fn<() => Promise<Buffer>>().mockRejectedValueOnce(new Error('KMS throttled')).mockImplementation(() => keyring.lookupKey());
+    const lookupKey = vi.fn<(v: number) => Promise<Buffer>>().mockRejectedValueOnce(new Error('KMS throttled')).mockImplementation((v) => keyring.lookupKey(v));
     const hasher = new LookupHasher({ generateDataKey: () => keyring.generateDataKey(), unwrapDataKey: (w) => keyring.unwrapDataKey(w), lookupKey });
     await expect(hasher.hash('cert:01', ID)).rejects.toThrow('KMS throttled');
     await expect(hasher.hash('cert:01', ID)).resolves.toBe(await new LookupHasher(keyring).hash('cert:01', ID));
+  });
+});
+
+describe('lookup hash versions (lookup-hash.ts)', () => {
+  it('labels version N of the key credit-hub/lookup-key/vN', () => {
+    expect(lookupKeyLabel(1)).toBe('credit-hub/lookup-key/v1');
+    expect(lookupKeyLabel(12)).toBe('credit-hub/lookup-key/v12');
+    expect(() => lookupKeyLabel(0)).toThrow(/integer from 1/);
+  });
+
+  it('stores a hash with its version, and reads one written before versions as version 1', () => {
+    expect(formatLookupHash(2, 'abc_-9')).toBe('v2#abc_-9');
+    expect(parseLookupHash('v2#abc_-9')).toStrictEqual({ version: 2, digest: 'abc_-9' });
+    expect(parseLookupHash('v1#abc')).toStrictEqual({ version: 1, digest: 'abc' });
+    expect(parseLookupHash('abc')).toStrictEqual({ version: 1, digest: 'abc' });
+    for (const bad of ['', 'v0#abc', 'v1#', 'v1#a.b', 'v#abc', 'a b']) expect(() => parseLookupHash(bad), bad).toThrow(/not a lookup hash/);
+  });
+
+  it('takes the configured version from the environment when set, from the catalogue otherwise', () => {
+    expect(configuredLookupKeyVersion(undefined, 1)).toBe(1);
+    expect(configuredLookupKeyVersion('', 3)).toBe(3);
+    expect(configuredLookupKeyVersion(' 2 ', 1)).toBe(2);
+    for (const bad of ['0', '-1', '1.5', 'v2', 'two', '10000']) expect(() => configuredLookupKeyVersion(bad, 1), bad).toThrow(/integer from 1 to 9999/);
   });
 });
 
@@ -432,10 +595,10 @@ describe('KmsKeyring (KMS mocked with aws-sdk-client-mock)', () => {
   });
 
   describe('lookupKey', () => {
-    it('derives the key by GenerateMac over the fixed label with the HMAC key', async () => {
+    it('derives version 1 of the key by GenerateMac over the label credit-hub/lookup-key/v1 with the HMAC key', async () => {
       const mac = randomBytes(32);
       kmsMock.on(GenerateMacCommand).resolves({ Mac: new Uint8Array(mac) });
-      const key = await new KmsKeyring(kms, DATA_ARN, LOOKUP_ARN).lookupKey();
+      const key = await new KmsKeyring(kms, DATA_ARN, LOOKUP_ARN).lookupKey(1);
       expect(key.equals(mac)).toBe(true);
       const calls = kmsMock.commandCalls(GenerateMacCommand);
       expect(calls).toHaveLength(1);
@@ -445,33 +608,49 @@ describe('KmsKeyring (KMS mocked with aws-sdk-client-mock)', () => {
       expect(Buffer.from(input.Message!).toString()).toBe('credit-hub/lookup-key/v1');
     });
 
-    it('requests the key once and caches it, also for concurrent callers', async () => {
+    it('derives version N over the label …/vN: another key from the same HMAC key', async () => {
+      kmsMock.on(GenerateMacCommand).callsFake((input: { Message: Uint8Array }) => ({ Mac: new Uint8Array(createHmac('sha256', 'kms').update(input.Message).digest()) }));
+      const ring = new KmsKeyring(kms, DATA_ARN, LOOKUP_ARN);
+      const [v1, v2] = [await ring.lookupKey(1), await ring.lookupKey(2)];
+      expect(v1.equals(v2)).toBe(false);
+      const labels = kmsMock.commandCalls(GenerateMacCommand).map((c) => Buffer.from(c.args[0].input.Message!).toString());
+      expect(labels).toStrictEqual(['credit-hub/lookup-key/v1', 'credit-hub/lookup-key/v2']);
+    });
+
+    it('refuses a version that is not a positive integer without calling KMS', async () => {
+      await expect(new KmsKeyring(kms, DATA_ARN, LOOKUP_ARN).lookupKey(0)).rejects.toThrow(/integer from 1/);
+      expect(kmsMock.calls()).toHaveLength(0);
+    });
+
+    it('requests each version once and caches it, also for concurrent callers', async () => {
       kmsMock.on(GenerateMacCommand).resolves({ Mac: new Uint8Array(randomBytes(32)) });
       const ring = new KmsKeyring(kms, DATA_ARN, LOOKUP_ARN);
-      const [a, b] = await Promise.all([ring.lookupKey(), ring.lookupKey()]);
-      const c = await ring.lookupKey();
+      const [a, b] = await Promise.all([ring.lookupKey(1), ring.lookupKey(1)]);
+      const c = await ring.lookupKey(1);
       expect(a.equals(b) && a.equals(c)).toBe(true);
       expect(kmsMock.commandCalls(GenerateMacCommand)).toHaveLength(1);
+      await Promise.all([ring.lookupKey(2), ring.lookupKey(2)]);
+      expect(kmsMock.commandCalls(GenerateMacCommand)).toHaveLength(2);
     });
 
     it('does not cache a failure: the next call asks KMS again', async () => {
       const mac = randomBytes(32);
       kmsMock.on(GenerateMacCommand).rejectsOnce(new Error('ThrottlingException')).resolves({ Mac: new Uint8Array(mac) });
       const ring = new KmsKeyring(kms, DATA_ARN, LOOKUP_ARN);
-      await expect(ring.lookupKey()).rejects.toThrow('ThrottlingException');
-      expect((await ring.lookupKey()).equals(mac)).toBe(true);
+      await expect(ring.lookupKey(1)).rejects.toThrow('ThrottlingException');
+      expect((await ring.lookupKey(1)).equals(mac)).toBe(true);
       expect(kmsMock.commandCalls(GenerateMacCommand)).toHaveLength(2);
     });
 
     it('fails when KMS returns no MAC, and tries again next time', async () => {
       kmsMock.on(GenerateMacCommand).resolvesOnce({}).resolves({ Mac: new Uint8Array(32) });
       const ring = new KmsKeyring(kms, DATA_ARN, LOOKUP_ARN);
-      await expect(ring.lookupKey()).rejects.toThrow(/no MAC/);
-      expect(await ring.lookupKey()).toHaveLength(32);
+      await expect(ring.lookupKey(1)).rejects.toThrow(/no MAC/);
+      expect(await ring.lookupKey(1)).toHaveLength(32);
     });
 
     it('fails without calling KMS when no lookup key is configured', async () => {
-      await expect(new KmsKeyring(kms, DATA_ARN, undefined).lookupKey()).rejects.toThrow(/no lookup key/);
+      await expect(new KmsKeyring(kms, DATA_ARN, undefined).lookupKey(1)).rejects.toThrow(/no lookup key/);
       expect(kmsMock.calls()).toHaveLength(0);
     });
   });
@@ -505,7 +684,7 @@ describe('KmsKeyring (KMS mocked with aws-sdk-client-mock)', () => {
       const hashes = await Promise.all([ID, ID_X, ID].map((v) => hasher.hash('cert:01', v)));
       expect(hashes[0]).toBe(hashes[2]);
       expect(hashes[0]).not.toBe(hashes[1]);
-      expect(hashes[0]).toBe(createHmac('sha256', mac).update(`cert:01\u0000${ID}`).digest('base64url'));
+      expect(hashes[0]).toBe(`v1#${createHmac('sha256', mac).update(`cert:01\u0000${ID}`).digest('base64url')}`);
       expect(kmsMock.commandCalls(GenerateMacCommand)).toHaveLength(1);
     });
   });

@@ -212,9 +212,15 @@ describe('prepareRecord: identity, certificate and subject', () => {
     expect(head.certificate?.type).toBe('01');
   });
 
+  it('marks a subject whose USCC the establishment offices issued as a government body, and no other', async () => {
+    expect(ok(await licence({ XK_XDR_SHXYM: SOURCE_USCC })).governmentBody).toBe(true);
+    expect(ok(await licence())).not.toHaveProperty('governmentBody');
+    expect(ok(await penalty())).not.toHaveProperty('governmentBody');
+  });
+
   it('keys an individual business by PID# without a USCC', async () => {
     const head = ok(await penalty({ CF_XDR_LB: '个体工商户', CF_XDR_ZJHM: ID_X }));
-    expect(head.subjectKey).toMatch(/^PID#[A-Za-z0-9_-]{43}$/);
+    expect(head.subjectKey).toMatch(/^PID#v1#[A-Za-z0-9_-]{43}$/);
   });
 });
 
@@ -223,6 +229,12 @@ describe('subjectKeyOf', () => {
     expect(subjectKeyOf('91110000600037341L', { type: '01', hash: 'h' })).toBe('USCC#91110000600037341L');
     expect(subjectKeyOf(undefined, { type: '01', hash: 'h' })).toBe('PID#h');
     expect(subjectKeyOf(undefined, { type: '05', hash: 'h' })).toBe('CERT#05#h');
+  });
+
+  it('keys an old organisation code by ORG#, after a USCC and before a certificate', () => {
+    expect(subjectKeyOf(undefined, undefined, '600037341')).toBe('ORG#600037341');
+    expect(subjectKeyOf('91110000600037341L', undefined, '600037341')).toBe('USCC#91110000600037341L');
+    expect(subjectKeyOf(undefined, { type: '01', hash: 'h' }, '600037341')).toBe('ORG#600037341');
   });
 
   it('throws when there is neither', () => {

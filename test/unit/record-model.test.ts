@@ -322,6 +322,31 @@ describe('decidePush with an Idempotency-Key (applied requests)', () => {
   });
 });
 
+describe('decidePush of a listing whose publication ended (removed)', () => {
+  const listed = { state: 'pending-review', from: '2026-06-01', until: '2028-06-01' } as const;
+  const ended = (on: string) => ({ state: 'ended', endReason: 'removed', endedOn: on, from: '2026-06-01', until: '2028-06-01' }) as const;
+  const isLate = () => false;
+
+  it('ends a listed record with the removal (updated, status removed)', () => {
+    const existing = head({ status: 'active', publication: listed });
+    const decision = decidePush(existing, head({ contentHash: 'hash-2', status: 'removed', publication: ended('2026-11-20') }), isLate);
+    expect(decision.status).toBe('updated');
+    expect(decision.head).toMatchObject({ version: 2, status: 'removed', publication: ended('2026-11-20') });
+  });
+
+  it('keeps the date a publication first ended when a corrected removal row changes the record again', () => {
+    const existing = head({ status: 'removed', publication: ended('2026-11-20') });
+    const decision = decidePush(existing, head({ contentHash: 'hash-2', status: 'removed', publication: ended('2026-12-03') }), isLate);
+    expect(decision.head.publication).toStrictEqual(ended('2026-11-20'));
+  });
+
+  it('publishes a removed record again when the court lists it again', () => {
+    const existing = head({ status: 'removed', publication: ended('2026-11-20') });
+    const decision = decidePush(existing, head({ contentHash: 'hash-2', status: 'active', publication: listed }), isLate);
+    expect(decision.head).toMatchObject({ status: 'active', publication: listed });
+  });
+});
+
 describe('versionOf', () => {
   it('keeps what identifies and describes the superseded version, and when it was superseded', () => {
     const previous = head({ version: 2, receivedAt: '2026-10-01T00:00:00.000Z', contentHash: 'hash-2', fields: { XK_WSH: 'W1', XK_NR: 'b' } });

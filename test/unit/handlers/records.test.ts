@@ -1,8 +1,24 @@
 import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { DEPARTMENT_KEY, OPERATOR_KEY, OTHER_DEPARTMENT_KEY, RECORDS_TABLE, apiEvent, ddb, department, errorOf, invoke, mockKey, mockNoItems, otherDepartment, principal } from './support.js';
-import { IDENTITY_NUMBER, MASKED_IDENTITY_NUMBER, headItem, personLicence, storedLicence } from './fixtures.js';
+import {
+  AUDIT_TABLE,
+  DEPARTMENT_KEY,
+  OPERATOR_KEY,
+  OTHER_DEPARTMENT_KEY,
+  RECORDS_TABLE,
+  apiEvent,
+  ddb,
+  department,
+  errorOf,
+  invoke,
+  mockKey,
+  mockNoItems,
+  otherDepartment,
+  principal,
+} from './support.js';
+import { IDENTITY_NUMBER, MASKED_IDENTITY_NUMBER, companyLicence, headItem, personLicence, storedLicence } from './fixtures.js';
+import { todayInChina } from '../../../shared/domain/dates.js';
 import { versionOf, type StoredHead } from '../../../shared/domain/record-model.js';
 import { handler } from '../../../functions/records/handler.js';
 
@@ -152,5 +168,96 @@ describe('GET /v1/records/{id}', () => {
     const res = await get('lic_aaaaaaaaaaaaaaaaaaaaaaaaaa', OPERATOR_KEY);
     expect(res.status).toBeGreaterThanOrEqual(500);
     expect(res.raw).not.toMatch(/arn:aws|throughput/i);
+  });
+});
+
+describe('GET /v1/records/{id}: audited reads of identity numbers in full', () => {
+  const auditPuts = () => ddb.commandCalls(PutCommand, { TableName: AUDIT_TABLE });
+  const operatorGet = (id: string, extra: { sourceIp?: string; userAgent?: string; requestId?: string } = {}) =>
+    invoke(handler, apiEvent('GET /v1/records/{id}', { key: OPERATOR_KEY, pathParameters: { id }, ...extra }));
+
+  it("writes the operator's read to the append-only audit before answering: who, which record, when, from where", async () => {
+    const { head, items } = await twoVersions();
+    ddb.on(QueryCommand).resolves({ Items: items });
+    ddb.on(PutCommand, { TableName: AUDIT_TABLE }).resolves({});
+    const before = Date.now();
+    const res = await operatorGet(head.id, { sourceIp: '203.0.113.7', userAgent: `CreditConsole/2.1 ${'x'.repeat(500)}`, requestId: 'Ab1Cd2Ef3=' });
+    expect(res.status).toBe(200);
+    expect(res.body.fields.XK_XDR_ZJHM).toBe(IDENTITY_NUMBER);
+
+    const puts = auditPuts();
+    expect(puts).toHaveLength(1);
+    const input = puts[0]!.args[0].input;
+    expect(input.ConditionExpression).toBe('attribute_not_exists(pk)');
+    const item = input.Item!;
+    expect(item).toMatchObject({
+      pk: `READ#${head.id}`,
+      recordId: head.id,
+      reader: 'operator',
+      readerRole: 'operator',
+      route: 'GET /v1/records/{id}',
+      sourceIp: '203.0.113.7',
+      requestId: 'Ab1Cd2Ef3=',
+    });
+    expect(item.userAgent).toBe(`CreditConsole/2.1 ${'x'.repeat(182)}…`);
+    const at = Date.parse(item.at);
+    expect(at).toBeGreaterThanOrEqual(before);
+    expect(at).toBeLessThanOrEqual(Date.now());
+    expect(item.sk).toBe(`${item.at}#Ab1Cd2Ef3=`);
+    expect(item.day).toBe(todayInChina(new Date(item.at)));
+    // The audit holds who read what, never what was read.
+    expect(JSON.stringify(input)).not.toContain(IDENTITY_NUMBER);
+    expect(JSON.stringify(input)).not.toContain('1101021991');
+  });
+
+  it('audits a read whose only identity number is in a listed older version', async () => {
+    const wsh = String(personLicence(9).XK_WSH);
+    const old = await storedLicence(department, personLicence(9), new Date('2026-11-20T03:00:00Z'));
+    const current = await storedLicence(department, companyLicence(9, { XK_WSH: wsh }), new Date('2026-11-21T03:00:00Z'));
+    expect(current.id).toBe(old.id);
+    expect(current.certificate).toBeUndefined();
+    const head: StoredHead = { ...current, version: 2, firstReceivedAt: old.firstReceivedAt };
+    ddb.on(QueryCommand).resolves({ Items: [headItem(head), { pk: `REC#${head.id}`, sk: 'V#0000000001', ...versionOf(old, current.receivedAt) }] });
+    ddb.on(PutCommand, { TableName: AUDIT_TABLE }).resolves({});
+    const res = await operatorGet(head.id);
+    expect(res.status).toBe(200);
+    expect(res.body.fields.XK_XDR_ZJHM).toBeUndefined();
+    expect(res.body.versions[0].fields.XK_XDR_ZJHM).toBe(IDENTITY_NUMBER);
+    expect(auditPuts()).toHaveLength(1);
+  });
+
+  it("writes nothing to the audit for the owner's masked read, nor for the operator's read of a record without an identity number", async () => {
+    const { head, items } = await twoVersions();
+    ddb.on(QueryCommand).resolves({ Items: items });
+    expect((await get(head.id, DEPARTMENT_KEY)).status).toBe(200);
+    const company = await storedLicence(department, companyLicence(3));
+    ddb.on(QueryCommand).resolves({ Items: [headItem(company)] });
+    expect((await operatorGet(company.id)).status).toBe(200);
+    ddb.on(QueryCommand).resolves({ Items: [] });
+    expect((await get('lic_aaaaaaaaaaaaaaaaaaaaaaaaaa', OPERATOR_KEY)).status).toBe(404);
+    expect(auditPuts()).toHaveLength(0);
+  });
+
+  it('fails the read with 503 and Retry-After, showing nothing, when the audit cannot be written for now', async () => {
+    const { head, items } = await twoVersions();
+    ddb.on(QueryCommand).resolves({ Items: items });
+    ddb.on(PutCommand, { TableName: AUDIT_TABLE }).rejects(new ProvisionedThroughputExceededException({ message: 'throughput exceeded', $metadata: {} }));
+    const res = await operatorGet(head.id);
+    expect(res.status).toBe(503);
+    expect(errorOf(res).code).toBe('unavailable');
+    expect(res.headers['retry-after']).toBeDefined();
+    expect(res.raw).not.toContain(IDENTITY_NUMBER);
+    expect(res.raw).not.toContain(head.fields.XK_XDR_MC!);
+  });
+
+  it('fails the read with 500, showing nothing, when the audit write is refused (a fault of the hub, such as a missing grant)', async () => {
+    const { head, items } = await twoVersions();
+    ddb.on(QueryCommand).resolves({ Items: items });
+    ddb.on(PutCommand, { TableName: AUDIT_TABLE }).rejects(Object.assign(new Error('User is not authorized to perform: dynamodb:PutItem on arn:aws:dynamodb:x'), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } }));
+    const res = await operatorGet(head.id);
+    expect(res.status).toBe(500);
+    expect(errorOf(res).code).toBe('internal');
+    expect(res.raw).not.toContain(IDENTITY_NUMBER);
+    expect(res.raw).not.toMatch(/arn:aws|PutItem/);
   });
 });

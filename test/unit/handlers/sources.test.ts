@@ -75,11 +75,26 @@ describe('authentication (sources handler)', () => {
     expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
   });
 
-  it('authenticates the operator from HUB_OPERATOR_KEY_HASH without a DynamoDB lookup', async () => {
+  it('authenticates the operator by the principal item of its key hash (role operator), like any key', async () => {
     ddb.on(QueryCommand).resolves({ Items: [] });
     const res = await invoke(handler, apiEvent('GET /v1/sources', { key: OPERATOR_KEY }));
     expect(res.status).toBe(200);
-    expect(ddb.commandCalls(GetCommand)).toHaveLength(0);
+    const gets = ddb.commandCalls(GetCommand);
+    expect(gets).toHaveLength(1);
+    expect(gets[0]!.args[0].input).toEqual({ TableName: SOURCES_TABLE, Key: { pk: `KEY#${hashApiKey(OPERATOR_KEY)}`, sk: 'KEY' }, ConsistentRead: true });
+    expect(allSentInputs()).not.toContain(OPERATOR_KEY);
+  });
+
+  it('refuses the operator key once its principal item is gone (rotated): no cache, no environment override', async () => {
+    process.env.HUB_OPERATOR_KEY_HASH = hashApiKey(OPERATOR_KEY);
+    try {
+      ddb.on(GetCommand, { TableName: SOURCES_TABLE, Key: { pk: `KEY#${hashApiKey(OPERATOR_KEY)}`, sk: 'KEY' } }).resolves({});
+      const res = await invoke(handler, apiEvent('GET /v1/sources', { key: OPERATOR_KEY }));
+      expect(res.status).toBe(401);
+      expect(errorOf(res).code).toBe('unauthorized');
+    } finally {
+      delete process.env.HUB_OPERATOR_KEY_HASH;
+    }
   });
 });
 
@@ -298,7 +313,7 @@ describe('POST /v1/sources/{id}/keys', () => {
     expect(res.status).toBe(404);
     expect(errorOf(res).code).toBe('not_found');
     expect(res.raw).not.toMatch(/hub_/);
-    expect(ddb.commandCalls(GetCommand)[0]!.args[0].input.Key).toEqual({ pk: 'SOURCES', sk: 'nobody' });
+    expect(ddb.commandCalls(GetCommand).map((c) => c.args[0].input.Key)).toContainEqual({ pk: 'SOURCES', sk: 'nobody' });
     expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
   });
 });

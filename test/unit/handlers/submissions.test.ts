@@ -21,6 +21,9 @@ import {
 import { IDENTITY_NUMBER, companyLicence, heads, penalty, personLicence, storedLicence } from './fixtures.js';
 import { api } from '../../../infra/catalogue.js';
 import { recordId } from '../../../shared/domain/record-model.js';
+import { PUSH_KINDS } from '../../../contracts/kinds.js';
+import { fieldCipher, lookupHasher } from '../../../shared/config.js';
+import { prepareRecord } from '../../../shared/ingest/prepare.js';
 import { addMonths } from '../../../shared/domain/dates.js';
 import { lateDecisionDate, recentDecisionDate } from '../../support/dates.js';
 import { DECISION_DATE } from '../../support/fixtures.js';
@@ -578,5 +581,101 @@ describe('POST /v1/submissions/{kind}: races and failures', () => {
   it('does not query anything but heads (no QueryCommand on push)', async () => {
     await push('license', { records: [personLicence(1)] });
     expect(ddb.commandCalls(QueryCommand)).toHaveLength(0);
+  });
+});
+
+describe('POST /v1/submissions/dishonest-debtor: a court pushes its 失信被执行人 listings', () => {
+  const COURT_KEY = 'hub_court-key-for-unit-tests-000000000000000000';
+  const court = principal({ sourceId: 'bj-1zy', name: '北京市第一中级人民法院', uscc: OTHER_USCC, role: 'court', kinds: ['dishonest-debtor'] });
+  const GOVERNMENT_BODY = '121200004013590816';
+  const listing = (n: number, over: Record<string, unknown> = {}) => ({
+    iname: '某某县人民政府',
+    cardNum: GOVERNMENT_BODY,
+    businessEntity: '王五',
+    courtName: '北京市第一中级人民法院',
+    areaName: '北京',
+    caseCode: `（2026）京01执${n}号`,
+    regDate: DECISION_DATE,
+    gistId: '（2025）京01民初45号',
+    gistUnit: '北京市第一中级人民法院',
+    duty: '给付工程款人民币伍拾万元',
+    performance: '全部未履行',
+    unperformPart: 50,
+    disruptTypeName: '有履行能力而拒不履行生效法律文书确定义务',
+    publishDate: DECISION_DATE,
+    ...over,
+  });
+  const personListing = (n: number, over: Record<string, unknown> = {}) => {
+    const { businessEntity: _b, ...rest } = listing(n, { iname: '张三', cardNum: IDENTITY_NUMBER, ...over });
+    return rest;
+  };
+  const debtorId = (n: number) => recordId('dd', 'dishonest-debtor', court.sourceId, `（2026）京01执${n}号`);
+  const storedListing = async (raw: Record<string, unknown>, at = new Date()) => {
+    const p = await prepareRecord(PUSH_KINDS['dishonest-debtor'], court, raw, at, { cipher: await fieldCipher(), hasher: await lookupHasher() });
+    if (!p.ok) throw new Error(JSON.stringify(p.errors));
+    return p.head;
+  };
+
+  beforeEach(() => {
+    mockKey(COURT_KEY, court);
+  });
+
+  it('accepts listings of a government body, a person and an old organisation code; rejects a wrong one on its field', async () => {
+    const res = await push('dishonest-debtor', { records: [listing(1), personListing(2), listing(3, { cardNum: '60003734-1', iname: '某某厂' }), personListing(4, { partyTypeName: '法人或其他组织' })] }, COURT_KEY);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ accepted: 3, updated: 0, duplicates: 0, rejected: 1 });
+    expect(res.body.results.slice(0, 3)).toEqual([1, 2, 3].map((n, index) => ({ index, status: 'accepted', id: debtorId(n) })));
+    expect(res.body.results[3]).toEqual({ index: 3, status: 'rejected', errors: [{ field: 'partyTypeName', message: expect.stringMatching(/contradicts cardNum/) }] });
+
+    const [body, person, oldCode] = writtenItems();
+    expect(body).toMatchObject({ id: debtorId(1), kind: 'dishonest-debtor', status: 'active', governmentBody: true, late: false, subjectKey: `USCC#${GOVERNMENT_BODY}` });
+    expect(body!.fields).toMatchObject({ cardNum: GOVERNMENT_BODY, partyTypeName: '法人或其他组织', status: 'listed', unperformPart: '50' });
+    expect(body!.publication).toEqual({ state: 'pending-review', from: DECISION_DATE, until: addMonths(DECISION_DATE, 24) });
+    expect(person!.fields).not.toHaveProperty('cardNum');
+    expect(person!.fields.partyTypeName).toBe('自然人');
+    expect(person!.certificate).toMatchObject({ type: '01', cipher: expect.stringMatching(/^v1\./) });
+    expect(person!.subjectKey).toMatch(/^PID#/);
+    expect(person).not.toHaveProperty('governmentBody');
+    expect(oldCode).toMatchObject({ subjectKey: 'ORG#600037341', fields: { cardNum: '600037341' } });
+    expect(allSentInputs()).not.toContain(IDENTITY_NUMBER);
+  });
+
+  it('refuses a department (not granted the kind) with 403, and the court pushing a licence', async () => {
+    const department = await push('dishonest-debtor', { records: [listing(1)] }, DEPARTMENT_KEY);
+    expect(department.status).toBe(403);
+    expect(errorOf(department)).toMatchObject({ code: 'forbidden', message: expect.stringContaining('license, penalty') });
+    const licence = await push('license', { records: [personLicence(1)] }, COURT_KEY);
+    expect(licence.status).toBe(403);
+    noRecordWrites();
+  });
+
+  it('names every kind it takes in the unknown-kind answer', async () => {
+    const res = await push('commitment', { records: [{}] }, COURT_KEY);
+    expect(res.status).toBe(404);
+    expect(errorOf(res).message).toContain('this endpoint takes: license, penalty, dishonest-debtor');
+  });
+
+  it('recognises the same caseCode again: duplicate when unchanged, updated when changed', async () => {
+    const existing = await storedListing(listing(1), new Date(Date.now() - 86_400_000));
+    ddb.on(BatchGetCommand).resolves(heads(existing));
+    const again = await push('dishonest-debtor', { records: [listing(1, { partyTypeName: '法人' })] }, COURT_KEY);
+    expect(again.body.results[0]).toEqual({ index: 0, status: 'duplicate', id: debtorId(1) });
+    const changed = await push('dishonest-debtor', { records: [listing(1, { performance: '部分履行', performedPart: 10, unperformPart: 40 })] }, COURT_KEY);
+    expect(changed.body.results[0]).toEqual({ index: 0, status: 'updated', id: debtorId(1) });
+    expect(writtenItems()[0]).toMatchObject({ sk: 'HEAD', version: 2, fields: { performedPart: '10', unperformPart: '40' } });
+  });
+
+  it('ends a listed record with a removed row: updated, status removed, publication ended today, never late', async () => {
+    const published = lateDecisionDate();
+    const existing = await storedListing(personListing(1, { regDate: published, publishDate: published }), new Date(Date.now() - 86_400_000));
+    ddb.on(BatchGetCommand).resolves(heads(existing));
+    const res = await push('dishonest-debtor', { records: [personListing(1, { regDate: published, publishDate: published, status: 'removed' })] }, COURT_KEY);
+    expect(res.status).toBe(200);
+    expect(res.body.results[0]).toEqual({ index: 0, status: 'updated', id: debtorId(1) });
+    const [head, version] = writtenItems();
+    expect(head).toMatchObject({ sk: 'HEAD', version: 2, status: 'removed', late: false, fields: { status: 'removed' } });
+    expect(head!.publication).toEqual({ state: 'ended', endReason: 'removed', endedOn: recentDecisionDate(), from: published, until: addMonths(published, 24) });
+    expect(version).toMatchObject({ sk: 'V#0000000001', fields: { status: 'listed' } });
+    expect(sentInputs(TransactWriteCommand)).not.toContain(IDENTITY_NUMBER);
   });
 });

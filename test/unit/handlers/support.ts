@@ -9,7 +9,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll } from 'vitest';
@@ -17,10 +17,12 @@ import type { RecordKind, SourceRole } from '../../../contracts/kinds.js';
 import { environment, tables } from '../../../infra/catalogue.js';
 import { hashApiKey } from '../../../shared/auth/api-keys.js';
 import { ensureLocalKeys } from '../../../shared/crypto/local-keyring.js';
-import type { KeyPrincipal } from '../../../shared/store/sources-store.js';
+import type { KeyPrincipal, OperatorPrincipal } from '../../../shared/store/sources-store.js';
 
 export const SOURCES_TABLE = 'test-sources';
 export const RECORDS_TABLE = 'test-records';
+export const THROTTLE_TABLE = 'test-throttle';
+export const AUDIT_TABLE = 'test-audit';
 export const OPERATOR_KEY = 'hub_operator-key-for-unit-tests-0123456789abcdef';
 export const DEPARTMENT_KEY = 'hub_department-key-for-unit-tests-0123456789';
 export const OTHER_DEPARTMENT_KEY = 'hub_other-department-key-for-unit-tests-987';
@@ -32,13 +34,13 @@ afterAll(() => rmSync(KEY_DIR, { recursive: true, force: true }));
 
 process.env[tables.sources.envVar] = SOURCES_TABLE;
 process.env[tables.records.envVar] = RECORDS_TABLE;
+process.env[tables.throttle.envVar] = THROTTLE_TABLE;
+process.env[tables.audit.envVar] = AUDIT_TABLE;
 process.env.AWS_REGION = 'cn-north-1';
 process.env.AWS_ACCESS_KEY_ID = 'test';
 process.env.AWS_SECRET_ACCESS_KEY = 'test';
-process.env[environment.operatorKeyHash] = hashApiKey(OPERATOR_KEY);
 process.env[environment.localKeyDir] = KEY_DIR;
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
-delete process.env[environment.operatorKeySecretArn];
 ensureLocalKeys(KEY_DIR);
 
 /** One mock for the whole file: every handler's DynamoDB calls go through DynamoDBDocumentClient#send. */
@@ -65,15 +67,31 @@ export function principal(overrides: Partial<KeyPrincipal> & { role?: SourceRole
 }
 
 /** Makes `key` authenticate as `who` (GetCommand on KEY#<sha256 of key>); other keys are unknown. */
-export function mockKey(key: string, who: KeyPrincipal): void {
+export function mockKey(key: string, who: KeyPrincipal | OperatorPrincipal): void {
   ddb.on(GetCommand, { TableName: SOURCES_TABLE, Key: { pk: `KEY#${hashApiKey(key)}`, sk: 'KEY' } }).resolves({
     Item: { pk: `KEY#${hashApiKey(key)}`, sk: 'KEY', ...who },
   });
 }
 
-/** Default for every GetCommand not matched more specifically: no item. */
+/** Makes OPERATOR_KEY the operator's: its principal item, as `hub operator rotate-key` writes it. */
+export function mockOperatorKey(): void {
+  mockKey(OPERATOR_KEY, { role: 'operator' });
+}
+
+/**
+ * Default for every GetCommand not matched more specifically: no item; and OPERATOR_KEY is the
+ * operator's. The per-key counters (UpdateCommand on the throttle table) admit every request unless a
+ * test says otherwise.
+ */
 export function mockNoItems(): void {
   ddb.on(GetCommand).resolves({});
+  ddb.on(UpdateCommand, { TableName: THROTTLE_TABLE }).resolves({});
+  mockOperatorKey();
+}
+
+/** The per-key counter's UpdateCommands (one per authenticated request). */
+export function throttleCalls() {
+  return ddb.commandCalls(UpdateCommand, { TableName: THROTTLE_TABLE });
 }
 
 export interface EventOptions {
@@ -83,6 +101,11 @@ export interface EventOptions {
   body?: string | object;
   isBase64Encoded?: boolean;
   rawPath?: string;
+  /** Query string parameters, as API Gateway passes them (repeated names joined with commas). */
+  query?: Record<string, string>;
+  sourceIp?: string;
+  userAgent?: string;
+  requestId?: string;
 }
 
 /** An API Gateway HTTP API (payload 2.0) event for `routeKey` ('POST /v1/submissions/{kind}'). */
@@ -96,16 +119,17 @@ export function apiEvent(routeKey: string, options: EventOptions = {}): APIGatew
     version: '2.0',
     routeKey,
     rawPath,
-    rawQueryString: '',
+    rawQueryString: options.query ? new URLSearchParams(options.query).toString() : '',
     headers,
+    ...(options.query ? { queryStringParameters: options.query } : {}),
     ...(options.pathParameters ? { pathParameters: options.pathParameters } : {}),
     requestContext: {
       accountId: '000000000000',
       apiId: 'unit',
       domainName: 'hub.test',
       domainPrefix: 'hub',
-      http: { method, path: rawPath, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'vitest' },
-      requestId: 'req-1',
+      http: { method, path: rawPath, protocol: 'HTTP/1.1', sourceIp: options.sourceIp ?? '127.0.0.1', userAgent: options.userAgent ?? 'vitest' },
+      requestId: options.requestId ?? 'req-1',
       routeKey,
       stage: '$default',
       time: new Date().toUTCString(),

@@ -1,0 +1,139 @@
+/**
+ * The local stack's S3 emulator process (started by s3-local.ts, never by hand): s3rver 3.7.1 on
+ * 127.0.0.1, objects on disk in --directory. It must run with --openssl-legacy-provider (its
+ * ListObjects continuation tokens use DES, which OpenSSL 3 keeps in the legacy provider); the stack
+ * itself does not.
+ *
+ *   S3RVER_ACCESS_KEY_ID=… S3RVER_SECRET_ACCESS_KEY=… node --openssl-legacy-provider s3rver-process.mjs --directory DIR [--port N]
+ *
+ * The key is the one the stack's clients sign with (s3rver refuses requests that name a key it does not
+ * know; it does not check version-4 signatures).
+ *
+ * Talks to the stack over the IPC channel: sends {type:'ready', port} once it listens and
+ * {type:'event', event} for every S3 event (s3rver's notification records: object created or removed).
+ * Stops cleanly (ends the requests in flight, up to STOP_GRACE_MS) on SIGTERM, SIGINT, or when the
+ * IPC channel closes: the stack is gone, even if it was killed outright.
+ *
+ * Two corrections to s3rver's filesystem store, here so that they stay with the emulator:
+ * - it answered a PUT (and emitted the object-created event) before the body was flushed to the
+ *   object file, so a GET right after could read a short object; now the body is written to a
+ *   `.partial` file, and the object appears (renamed into place) only when it is complete;
+ * - the `.partial` files of uploads cut short by a crash are removed at start.
+ */
+import { randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { parseArgs } from 'node:util';
+
+const require = createRequire(import.meta.url);
+const S3rver = require('s3rver');
+const { DUMMY_ACCOUNT } = require('s3rver/lib/models/account.js');
+const FilesystemStore = require('s3rver/lib/stores/filesystem.js');
+
+const STOP_GRACE_MS = 10_000;
+const PARTIAL = '.partial';
+
+const { values } = parseArgs({
+  options: {
+    directory: { type: 'string' },
+    port: { type: 'string', default: '0' },
+  },
+});
+const { S3RVER_ACCESS_KEY_ID: accessKeyId, S3RVER_SECRET_ACCESS_KEY: secretAccessKey } = process.env;
+if (!values.directory || !accessKeyId || !secretAccessKey) {
+  process.stderr.write('usage: S3RVER_ACCESS_KEY_ID=… S3RVER_SECRET_ACCESS_KEY=… s3rver-process.mjs --directory DIR [--port N]\n');
+  process.exit(2);
+}
+
+const say = (line) => process.stderr.write(`${new Date().toISOString()} s3rver[${process.pid}] ${line}\n`);
+
+/** Writes the body to a partial file and renames it into place once complete; the metadata first, so a new object appears whole. */
+FilesystemStore.prototype.putObject = async function putObject(object) {
+  const objectPath = this.getResourcePath(object.bucket, object.key, 'object');
+  await mkdir(dirname(objectPath), { recursive: true });
+  const partial = `${objectPath}.${randomUUID()}${PARTIAL}`;
+  const md5 = createHash('md5');
+  let size = 0;
+  try {
+    if (Buffer.isBuffer(object.content)) {
+      md5.update(object.content);
+      size = object.content.length;
+      await writeFile(partial, object.content);
+    } else {
+      const measure = new Transform({
+        transform(chunk, _encoding, done) {
+          md5.update(chunk);
+          size += chunk.length;
+          done(null, chunk);
+        },
+      });
+      await pipeline(object.content, measure, createWriteStream(partial));
+    }
+    const digest = md5.digest('hex');
+    await this.putMetadata(object.bucket, object.key, object.metadata, digest);
+    await rename(partial, objectPath);
+    return { size, md5: digest };
+  } catch (e) {
+    await rm(partial, { force: true });
+    throw e;
+  }
+};
+
+async function removePartialUploads(directory) {
+  const entries = await readdir(directory, { recursive: true, withFileTypes: true });
+  for (const entry of entries) {
+    if (entry.isFile() && entry.name.endsWith(PARTIAL)) await rm(join(entry.parentPath, entry.name), { force: true });
+  }
+}
+
+// The stack's credentials are the emulator's (it checks that requests name a key it knows).
+DUMMY_ACCOUNT.createKeyPair(accessKeyId, secretAccessKey);
+
+await mkdir(values.directory, { recursive: true, mode: 0o700 });
+await removePartialUploads(values.directory);
+
+const server = new S3rver({
+  address: '127.0.0.1',
+  port: Number(values.port),
+  directory: values.directory,
+  silent: true,
+  // Path-style only (http://127.0.0.1:port/bucket/key): no bucket names taken from Host headers.
+  vhostBuckets: false,
+});
+server.on('event', (event) => {
+  if (process.connected) process.send({ type: 'event', event });
+});
+server.on('error', (err, ctx) => {
+  const status = err?.status ?? 500;
+  if (status >= 500) say(`${ctx?.method ?? ''} ${ctx?.path ?? ''}: ${err?.stack ?? err}`);
+});
+
+let stopping = false;
+async function stop(reason) {
+  if (stopping) return;
+  stopping = true;
+  say(`${reason}: stopping`);
+  const force = setTimeout(() => {
+    say(`requests still in flight after ${STOP_GRACE_MS} ms: exiting`);
+    process.exit(1);
+  }, STOP_GRACE_MS);
+  force.unref();
+  const closed = server.close().catch(() => undefined);
+  server.httpServer?.closeIdleConnections();
+  await closed;
+  if (process.connected) process.disconnect();
+  say('stopped');
+  process.exit(0);
+}
+process.on('SIGTERM', () => void stop('SIGTERM'));
+process.on('SIGINT', () => void stop('SIGINT'));
+process.on('disconnect', () => void stop('the stack is gone (IPC channel closed)'));
+
+const { port } = await server.run();
+say(`listening on 127.0.0.1:${port}, objects in ${values.directory}`);
+if (process.connected) process.send({ type: 'ready', port });

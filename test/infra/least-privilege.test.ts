@@ -1,0 +1,437 @@
+/**
+ * Least privilege and accountability on AWS (issue 6), checked on the
+ * synthesised template rather than on the stack's code:
+ * - no stored operator key, and nothing that could read one;
+ * - explicit key policies: administration without use for the account, each
+ *   use granted by name to the roles the catalogue says, with conditions;
+ * - each role has exactly the DynamoDB calls its function makes, on the keys
+ *   it names, and nobody may change the append-only audit trail;
+ * - reserved concurrency per function;
+ * - every table and log group under the customer-managed storage key.
+ */
+import { mockClient } from 'aws-sdk-client-mock';
+import { DecryptCommand, GenerateDataKeyCommand, GenerateMacCommand, KMSClient } from '@aws-sdk/client-kms';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { environment, fieldKeyUse, type TableAccess } from '../../infra/catalogue.js';
+import { APPEND_ONLY_DENIED_ACTIONS, checkCatalogue, HubStack, hubCatalogue, KEY_ADMIN_ACTIONS, LOG_GROUP_PREFIX, type HubCatalogue } from '../../infra/stack.js';
+import { KmsKeyring } from '../../shared/crypto/kms-keyring.js';
+import { PROBE_KEY } from '../../shared/store/store-probe.js';
+import { dynamoActionsOf } from './dynamo-calls.js';
+import {
+  asArray,
+  covers,
+  getAttArn,
+  logicalIdOf,
+  permissions,
+  refersTo,
+  roleStatements,
+  same,
+  statementsOfDocument,
+  synthesise,
+  SYNTH_TIMEOUT,
+  type Statement,
+  type Synthesised,
+} from './synth.js';
+
+type Json = any;
+
+/**
+ * The DynamoDB calls each function makes, table by table, read from the code
+ * call by call. The catalogue must say exactly this (and the roles, exactly
+ * the catalogue): a call added to the code without its line here and in the
+ * catalogue fails on AWS with AccessDenied, and a grant with no call behind it
+ * fails this test.
+ */
+const DYNAMO_CALLS: Record<string, Record<string, TableAccess>> = {
+  health: {
+    // shared/store/store-probe.ts probeSourcesTable(): one GetItemCommand of PROBE_KEY (pk HEALTH).
+    sources: { actions: ['dynamodb:GetItem'], leadingKeys: [PROBE_KEY.pk.S] },
+  },
+  // contracts/openapi.ts only: no store.
+  openapi: {},
+  sources: {
+    // shared/auth/authenticate.ts → DynamoSourcesStore.principalForKey(): GetCommand of KEY#<hash>.
+    // DynamoSourcesStore.create(): TransactWriteCommand of two Puts (SOURCES/<id>, KEY#<hash>).
+    // .list(): QueryCommand of pk SOURCES.
+    // .rotateKey(): GetCommand of SOURCES/<id>, then a TransactWriteCommand of an Update (SOURCES/<id>),
+    //   a Delete (KEY#<old hash>) and a Put (KEY#<new hash>).
+    // (.setOperatorKey() is called by the `hub operator rotate-key` CLI with an administrator's
+    //   credentials, never by a function: no access to the OPERATOR pointer.)
+    sources: { actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], leadingKeys: ['KEY#*', 'SOURCES'] },
+    // shared/auth/rate-limit.ts → DynamoThrottleStore.admit(): one conditional UpdateCommand of RATE#<hash>#<second>.
+    throttle: { actions: ['dynamodb:UpdateItem'], leadingKeys: ['RATE#*'] },
+  },
+  submissions: {
+    sources: { actions: ['dynamodb:GetItem'], leadingKeys: ['KEY#*'] },
+    // shared/ingest/submit.ts → DynamoRecordsStore.getHeads(): BatchGetCommand of REC#<id>/HEAD;
+    // .write(): TransactWriteCommand of Puts only (the head, and the superseded version), all REC#<id>.
+    records: { actions: ['dynamodb:BatchGetItem', 'dynamodb:PutItem'], leadingKeys: ['REC#*'] },
+    // shared/http/idempotency.ts → Powertools' DynamoDBPersistenceLayer: GetItem (the stored answer),
+    // PutItem (conditional, in progress), UpdateItem (the answer), DeleteItem (a failed request leaves
+    // no record). Its keys start with the Lambda function's name, known only once deployed: no LeadingKeys.
+    idempotency: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] },
+    throttle: { actions: ['dynamodb:UpdateItem'], leadingKeys: ['RATE#*'] },
+  },
+  records: {
+    sources: { actions: ['dynamodb:GetItem'], leadingKeys: ['KEY#*'] },
+    // DynamoRecordsStore.getRecord(): QueryCommand of pk REC#<id> (the head and its versions).
+    records: { actions: ['dynamodb:Query'], leadingKeys: ['REC#*'] },
+    // DynamoAuditStore.recordRead(): PutCommand of READ#<id> with attribute_not_exists (never an overwrite).
+    audit: { actions: ['dynamodb:PutItem'], leadingKeys: ['READ#*'] },
+    throttle: { actions: ['dynamodb:UpdateItem'], leadingKeys: ['RATE#*'] },
+  },
+  audit: {
+    sources: { actions: ['dynamodb:GetItem'], leadingKeys: ['KEY#*'] },
+    // shared/audit/list-reads.ts → DynamoAuditStore.readsOfRecord(): QueryCommand of pk READ#<id>;
+    // .readsOnDay(): QueryCommand of the byDay index.
+    audit: { actions: ['dynamodb:Query'], leadingKeys: ['READ#*'], queryIndexes: ['byDay'] },
+    throttle: { actions: ['dynamodb:UpdateItem'], leadingKeys: ['RATE#*'] },
+  },
+};
+
+/** Every KMS operation that uses key material (as opposed to managing the key). */
+const KMS_USE_ACTIONS = [
+  'kms:Decrypt',
+  'kms:Encrypt',
+  'kms:ReEncryptFrom',
+  'kms:ReEncryptTo',
+  'kms:GenerateDataKey',
+  'kms:GenerateDataKeyWithoutPlaintext',
+  'kms:GenerateDataKeyPair',
+  'kms:GenerateDataKeyPairWithoutPlaintext',
+  'kms:GenerateMac',
+  'kms:VerifyMac',
+  'kms:Sign',
+  'kms:Verify',
+  'kms:DeriveSharedSecret',
+  // A grant hands a use to someone else.
+  'kms:CreateGrant',
+];
+
+/** Lambda keeps at least 100 unreserved; the hub takes at most half of the default 1,000. */
+const RESERVED_CONCURRENCY_BUDGET = 500;
+
+let synth: Synthesised;
+let stack: HubStack;
+let resources: Record<string, Json>;
+
+beforeAll(() => {
+  synth = synthesise();
+  ({ stack, resources } = synth);
+}, SYNTH_TIMEOUT);
+afterAll(() => synth?.dispose());
+
+const functionEntries = Object.entries(hubCatalogue.functions);
+const id = (construct: Parameters<typeof logicalIdOf>[1]) => logicalIdOf(stack, construct);
+const tableId = (name: string) => id(stack.tables[name]!);
+const roleId = (fn: string) => resources[id(stack.functions[fn]!)].Properties.Role['Fn::GetAtt'][0] as string;
+const keyPolicy = (key: Parameters<typeof logicalIdOf>[1]) => statementsOfDocument(resources[id(key)].Properties.KeyPolicy);
+const rootPrincipal = (p: Json) => JSON.stringify(p ?? {}).includes(':root');
+/** Every policy document in the template: roles' inline policies, IAM policies, key and table resource policies. */
+function allPolicyDocuments(): Json[] {
+  return Object.values(resources).flatMap((r) => [
+    ...asArray(r.Properties?.Policies).map((p: Json) => p.PolicyDocument),
+    r.Properties?.PolicyDocument,
+    r.Properties?.KeyPolicy,
+    r.Properties?.ResourcePolicy?.PolicyDocument,
+  ]).filter(Boolean);
+}
+/** The roles named as principals of a statement (logical ids). */
+const principalRoles = (s: Statement) => asArray(s.Principal?.AWS).map((p: Json) => p['Fn::GetAtt']?.[0] as string);
+
+describe('the operator key is not stored, and no role can read one', () => {
+  it('has no Secrets Manager resource', () => {
+    expect(Object.values(resources).filter((r) => r.Type.startsWith('AWS::SecretsManager::'))).toEqual([]);
+  });
+
+  it('grants no Secrets Manager action in any policy (roles, keys, tables)', () => {
+    const actions = allPolicyDocuments().flatMap((d) => statementsOfDocument(d).flatMap((s) => s.Action));
+    expect(actions.length).toBeGreaterThan(0);
+    expect(actions.filter((a) => /^secretsmanager:/i.test(a) || a === '*')).toEqual([]);
+  });
+
+  it.each(functionEntries)('%s: no operator key (or its hash, or a secret) in its environment', (name) => {
+    const env = resources[id(stack.functions[name]!)].Properties.Environment.Variables as Record<string, Json>;
+    expect(Object.keys(env).filter((k) => /OPERATOR|SECRET/.test(k))).toEqual([]);
+    expect(Object.keys(env)).not.toContain(environment.operatorKeySecretArn);
+    expect(Object.keys(env)).not.toContain('HUB_OPERATOR_KEY_HASH');
+  });
+
+  it('exports no operator key secret', () => {
+    expect(Object.keys(synth.template.toJSON().Outputs).filter((o) => /operator|secret/i.test(o))).toEqual([]);
+  });
+});
+
+describe('field keys: explicit policies, administration without use', () => {
+  const fieldKeys = () => [
+    ['field', stack.fieldKey],
+    ['lookup', stack.lookupKey],
+  ] as const;
+
+  it('both keys have written policies: the account root manages, never uses, and has no kms:*', () => {
+    for (const [name, key] of fieldKeys()) {
+      const statements = keyPolicy(key);
+      const root = statements.filter((s) => rootPrincipal(s.Principal));
+      expect(root, `${name} key: one administration statement for the account`).toHaveLength(1);
+      expect(root[0]!.Effect).toBe('Allow');
+      expect([...root[0]!.Action].sort()).toEqual([...KEY_ADMIN_ACTIONS].sort());
+      for (const pattern of root[0]!.Action) {
+        expect(pattern).not.toBe('kms:*');
+        expect(KMS_USE_ACTIONS.filter((use) => covers(pattern, use)), `${name} key: ${pattern} covers a use`).toEqual([]);
+      }
+      // Nobody at all is granted kms:* or a wildcard principal.
+      for (const s of statements) {
+        expect(s.Action.filter((a) => a === 'kms:*' || a === '*'), `${name} key`).toEqual([]);
+        expect(JSON.stringify(s.Principal)).not.toMatch(/"\*"/);
+      }
+    }
+  });
+
+  it('field key: GenerateDataKey for the writers, Decrypt for the readers, by role, with the encryption context', () => {
+    const roles = (use: 'encrypt' | 'decrypt') => functionEntries.filter(([, f]) => f.keys.includes(use)).map(([n]) => roleId(n)).sort();
+    expect(roles('encrypt')).toEqual([roleId('submissions')]);
+    expect(roles('decrypt')).toEqual([roleId('records')]);
+    const uses = keyPolicy(stack.fieldKey).filter((s) => !rootPrincipal(s.Principal));
+    const context = Object.fromEntries(Object.entries(fieldKeyUse.encryptionContext).map(([k, v]) => [`kms:EncryptionContext:${k}`, v]));
+    expect(uses.map((s) => ({ action: s.Action, roles: principalRoles(s).sort(), condition: s.Condition, effect: s.Effect }))).toEqual(
+      expect.arrayContaining([
+        { action: ['kms:GenerateDataKey'], roles: roles('encrypt'), condition: { StringEquals: context }, effect: 'Allow' },
+        { action: ['kms:Decrypt'], roles: roles('decrypt'), condition: { StringEquals: context }, effect: 'Allow' },
+      ]),
+    );
+    expect(uses).toHaveLength(2);
+  });
+
+  it('lookup key: GenerateMac for the writers only, HMAC_SHA_256 only', () => {
+    const uses = keyPolicy(stack.lookupKey).filter((s) => !rootPrincipal(s.Principal));
+    expect(uses.map((s) => ({ action: s.Action, roles: principalRoles(s), condition: s.Condition, effect: s.Effect }))).toEqual([
+      { action: ['kms:GenerateMac'], roles: [roleId('submissions')], condition: { StringEquals: { 'kms:MacAlgorithm': fieldKeyUse.macAlgorithm } }, effect: 'Allow' },
+    ]);
+  });
+
+  it('no role has a field-key permission in an IAM policy (uses are granted in the key policies only)', () => {
+    for (const [name] of functionEntries) {
+      const onFieldKeys = roleStatements(resources, roleId(name)).filter((s) => [stack.fieldKey, stack.lookupKey].some((k) => refersTo(s.Resource, id(k))));
+      expect(onFieldKeys, name).toEqual([]);
+    }
+  });
+
+  it('the keyring sends exactly what the key policies require (context on data keys, HMAC_SHA_256 on MACs)', async () => {
+    const kms = mockClient(KMSClient);
+    try {
+      kms.on(GenerateDataKeyCommand).resolves({ Plaintext: new Uint8Array(32), CiphertextBlob: new Uint8Array(8) });
+      kms.on(DecryptCommand).resolves({ Plaintext: new Uint8Array(32) });
+      kms.on(GenerateMacCommand).resolves({ Mac: new Uint8Array(32) });
+      const keyring = new KmsKeyring(new KMSClient({ region: 'cn-north-1' }), 'arn:aws-cn:kms:cn-north-1:111122223333:key/field', 'arn:aws-cn:kms:cn-north-1:111122223333:key/lookup');
+      await keyring.generateDataKey();
+      await keyring.unwrapDataKey(Buffer.alloc(8));
+      await keyring.lookupKey(1);
+      const contexts = [
+        ...kms.commandCalls(GenerateDataKeyCommand).map((c) => c.args[0].input.EncryptionContext),
+        ...kms.commandCalls(DecryptCommand).map((c) => c.args[0].input.EncryptionContext),
+      ];
+      expect(contexts).toEqual([fieldKeyUse.encryptionContext, fieldKeyUse.encryptionContext]);
+      const macs = kms.commandCalls(GenerateMacCommand);
+      expect(macs.length).toBeGreaterThan(0);
+      for (const call of macs) expect(call.args[0].input.MacAlgorithm).toBe(fieldKeyUse.macAlgorithm);
+    } finally {
+      kms.restore();
+    }
+  });
+});
+
+describe('DynamoDB: exactly the calls each function makes', () => {
+  const granted = (name: string) =>
+    permissions(roleStatements(resources, roleId(name))).filter((p) => p.action.startsWith('dynamodb:') || p.action === '*');
+
+  it('the catalogue says exactly the calls read from the code', () => {
+    expect(Object.keys(DYNAMO_CALLS).sort()).toEqual(Object.keys(hubCatalogue.functions).sort());
+    for (const [name, spec] of functionEntries) {
+      const normalise = (t: Record<string, TableAccess>) =>
+        Object.fromEntries(
+          Object.entries(t).map(([table, a]) => [table, { actions: [...a.actions].sort(), leadingKeys: [...(a.leadingKeys ?? [])].sort(), queryIndexes: [...(a.queryIndexes ?? [])].sort() }]),
+        );
+      expect(normalise(spec.tables), name).toEqual(normalise(DYNAMO_CALLS[name]!));
+    }
+  });
+
+  it.each(functionEntries)('%s: no action that nothing in its bundle can issue', async (name, spec) => {
+    const possible = await dynamoActionsOf(spec.entry);
+    const claimed = new Set(Object.values(spec.tables).flatMap((a) => [...a.actions, ...(a.queryIndexes?.length ? ['dynamodb:Query'] : [])]));
+    expect([...claimed].filter((a) => !possible.has(a)), `${name} can issue only ${[...possible].sort().join(', ')}`).toEqual([]);
+  }, SYNTH_TIMEOUT);
+
+  it.each(functionEntries)('%s: its role allows exactly the catalogue calls, table by table, on the keys named', (name, spec) => {
+    const allows = granted(name).filter((p) => p.effect === 'Allow');
+    const expected: { action: string; resource: Json; condition: Json }[] = [];
+    for (const [table, access] of Object.entries(spec.tables) as [string, TableAccess][]) {
+      const condition = access.leadingKeys?.length ? { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...access.leadingKeys] } } : null;
+      for (const action of access.actions) expected.push({ action, resource: getAttArn(tableId(table)), condition });
+      for (const index of access.queryIndexes ?? []) {
+        expected.push({ action: 'dynamodb:Query', resource: { 'Fn::Join': ['', [getAttArn(tableId(table)), `/index/${index}`]] }, condition: null });
+      }
+    }
+    const key = (p: { action: string; resource: Json; condition: Json }) => JSON.stringify([p.action, p.resource, p.condition]);
+    expect(allows.map((p) => key(p)).sort()).toEqual(expected.map(key).sort());
+    for (const p of allows) {
+      expect(p.action, 'no wildcard action').not.toMatch(/\*/);
+      expect(p.resource, 'no wildcard resource').not.toBe('*');
+    }
+  });
+
+  it('no function may Scan, BatchWriteItem or use PartiQL anywhere', () => {
+    for (const [name] of functionEntries) {
+      const risky = granted(name).filter((p) => p.effect === 'Allow' && /^dynamodb:(Scan|BatchWriteItem|PartiQL.*|\*)$/.test(p.action));
+      expect(risky, name).toEqual([]);
+    }
+  });
+
+  it('the submissions role, holding GenerateMac, can neither scan nor query the records table (no offline reversal of lookup hashes)', () => {
+    const onRecords = granted('submissions').filter((p) => p.effect === 'Allow' && refersTo(p.resource, tableId('records')));
+    expect(onRecords.map((p) => p.action).sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:PutItem']);
+    for (const p of onRecords) expect(p.condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['REC#*'] } });
+  });
+});
+
+describe('the audit trail is append-only', () => {
+  const appendOnly = () => Object.entries(hubCatalogue.tables).filter(([, t]) => t.appendOnly).map(([n]) => n);
+
+  it('the audit table is append-only in the catalogue', () => {
+    expect(appendOnly()).toEqual(['audit']);
+  });
+
+  it.each(functionEntries)('%s: explicitly denied every change to the audit table, and allowed none', (name) => {
+    const ps = permissions(roleStatements(resources, roleId(name)));
+    for (const table of appendOnly()) {
+      const arn = getAttArn(tableId(table));
+      const denied = ps.filter((p) => p.effect === 'Deny' && same(p.resource, arn) && p.condition === null).map((p) => p.action);
+      expect(denied.sort()).toEqual([...APPEND_ONLY_DENIED_ACTIONS].sort());
+      expect(denied).toEqual(expect.arrayContaining(['dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem']));
+      const allowed = ps.filter((p) => p.effect === 'Allow' && refersTo(p.resource, tableId(table)) && APPEND_ONLY_DENIED_ACTIONS.some((a) => covers(p.action, a)));
+      expect(allowed).toEqual([]);
+    }
+  });
+
+  it('the audit table’s resource policy denies every change to everyone', () => {
+    for (const table of appendOnly()) {
+      const policy = resources[tableId(table)].Properties.ResourcePolicy?.PolicyDocument;
+      expect(policy, `${table} has a resource policy`).toBeDefined();
+      const denies = statementsOfDocument(policy).filter((s) => s.Effect === 'Deny');
+      expect(denies).toHaveLength(1);
+      expect(denies[0]!.Principal).toEqual({ AWS: '*' });
+      expect(denies[0]!.Condition).toBeUndefined();
+      expect(denies[0]!.Resource).toEqual(['*']);
+      expect([...denies[0]!.Action].sort()).toEqual([...APPEND_ONLY_DENIED_ACTIONS].sort());
+      // The trail cannot be made to expire either.
+      expect(resources[tableId(table)].Properties.TimeToLiveSpecification).toBeUndefined();
+    }
+  });
+
+  it('a catalogue that lets a function update or delete on an append-only table is refused', () => {
+    for (const action of ['dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'] as const) {
+      const bad: HubCatalogue = {
+        ...hubCatalogue,
+        functions: { ...hubCatalogue.functions, records: { ...hubCatalogue.functions.records!, tables: { ...hubCatalogue.functions.records!.tables, audit: { actions: ['dynamodb:PutItem', action] } } } },
+      };
+      expect(() => checkCatalogue(bad)).toThrow(/append-only table "audit"/);
+    }
+  });
+
+  it('a catalogue that queries an index the table does not have is refused', () => {
+    const bad: HubCatalogue = {
+      ...hubCatalogue,
+      functions: { ...hubCatalogue.functions, audit: { ...hubCatalogue.functions.audit!, tables: { audit: { actions: ['dynamodb:Query'], queryIndexes: ['byWho'] } } } },
+    };
+    expect(() => checkCatalogue(bad)).toThrow(/unknown index "byWho"/);
+    // The stack checks before it builds anything.
+    expect(() => synthesise({ catalogue: bad }, 'Bad')).toThrow(/unknown index "byWho"/);
+  });
+});
+
+describe('reserved concurrency', () => {
+  it.each(functionEntries)('%s: reserved concurrency from the catalogue', (name, spec) => {
+    expect(Number.isInteger(spec.reservedConcurrency) && spec.reservedConcurrency > 0).toBe(true);
+    expect(resources[id(stack.functions[name]!)].Properties.ReservedConcurrentExecutions).toBe(spec.reservedConcurrency);
+  });
+
+  it(`reserves at most ${RESERVED_CONCURRENCY_BUDGET} in all, and pushes get the most`, () => {
+    const reserved = Object.values(resources)
+      .filter((r) => r.Type === 'AWS::Lambda::Function')
+      .map((r) => r.Properties.ReservedConcurrentExecutions as number | undefined);
+    expect(reserved.every((n) => typeof n === 'number')).toBe(true);
+    expect(reserved.reduce((a, b) => a! + b!, 0)).toBeLessThanOrEqual(RESERVED_CONCURRENCY_BUDGET);
+    const most = Math.max(...functionEntries.map(([, f]) => f.reservedConcurrency));
+    expect(hubCatalogue.functions.submissions!.reservedConcurrency).toBe(most);
+  });
+});
+
+describe('storage key: every table and log group, never the field keys', () => {
+  const storageArn = () => getAttArn(id(stack.storageKey));
+
+  it('is a separate symmetric key, rotated, retained', () => {
+    const k = resources[id(stack.storageKey)];
+    expect(k.Properties.EnableKeyRotation).toBe(true);
+    expect(k.Properties.KeySpec ?? 'SYMMETRIC_DEFAULT').toBe('SYMMETRIC_DEFAULT');
+    expect(k.DeletionPolicy).toBe('Retain');
+    expect(new Set([id(stack.storageKey), id(stack.fieldKey), id(stack.lookupKey)]).size).toBe(3);
+  });
+
+  it('encrypts every table (customer managed: not AWS owned, not AWS managed)', () => {
+    const tables = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::DynamoDB::Table');
+    expect(tables).toHaveLength(Object.keys(hubCatalogue.tables).length);
+    for (const [tid, t] of tables) {
+      expect(t.Properties.SSESpecification, tid).toEqual({ SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: storageArn() });
+    }
+  });
+
+  it('encrypts every log group (functions and API access logs), all under the stack’s prefix', () => {
+    const groups = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Logs::LogGroup');
+    expect(groups).toHaveLength(functionEntries.length + 1);
+    expect(groups.map(([gid]) => gid)).toContain(id(stack.accessLogs));
+    for (const [gid, g] of groups) {
+      expect(g.Properties.KmsKeyId, gid).toEqual(storageArn());
+      expect(JSON.stringify(g.Properties.LogGroupName)).toContain(`"/credit-hub/",{"Ref":"AWS::StackName"},"/`);
+    }
+    expect(LOG_GROUP_PREFIX).toContain('/credit-hub/');
+  });
+
+  it('its policy: administration without use for the account; use only through DynamoDB, or by CloudWatch Logs for this stack’s log groups', () => {
+    const statements = keyPolicy(stack.storageKey);
+    for (const s of statements) expect(s.Action.filter((a) => a === 'kms:*' || a === '*')).toEqual([]);
+    const root = statements.filter((s) => rootPrincipal(s.Principal));
+    const admin = root.filter((s) => s.Condition === undefined);
+    expect(admin).toHaveLength(1);
+    expect([...admin[0]!.Action].sort()).toEqual([...KEY_ADMIN_ACTIONS].sort());
+    for (const s of root.filter((x) => x.Condition !== undefined)) {
+      expect(JSON.stringify(s.Condition.StringEquals['kms:ViaService'])).toContain('"dynamodb."');
+      expect(s.Condition.StringEquals['kms:CallerAccount']).toEqual({ Ref: 'AWS::AccountId' });
+    }
+    const logs = statements.filter((s) => JSON.stringify(s.Principal ?? {}).includes('"logs."'));
+    expect(logs).toHaveLength(1);
+    const arn = JSON.stringify(logs[0]!.Condition.ArnLike['kms:EncryptionContext:aws:logs:arn']);
+    expect(arn).toContain(':log-group:/credit-hub/');
+    expect(arn).toContain('AWS::StackName');
+    // Nothing else but DynamoDB's read-only look at the key.
+    const others = statements.filter((s) => !root.includes(s) && !logs.includes(s));
+    expect(others.map((s) => ({ principal: s.Principal, action: s.Action }))).toEqual([{ principal: { Service: 'dynamodb.amazonaws.com' }, action: ['kms:DescribeKey'] }]);
+  });
+
+  it.each(functionEntries)('%s: the storage key only through DynamoDB, only for its tables, encrypting only for those it writes', (name, spec) => {
+    const onKey = permissions(roleStatements(resources, roleId(name))).filter((p) => p.action.startsWith('kms:'));
+    for (const p of onKey) {
+      expect(p.resource).toEqual(storageArn());
+      expect(JSON.stringify(p.condition?.StringEquals?.['kms:ViaService'])).toContain('"dynamodb."');
+    }
+    const tables = Object.entries(spec.tables) as [string, TableAccess][];
+    if (tables.length === 0) {
+      expect(onKey).toEqual([]);
+      return;
+    }
+    const forTables = (action: string) =>
+      onKey.filter((p) => p.action === action).flatMap((p) => asArray(p.condition.StringEquals['kms:EncryptionContext:aws:dynamodb:tableName']).map((t: Json) => t.Ref as string));
+    expect(forTables('kms:Decrypt').sort()).toEqual(tables.map(([t]) => tableId(t)).sort());
+    const written = tables.filter(([, a]) => a.actions.some((x) => /PutItem|UpdateItem|DeleteItem|BatchWriteItem/.test(x))).map(([t]) => tableId(t)).sort();
+    for (const action of ['kms:Encrypt', 'kms:GenerateDataKey']) expect(forTables(action).sort(), action).toEqual(written);
+    expect(onKey.map((p) => p.action).filter((a) => !['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext'].includes(a))).toEqual([]);
+  });
+});

@@ -1,0 +1,324 @@
+/**
+ * The local stack's S3 (infra/local/s3-local.ts, s3rver-process.mjs) and its bucket notifications
+ * (infra/local/s3-events.ts): the emulator listens on 127.0.0.1 only, keeps objects across restarts,
+ * takes a presigned PUT as a court sends it (a plain PUT, no other header) and stores the exact bytes,
+ * is stopped when its stack dies, and the relay gives the notified function the event S3 would.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { connect } from 'node:net';
+import { networkInterfaces, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { finished } from 'node:stream/promises';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { S3Event } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BucketSpec } from '../../infra/catalogue.js';
+import { identify, isRunning, type ProcessIdentity } from '../../infra/local/process-identity.js';
+import { provisionBuckets } from '../../infra/local/provision.js';
+import { asyncInvocations } from '../../infra/local/lambda-async.js';
+import { workerInvoker, type FunctionInvoker, type InvokeOutcome } from '../../infra/local/lambda-runtime.js';
+import { s3EventRelay } from '../../infra/local/s3-events.js';
+import { s3Paths, startS3Local, type S3Local } from '../../infra/local/s3-local.js';
+import { s3ClientConfig } from '../../shared/aws/clients.js';
+import { encodeGb18030 } from '../support/gb18030.js';
+
+const REGION = 'cn-north-1';
+const credentials = { accessKeyId: `HUBTEST${randomBytes(8).toString('hex').toUpperCase()}`, secretAccessKey: randomBytes(20).toString('base64url') };
+const root = resolve(import.meta.dirname, '../..');
+const temp = mkdtempSync(join(tmpdir(), 'hub-s3-'));
+const dir = join(temp, 's3');
+const probe = resolve(import.meta.dirname, '../support/lambda-handlers/probe.ts');
+
+/** The notifications under test: the catalogue's shape, pointed at the probe handler. */
+const testBuckets: Record<string, BucketSpec> = {
+  batches: {
+    envVar: 'HUB_BATCH_BUCKET',
+    localName: 'hub-batches',
+    description: 'test',
+    notifications: [{ event: 'ObjectCreated', prefix: 'uploads/', function: 'probe' }],
+  },
+};
+
+const runtime = workerInvoker({ log: () => undefined, functions: { probe: { entry: probe, memoryMb: 128, timeoutSeconds: 5 } } });
+const delivered: { fn: string; event: S3Event; outcome: InvokeOutcome }[] = [];
+const recording: FunctionInvoker = {
+  invoke: async (fn, event, requestId) => {
+    const outcome = await runtime.invoke(fn, event, requestId);
+    delivered.push({ fn, event: event as S3Event, outcome });
+    return outcome;
+  },
+  close: () => runtime.close(),
+};
+const invocations = asyncInvocations({ invoker: recording, retryDelaysMs: [50, 50], log: () => undefined });
+const relay = s3EventRelay({ region: REGION, buckets: testBuckets, hasFunction: (fn) => fn === 'probe', invokeAsync: (fn, event, source) => invocations.invoke(fn, event, source), log: () => undefined });
+
+let s3: S3Local | undefined;
+let client: S3Client;
+const others: ChildProcess[] = [];
+
+const start = () => startS3Local({ dir, credentials, onEvent: (event) => relay.deliver(event) });
+const newClient = (endpoint: string) => new S3Client(s3ClientConfig({ endpoint, region: REGION, credentials, forcePathStyle: true }));
+
+beforeAll(async () => {
+  s3 = await start();
+  client = newClient(s3.endpoint);
+});
+
+afterAll(async () => {
+  client?.destroy();
+  await s3?.stop();
+  for (const c of others) c.kill('SIGKILL');
+  invocations.close();
+  await runtime.close();
+  rmSync(temp, { recursive: true, force: true });
+});
+
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+async function body(key: string): Promise<Buffer> {
+  const got = await client.send(new GetObjectCommand({ Bucket: 'hub-batches', Key: key }));
+  return Buffer.from(await got.Body!.transformToByteArray());
+}
+
+/** A presigned PUT URL as POST /v1/batches will hand it out. */
+const presignPut = (key: string) => getSignedUrl(client, new PutObjectCommand({ Bucket: 'hub-batches', Key: key }), { expiresIn: 900 });
+
+/** Whether a TCP connection to host:port is refused. */
+function refused(host: string, port: number): Promise<boolean> {
+  return new Promise((r) => {
+    const socket = connect({ host, port, timeout: 2000 });
+    socket.once('connect', () => (socket.destroy(), r(false)));
+    socket.once('timeout', () => (socket.destroy(), r(true)));
+    socket.once('error', () => r(true));
+  });
+}
+
+async function until(check: () => boolean, ms: number): Promise<boolean> {
+  for (const deadline = Date.now() + ms; Date.now() < deadline; await new Promise((r) => setTimeout(r, 50))) if (check()) return true;
+  return check();
+}
+
+describe('the S3 emulator', () => {
+  it('creates the buckets it is given once, and leaves them (and their objects) alone after', async () => {
+    expect(await provisionBuckets(client, testBuckets)).toEqual(['hub-batches']);
+    expect(await provisionBuckets(client, testBuckets)).toEqual([]);
+  });
+
+  it('answers on 127.0.0.1 only: a connection to any other address of this machine is refused', async () => {
+    const port = s3!.port;
+    expect(await refused('127.0.0.1', port)).toBe(false);
+    // Another loopback address (always there on Linux) and every address of the machine's interfaces.
+    const others = ['127.0.0.2', ...Object.values(networkInterfaces()).flatMap((list) => (list ?? []).filter((a) => !a.internal).map((a) => a.address))];
+    for (const host of others) expect(await refused(host, port), `${host}:${port}`).toBe(true);
+  });
+
+  it('keeps its objects in a folder of the owner’s only', () => {
+    expect(statSync(dir).mode & 0o077).toBe(0);
+    expect(statSync(s3Paths(dir).log).mode & 0o077).toBe(0);
+  });
+
+  it('gives a presigned PUT URL no checksum parameter (the SDK default would presign a CRC32 of an empty body)', async () => {
+    const url = new URL(await presignPut('uploads/plain.csv'));
+    const names = [...url.searchParams.keys()].map((k) => k.toLowerCase());
+    expect(names.filter((k) => k.startsWith('x-amz-checksum-') || k === 'x-amz-sdk-checksum-algorithm')).toEqual([]);
+    expect(url.searchParams.get('X-Amz-SignedHeaders')).toBe('host');
+    // What this guards against: a client left with the SDK's defaults puts them in.
+    const defaults = new S3Client({ endpoint: s3!.endpoint, region: REGION, credentials, forcePathStyle: true });
+    const risky = new URL(await getSignedUrl(defaults, new PutObjectCommand({ Bucket: 'hub-batches', Key: 'uploads/x' }), { expiresIn: 900 }));
+    defaults.destroy();
+    expect([...risky.searchParams.keys()]).toContain('x-amz-sdk-checksum-algorithm');
+  });
+
+  it('takes a plain PUT to a presigned URL (no other header) and stores the exact bytes of a GB18030 file', async () => {
+    const file = encodeGb18030('iname,cardNum,courtName\n张𠮷,110102199101010078,北京市第一中级人民法院\n"王, 五",91110000600037341L,上海市浦东新区人民法院\n');
+    const response = await fetch(await presignPut('uploads/gb18030.csv'), { method: 'PUT', body: file });
+    expect(response.status).toBe(200);
+    expect((await body('uploads/gb18030.csv')).equals(file)).toBe(true);
+  });
+
+  it('streams a 50 MB body through a presigned PUT and stores exactly it, readable in full as soon as the PUT is answered', async () => {
+    const path = join(temp, 'big.ndjson');
+    const out = createWriteStream(path);
+    const hash = createHash('sha256');
+    for (let i = 0; i < 50; i++) {
+      const chunk = randomBytes(1024 * 1024);
+      hash.update(chunk);
+      if (!out.write(chunk)) await new Promise((r) => out.once('drain', r));
+    }
+    out.end();
+    await finished(out);
+    const expected = hash.digest('hex');
+    const size = 50 * 1024 * 1024;
+
+    const url = new URL(await presignPut('uploads/big.ndjson'));
+    const status = await new Promise<number>((resolveStatus, reject) => {
+      const req = request(url, { method: 'PUT', headers: { 'content-length': size } }, (res) => {
+        res.resume();
+        res.once('end', () => resolveStatus(res.statusCode!));
+      });
+      req.once('error', reject);
+      createReadStream(path).pipe(req);
+    });
+    expect(status).toBe(200);
+    rmSync(path);
+
+    const head = await client.send(new HeadObjectCommand({ Bucket: 'hub-batches', Key: 'uploads/big.ndjson' }));
+    expect(head.ContentLength).toBe(size);
+    const got = await client.send(new GetObjectCommand({ Bucket: 'hub-batches', Key: 'uploads/big.ndjson' }));
+    const streamed = createHash('sha256');
+    for await (const chunk of got.Body as AsyncIterable<Buffer>) streamed.update(chunk);
+    expect(streamed.digest('hex')).toBe(expected);
+  });
+
+  it('stores a streamed PutObject of a handler as its bytes, not framed in aws-chunked encoding', async () => {
+    const data = Buffer.from('{"iname":"李四"}\n'.repeat(1000));
+    const { Readable } = await import('node:stream');
+    await client.send(new PutObjectCommand({ Bucket: 'hub-batches', Key: 'rejects/streamed.ndjson', Body: Readable.from([data]), ContentLength: data.length }));
+    expect(sha256(await body('rejects/streamed.ndjson'))).toBe(sha256(data));
+  });
+
+  it('lists past its first page (its continuation tokens need the legacy OpenSSL provider of its own process)', async () => {
+    const first = await client.send(new ListObjectsV2Command({ Bucket: 'hub-batches', MaxKeys: 1 }));
+    expect(first.IsTruncated).toBe(true);
+    const next = await client.send(new ListObjectsV2Command({ Bucket: 'hub-batches', MaxKeys: 1, ContinuationToken: first.NextContinuationToken }));
+    expect(next.Contents?.[0]?.Key).not.toBe(first.Contents?.[0]?.Key);
+  });
+
+  it('keeps its objects across a restart, and its pid file names only the running emulator', async () => {
+    const before = await body('uploads/gb18030.csv');
+    const firstPid = s3!.pid;
+    await s3!.stop();
+    expect(isRunning(firstPid)).toBe(false);
+    expect(existsSync(s3Paths(dir).pidFile)).toBe(false);
+    s3 = await start();
+    client.destroy();
+    client = newClient(s3.endpoint);
+    expect(JSON.parse(readFileSync(s3Paths(dir).pidFile, 'utf8')).emulator.pid).toBe(s3.pid);
+    expect((await body('uploads/gb18030.csv')).equals(before)).toBe(true);
+  });
+});
+
+describe('bucket notifications (the S3 event relay)', () => {
+  it('invokes the notified function asynchronously with the S3 event of the upload', async () => {
+    const key = 'uploads/批次 2026+1.csv';
+    const data = Buffer.from('iname,cardNum\n');
+    delivered.length = 0;
+    const before = Date.now();
+    expect((await fetch(await presignPut(key), { method: 'PUT', body: data })).status).toBe(200);
+    expect(await until(() => delivered.length > 0, 10_000)).toBe(true);
+    await invocations.idle();
+
+    expect(delivered).toHaveLength(1);
+    const [{ fn, event, outcome }] = delivered as [(typeof delivered)[number]];
+    expect(fn).toBe('probe');
+    // It ran in the function's own execution environment (a worker thread of the local Lambda runtime).
+    expect(outcome).toMatchObject({ status: 'ok', result: { functionName: 'credit-hub-probe' } });
+    expect(event.Records).toHaveLength(1);
+    const record = event.Records[0]!;
+    expect(record).toMatchObject({
+      eventVersion: '2.1',
+      eventSource: 'aws:s3',
+      awsRegion: REGION,
+      eventName: 'ObjectCreated:Put',
+      s3: {
+        s3SchemaVersion: '1.0',
+        bucket: { name: 'hub-batches', arn: 'arn:aws-cn:s3:::hub-batches' },
+        object: { key: 'uploads/%E6%89%B9%E6%AC%A1+2026%2B1.csv', size: data.length, eTag: createHash('md5').update(data).digest('hex') },
+      },
+    });
+    // The key comes back as a handler decodes it.
+    expect(decodeURIComponent(record.s3.object.key.replace(/\+/g, ' '))).toBe(key);
+    expect(Date.parse(record.eventTime)).toBeGreaterThanOrEqual(before - 1000);
+    expect(record.s3.object.sequencer).toMatch(/^[0-9A-F]{16}$/);
+  });
+
+  it('does not invoke it for objects outside the notification’s prefix', async () => {
+    delivered.length = 0;
+    expect((await fetch(await presignPut('rejects/b.ndjson'), { method: 'PUT', body: 'x' })).status).toBe(200);
+    expect((await fetch(await presignPut('uploads/c.csv'), { method: 'PUT', body: 'y' })).status).toBe(200);
+    expect(await until(() => delivered.length > 0, 10_000)).toBe(true);
+    await invocations.idle();
+    expect(delivered.map((d) => decodeURIComponent(d.event.Records[0]!.s3.object.key))).toEqual(['uploads/c.csv']);
+  });
+});
+
+describe('an emulator whose stack is gone', () => {
+  /** A process that is surely not running, with this boot's id. */
+  function deadOwner(): ProcessIdentity {
+    const ran = spawnSync(process.execPath, ['-e', '']);
+    return { pid: ran.pid!, startTime: '1', bootId: identify(process.pid)!.bootId };
+  }
+
+  /** An S3 emulator on `folder` started by no stack (as one left behind would be). */
+  async function strayEmulator(folder: string): Promise<ProcessIdentity> {
+    const paths = s3Paths(folder);
+    mkdirSync(paths.objects, { recursive: true });
+    const child = spawn(process.execPath, ['--openssl-legacy-provider', join(root, 'infra/local/s3rver-process.mjs'), '--directory', paths.objects], {
+      env: { ...process.env, S3RVER_ACCESS_KEY_ID: credentials.accessKeyId, S3RVER_SECRET_ACCESS_KEY: credentials.secretAccessKey },
+      stdio: 'ignore',
+    });
+    others.push(child);
+    await new Promise((r) => child.once('spawn', r));
+    return identify(child.pid!)!;
+  }
+
+  it('is stopped by the next start when the pid file proves it orphaned', async () => {
+    const folder = join(temp, 'orphan');
+    const stray = await strayEmulator(folder);
+    writeFileSync(s3Paths(folder).pidFile, JSON.stringify({ emulator: stray, owner: deadOwner(), folder: s3Paths(folder).objects }));
+    const next = await startS3Local({ dir: folder, credentials, onEvent: () => undefined });
+    try {
+      expect(isRunning(stray.pid)).toBe(false);
+      expect(JSON.parse(readFileSync(s3Paths(folder).pidFile, 'utf8')).emulator.pid).toBe(next.pid);
+    } finally {
+      await next.stop();
+    }
+  });
+
+  it('is left alone, and named, when its stack still runs or no pid file proves whose it is', async () => {
+    const folder = join(temp, 'owned');
+    const stray = await strayEmulator(folder);
+    writeFileSync(s3Paths(folder).pidFile, JSON.stringify({ emulator: stray, owner: identify(process.pid), folder: s3Paths(folder).objects }));
+    await expect(startS3Local({ dir: folder, credentials, onEvent: () => undefined })).rejects.toThrow(`its stack, pid ${process.pid}, still runs`);
+    rmSync(s3Paths(folder).pidFile);
+    await expect(startS3Local({ dir: folder, credentials, onEvent: () => undefined })).rejects.toThrow(`kill ${stray.pid}`);
+    expect(isRunning(stray.pid)).toBe(true);
+    process.kill(stray.pid, 'SIGTERM');
+    expect(await until(() => !isRunning(stray.pid), 10_000)).toBe(true);
+  });
+
+  it.each([
+    ['with setpriv where there is one', false],
+    ['without setpriv: its IPC channel to the stack closes', true],
+  ])('stops by itself when its stack is killed outright (%s)', async (_, hideSetpriv) => {
+    const folder = join(temp, hideSetpriv ? 'killed-no-setpriv' : 'killed');
+    const bin = join(temp, 'no-setpriv');
+    if (hideSetpriv && !existsSync(bin)) {
+      mkdirSync(bin);
+      writeFileSync(join(bin, 'setpriv'), '#!/bin/sh\nexit 1\n');
+      chmodSync(join(bin, 'setpriv'), 0o755);
+    }
+    const script = `import { startS3Local } from ${JSON.stringify(join(root, 'infra/local/s3-local.ts'))};
+      const s3 = await startS3Local({ dir: ${JSON.stringify(folder)}, credentials: ${JSON.stringify(credentials)}, onEvent: () => {} });
+      process.stdout.write(JSON.stringify({ pid: s3.pid }) + '\\n');
+      setInterval(() => {}, 1e9);`;
+    const stack = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: root,
+      env: { ...process.env, PATH: hideSetpriv ? `${bin}:${process.env.PATH}` : process.env.PATH },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    others.push(stack);
+    let out = '';
+    stack.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    expect(await until(() => out.includes('\n'), 30_000)).toBe(true);
+    const { pid } = JSON.parse(out) as { pid: number };
+    expect(isRunning(pid)).toBe(true);
+    stack.kill('SIGKILL');
+    expect(await until(() => !isRunning(pid), 15_000)).toBe(true);
+    expect(readFileSync(s3Paths(folder).log, 'utf8')).toMatch(/stopping[\s\S]*stopped/);
+  });
+});
