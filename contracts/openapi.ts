@@ -18,6 +18,7 @@ import {
   gatewayMessageSchema,
   healthSchema,
   keyCreatedSchema,
+  dishonestDebtorSubmissionSchema,
   licenseSubmissionSchema,
   MAX_RECORDS_PER_SUBMISSION,
   penaltySubmissionSchema,
@@ -341,7 +342,7 @@ export function openApiDocument() {
             path: z.object({ kind: z.enum(Object.keys(PUSH_KINDS) as [string, ...string[]]).meta({ description: 'the record kind; others are 404 `unknown_kind` until they land' }) }),
             header: contentEncodingHeader.extend({ 'Idempotency-Key': idempotencyKeyHeader }),
           },
-          requestBody: { description: CHARSETS, required: true, content: { 'application/json': { schema: z.union([licenseSubmissionSchema, penaltySubmissionSchema]) } } },
+          requestBody: { description: CHARSETS, required: true, content: { 'application/json': { schema: z.union([licenseSubmissionSchema, penaltySubmissionSchema, dishonestDebtorSubmissionSchema]) } } },
           errors: cases(jsonBody(api.maxBodyBytes), BEARER, STORE, NO_ROUTE, {
             invalid_submission: `the envelope is wrong: no records, more than ${MAX_RECORDS_PER_SUBMISSION.toLocaleString('en')}, or keys other than records (details name them)`,
             invalid_idempotency_key: '',

@@ -5,8 +5,9 @@
  * learns nothing about whether that document exists.
  *
  * An answer that shows identity numbers in full (the operator's, when the
- * record or a listed version has one) is written to the audit first; if that
- * write fails, so does the read: no disclosure goes unrecorded.
+ * record or a listed version has a natural person's certificate number) is
+ * written to the audit first, before anything is decrypted; if that write
+ * fails, so does the read: no disclosure goes unrecorded.
  */
 import { RECORD_ID_PATTERN } from '../../contracts/record-id.js';
 import { readEntry } from '../../shared/audit/read-entry.js';
@@ -17,20 +18,10 @@ import { shorten } from '../../shared/domain/text.js';
 import { notFound } from '../../shared/http/errors.js';
 import { httpHandler } from '../../shared/http/middleware.js';
 import { json } from '../../shared/http/response.js';
-import { recordView } from '../../shared/records/view.js';
+import { recordView, showsCertificateNumber } from '../../shared/records/view.js';
 
 /** How much of the requested id an error message quotes back. */
 const QUOTED_ID_MAX = 64;
-/** The certificate-number fields (XK_XDR_ZJHM, CF_XDR_ZJHM …). */
-const IDENTITY_NUMBER_FIELD = /_XDR_ZJHM$/;
-
-type View = Awaited<ReturnType<typeof recordView>>;
-
-/** Whether the view holds an identity number anywhere (current fields or a listed version). */
-function showsIdentityNumber(view: View): boolean {
-  const has = (fields: Record<string, string>) => Object.keys(fields).some((f) => IDENTITY_NUMBER_FIELD.test(f) && fields[f]);
-  return has(view.fields) || view.versions.some((v) => has(v.fields));
-}
 
 export const handler = httpHandler(async (event) => {
   const principal = await authenticate(event, authDeps());
@@ -39,7 +30,7 @@ export const handler = httpHandler(async (event) => {
   const operator = principal.role === 'operator';
   const visible = found && (operator || principal.sourceId === found.head.sourceId);
   if (!visible) throw notFound(`没有记录${shorten(id, QUOTED_ID_MAX)} (unknown record id)`);
-  const view = await recordView(found.head, found.versions, operator, fieldCipher);
-  if (operator && showsIdentityNumber(view)) await auditStore().recordRead(readEntry(event, principal, id, new Date()));
-  return json(200, view);
+  // Recorded before anything is decrypted: no identity number is even produced for an unrecorded read.
+  if (operator && showsCertificateNumber(found.head, found.versions)) await auditStore().recordRead(readEntry(event, principal, id, new Date()));
+  return json(200, await recordView(found.head, found.versions, operator, fieldCipher));
 });

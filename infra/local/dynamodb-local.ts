@@ -140,7 +140,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-function emulatorDir(): string {
+/** The folder of DynamoDB Local's jar and native libraries. */
+export function emulatorDir(): string {
   const require = createRequire(import.meta.url);
   return join(dirname(require.resolve('amplify-dynamodb-simulator/package.json')), 'emulator');
 }

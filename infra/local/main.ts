@@ -77,6 +77,7 @@ try {
   stack = await startLocalStack({ port, dataDir, operatorKey: process.env.HUB_OPERATOR_KEY || undefined, log: say });
   say(`data folder:   ${stack.dataDir}   (stack pid ${process.pid})`);
   say(`DynamoDB Local: ${stack.dynamoEndpoint}   (tables: ${Object.values(tables).map((t) => t.localName).join(', ')})`);
+  say(`S3 (s3rver):   ${stack.s3Endpoint}   (path-style, objects in ${stack.dataDir}/s3; Lambda Invoke API: ${stack.lambdaEndpoint})`);
   say(`HTTP API:      ${stack.apiUrl}   (health: ${stack.apiUrl}/health, OpenAPI: ${stack.apiUrl}/openapi.json)`);
   say(
     process.env.HUB_OPERATOR_KEY

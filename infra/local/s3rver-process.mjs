@@ -14,11 +14,13 @@
  * Stops cleanly (ends the requests in flight, up to STOP_GRACE_MS) on SIGTERM, SIGINT, or when the
  * IPC channel closes: the stack is gone, even if it was killed outright.
  *
- * Two corrections to s3rver's filesystem store, here so that they stay with the emulator:
- * - it answered a PUT (and emitted the object-created event) before the body was flushed to the
- *   object file, so a GET right after could read a short object; now the body is written to a
- *   `.partial` file, and the object appears (renamed into place) only when it is complete;
- * - the `.partial` files of uploads cut short by a crash are removed at start.
+ * Two corrections to s3rver's filesystem store, here so that they stay with the emulator. S3 shows an
+ * object only once its upload is complete; s3rver wrote the body straight into the object file, so
+ * while an upload ran, and forever after one was cut short, the object read as a truncated file (and
+ * it answered before the file was flushed). Now:
+ * - the body goes to a `.partial` file beside the object, renamed into place once complete and on
+ *   disk, and removed when the upload fails;
+ * - the `.partial` files left by a crash in mid-upload are removed at start.
  */
 import { randomUUID } from 'node:crypto';
 import { createHash } from 'node:crypto';

@@ -16,6 +16,7 @@ import { environment, tables } from '../catalogue.js';
 import { dataFolderCredentials, LOCAL_REGION, startDynamoDbLocal, type DynamoDbLocal, type LocalCredentials } from './dynamodb-local.js';
 import { corsOriginsFromEnv, startGateway, type Gateway } from './gateway.js';
 import { workerInvoker, type FunctionInvoker } from './lambda-runtime.js';
+import { startEventServices, type EventServices } from './event-services.js';
 import { provisionTables } from './provision.js';
 import { acquireDataFolderLock } from './data-folder-lock.js';
 
@@ -36,6 +37,9 @@ export interface LocalStack {
   operatorKeyChange: OperatorKeyChange;
   dataDir: string;
   dynamoEndpoint: string;
+  /** The S3 emulator and the Lambda Invoke API (event-services.ts). */
+  s3Endpoint: string;
+  lambdaEndpoint: string;
   stop(): Promise<void>;
 }
 
@@ -115,9 +119,14 @@ async function startLockedStack(options: LocalStackOptions, dataDir: string): Pr
   );
   let gateway: Gateway | undefined;
   let invoker: FunctionInvoker | undefined;
+  let services: EventServices | undefined;
   let operatorKeyChange: OperatorKeyChange = 'unchanged';
   try {
-    Object.assign(process.env, handlerEnvironment(dynamo.endpoint, keyDir, dynamo.credentials));
+    // Each function runs in execution environments of its own, as on Lambda (lambda-runtime.ts); none starts before it is invoked.
+    invoker = workerInvoker({ log });
+    log('starting S3 (s3rver) and the Lambda Invoke API …');
+    services = await startEventServices({ dataDir, credentials: dynamo.credentials, region: REGION, invoker, log });
+    Object.assign(process.env, handlerEnvironment(dynamo.endpoint, keyDir, dynamo.credentials), services.environment);
     const client = new DynamoDBClient({ endpoint: dynamo.endpoint, region: REGION, credentials: dynamo.credentials });
     try {
       const created = await provisionTables(client);
@@ -129,17 +138,20 @@ async function startLockedStack(options: LocalStackOptions, dataDir: string): Pr
       client.destroy();
     }
 
-    // Each function runs in execution environments of its own, as on Lambda (lambda-runtime.ts).
-    invoker = workerInvoker({ log });
     gateway = await startGateway({ port: options.port, invoker, corsOrigins: corsOriginsFromEnv() });
   } catch (e) {
+    await services?.stopInvoking();
     await invoker?.close();
+    await services?.stopS3();
     await dynamo.stop();
     throw e;
   }
 
   const gw = gateway;
   const functionsRuntime = invoker;
+  const events = services;
+  // EventBridge's schedules, the ones marked for it fired once now: what a stopped or killed stack left undone resumes.
+  events.startSchedules();
   return {
     apiUrl: gw.url,
     operatorKey: operator.key,
@@ -147,9 +159,13 @@ async function startLockedStack(options: LocalStackOptions, dataDir: string): Pr
     operatorKeyChange,
     dataDir,
     dynamoEndpoint: dynamo.endpoint,
+    s3Endpoint: events.s3Endpoint,
+    lambdaEndpoint: events.lambdaEndpoint,
     stop: async () => {
       await gw.close();
+      await events.stopInvoking();
       await functionsRuntime.close();
+      await events.stopS3();
       await dynamo.stop();
     },
   };

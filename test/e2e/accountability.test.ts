@@ -12,6 +12,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, tables } from '../../infra/catalogue.js';
+import { LOCAL_REGION } from '../../infra/local/dynamodb-local.js';
 import { generateApiKey, hashApiKey } from '../../shared/auth/api-keys.js';
 import { todayInChina } from '../../shared/domain/dates.js';
 import { license, PERSON_ID, personLicense, SOURCE_USCC } from '../support/fixtures.js';
@@ -122,7 +123,7 @@ describe('the per-key limit', () => {
     // past the API, as that many requests would have: the next few seconds' counters at the limit. (That the
     // counter admits exactly the limit under concurrent requests: test/integration/accountability.test.ts.)
     const credentials = stackCredentials(dataDir);
-    const client = new DynamoDBClient({ endpoint: dynamoEndpointOf(stack.output()), region: 'cn-north-1', credentials });
+    const client = new DynamoDBClient({ endpoint: dynamoEndpointOf(stack.output()), region: LOCAL_REGION, credentials });
     const doc = DynamoDBDocumentClient.from(client);
     const hash = hashApiKey(keys.scjgj!);
     const busyUntil = Math.floor(Date.now() / 1000) + 4;
@@ -150,7 +151,7 @@ describe('the operator key', () => {
   it('is replaced at once by `hub operator rotate-key`: the previous key fails with its next request', async () => {
     const run = promisify(execFile);
     const credentials = stackCredentials(dataDir);
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'bin/hub.ts', 'operator', 'rotate-key', '--table', tables.sources.localName, '--region', 'cn-north-1'], {
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'bin/hub.ts', 'operator', 'rotate-key', '--table', tables.sources.localName, '--region', LOCAL_REGION], {
       cwd: ROOT,
       env: { ...process.env, AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpointOf(stack.output()), AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey },
     });

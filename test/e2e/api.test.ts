@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordId } from '../../shared/domain/record-model.js';
 import { fullWidthDigits, seriousPenaltyPublication } from '../support/dates.js';
-import { DECISION_DATE, LATE_DECISION_DATE, license, penalty, PERSON_ID, personLicense, SOURCE_USCC, SUBJECT_USCC } from '../support/fixtures.js';
+import { DECISION_DATE, LATE_DECISION_DATE, license, ORGAN_USCC, penalty, PERSON_ID, personLicense, SOURCE_USCC, SUBJECT_USCC } from '../support/fixtures.js';
+import { addMonths } from '../../shared/domain/dates.js';
 import { startStackProcess, tempDataDir, type StackProcess } from '../support/local-stack-process.js';
 
 const dataDir = tempDataDir('hub-e2e-');
@@ -244,6 +245,46 @@ describe('pushing records', () => {
       const id = recordId('lic', 'license', 'scjgj', String(license(n).XK_WSH));
       expectError(await call('GET', `/v1/records/${id}`, operatorKey), 404);
     }
+  });
+
+  it('takes a court’s 失信被执行人 listings: a person masked, a government body marked, a removal ends the listing', async () => {
+    const listing = (n: number, over: Record<string, unknown> = {}) => ({
+      iname: '某某县人民政府',
+      cardNum: ORGAN_USCC,
+      businessEntity: '王五',
+      courtName: '北京市第一中级人民法院',
+      areaName: '北京',
+      caseCode: `（2026）京01执${n}号`,
+      regDate: DECISION_DATE,
+      gistId: '（2025）京01民初45号',
+      gistUnit: '北京市第一中级人民法院',
+      duty: '给付工程款人民币伍拾万元',
+      performance: '全部未履行',
+      unperformPart: '50.00',
+      disruptTypeName: '有履行能力而拒不履行生效法律文书确定义务',
+      publishDate: DECISION_DATE,
+      ...over,
+    });
+    const person = { ...listing(2, { iname: '张三', cardNum: PERSON_ID }), businessEntity: undefined };
+    const pushed = await call('POST', '/v1/submissions/dishonest-debtor', keys.court, { records: [listing(1), person] });
+    expect(pushed.json).toMatchObject({ accepted: 2, rejected: 0 });
+    const [body, natural] = pushed.json.results.map((r: any) => r.id);
+    expect(body).toMatch(/^dd_/);
+    expectError(await call('POST', '/v1/submissions/dishonest-debtor', keys.scjgj, { records: [listing(3)] }), 403, 'forbidden');
+
+    const owner = await call('GET', `/v1/records/${natural}`, keys.court);
+    expect(owner.json).toMatchObject({ kind: 'dishonest-debtor', status: 'active', governmentBody: false, fields: { cardNum: '1101021991****0078', partyTypeName: '自然人', status: 'listed' } });
+    expect(owner.text).not.toContain(PERSON_ID);
+    expect((await call('GET', `/v1/records/${natural}`, operatorKey)).json.fields.cardNum).toBe(PERSON_ID);
+    const listed = await call('GET', `/v1/records/${body}`, keys.court);
+    expect(listed.json).toMatchObject({ governmentBody: true, fields: { cardNum: ORGAN_USCC, unperformPart: '50' }, publication: { state: 'pending-review', from: DECISION_DATE, until: addMonths(DECISION_DATE, 24) } });
+
+    const removal = await call('POST', '/v1/submissions/dishonest-debtor', keys.court, { records: [listing(1, { status: 'removed' })] });
+    expect(removal.json.results[0]).toEqual({ index: 0, status: 'updated', id: body });
+    const removed = await call('GET', `/v1/records/${body}`, keys.court);
+    expect(removed.json).toMatchObject({ status: 'removed', version: 2, publication: { state: 'ended', endReason: 'removed', from: DECISION_DATE } });
+    expect(removed.json.versions.map((v: any) => v.fields.status)).toEqual(['listed', 'removed']);
+    expect(stack.output()).not.toContain(PERSON_ID);
   });
 
   it('never answers a client mistake with a 5xx', async () => {

@@ -149,7 +149,7 @@ async function checkReadBack(
   keys: readonly string[],
 ): Promise<string[]> {
   const problems: string[] = [];
-  await forEachPaced(keys, 8, READS_PER_SECOND, async (key) => {
+  await forEachPaced(keys, 16, READS_PER_SECOND, async (key) => {
     const ref = refs.get(key)!;
     const id = idOf.get(key);
     if (!id) return void problems.push(`${key}: no id was ever answered`);

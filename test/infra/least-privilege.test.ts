@@ -12,7 +12,7 @@
 import { mockClient } from 'aws-sdk-client-mock';
 import { DecryptCommand, GenerateDataKeyCommand, GenerateMacCommand, KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { environment, fieldKeyUse, type TableAccess } from '../../infra/catalogue.js';
+import { fieldKeyUse, type TableAccess } from '../../infra/catalogue.js';
 import { APPEND_ONLY_DENIED_ACTIONS, checkCatalogue, HubStack, hubCatalogue, KEY_ADMIN_ACTIONS, LOG_GROUP_PREFIX, type HubCatalogue } from '../../infra/stack.js';
 import { KmsKeyring } from '../../shared/crypto/kms-keyring.js';
 import { PROBE_KEY } from '../../shared/store/store-probe.js';
@@ -153,7 +153,6 @@ describe('the operator key is not stored, and no role can read one', () => {
   it.each(functionEntries)('%s: no operator key (or its hash, or a secret) in its environment', (name) => {
     const env = resources[id(stack.functions[name]!)].Properties.Environment.Variables as Record<string, Json>;
     expect(Object.keys(env).filter((k) => /OPERATOR|SECRET/.test(k))).toEqual([]);
-    expect(Object.keys(env)).not.toContain(environment.operatorKeySecretArn);
     expect(Object.keys(env)).not.toContain('HUB_OPERATOR_KEY_HASH');
   });
 
@@ -252,6 +251,15 @@ describe('DynamoDB: exactly the calls each function makes', () => {
           Object.entries(t).map(([table, a]) => [table, { actions: [...a.actions].sort(), leadingKeys: [...(a.leadingKeys ?? [])].sort(), queryIndexes: [...(a.queryIndexes ?? [])].sort() }]),
         );
       expect(normalise(spec.tables), name).toEqual(normalise(DYNAMO_CALLS[name]!));
+    }
+  });
+
+  it('every function that authenticates reads key hashes and counts its requests per key; the others neither', () => {
+    for (const [name, spec] of functionEntries) {
+      const tables = spec.tables as Record<string, TableAccess>;
+      const readsKeys = tables.sources?.actions.includes('dynamodb:GetItem') && tables.sources.leadingKeys?.includes('KEY#*');
+      const counts = tables.throttle?.actions.includes('dynamodb:UpdateItem') ?? false;
+      expect({ name, readsKeys: Boolean(readsKeys), counts }).toEqual({ name, readsKeys: spec.authenticates, counts: spec.authenticates });
     }
   });
 
@@ -395,18 +403,17 @@ describe('storage key: every table and log group, never the field keys', () => {
     expect(LOG_GROUP_PREFIX).toContain('/credit-hub/');
   });
 
-  it('its policy: administration without use for the account; use only through DynamoDB, or by CloudWatch Logs for this stack’s log groups', () => {
+  it('its policy: administration without use for the account; use only through DynamoDB or CloudWatch Logs, or by CloudWatch Logs for this stack’s log groups', () => {
     const statements = keyPolicy(stack.storageKey);
     for (const s of statements) expect(s.Action.filter((a) => a === 'kms:*' || a === '*')).toEqual([]);
     const root = statements.filter((s) => rootPrincipal(s.Principal));
     const admin = root.filter((s) => s.Condition === undefined);
     expect(admin).toHaveLength(1);
     expect([...admin[0]!.Action].sort()).toEqual([...KEY_ADMIN_ACTIONS].sort());
-    for (const s of root.filter((x) => x.Condition !== undefined)) {
-      expect(JSON.stringify(s.Condition.StringEquals['kms:ViaService'])).toContain('"dynamodb."');
-      expect(s.Condition.StringEquals['kms:CallerAccount']).toEqual({ Ref: 'AWS::AccountId' });
-    }
-    const logs = statements.filter((s) => JSON.stringify(s.Principal ?? {}).includes('"logs."'));
+    const through = root.filter((x) => x.Condition !== undefined);
+    expect(through.map((s) => JSON.stringify(s.Condition.StringEquals['kms:ViaService']).match(/"(dynamodb|logs)\."/)?.[1]).sort()).toEqual(['dynamodb', 'logs']);
+    for (const s of through) expect(s.Condition.StringEquals['kms:CallerAccount']).toEqual({ Ref: 'AWS::AccountId' });
+    const logs = statements.filter((s) => JSON.stringify(s.Principal?.Service ?? {}).includes('"logs."'));
     expect(logs).toHaveLength(1);
     const arn = JSON.stringify(logs[0]!.Condition.ArnLike['kms:EncryptionContext:aws:logs:arn']);
     expect(arn).toContain(':log-group:/credit-hub/');
@@ -416,8 +423,22 @@ describe('storage key: every table and log group, never the field keys', () => {
     expect(others.map((s) => ({ principal: s.Principal, action: s.Action }))).toEqual([{ principal: { Service: 'dynamodb.amazonaws.com' }, action: ['kms:DescribeKey'] }]);
   });
 
-  it.each(functionEntries)('%s: the storage key only through DynamoDB, only for its tables, encrypting only for those it writes', (name, spec) => {
+  it.each(functionEntries)('%s: the storage key through CloudWatch Logs for its own log group only', (name) => {
     const onKey = permissions(roleStatements(resources, roleId(name))).filter((p) => p.action.startsWith('kms:'));
+    const viaLogs = onKey.filter((p) => JSON.stringify(p.condition?.StringEquals?.['kms:ViaService']).includes('"logs."'));
+    expect(viaLogs.map((p) => p.action).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+    for (const p of viaLogs) {
+      expect(p.resource).toEqual(storageArn());
+      const arn = JSON.stringify(p.condition.ArnEquals['kms:EncryptionContext:aws:logs:arn']);
+      expect(arn).toContain(`/functions/${name}"`);
+      expect(arn).not.toContain('*');
+    }
+  });
+
+  it.each(functionEntries)('%s: the storage key only through DynamoDB, only for its tables, encrypting only for those it writes', (name, spec) => {
+    const onKey = permissions(roleStatements(resources, roleId(name)))
+      .filter((p) => p.action.startsWith('kms:'))
+      .filter((p) => !JSON.stringify(p.condition?.StringEquals?.['kms:ViaService']).includes('"logs."'));
     for (const p of onKey) {
       expect(p.resource).toEqual(storageArn());
       expect(JSON.stringify(p.condition?.StringEquals?.['kms:ViaService'])).toContain('"dynamodb."');

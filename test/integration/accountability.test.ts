@@ -14,6 +14,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditRead } from '../../contracts/audit.js';
 import { api, environment, tables } from '../../infra/catalogue.js';
+import { LOCAL_REGION } from '../../infra/local/dynamodb-local.js';
 import { lambdaContext } from '../../infra/local/lambda-context.js';
 import { generateApiKey, hashApiKey } from '../../shared/auth/api-keys.js';
 import { installOperatorKey, rotateOperatorKey } from '../../shared/auth/operator-key.js';
@@ -27,7 +28,7 @@ import { SOURCE_USCC } from '../support/fixtures.js';
 type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const REGION = 'cn-north-1';
+const REGION = LOCAL_REGION;
 let db: TestDynamo;
 let sources: DynamoSourcesStore;
 let throttle: DynamoThrottleStore;

@@ -53,7 +53,7 @@ async function prepared(row: Record<string, unknown>, at = new Date()): Promise<
 }
 
 const person = (over: Record<string, unknown> = {}) => prepared({ iname: '张三', cardNum: ID, ...CASE, ...over });
-const governmentBody = (over: Record<string, unknown> = {}) => prepared({ iname: '某某县人民政府', cardNum: GOVERNMENT_BODY, businessEntity: '王五', ...CASE, ...over });
+const governmentBody = (over: Record<string, unknown> = {}, at = new Date()) => prepared({ iname: '某某县人民政府', cardNum: GOVERNMENT_BODY, businessEntity: '王五', ...CASE, ...over }, at);
 
 /** The record after `next` was pushed on top of `first`: its head and the superseded version. */
 function updated(first: StoredHead, next: StoredHead): { head: StoredHead; versions: StoredVersion[] } {

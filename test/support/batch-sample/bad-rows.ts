@@ -3,6 +3,7 @@
  * valid row. Each records the field at fault, so a test can assert that the
  * hub rejects exactly these rows, for exactly that field.
  */
+import { residentIdProblem, usccProblem } from '../../../shared/domain/identifiers.js';
 import { addDays } from '../dates.js';
 import type { Random } from '../seeded-random.js';
 import type { SampleFields } from './fields.js';
@@ -19,9 +20,9 @@ export const BAD_KINDS = [
   'future-date',
   /** A required field left out (in CSV: an empty cell). */
   'missing-field',
-  /** A field API.md does not name (in CSV: an extra cell beyond the header). */
+  /** A field API.md does not name (in CSV: an extra cell beyond the header, recorded with field ''). */
   'unknown-field',
-  /** A value of the wrong type: a number or array for text, a boolean or words for an amount. */
+  /** A value of the wrong type: a number or an array for text or a date, a boolean for an amount; in CSV a date as 20250305 or an amount as 1.2.3. */
   'wrong-type',
   /** duty so long that the row is over 64 KB (off by default). */
   'oversized-row',
@@ -37,8 +38,8 @@ export const DEFAULT_BAD_KINDS: readonly BadKind[] = BAD_KINDS.filter((k) => k !
 /** Stands for the ill-formed byte in a row's text; the encoder writes 0xFF in its place. */
 export const ILL_FORMED_MARK = '\uFFFF';
 
-/** Fields a row cannot do without (the ones missing-field leaves out). */
-export const REQUIRED_FIELDS = ['iname', 'cardNum', 'caseCode', 'courtName', 'publishDate'] as const;
+/** Fields a row cannot do without (missing-field leaves one out): all but businessEntity, the amounts, partyTypeName and status. */
+export const REQUIRED_FIELDS = ['iname', 'cardNum', 'courtName', 'areaName', 'caseCode', 'regDate', 'gistId', 'gistUnit', 'duty', 'performance', 'disruptTypeName', 'publishDate'] as const;
 /** Fields of the public court list that API.md does not take. */
 const UNKNOWN_FIELDS: readonly [string, () => string][] = [
   ['sexName', () => '男'],
@@ -59,8 +60,38 @@ function impossibleDate(random: Random, year: number): string {
   return `${year}-${['02-30', '04-31', '11-31'][roll - 1]}`;
 }
 
+/** A JSON value of the wrong type: a number for text or a date, a boolean for an amount, an array for text. */
+function wrongTypeInJson(random: Random, fields: SampleFields): Corruption {
+  switch (random.int(0, 3)) {
+    case 0:
+      fields.iname = random.int(10_000, 99_999);
+      return { field: 'iname' };
+    case 1:
+      fields.regDate = Number(String(fields.regDate).replaceAll('-', ''));
+      return { field: 'regDate' };
+    case 2:
+      fields.performedPart = true;
+      return { field: 'performedPart' };
+    default:
+      fields.duty = [String(fields.duty)];
+      return { field: 'duty' };
+  }
+}
+
+/** CSV holds only text: a date written as a number, or an amount that is no number (1.2.3). */
+function wrongTypeInCsv(random: Random, fields: SampleFields): Corruption {
+  if (random.chance(0.5)) {
+    const field = random.pick(['regDate', 'publishDate']);
+    fields[field] = String(fields[field]).replaceAll('-', '');
+    return { field };
+  }
+  const field = random.pick(['performedPart', 'unperformPart']);
+  fields[field] = `${random.int(1, 99)}.${random.int(1, 99)}.${random.int(1, 99)}`;
+  return { field };
+}
+
 export interface Corruption {
-  /** The field at fault (for unknown-field, the field's name; in CSV its cell has no column). */
+  /** The field at fault; '' for a fault of the whole row (an extra CSV cell). */
   field: string;
 }
 
@@ -70,12 +101,21 @@ export interface Corruption {
  */
 export function corrupt(random: Random, kind: BadKind, fields: SampleFields, format: 'ndjson' | 'csv', today: string): Corruption {
   switch (kind) {
-    case 'resident-id-checksum':
-      fields.cardNum = withWrongIdCheck(random, String(fields.cardNum));
+    case 'resident-id-checksum': {
+      // Eighteen digits can also make a valid USCC: such a number would be a valid organisation's, not a bad row.
+      const id = String(fields.cardNum);
+      let wrong = withWrongIdCheck(random, id);
+      while (usccProblem(wrong) === null) wrong = withWrongIdCheck(random, id);
+      fields.cardNum = wrong;
       return { field: 'cardNum' };
-    case 'uscc-checksum':
-      fields.cardNum = withWrongUsccCheck(random, String(fields.cardNum));
+    }
+    case 'uscc-checksum': {
+      const code = String(fields.cardNum);
+      let wrong = withWrongUsccCheck(random, code);
+      while (residentIdProblem(wrong, today) === null) wrong = withWrongUsccCheck(random, code);
+      fields.cardNum = wrong;
       return { field: 'cardNum' };
+    }
     case 'impossible-date': {
       const field = random.pick(['regDate', 'publishDate']);
       fields[field] = impossibleDate(random, Number(String(fields.regDate).slice(0, 4)));
@@ -98,29 +138,11 @@ export function corrupt(random: Random, kind: BadKind, fields: SampleFields, for
     case 'unknown-field': {
       const [field, value] = random.pick(UNKNOWN_FIELDS);
       fields[field] = value();
-      return { field };
+      // In CSV the value is a cell beyond the header's columns: a fault of the row, with no field to name.
+      return { field: format === 'csv' ? '' : field };
     }
-    case 'wrong-type': {
-      const roll = random.int(0, format === 'csv' ? 1 : 4);
-      if (roll === 0) {
-        fields.unperformPart = '约十二万元';
-        return { field: 'unperformPart' };
-      }
-      if (roll === 1) {
-        fields.performedPart = '部分';
-        return { field: 'performedPart' };
-      }
-      if (roll === 2) {
-        fields.iname = random.int(10_000, 99_999);
-        return { field: 'iname' };
-      }
-      if (roll === 3) {
-        fields.regDate = Number(String(fields.regDate).replaceAll('-', ''));
-        return { field: 'regDate' };
-      }
-      fields.duty = [String(fields.duty)];
-      return { field: 'duty' };
-    }
+    case 'wrong-type':
+      return format === 'csv' ? wrongTypeInCsv(random, fields) : wrongTypeInJson(random, fields);
     case 'oversized-row': {
       // At least 70,000 characters: over 64 KiB whatever the encoding.
       const sentence = `${String(fields.duty)}\n`;

@@ -24,7 +24,7 @@ export interface BatchOptions extends SampleRowOptions {
 }
 
 export const PROGRESS_EVERY = 10_000;
-const CHUNK_CHARACTERS = 64 * 1024;
+const CHUNK_CHARACTERS = 16 * 1024;
 
 function newlines(text: string): number {
   let n = 0;

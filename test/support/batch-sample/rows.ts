@@ -9,8 +9,9 @@
  * Memory stays constant whatever the number of rows: a counter per court and
  * year for case numbers, and the last REPEAT_WINDOW valid rows for repeats.
  */
-import { todayInChina } from '../../../shared/domain/dates.js';
-import { addDays } from '../dates.js';
+import { isIsoDate, todayInChina } from '../../../shared/domain/dates.js';
+import { residentIdProblem, usccProblem } from '../../../shared/domain/identifiers.js';
+import { dayNumber, isoDay } from './days.js';
 import { type Random, seededRandom } from '../seeded-random.js';
 import { type BadKind, BAD_KINDS, corrupt, DEFAULT_BAD_KINDS } from './bad-rows.js';
 import { PARTY_TYPE, type PartyKind, type SampleFields } from './fields.js';
@@ -92,6 +93,7 @@ export function resolveRowOptions(options: SampleRowOptions) {
   const parties = options.parties ?? { person: 0.6, company: 0.35, government: 0.05 };
   const weights = [parties.person, parties.company, parties.government];
   if (weights.some((w) => !(w >= 0)) || weights.every((w) => w === 0)) throw new RangeError('parties: weights must be ≥ 0, at least one above 0');
+  if (options.today !== undefined && !isIsoDate(options.today)) throw new RangeError(`today must be a date YYYY-MM-DD, got ${options.today}`);
   const badRows = Math.round(options.rows * bad);
   return {
     rows: options.rows,
@@ -112,6 +114,14 @@ export function resolveRowOptions(options: SampleRowOptions) {
 
 type Resolved = ReturnType<typeof resolveRowOptions>;
 
+/**
+ * Whether cardNum alone says what the debtor is: eighteen digits can pass both
+ * the identity-number and the USCC check, and then partyTypeName must be given.
+ */
+function unambiguous(cardNum: string, today: string): boolean {
+  return cardNum.length !== 18 || usccProblem(cardNum) !== null || residentIdProblem(cardNum, today) !== null;
+}
+
 /** 万元 from yuan, as a JSON number or a numeric string (API.md takes both); 4 decimals at most. */
 function tenThousands(random: Random, yuan: number, format: BatchFormat): number | string {
   const text = (yuan / 10_000).toFixed(4).replace(/\.?0+$/, '');
@@ -120,11 +130,14 @@ function tenThousands(random: Random, yuan: number, format: BatchFormat): number
 
 class RowMaker {
   private readonly caseNumbers = new Map<string, number>();
+  private readonly todayNumber: number;
 
   constructor(
     private readonly random: Random,
     private readonly o: Resolved,
-  ) {}
+  ) {
+    this.todayNumber = dayNumber(o.today);
+  }
 
   pickParty(): PartyKind {
     const { person, company, government } = this.o.parties;
@@ -163,7 +176,7 @@ class RowMaker {
     if (party === 'person') {
       const n = this.name();
       [iname, rareName] = [n.name, n.rare];
-      const birth = addDays(today, -(r.int(20, 75) * 365 + r.int(0, 364)));
+      const birth = isoDay(this.todayNumber - (r.int(20, 75) * 365 + r.int(0, 364)));
       cardNum = residentIdentityNumber(r, home.division, birth, r.chance(0.5));
       total = r.int(5_000, 3_000_000);
     } else {
@@ -185,8 +198,9 @@ class RowMaker {
     }
 
     const removed = r.chance(this.o.removed);
-    const publishDate = addDays(today, -(removed ? r.int(30, 1000) : r.int(1, 700)));
-    const regDate = addDays(publishDate, -r.int(10, 240));
+    const published = this.todayNumber - (removed ? r.int(30, 1000) : r.int(1, 700));
+    const registered = published - r.int(10, 240);
+    const [publishDate, regDate] = [isoDay(published), isoDay(registered)];
     const caseYear = Number(regDate.slice(0, 4));
     const intermediate = r.chance(0.1);
     const basis = gist(r, courtPlace, caseYear);
@@ -204,13 +218,13 @@ class RowMaker {
       regDate,
       gistId: basis.gistId,
       gistUnit: basis.gistUnit,
-      duty: dutyText(r, creditor, total - fee, fee, addDays(regDate, -r.int(60, 700))),
+      duty: dutyText(r, creditor, total - fee, fee, isoDay(registered - r.int(60, 700))),
       performance: removed ? '全部已履行' : performed === 0 ? '全部未履行' : '部分未履行',
       performedPart: tenThousands(r, performed, format),
       unperformPart: tenThousands(r, total - performed, format),
       disruptTypeName: disruptTypeName(r),
       publishDate,
-      ...(r.chance(this.o.omitPartyType) ? {} : { partyTypeName: party === 'person' ? PARTY_TYPE.person : PARTY_TYPE.organisation }),
+      ...(r.chance(this.o.omitPartyType) && unambiguous(cardNum, today) ? {} : { partyTypeName: party === 'person' ? PARTY_TYPE.person : PARTY_TYPE.organisation }),
       status: removed ? 'removed' : 'listed',
     };
     return { row, fields, party, oldOrganisationCode, rareName: rareName || hasRareCharacter(iname), total };

@@ -1,0 +1,107 @@
+/**
+ * Everything of the local stack that starts a function other than an HTTP request, with the S3 it
+ * needs: the S3 emulator with the catalogue's buckets (s3-local.ts, provision.ts) and their
+ * notifications (s3-events.ts), the Lambda Invoke API (lambda-api.ts) and the schedules
+ * (schedules.ts), all invoking through Lambda's asynchronous invocation (lambda-async.ts) into the
+ * stack's Lambda runtime. Also the handler environment that points the handlers at them.
+ */
+import { join } from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
+import { s3ClientConfig } from '../../shared/aws/clients.js';
+import { buckets, functionNameEnvVar, functionReferences, functions, localFunctionName, storageEnvironment, unknownFunctionReferences } from '../catalogue.js';
+import { asyncInvocations, type AsyncInvocations } from './lambda-async.js';
+import { startLambdaApi, type LambdaApi } from './lambda-api.js';
+import type { FunctionInvoker } from './lambda-runtime.js';
+import { provisionBuckets } from './provision.js';
+import { s3EventRelay } from './s3-events.js';
+import { startS3Local, type S3Local } from './s3-local.js';
+import { startSchedules, type ScheduleTimers } from './schedules.js';
+
+export interface EventServicesOptions {
+  dataDir: string;
+  /** The stack's credentials: the S3 emulator accepts requests signed with them. */
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  region: string;
+  /** The stack's Lambda runtime. */
+  invoker: FunctionInvoker;
+  log: (line: string) => void;
+}
+
+export interface EventServices {
+  s3Endpoint: string;
+  lambdaEndpoint: string;
+  /** The handlers' environment for S3 and Lambda (localServicesEnvironment). */
+  environment: Record<string, string>;
+  /** Starts the schedules: call it once the stack is up (the start-up ones fire at once). */
+  startSchedules(): void;
+  /** Stops what invokes functions: the schedules, the Invoke API, bucket notifications and the retries still due. */
+  stopInvoking(): Promise<void>;
+  /** Stops the S3 emulator (once the functions are stopped too). */
+  stopS3(): Promise<void>;
+}
+
+const hasFunction = (fn: string) => Object.hasOwn(functions, fn);
+
+/**
+ * The handlers' environment for S3 and Lambda, the same names as on AWS: the endpoints
+ * (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL_LAMBDA), path-style S3 URLs, checksums only where required
+ * (else a streamed PutObject reaches the emulator in aws-chunked framing and is stored that way), each
+ * bucket's name in its variable, and the name of each function that another one invokes.
+ */
+export function localServicesEnvironment(s3Endpoint: string, lambdaEndpoint: string): Record<string, string> {
+  const env: Record<string, string> = {
+    AWS_ENDPOINT_URL_S3: s3Endpoint,
+    AWS_ENDPOINT_URL_LAMBDA: lambdaEndpoint,
+    [storageEnvironment.s3ForcePathStyle]: 'true',
+    AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
+    AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
+  };
+  for (const spec of Object.values(buckets)) env[spec.envVar] = spec.localName;
+  for (const { at, function: fn } of functionReferences()) {
+    if (at.startsWith('functions.') && hasFunction(fn)) env[functionNameEnvVar(fn)] = localFunctionName(fn);
+  }
+  return env;
+}
+
+export async function startEventServices(options: EventServicesOptions): Promise<EventServices> {
+  const { log, region } = options;
+  for (const r of unknownFunctionReferences()) {
+    log(`not wired: ${r.at} names the function ${r.function}, which the catalogue does not have (yet)`);
+  }
+  const invocations: AsyncInvocations = asyncInvocations({ invoker: options.invoker, log });
+  const relay = s3EventRelay({ region, hasFunction, invokeAsync: (fn, event, source) => invocations.invoke(fn, event, source), log });
+  let s3: S3Local | undefined;
+  let api: LambdaApi | undefined;
+  try {
+    s3 = await startS3Local({ dir: join(options.dataDir, 's3'), credentials: options.credentials, onEvent: (event) => relay.deliver(event) });
+    const client = new S3Client(s3ClientConfig({ endpoint: s3.endpoint, region, credentials: options.credentials, forcePathStyle: true }));
+    try {
+      const created = await provisionBuckets(client);
+      log(created.length ? `created buckets: ${created.join(', ')}` : 'buckets already exist: objects kept from the last run');
+    } finally {
+      client.destroy();
+    }
+    api = await startLambdaApi({ invoker: options.invoker, async: invocations, functionNames: Object.keys(functions) });
+  } catch (e) {
+    invocations.close();
+    await api?.close();
+    await s3?.stop();
+    throw e;
+  }
+  const [storage, invokeApi] = [s3, api];
+  let schedules: ScheduleTimers | undefined;
+  return {
+    s3Endpoint: storage.endpoint,
+    lambdaEndpoint: invokeApi.endpoint,
+    environment: localServicesEnvironment(storage.endpoint, invokeApi.endpoint),
+    startSchedules() {
+      schedules ??= startSchedules({ region, hasFunction, fire: (fn, event, source) => invocations.invoke(fn, event, source) });
+    },
+    async stopInvoking() {
+      schedules?.stop();
+      await invokeApi.close();
+      invocations.close();
+    },
+    stopS3: () => storage.stop(),
+  };
+}
