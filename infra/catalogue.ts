@@ -299,7 +299,6 @@ export const api = {
 
 /** Environment variables that select the key material (see shared/config.ts). */
 export const environment = {
-  operatorKeySecretArn: 'HUB_OPERATOR_KEY_SECRET_ARN',
   localKeyDir: 'HUB_KEY_DIR',
   dataKeyArn: 'HUB_DATA_KEY_ARN',
   lookupKeyArn: 'HUB_LOOKUP_KEY_ARN',

@@ -20,12 +20,13 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { findProcesses, identify, isAlive, isRunning, type ProcessIdentity } from './process-identity.js';
+import { isRunning } from './process-identity.js';
+import { dieWithParentPrefix, forgetEmulator, recordEmulator, stopOrphanedEmulator } from './emulator-process.js';
 
 export interface DynamoDbLocal {
   endpoint: string;
@@ -116,9 +117,10 @@ export function migrateSharedDatabase(dbPath: string, credentials: LocalCredenti
   if (!existsSync(shared)) return false;
   const target = join(dbPath, databaseFileName(credentials, region));
   if (existsSync(target)) {
+    // The file's name holds the access key id: named by its pattern, never printed.
     throw new Error(
-      `数据库目录同时有 ${SHARED_DB_FILE} 和 ${databaseFileName(credentials, region)} (${dbPath} holds both the tables of a stack run with -sharedDb and this data folder's own): ` +
-        `未触动 (left untouched); 保留一个, 把另一个移走 (keep one and move the other away: the stack uses ${databaseFileName(credentials, region)})`,
+      `数据库目录同时有 ${SHARED_DB_FILE} 和本数据目录自己的数据库 (${dbPath} holds both the tables of a stack run with -sharedDb and this data folder's own, ` +
+        `<accessKeyId>_${region}.db with the key id of ${CREDENTIALS_FILE}): 未触动 (left untouched); 保留一个, 把另一个移走 (keep one and move the other away)`,
     );
   }
   for (const suffix of ['-journal', '-wal', '-shm']) {
@@ -176,23 +178,7 @@ const PID_FILE = 'dynamodb-local.pid';
 /** How long DynamoDB Local gets to shut down on SIGTERM before it is killed (which can lose acknowledged writes). */
 const STOP_GRACE_MS = 15_000;
 
-/** What the pid file in the database folder records: the emulator and the stack that owns it. */
-interface EmulatorRecord {
-  emulator: ProcessIdentity;
-  owner: ProcessIdentity;
-  dbPath: string;
-}
-
 export { isRunning };
-
-function readRecord(dbPath: string): EmulatorRecord | undefined {
-  try {
-    const record = JSON.parse(readFileSync(join(dbPath, PID_FILE), 'utf8')) as EmulatorRecord;
-    return Number.isInteger(record?.emulator?.pid) && Number.isInteger(record?.owner?.pid) ? record : undefined;
-  } catch {
-    return undefined; // none, or an older plain-pid file that does not name its owner
-  }
-}
 
 /** Whether an argv is DynamoDB Local's, run on exactly this database folder. */
 function isEmulatorOn(argv: string[], dbPath: string): boolean {
@@ -200,60 +186,21 @@ function isEmulatorOn(argv: string[], dbPath: string): boolean {
   return argv.some((a) => a.endsWith('DynamoDBLocal.jar')) && at >= 0 && argv[at + 1] === dbPath;
 }
 
-async function waitUntilGone(identity: ProcessIdentity, ms: number): Promise<boolean> {
-  for (const deadline = Date.now() + ms; Date.now() < deadline; ) {
-    if (!isAlive(identity)) return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return !isAlive(identity);
-}
-
 /**
  * Stops a DynamoDB Local left running on this database folder by a stack that ended without
- * stopping it (kill -9 where the emulator could not be tied to its parent, a crash), since two
- * emulators on one database file would fight over it. Only an emulator that is provably orphaned
- * is stopped: it is the one the pid file records (pid and start time, so not a process that reused
- * the pid), its command line names this folder, and the stack that started it no longer runs.
- * Any other emulator on the folder is left alone and reported. Call it only while holding the
- * data folder's lock (data-folder-lock.ts). Returns the pids it stopped.
+ * stopping it, since two emulators on one database file would fight over it: only one provably
+ * orphaned (emulator-process.ts). Call it only while holding the data folder's lock
+ * (data-folder-lock.ts). Returns the pids it stopped.
  */
-export async function stopStaleEmulator(dbPath: string): Promise<number[]> {
-  const record = readRecord(dbPath);
-  const running = findProcesses((argv) => isEmulatorOn(argv, dbPath));
-  const stopped: number[] = [];
-  for (const { pid } of running) {
-    const known = record && record.emulator.pid === pid && isAlive(record.emulator) ? record : undefined;
-    if (!known || isAlive(known.owner)) {
-      const owner = known ? `its stack, pid ${known.owner.pid}, still runs` : 'no stack of this folder is known to have started it';
-      throw new Error(
-        `DynamoDB Local 已在使用此数据库目录 (DynamoDB Local pid ${pid} is already running on ${dbPath} and ${owner}); ` +
-          `未触动它 (left untouched): 停止它后再启动 (stop it, e.g. kill ${pid}, then start again)`,
-      );
-    }
-    process.kill(pid, 'SIGTERM');
-    if (!(await waitUntilGone(known.emulator, STOP_GRACE_MS))) {
-      if (isAlive(known.emulator)) process.kill(pid, 'SIGKILL');
-      await waitUntilGone(known.emulator, 5_000);
-    }
-    stopped.push(pid);
-  }
-  if (record && !isAlive(record.emulator)) rmSync(join(dbPath, PID_FILE), { force: true });
-  return stopped;
-}
-
-/**
- * How to run a command so that the kernel sends it SIGTERM when this process dies, even by SIGKILL
- * (PR_SET_PDEATHSIG through util-linux's setpriv); no prefix where that is not available. SIGTERM,
- * not SIGKILL: DynamoDB Local killed outright loses writes it has already acknowledged, while on
- * SIGTERM it shuts down cleanly.
- */
-let deathSignalPrefix: string[] | undefined;
-export function dieWithParentPrefix(): string[] {
-  if (deathSignalPrefix === undefined) {
-    const probe = spawnSync('setpriv', ['--pdeathsig', 'TERM', 'true'], { stdio: 'ignore' });
-    deathSignalPrefix = probe.error || probe.status !== 0 ? [] : ['setpriv', '--pdeathsig', 'TERM'];
-  }
-  return deathSignalPrefix;
+export function stopStaleEmulator(dbPath: string): Promise<number[]> {
+  return stopOrphanedEmulator({
+    name: 'DynamoDB Local',
+    folderZh: '数据库目录',
+    folder: dbPath,
+    pidFile: join(dbPath, PID_FILE),
+    runsOn: (argv) => isEmulatorOn(argv, dbPath),
+    graceMs: STOP_GRACE_MS,
+  });
 }
 
 export type StartOptions = { port?: number; logFile?: string; log?: (line: string) => void } & (
@@ -301,7 +248,7 @@ export async function startDynamoDbLocal(options: StartOptions): Promise<DynamoD
     chmodSync(options.dbPath, 0o700); // also a folder made before it was created private
     await stopStaleEmulator(options.dbPath);
     if (migrateSharedDatabase(options.dbPath, credentials)) {
-      options.log?.(`DynamoDB Local: moved the tables of ${SHARED_DB_FILE} to ${databaseFileName(credentials)} (one database per access key id now)`);
+      options.log?.(`DynamoDB Local: moved the tables of ${SHARED_DB_FILE} to the data folder's own database (one per access key id now: ${CREDENTIALS_FILE})`);
     }
   }
   const port = options.port ?? (await freePort());
@@ -322,11 +269,7 @@ export async function startDynamoDbLocal(options: StartOptions): Promise<DynamoD
   }
   const endpoint = `http://127.0.0.1:${port}`;
   const pidFile = options.dbPath ? join(options.dbPath, PID_FILE) : undefined;
-  const emulator = child.pid ? identify(child.pid) : undefined;
-  if (pidFile && emulator) {
-    const record: EmulatorRecord = { emulator, owner: identify(process.pid)!, dbPath: options.dbPath! };
-    writeFileSync(pidFile, JSON.stringify(record) + '\n');
-  }
+  const emulator = pidFile ? recordEmulator(pidFile, child.pid, options.dbPath!) : undefined;
   // If this process ends without stop() (an uncaught error, process.exit), the emulator stops too: SIGTERM
   // (it then shuts down cleanly on its own), never SIGKILL, which loses acknowledged writes.
   const killOnExit = () => child.kill('SIGTERM');
@@ -340,7 +283,7 @@ export async function startDynamoDbLocal(options: StartOptions): Promise<DynamoD
       clearTimeout(timer);
     }
     process.removeListener('exit', killOnExit);
-    if (pidFile && emulator && readRecord(options.dbPath!)?.emulator.pid === emulator.pid) rmSync(pidFile, { force: true });
+    if (pidFile) forgetEmulator(pidFile, emulator);
   };
   try {
     await waitUntilReady(endpoint, credentials, child, 60_000);

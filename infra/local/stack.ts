@@ -81,6 +81,8 @@ export function handlerEnvironment(dynamoEndpoint: string, keyDir: string, crede
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const dataDir = resolve(options.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // Folders made before the data folder was private are tightened too.
+  chmodSync(dataDir, 0o700);
   const lock = acquireDataFolderLock(dataDir);
   let stack: LocalStack;
   try {

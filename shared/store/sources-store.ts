@@ -161,7 +161,8 @@ export class DynamoSourcesStore implements SourcesStore {
       const pointer = await this.db.send(new GetCommand({ TableName: this.table, Key: OPERATOR_POINTER, ConsistentRead: true }));
       const oldHash = pointer.Item?.keyHash as string | undefined;
       if (oldHash === keyHash) return 'unchanged';
-      const newKey = { Put: { TableName: this.table, Item: { pk: keyPk(keyHash), sk: 'KEY', role: 'operator', rotatedAt: at }, ConditionExpression: 'attribute_not_exists(pk)' } };
+      const operatorItem = { pk: keyPk(keyHash), sk: 'KEY', role: 'operator', rotatedAt: at };
+      const newKey = { Put: { TableName: this.table, Item: operatorItem, ConditionExpression: 'attribute_not_exists(pk)' } };
       const TransactItems = oldHash
         ? [
             newKey,

@@ -239,7 +239,9 @@ describe('a data folder made while the stack ran DynamoDB Local with -sharedDb',
     const said: string[] = [];
     const emulator = await startDynamoDbLocal({ dbPath, credentials, log: (line) => said.push(line) });
     try {
-      expect(said.join('\n')).toContain(`moved the tables of ${SHARED_DB_FILE} to ${databaseFileName(credentials)}`);
+      expect(said.join('\n')).toContain(`moved the tables of ${SHARED_DB_FILE} to the data folder's own database`);
+      // The key id is the secret that keeps the tables: it is not printed (it names the database file).
+      expect(said.join('\n')).not.toContain(credentials.accessKeyId);
       expect(readdirSync(dbPath)).not.toContain(SHARED_DB_FILE);
       expect(readdirSync(dbPath)).toContain(databaseFileName(credentials));
       const client = clientAt(ADDRESS, emulator.port, credentials);
@@ -266,6 +268,11 @@ describe('a data folder made while the stack ran DynamoDB Local with -sharedDb',
     writeFileSync(join(dbPath, SHARED_DB_FILE), 'shared');
     writeFileSync(join(dbPath, databaseFileName(credentials)), 'own');
     expect(() => migrateSharedDatabase(dbPath, credentials)).toThrow(/同时有 shared-local-instance\.db .*left untouched/);
+    try {
+      migrateSharedDatabase(dbPath, credentials);
+    } catch (e) {
+      expect((e as Error).message).not.toContain(credentials.accessKeyId);
+    }
     expect(readFileSync(join(dbPath, SHARED_DB_FILE), 'utf8')).toBe('shared');
     expect(readFileSync(join(dbPath, databaseFileName(credentials)), 'utf8')).toBe('own');
   });

@@ -15,11 +15,12 @@ import { finished } from 'node:stream/promises';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { S3Event } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { BucketSpec } from '../../infra/catalogue.js';
 import { identify, isRunning, type ProcessIdentity } from '../../infra/local/process-identity.js';
 import { provisionBuckets } from '../../infra/local/provision.js';
 import { asyncInvocations } from '../../infra/local/lambda-async.js';
+import { localServicesEnvironment } from '../../infra/local/event-services.js';
 import { workerInvoker, type FunctionInvoker, type InvokeOutcome } from '../../infra/local/lambda-runtime.js';
 import { s3EventRelay } from '../../infra/local/s3-events.js';
 import { s3Paths, startS3Local, type S3Local } from '../../infra/local/s3-local.js';
@@ -32,6 +33,7 @@ const root = resolve(import.meta.dirname, '../..');
 const temp = mkdtempSync(join(tmpdir(), 'hub-s3-'));
 const dir = join(temp, 's3');
 const probe = resolve(import.meta.dirname, '../support/lambda-handlers/probe.ts');
+const reader = resolve(import.meta.dirname, '../support/lambda-handlers/s3-reader.ts');
 
 /** The notifications under test: the catalogue's shape, pointed at the probe handler. */
 const testBuckets: Record<string, BucketSpec> = {
@@ -39,11 +41,17 @@ const testBuckets: Record<string, BucketSpec> = {
     envVar: 'HUB_BATCH_BUCKET',
     localName: 'hub-batches',
     description: 'test',
-    notifications: [{ event: 'ObjectCreated', prefix: 'uploads/', function: 'probe' }],
+    notifications: [
+      { event: 'ObjectCreated', prefix: 'uploads/', function: 'probe' },
+      { event: 'ObjectCreated', prefix: 'reads/', function: 'reader' },
+    ],
   },
 };
 
-const runtime = workerInvoker({ log: () => undefined, functions: { probe: { entry: probe, memoryMb: 128, timeoutSeconds: 5 } } });
+const runtime = workerInvoker({
+  log: () => undefined,
+  functions: { probe: { entry: probe, memoryMb: 128, timeoutSeconds: 5 }, reader: { entry: reader, memoryMb: 256, timeoutSeconds: 10 } },
+});
 const delivered: { fn: string; event: S3Event; outcome: InvokeOutcome }[] = [];
 const recording: FunctionInvoker = {
   invoke: async (fn, event, requestId) => {
@@ -54,7 +62,7 @@ const recording: FunctionInvoker = {
   close: () => runtime.close(),
 };
 const invocations = asyncInvocations({ invoker: recording, retryDelaysMs: [50, 50], log: () => undefined });
-const relay = s3EventRelay({ region: REGION, buckets: testBuckets, hasFunction: (fn) => fn === 'probe', invokeAsync: (fn, event, source) => invocations.invoke(fn, event, source), log: () => undefined });
+const relay = s3EventRelay({ region: REGION, buckets: testBuckets, hasFunction: (fn) => fn === 'probe' || fn === 'reader', invokeAsync: (fn, event, source) => invocations.invoke(fn, event, source), log: () => undefined });
 
 let s3: S3Local | undefined;
 let client: S3Client;
@@ -223,6 +231,16 @@ describe('the S3 emulator', () => {
 });
 
 describe('bucket notifications (the S3 event relay)', () => {
+  beforeAll(() => {
+    // What the local stack gives its handlers (event-services.ts); the function environments copy it when they start.
+    const env = { ...localServicesEnvironment(s3!.endpoint, 'http://127.0.0.1:9'), AWS_REGION: REGION, AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey };
+    for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
+  });
+
+  afterAll(() => {
+    vi.unstubAllEnvs();
+  });
+
   it('invokes the notified function asynchronously with the S3 event of the upload', async () => {
     const key = 'uploads/批次 2026+1.csv';
     const data = Buffer.from('iname,cardNum\n');
@@ -254,6 +272,17 @@ describe('bucket notifications (the S3 event relay)', () => {
     expect(decodeURIComponent(record.s3.object.key.replace(/\+/g, ' '))).toBe(key);
     expect(Date.parse(record.eventTime)).toBeGreaterThanOrEqual(before - 1000);
     expect(record.s3.object.sequencer).toMatch(/^[0-9A-F]{16}$/);
+  });
+
+  it('gives a handler what it needs to read the object with the hub’s own S3 client, and to write one', async () => {
+    const key = 'reads/法院 批次.csv';
+    const data = encodeGb18030('iname,cardNum\n张三,110102199101010078\n');
+    delivered.length = 0;
+    expect((await fetch(await presignPut(key), { method: 'PUT', body: data })).status).toBe(200);
+    expect(await until(() => delivered.length > 0, 15_000)).toBe(true);
+    await invocations.idle();
+    expect(delivered.map((d) => [d.fn, d.outcome])).toEqual([['reader', { status: 'ok', result: { key, bucket: 'hub-batches', size: data.length, sha256: sha256(data) } }]]);
+    expect((await body(`copies/${key}`)).equals(data)).toBe(true);
   });
 
   it('does not invoke it for objects outside the notification’s prefix', async () => {
