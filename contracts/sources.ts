@@ -6,7 +6,9 @@ import { KINDS_BY_ROLE, PUSHING_ROLES, RECORD_KINDS, SOURCE_ROLES } from './role
 export const sourceIdSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{1,63}$/, '数据源标识应为2-64位字母、数字、-或_ (2-64 letters, digits, - or _, starting with a letter or digit)')
-  .meta({ description: 'chosen by the operator; used in URLs', example: 'shi-scjgj' });
+  // `operator` names the credit office in logs and the audit trail: no source may take it.
+  .refine((id) => id.toLowerCase() !== 'operator', '数据源标识operator已保留 (the id "operator" is reserved for the credit office)')
+  .meta({ description: 'chosen by the operator; used in URLs; "operator" is reserved', example: 'shi-scjgj' });
 
 export const createSourceSchema = z
   .strictObject({

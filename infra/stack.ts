@@ -187,6 +187,9 @@ export function parseRouteKey(routeKey: string): HttpRouteKey {
   return HttpRouteKey.with(match[2]!, match[1] as HttpMethod);
 }
 
+/** What `hub operator rotate-key` calls on the sources table (shared/store/sources-store.ts setOperatorKey). */
+export const OPERATOR_KEY_ADMIN_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem'] as const;
+
 /** The service name a KMS request made through DynamoDB carries (`kms:ViaService`), in any partition. */
 const dynamoViaService = () => `dynamodb.${Aws.REGION}.${Aws.URL_SUFFIX}`;
 /** Likewise through CloudWatch Logs; also its regional service principal. */
@@ -215,6 +218,8 @@ export class HubStack extends Stack {
   public readonly lookupKey: Key;
   /** Encrypts every table and log group: everything that is not an identity number. */
   public readonly storageKey: Key;
+  /** Assumed (with MFA) by whoever runs `hub operator rotate-key`; no function can write the operator key. */
+  public readonly operatorKeyAdminRole: Role;
   /** By catalogue table name. */
   public readonly tables: Record<string, Table> = {};
   /** By catalogue function name; likewise each function's role and log group. */
@@ -442,8 +447,33 @@ export class HubStack extends Stack {
       });
     }
 
+    // ---- The operator key's administrator -------------------------------------------------
+    // No function may write the operator key (pk OPERATOR and its KEY# item): `hub operator
+    // rotate-key` does, run by a person of the credit office's IT who assumes this role with MFA.
+    this.operatorKeyAdminRole = new Role(this, 'OperatorKeyAdminRole', {
+      assumedBy: new AccountRootPrincipal().withConditions({ Bool: { 'aws:MultiFactorAuthPresent': 'true' } }),
+      description: 'Credit hub: sets or replaces the operator key hash (hub operator rotate-key); assumed with MFA',
+      maxSessionDuration: Duration.hours(1),
+      inlinePolicies: {
+        operatorKey: new PolicyDocument({
+          statements: [
+            new PolicyStatement({
+              actions: [...OPERATOR_KEY_ADMIN_ACTIONS],
+              resources: [this.tables.sources!.tableArn],
+              conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['OPERATOR', 'KEY#*'] } },
+            }),
+            ...this.storageKeyStatements({ tables: { sources: { actions: [...OPERATOR_KEY_ADMIN_ACTIONS] } } } as unknown as CatalogueFunction),
+          ],
+        }),
+      },
+    });
+
     // ---- Outputs ----------------------------------------------------------------------
     new CfnOutput(this, 'ApiUrl', { value: this.stage.url, description: 'Base URL of the HTTP API' });
+    new CfnOutput(this, 'OperatorKeyAdminRoleArn', {
+      value: this.operatorKeyAdminRole.roleArn,
+      description: 'Role to assume (with MFA) for `hub operator rotate-key --table <SourcesTableName>`',
+    });
   }
 
   /** A log group of this stack: under LOG_GROUP_PREFIX, encrypted with the storage key, kept a year. */

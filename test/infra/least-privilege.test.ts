@@ -13,7 +13,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { DecryptCommand, GenerateDataKeyCommand, GenerateMacCommand, KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fieldKeyUse, type TableAccess } from '../../infra/catalogue.js';
-import { APPEND_ONLY_DENIED_ACTIONS, checkCatalogue, HubStack, hubCatalogue, KEY_ADMIN_ACTIONS, LOG_GROUP_PREFIX, type HubCatalogue } from '../../infra/stack.js';
+import { APPEND_ONLY_DENIED_ACTIONS, checkCatalogue, HubStack, hubCatalogue, KEY_ADMIN_ACTIONS, LOG_GROUP_PREFIX, OPERATOR_KEY_ADMIN_ACTIONS, type HubCatalogue } from '../../infra/stack.js';
 import { KmsKeyring } from '../../shared/crypto/kms-keyring.js';
 import { PROBE_KEY } from '../../shared/store/store-probe.js';
 import { dynamoActionsOf } from './dynamo-calls.js';
@@ -157,7 +157,9 @@ describe('the operator key is not stored, and no role can read one', () => {
   });
 
   it('exports no operator key secret', () => {
-    expect(Object.keys(synth.template.toJSON().Outputs).filter((o) => /operator|secret/i.test(o))).toEqual([]);
+    // The one operator output is the administrator role's ARN: no key, no secret.
+    expect(Object.keys(synth.template.toJSON().Outputs).filter((o) => /operator|secret/i.test(o))).toEqual(['OperatorKeyAdminRoleArn']);
+    expect(JSON.stringify(synth.template.toJSON().Outputs.OperatorKeyAdminRoleArn.Value)).toContain('OperatorKeyAdminRole');
   });
 });
 
@@ -454,5 +456,21 @@ describe('storage key: every table and log group, never the field keys', () => {
     const written = tables.filter(([, a]) => a.actions.some((x) => /PutItem|UpdateItem|DeleteItem|BatchWriteItem/.test(x))).map(([t]) => tableId(t)).sort();
     for (const action of ['kms:Encrypt', 'kms:GenerateDataKey']) expect(forTables(action).sort(), action).toEqual(written);
     expect(onKey.map((p) => p.action).filter((a) => !['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext'].includes(a))).toEqual([]);
+  });
+});
+
+describe('the operator key administrator', () => {
+  it('is a role assumed only with MFA, that may touch only the operator items of the sources table', () => {
+    const roles = Object.entries(resources).filter(([id, r]) => r.Type === 'AWS::IAM::Role' && id.startsWith('OperatorKeyAdminRole'));
+    expect(roles).toHaveLength(1);
+    const [, role] = roles[0]!;
+    const trust = JSON.stringify(role.Properties.AssumeRolePolicyDocument);
+    expect(trust).toContain('aws:MultiFactorAuthPresent');
+    const statements = role.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement);
+    const dynamo = statements.filter((st: any) => [st.Action].flat().some((a: string) => a.startsWith('dynamodb:')));
+    expect(dynamo).toHaveLength(1);
+    expect([dynamo[0].Action].flat().sort()).toEqual([...OPERATOR_KEY_ADMIN_ACTIONS].sort());
+    expect(dynamo[0].Condition['ForAllValues:StringLike']['dynamodb:LeadingKeys']).toEqual(['OPERATOR', 'KEY#*']);
+    expect(JSON.stringify(dynamo[0].Resource)).toContain(id(stack.tables.sources!));
   });
 });

@@ -256,13 +256,13 @@ describe('keys', () => {
 });
 
 describe('outputs', () => {
-  it('exports the API URL and every table name, and nothing about keys', () => {
+  it('exports the API URL, every table name and the operator key administrator role, and nothing about keys', () => {
     const outputs = template.toJSON().Outputs as Record<string, Json>;
     expect(refersTo(outputs.ApiUrl?.Value, logicalId(stack.httpApi))).toBe(true);
     for (const [name] of tableEntries) {
       expect(outputs[`${pascal(name)}TableName`]?.Value).toEqual({ Ref: tableId(name) });
     }
-    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', ...tableEntries.map(([name]) => `${pascal(name)}TableName`)].sort());
+    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', 'OperatorKeyAdminRoleArn', ...tableEntries.map(([name]) => `${pascal(name)}TableName`)].sort());
   });
 });
 

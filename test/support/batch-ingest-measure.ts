@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BatchEncoding, BatchFormat } from '../../shared/batch/batch-model.js';
 import { ingestBatch } from '../../shared/batch/ingest-batch.js';
+import type { RejectSink } from '../../shared/batch/ports.js';
 import type { RecordsStore } from '../../shared/store/records-store.js';
 import { BatchHarness } from './batch-harness.js';
 import { writeBatch, type BatchManifest } from './batch-sample/index.js';
@@ -45,6 +46,17 @@ const forgetful: RecordsStore = {
   },
 };
 
+/** Rejected rows counted, not kept (the in-memory sink holds them all). */
+let rejectedRows = 0;
+const countingRejects: RejectSink = {
+  async putPart(_batchId, _offset, rows) {
+    rejectedRows += rows.length;
+  },
+  async concatenate(batchId) {
+    return `rejects/${batchId}.ndjson`;
+  },
+};
+
 const dir = mkdtempSync(join(tmpdir(), 'hub-batch-measure-'));
 const h = new BatchHarness();
 try {
@@ -55,7 +67,11 @@ try {
   const baseline = process.memoryUsage().rss;
   h.addBatch('m', { format, encoding });
   h.store.batches.get('m')!.objectKey = path;
-  const deps = { ...h.deps({ limits: { chunkRows: 500 }, ...(storeArg === 'memory' ? {} : { records: forgetful }) }), objects: new FileObjectSource() };
+  const deps = {
+    ...h.deps({ limits: { chunkRows: 500 }, ...(storeArg === 'memory' ? {} : { records: forgetful }) }),
+    objects: new FileObjectSource(),
+    ...(storeArg === 'memory' ? {} : { rejects: countingRejects }),
+  };
   const started = performance.now();
   const outcome = await ingestBatch('m', deps);
   const seconds = (performance.now() - started) / 1000;
@@ -68,7 +84,7 @@ try {
       encoding,
       store: storeArg === 'memory' ? 'memory' : 'forgetful',
       outcome: outcome.outcome,
-      countsMatch: storeArg === 'memory' ? JSON.stringify(counts) === JSON.stringify(expected) : counts?.total === expected.total && counts.rejected === expected.rejected,
+      countsMatch: storeArg === 'memory' ? JSON.stringify(counts) === JSON.stringify(expected) : counts?.total === expected.total && counts.rejected === expected.rejected && rejectedRows === expected.rejected,
       seconds: Number(seconds.toFixed(1)),
       rowsPerSecond: Math.round(rows / seconds),
       baselineRssMB: Math.round(baseline / 2 ** 20),

@@ -10,7 +10,6 @@ import { createServer, type Server } from 'node:http';
 import { createServer as createTcpServer, type Server as TcpServer } from 'node:net';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { api, functions } from '../../infra/catalogue.js';
@@ -140,7 +139,7 @@ describe('timeouts and retries (shared/aws/client-config.ts)', () => {
     expect503(error);
   });
 
-  it('KMS and Secrets Manager clients get the same options', () => {
+  it('the KMS client gets the same options', () => {
     expect(awsClientConfig({ region })).toEqual({ region, maxAttempts: MAX_ATTEMPTS, requestHandler: dynamoClientConfig().requestHandler });
   });
 });
@@ -236,20 +235,6 @@ describe('what the services answer (real SDK clients, after their retries)', () 
     else expect500(error);
   });
 
-  const secretsAt = (endpoint: string) => new SecretsManagerClient(awsClientConfig({ endpoint, region, credentials, maxAttempts: 1 }));
-  it.each([
-    [400, 'ThrottlingException', 'throttling'],
-    [500, 'InternalServiceError', 'server'],
-    [400, 'ResourceNotFoundException', undefined],
-  ])('Secrets Manager %i %s → %s', async (status, type, reason) => {
-    const client = secretsAt(await failingEndpoint(status, type, 'application/x-amz-json-1.1'));
-    const error = await thrown(client.send(new GetSecretValueCommand({ SecretId: 'operator-key' })));
-    client.destroy();
-    expect(error.name).toBe(type);
-    expect(unavailableReason(error)).toBe(reason);
-    if (reason) expect503(error);
-    else expect500(error);
-  });
 });
 
 describe('other errors', () => {

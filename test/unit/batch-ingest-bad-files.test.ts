@@ -52,7 +52,7 @@ describe('files that fail the batch', () => {
   });
 
   it('a CSV header lacking required columns and naming unknown ones: all named', async () => {
-    const header = DISHONEST_DEBTOR_FIELDS.filter((f) => f !== 'caseCode' && f !== 'duty').concat(['caseNo', 'sexName']);
+    const header = [...DISHONEST_DEBTOR_FIELDS.filter((f) => f !== 'caseCode' && f !== 'duty'), 'caseNo', 'sexName'];
     const rows = sampleCsv.bytes.toString('utf8').split('\n').slice(1).join('\n');
     const result = await ingest(`${header.join(',')}\n${rows}`, 'csv');
     expectFailedUntouched(result, 'CSV表头有误 (the CSV header is wrong)');

@@ -8,7 +8,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createReadStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
@@ -17,6 +17,11 @@ import { parse } from 'csv-parse/sync';
 import iconv from 'iconv-lite';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dishonestDebtorRecordSchema } from '../../contracts/dishonest-debtor.js';
+import { PUSH_KINDS } from '../../contracts/kinds.js';
+import { parseCsvHeader } from '../../shared/batch/csv-row.js';
+import { readRows } from '../../shared/batch/row-reader.js';
+import { rowRecord } from '../../shared/batch/row-record.js';
+import { decodeRow } from '../../shared/batch/row-text.js';
 import { isIsoDate, todayInChina } from '../../shared/domain/dates.js';
 import { organisationCodeProblem, residentIdProblem, usccProblem } from '../../shared/domain/identifiers.js';
 import {
@@ -140,7 +145,7 @@ function expectManifestMatches(m: BatchManifest, records: { line: number; record
     seen.set(caseCode, { json, row: before?.row ?? i + 1 });
     const card = String(record.cardNum);
     if (/^\d{17}[\dX]$/.test(card) && residentIdProblem(card, today) === null && (record.partyTypeName ?? '自然人') === '自然人' && !record.businessEntity) kinds.persons++;
-    else if (card.startsWith('11')) kinds.governmentBodies++;
+    else if (card.length === 18 && card.startsWith('11')) kinds.governmentBodies++;
     else kinds.companies++;
     if (card.length === 9) kinds.oldOrganisationCodes++;
     if (record.status === 'removed') kinds.removed++;
@@ -174,14 +179,16 @@ function ndjsonRecords(bytes: Buffer, encoding: string) {
   return lines.map((line, i) => ({ line: i + 1, bytes: line.length, record: JSON.parse(decoder.decode(line)) as Record<string, unknown> }));
 }
 
-/** CSV text into its records with the line each starts on (line feeds counted, as the hub counts them). */
-function csvRecords(text: string) {
-  const parsed = parse(text, { relax_column_count: true, info: true }) as unknown as { record: string[]; info: { bytes: number } }[];
+/** A UTF-8 CSV file into its records with the line each starts on (line feeds counted, as the hub counts them). */
+function csvRecords(bytes: Buffer) {
+  // A bare LF ends a record too (the hub cuts rows at every LF outside quotes), so a line break left unquoted shows.
+  // info.bytes: where each record ends, in bytes of the file.
+  const parsed = parse(bytes, { relax_column_count: true, info: true, record_delimiter: ['\r\n', '\n'] }) as unknown as { record: string[]; info: { bytes: number } }[];
   let line = 1;
   let end = 0;
   const out = parsed.map(({ record, info }) => {
     const started = line;
-    line += lineFeeds(text.slice(end, info.bytes));
+    line += bytes.subarray(end, info.bytes).filter((b) => b === 0x0a).length;
     end = info.bytes;
     return { line: started, cells: record };
   });
@@ -250,14 +257,18 @@ describe('sample rows', () => {
         const { kind, field } = b!;
         const label = `${format} row ${row} ${kind} ${field}`;
         const record = format === 'csv' ? csvRecordObject((parse(csvHeader() + csvRecord(fields), { relax_column_count: true }) as string[][])[1]!) : fields;
+        // Faults of the whole row, which no field can name: see the file tests for the bytes.
         if (kind === 'ill-formed-bytes') {
-          expect(String(fields.iname), label).toContain('\uffff'); // written as the byte 0xFF: see the encoding tests
+          expect([field, String(fields.iname)], label).toEqual(['', expect.stringContaining('\uffff')]); // written as the byte 0xFF
           continue;
         }
-        if (field === '') {
-          // An extra CSV cell beyond the header: the row has more fields than the header.
-          expect(format === 'csv' && kind === 'unknown-field', label).toBe(true);
-          expect(cellsOf(fields).length, label).toBe(FIELDS.length + 1);
+        if (kind === 'oversized-row') {
+          expect([field, String(fields.duty).length > ROW_LIMIT], label).toEqual(['', true]);
+          continue;
+        }
+        if (format === 'csv' && kind === 'unknown-field') {
+          // An extra cell beyond the header: the row has more fields than the header.
+          expect([field, cellsOf(fields).length], label).toEqual(['', FIELDS.length + 1]);
           continue;
         }
         expect([...faults(record, TODAY)], label).toContain(field);
@@ -267,7 +278,6 @@ describe('sample rows', () => {
         if (kind === 'impossible-date') expect(String(fields[field]), label).toMatch(/^\d{4}-(02-29|02-30|04-31|11-31)$/);
         if (kind === 'future-date') expect(isIsoDate(String(fields[field])) && String(fields[field]) > addDays(TODAY, 29), label).toBe(true);
         if (kind === 'missing-field') expect(fields[field], label).toBeUndefined();
-        if (kind === 'oversized-row') expect(String(fields.duty).length, label).toBeGreaterThan(ROW_LIMIT);
       }
     }
   });
@@ -348,8 +358,9 @@ describe('batch files', () => {
   it('CSV: a header of the field names, RFC 4180 quoting; csv-parse gives back the same rows, quoted line breaks, quotes and commas included', async () => {
     const file = tempFile('csv');
     const m = await writeBatch(file, { ...options, format: 'csv' });
-    const text = readFileSync(file, 'utf8');
-    const records = csvRecords(text);
+    const bytes = readFileSync(file);
+    const text = bytes.toString('utf8');
+    const records = csvRecords(bytes);
     const rows = rowsOf({ ...options, format: 'csv' });
     expect(records.map((r) => r.cells)).toEqual(rows.map((r) => cellsOf(r.fields)));
     const cells = records.flatMap((r) => r.cells);
@@ -404,6 +415,41 @@ describe('batch files', () => {
     const long = ndjsonRecords(readFileSync(file), 'gb18030').filter((r) => r.bytes > ROW_LIMIT).map((r) => r.line);
     expect(long).toEqual(m.badByKind['oversized-row']!.first.map((r) => r.line));
     expect(long.length).toBe(3);
+  });
+
+  it('the hub’s own batch reader and contract reject exactly the listed rows, at the listed lines, on the listed fields', async () => {
+    const spec = PUSH_KINDS['dishonest-debtor'];
+    for (const [format, encoding] of [
+      ['ndjson', 'utf-8'],
+      ['csv', 'gb18030'],
+    ] as const) {
+      const file = tempFile(format);
+      const m = await writeBatch(file, { rows: 1500, bad: 0.1, badKinds: ALL_KINDS, repeats: 0.05, seed: 5, format, encoding, today: TODAY });
+      let header: string[] | undefined;
+      let rows = 0;
+      const rejected = new Map<number, string[]>();
+      for await (const raw of readRows(createReadStream(file), { format, encoding, offset: 0, line: 1 })) {
+        if (format === 'csv' && header === undefined) {
+          const text = decodeRow(raw.bytes!, encoding);
+          const parsed = text.ok ? parseCsvHeader(text.text) : undefined;
+          if (!parsed?.ok) throw new Error('the header row does not parse');
+          header = parsed.columns;
+          continue;
+        }
+        rows++;
+        const row = rowRecord(raw, { spec, format, encoding, ...(header ? { header } : {}) });
+        if (row.errors) rejected.set(row.line, row.errors.map((e) => e.field));
+        else if (row.record) {
+          // Empty values are left out before the contract, as the push path does (shared/ingest/prepare.ts).
+          const faulted = contractFaults(Object.fromEntries(Object.entries(row.record).filter(([, v]) => !(typeof v === 'string' && v.trim() === ''))));
+          if (faulted.size > 0) rejected.set(row.line, [...faulted]);
+        }
+      }
+      expect(rows).toBe(m.total);
+      const listed = listedBad(m);
+      expect([...rejected.keys()].sort((a, b) => a - b), `${format} ${encoding}`).toEqual([...listed.keys()].sort((a, b) => a - b));
+      for (const [line, { field, kind }] of listed) expect(rejected.get(line), `${format} line ${line} ${kind}`).toContain(field);
+    }
   });
 
   it('the same seed gives the same file; another seed another file', async () => {

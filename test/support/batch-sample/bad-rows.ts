@@ -24,9 +24,9 @@ export const BAD_KINDS = [
   'unknown-field',
   /** A value of the wrong type: a number or an array for text or a date, a boolean for an amount; in CSV a date as 20250305 or an amount as 1.2.3. */
   'wrong-type',
-  /** duty so long that the row is over 64 KB (off by default). */
+  /** duty so long that the row is over 64 KB: a fault of the row, field '' (off by default). */
   'oversized-row',
-  /** A byte that is not valid in the file's encoding (0xFF) inside iname (off by default). */
+  /** A byte that is not valid in the file's encoding (0xFF), inside iname: the row cannot be decoded, field '' (off by default). */
   'ill-formed-bytes',
 ] as const;
 
@@ -41,10 +41,10 @@ export const ILL_FORMED_MARK = '\uFFFF';
 /** Fields a row cannot do without (missing-field leaves one out): all but businessEntity, the amounts, partyTypeName and status. */
 export const REQUIRED_FIELDS = ['iname', 'cardNum', 'courtName', 'areaName', 'caseCode', 'regDate', 'gistId', 'gistUnit', 'duty', 'performance', 'disruptTypeName', 'publishDate'] as const;
 /** Fields of the public court list that API.md does not take. */
-const UNKNOWN_FIELDS: readonly [string, () => string][] = [
-  ['sexName', () => '男'],
-  ['age', () => '45'],
-  ['focusNumber', () => '0'],
+const UNKNOWN_FIELDS: readonly (readonly [name: string, value: string])[] = [
+  ['sexName', '男'],
+  ['age', '45'],
+  ['focusNumber', '0'],
 ];
 
 const isLeap = (y: number) => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
@@ -91,7 +91,7 @@ function wrongTypeInCsv(random: Random, fields: SampleFields): Corruption {
 }
 
 export interface Corruption {
-  /** The field at fault; '' for a fault of the whole row (an extra CSV cell). */
+  /** The field at fault; '' for a fault of the whole row (an extra CSV cell, a row over 64 KB, bytes not in the encoding). */
   field: string;
 }
 
@@ -137,7 +137,7 @@ export function corrupt(random: Random, kind: BadKind, fields: SampleFields, for
     }
     case 'unknown-field': {
       const [field, value] = random.pick(UNKNOWN_FIELDS);
-      fields[field] = value();
+      fields[field] = value;
       // In CSV the value is a cell beyond the header's columns: a fault of the row, with no field to name.
       return { field: format === 'csv' ? '' : field };
     }
@@ -147,12 +147,14 @@ export function corrupt(random: Random, kind: BadKind, fields: SampleFields, for
       // At least 70,000 characters: over 64 KiB whatever the encoding.
       const sentence = `${String(fields.duty)}\n`;
       fields.duty = sentence.repeat(Math.ceil(70_000 / sentence.length)).trimEnd();
-      return { field: 'duty' };
+      // A reader cannot hold the row, let alone name a field of it.
+      return { field: '' };
     }
     case 'ill-formed-bytes': {
       const [first, ...rest] = String(fields.iname);
       fields.iname = `${first}${ILL_FORMED_MARK}${rest.join('')}`;
-      return { field: 'iname' };
+      // The row is not text in the file's encoding: no field of it can be read.
+      return { field: '' };
     }
   }
 }

@@ -17,7 +17,7 @@ export interface RowPlace {
 }
 
 export interface BadRowRef extends RowPlace {
-  /** The field at fault; '' for a fault of the whole row (an extra CSV cell beyond the header). */
+  /** The field at fault; '' for a fault of the whole row (an extra CSV cell beyond the header, a row over 64 KB, bytes not in the encoding). */
   field: string;
 }
 

@@ -159,7 +159,7 @@ class RowMaker {
     return { name: personName(this.random, rare), rare };
   }
 
-  /** A new valid row; `party` and `uscc` force the debtor (a bad identifier needs the right kind of one). */
+  /** A new valid row; `forced` sets the kind of debtor, and usccOnly rules out an old organisation code (a bad USCC needs a USCC). */
   make(row: number, forced?: { party: PartyKind; usccOnly?: boolean }): Remembered {
     const r = this.random;
     const { today, format } = this.o;
@@ -264,6 +264,7 @@ export function* sampleRows(options: SampleRowOptions): Generator<SampleRow> {
   const random = seededRandom(o.seed);
   const maker = new RowMaker(random, o);
   const window: Remembered[] = [];
+  let oldest = 0;
   let badMade = 0;
   let repeatsMade = 0;
 
@@ -298,7 +299,10 @@ export function* sampleRows(options: SampleRowOptions): Generator<SampleRow> {
     }
     const made = maker.make(i + 1);
     if (window.length < REPEAT_WINDOW) window.push(made);
-    else window[i % REPEAT_WINDOW] = made;
+    else {
+      window[oldest] = made;
+      oldest = (oldest + 1) % REPEAT_WINDOW;
+    }
     yield { row: i + 1, fields: made.fields, party: made.party, oldOrganisationCode: made.oldOrganisationCode, rareName: made.rareName };
   }
 }

@@ -33,7 +33,8 @@ export function yuan(amount: number): string {
 
 /** 生效法律文书确定的义务: several templates, some over several lines, some with ASCII quotes. */
 export function dutyText(random: Random, creditor: string, principal: number, fee: number, since: string): string {
-  switch (random.int(0, 4)) {
+  const wan = ((principal + fee) / 10_000).toFixed(2);
+  switch (random.int(0, 6)) {
     case 0:
       return `被执行人于判决生效之日起十日内支付申请执行人${creditor}借款本金${yuan(principal)}元及利息（以${yuan(principal)}元为基数，自${since}起按全国银行间同业拆借中心公布的一年期贷款市场报价利率计算至实际清偿之日止）。`;
     case 1:
@@ -42,6 +43,12 @@ export function dutyText(random: Random, creditor: string, principal: number, fe
       return `被执行人向申请执行人支付工程款${yuan(principal)}元, 并承担"${creditor}"为实现债权支出的律师费${yuan(fee)}元。`;
     case 3:
       return `被申请人应向申请人${creditor}支付租金${yuan(principal)}元、违约金${yuan(fee)}元，仲裁费由被申请人承担。\r\n逾期履行的，加倍支付迟延履行期间的债务利息。`;
+    case 4:
+      // A line break with no comma nearby: only the line break makes a CSV writer quote it.
+      return `被执行人于本判决生效之日起十日内支付申请执行人${creditor}${wan}万元。\n如未按期履行，加倍支付迟延履行期间的债务利息。`;
+    case 5:
+      // Double quotes and nothing else a CSV writer must quote.
+      return `被执行人支付"${creditor}"服务费${wan}万元`;
     default:
       return `给付${yuan(principal + fee)}元`;
   }

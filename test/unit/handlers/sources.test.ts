@@ -153,6 +153,15 @@ describe('POST /v1/sources', () => {
     expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
   });
 
+  it('refuses the reserved id "operator" (any case), which names the credit office in logs and the audit', async () => {
+    for (const id of ['operator', 'Operator']) {
+      const res = await create({ ...validSource, id });
+      expect(res.status).toBe(400);
+      expect(errorOf(res).details.map((d) => d.field)).toEqual(['id']);
+    }
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
+  });
+
   it('rejects an unknown role with 400 on field role', async () => {
     const res = await create({ ...validSource, role: 'emperor' });
     expect(res.status).toBe(400);
