@@ -3,17 +3,30 @@
  * needs: the S3 emulator with the catalogue's buckets (s3-local.ts, provision.ts) and their
  * notifications (s3-events.ts), the Lambda Invoke API (lambda-api.ts) and the schedules
  * (schedules.ts), all invoking through Lambda's asynchronous invocation (lambda-async.ts) into the
- * stack's Lambda runtime. Also the handler environment that points the handlers at them.
+ * stack's Lambda runtime; and the buckets' lifecycle expiration (s3-lifecycle.ts). Also the handler
+ * environment that points the handlers at them.
  */
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { s3ClientConfig } from '../../shared/aws/clients.js';
-import { buckets, functionNameEnvVar, functionReferences, functions, localFunctionName, storageEnvironment, unknownFunctionReferences } from '../catalogue.js';
+import {
+  buckets,
+  functionNameEnvVar,
+  functionReferences,
+  functions,
+  localFunctionName,
+  schedules,
+  storageEnvironment,
+  unknownFunctionReferences,
+  type BucketSpec,
+  type FunctionReferencing,
+} from '../catalogue.js';
 import { asyncInvocations, type AsyncInvocations } from './lambda-async.js';
 import { startLambdaApi, type LambdaApi } from './lambda-api.js';
 import type { FunctionInvoker } from './lambda-runtime.js';
 import { provisionBuckets } from './provision.js';
 import { s3EventRelay } from './s3-events.js';
+import { expireObjects } from './s3-lifecycle.js';
 import { startS3Local, type S3Local } from './s3-local.js';
 import { startSchedules, type ScheduleTimers } from './schedules.js';
 
@@ -42,13 +55,20 @@ export interface EventServices {
 
 const hasFunction = (fn: string) => Object.hasOwn(functions, fn);
 
+/** How often expired objects are looked for after the start (S3 expires within about a day). */
+const LIFECYCLE_EVERY_MS = 60 * 60_000;
+
 /**
  * The handlers' environment for S3 and Lambda, the same names as on AWS: the endpoints
  * (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL_LAMBDA), path-style S3 URLs, checksums only where required
  * (else a streamed PutObject reaches the emulator in aws-chunked framing and is stored that way), each
  * bucket's name in its variable, and the name of each function that another one invokes.
  */
-export function localServicesEnvironment(s3Endpoint: string, lambdaEndpoint: string): Record<string, string> {
+export function localServicesEnvironment(
+  s3Endpoint: string,
+  lambdaEndpoint: string,
+  catalogue: FunctionReferencing & { buckets: Readonly<Record<string, BucketSpec>> } = { functions, buckets, schedules },
+): Record<string, string> {
   const env: Record<string, string> = {
     AWS_ENDPOINT_URL_S3: s3Endpoint,
     AWS_ENDPOINT_URL_LAMBDA: lambdaEndpoint,
@@ -56,15 +76,24 @@ export function localServicesEnvironment(s3Endpoint: string, lambdaEndpoint: str
     AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
     AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
   };
-  for (const spec of Object.values(buckets)) env[spec.envVar] = spec.localName;
-  for (const { at, function: fn } of functionReferences()) {
-    if (at.startsWith('functions.') && hasFunction(fn)) env[functionNameEnvVar(fn)] = localFunctionName(fn);
+  for (const spec of Object.values(catalogue.buckets)) env[spec.envVar] = spec.localName;
+  for (const { at, function: fn } of functionReferences(catalogue)) {
+    if (at.startsWith('functions.') && Object.hasOwn(catalogue.functions, fn)) env[functionNameEnvVar(fn)] = localFunctionName(fn);
   }
   return env;
 }
 
 export async function startEventServices(options: EventServicesOptions): Promise<EventServices> {
   const { log, region } = options;
+  /** The buckets' lifecycle expiration; a failure is logged, and tried again at the next round. */
+  const expire = async (client: S3Client) => {
+    try {
+      const deleted = await expireObjects(client, new Date());
+      for (const [bucket, n] of Object.entries(deleted)) if (n > 0) log(`lifecycle: deleted ${n} expired objects of ${bucket}`);
+    } catch (e) {
+      log(`lifecycle: could not expire objects: ${(e as Error).message}`);
+    }
+  };
   for (const r of unknownFunctionReferences()) {
     log(`not wired: ${r.at} names the function ${r.function}, which the catalogue does not have (yet)`);
   }
@@ -78,6 +107,7 @@ export async function startEventServices(options: EventServicesOptions): Promise
     try {
       const created = await provisionBuckets(client);
       log(created.length ? `created buckets: ${created.join(', ')}` : 'buckets already exist: objects kept from the last run');
+      await expire(client);
     } finally {
       client.destroy();
     }
@@ -89,16 +119,22 @@ export async function startEventServices(options: EventServicesOptions): Promise
     throw e;
   }
   const [storage, invokeApi] = [s3, api];
-  let schedules: ScheduleTimers | undefined;
+  let timers: ScheduleTimers | undefined;
+  const lifecycle = setInterval(() => {
+    const client = new S3Client(s3ClientConfig({ endpoint: storage.endpoint, region, credentials: options.credentials, forcePathStyle: true }));
+    void expire(client).finally(() => client.destroy());
+  }, LIFECYCLE_EVERY_MS);
+  lifecycle.unref();
   return {
     s3Endpoint: storage.endpoint,
     lambdaEndpoint: invokeApi.endpoint,
     environment: localServicesEnvironment(storage.endpoint, invokeApi.endpoint),
     startSchedules() {
-      schedules ??= startSchedules({ region, hasFunction, fire: (fn, event, source) => invocations.invoke(fn, event, source) });
+      timers ??= startSchedules({ region, hasFunction, fire: (fn, event, source) => invocations.invoke(fn, event, source) });
     },
     async stopInvoking() {
-      schedules?.stop();
+      clearInterval(lifecycle);
+      timers?.stop();
       await invokeApi.close();
       invocations.close();
     },

@@ -73,7 +73,8 @@ export interface BatchStore {
   complete(batchId: string, owner: string, counts: BatchCounts, rejectsKey: string | undefined, at: string): Promise<Conditional>;
   /**
    * → failed with a reason. With `owner`, on condition of its lease; without,
-   * on condition that the batch is still waiting (a batch nobody uploaded to).
+   * on condition that the batch is still waiting with no lease unexpired at
+   * `at` (a batch nobody uploaded to).
    */
   fail(batchId: string, owner: string | undefined, reason: string, at: string): Promise<Conditional>;
   /** Batches still waiting or processing (for the sweep), a page at a time. */

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { license, SOURCE_USCC } from '../support/fixtures.js';
+import { getRecord } from '../support/hub-client.js';
 import { startStackProcess, tempDataDir, type StackProcess } from '../support/local-stack-process.js';
 
 const dataDir = tempDataDir('hub-contention-');
@@ -57,12 +58,15 @@ async function client(records: unknown[], idempotencyKey: string): Promise<{ see
 }
 
 async function versionCount(id: string): Promise<number> {
-  const res = await fetch(`${stack.url}/v1/records/${id}`, { headers: { authorization: `Bearer ${operatorKey}` } });
-  return ((await res.json()) as { versionCount: number }).versionCount;
+  // getRecord waits out a 429 (the operator key has a per-key limit too).
+  const res = await getRecord(stack.url, operatorKey, id);
+  return (res.body as { versionCount: number }).versionCount;
 }
 
 async function versionCounts(ids: string[]): Promise<number[]> {
-  return Promise.all(ids.map(versionCount));
+  const counts: number[] = [];
+  for (let i = 0; i < ids.length; i += 20) counts.push(...(await Promise.all(ids.slice(i, i + 20).map(versionCount))));
+  return counts;
 }
 
 describe('many clients, the same records', () => {

@@ -23,6 +23,7 @@ import { asyncInvocations } from '../../infra/local/lambda-async.js';
 import { localServicesEnvironment } from '../../infra/local/event-services.js';
 import { workerInvoker, type FunctionInvoker, type InvokeOutcome } from '../../infra/local/lambda-runtime.js';
 import { s3EventRelay } from '../../infra/local/s3-events.js';
+import { expireObjects } from '../../infra/local/s3-lifecycle.js';
 import { s3Paths, startS3Local, type S3Local } from '../../infra/local/s3-local.js';
 import { s3ClientConfig } from '../../shared/aws/clients.js';
 import { encodeGb18030 } from '../support/gb18030.js';
@@ -227,6 +228,26 @@ describe('the S3 emulator', () => {
     expect(JSON.parse(readFileSync(s3Paths(dir).pidFile, 'utf8')).emulator.pid).toBe(s3.pid);
     expect((await body('uploads/gb18030.csv')).equals(before)).toBe(true);
     expect(existsSync(partial)).toBe(false);
+  });
+});
+
+describe('lifecycle expiration', () => {
+  it('deletes the objects older than the bucket’s expireAfterDays (from midnight UTC after), and no others', async () => {
+    const expiring: Record<string, BucketSpec> = {
+      batches: { ...testBuckets.batches!, expireAfterDays: 30 },
+      kept: { envVar: 'X', localName: 'hub-kept', description: 'no expiry', notifications: [] },
+    };
+    await provisionBuckets(client, expiring);
+    await client.send(new PutObjectCommand({ Bucket: 'hub-kept', Key: 'old.txt', Body: 'kept' }));
+    const before = (await client.send(new ListObjectsV2Command({ Bucket: 'hub-batches' }))).Contents!;
+    expect(before.length).toBeGreaterThan(2); // the objects of the tests above, all written minutes ago at most
+    const written = Math.max(...before.map((o) => o.LastModified!.getTime()));
+
+    const day = 86_400_000;
+    expect(await expireObjects(client, new Date(written + 30 * day - 1), expiring)).toEqual({ 'hub-batches': 0 });
+    expect(await expireObjects(client, new Date(Math.ceil((written + 30 * day) / day) * day), expiring)).toEqual({ 'hub-batches': before.length });
+    expect((await client.send(new ListObjectsV2Command({ Bucket: 'hub-batches' }))).KeyCount).toBe(0);
+    expect((await client.send(new ListObjectsV2Command({ Bucket: 'hub-kept' }))).KeyCount).toBe(1);
   });
 });
 

@@ -39,7 +39,7 @@ export class BatchHarness {
   readonly rejects = new MemoryRejectSink();
   readonly continuer = new RecordingContinuer();
   clock = CLOCK_START;
-  readonly store = new MemoryBatchStore(() => this.clock);
+  readonly store = new MemoryBatchStore();
   readonly cipher: FieldCipher;
   readonly hasher: LookupHasher;
   #workers = 0;

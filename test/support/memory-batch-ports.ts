@@ -101,8 +101,6 @@ export class MemoryBatchStore implements BatchStore {
   afterCheckpoint?: Hook;
   checkpointsSaved = 0;
 
-  constructor(private readonly now: () => number = Date.now) {}
-
   /** Kills `owner` with a Crash: the caller throws what this returns. */
   crash(owner: string): Crash {
     this.dead.add(owner);
@@ -178,7 +176,11 @@ export class MemoryBatchStore implements BatchStore {
     this.#alive(owner);
     const batch = this.batches.get(batchId);
     if (!batch) return 'lost';
-    if (owner === undefined ? batch.status !== 'waiting' || (batch.lease && batch.lease.until > this.now()) : !this.#held(batch, owner) || (batch.status !== 'waiting' && batch.status !== 'processing')) return 'lost';
+    const allowed =
+      owner === undefined
+        ? batch.status === 'waiting' && !(batch.lease && batch.lease.until > Date.parse(at))
+        : this.#held(batch, owner) && (batch.status === 'waiting' || batch.status === 'processing');
+    if (!allowed) return 'lost';
     Object.assign(batch, { status: 'failed', reason, finishedAt: at });
     delete batch.lease;
     return 'ok';

@@ -49,6 +49,7 @@ const withRequestId = (event: ReturnType<typeof apiEvent>, id: string) => {
 
 describe('one line per request', () => {
   it('names route, status, duration, caller and request id, and nothing of the Lambda context', async () => {
+    mockNoItems(); // the operator's key item, and per-key counters that admit
     ddb.on(QueryCommand).resolves({ Items: [] });
     const res = await invoke(sources, withRequestId(apiEvent('GET /v1/sources', { key: OPERATOR_KEY }), 'K3a9TjM2hcwEJ-w='));
     expect(res.status).toBe(200);
@@ -129,6 +130,7 @@ describe('one line per request', () => {
 
 describe('errors on the request line', () => {
   it('a 500 is an ERROR line with the error’s stack, and the client learns nothing', async () => {
+    mockNoItems(); // the operator's key item, and per-key counters that admit
     ddb.on(QueryCommand).rejects(new Error('a bug in the store adapter'));
     const res = await invoke(sources, apiEvent('GET /v1/sources', { key: OPERATOR_KEY }));
     expect(res.status).toBe(500);
@@ -140,6 +142,7 @@ describe('errors on the request line', () => {
   });
 
   it('a throttled store is a 503 with Retry-After in the error shape, logged with the reason and the stack', async () => {
+    mockNoItems(); // the operator's key item, and per-key counters that admit
     ddb.on(QueryCommand).rejects(new ProvisionedThroughputExceededException({ message: 'Rate of requests exceeds the allowed throughput', $metadata: { httpStatusCode: 400, attempts: 3 } }));
     const res = await invoke(sources, apiEvent('GET /v1/sources', { key: OPERATOR_KEY }));
     expect(res.status).toBe(503);
