@@ -136,7 +136,9 @@ export async function startLambdaApi(options: LambdaApiOptions): Promise<LambdaA
       }
     } catch (e) {
       const error = e instanceof LambdaError ? e : new LambdaError(500, 'ServiceException', (e as Error).message);
-      if (!res.headersSent) send(res, error.status, { ...base, 'x-amzn-errortype': error.type }, JSON.stringify({ Type: error.status < 500 ? 'User' : 'Service', Message: error.message }));
+      // A payload refused unread: the connection is closed after the answer rather than read to its end.
+      const close: Record<string, string> = error.status === 413 ? { connection: 'close' } : {};
+      if (!res.headersSent) send(res, error.status, { ...base, ...close, 'x-amzn-errortype': error.type }, JSON.stringify({ Type: error.status < 500 ? 'User' : 'Service', Message: error.message }));
       else res.destroy();
     }
   };

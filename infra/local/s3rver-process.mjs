@@ -14,16 +14,16 @@
  * Stops cleanly (ends the requests in flight, up to STOP_GRACE_MS) on SIGTERM, SIGINT, or when the
  * IPC channel closes: the stack is gone, even if it was killed outright.
  *
- * Two corrections to s3rver's filesystem store, here so that they stay with the emulator. S3 shows an
- * object only once its upload is complete; s3rver wrote the body straight into the object file, so
- * while an upload ran, and forever after one was cut short, the object read as a truncated file (and
- * it answered before the file was flushed). Now:
- * - the body goes to a `.partial` file beside the object, renamed into place once complete and on
- *   disk, and removed when the upload fails;
- * - the `.partial` files left by a crash in mid-upload are removed at start.
+ * Corrections to s3rver, here so that they stay with the emulator:
+ * - S3 shows an object only once its upload is complete; s3rver wrote the body straight into the
+ *   object file, so while an upload ran, and forever after one was cut short, the object read as a
+ *   truncated file (and it answered before the file was flushed). Now the body goes to a `.partial`
+ *   file beside the object, renamed into place once complete and on disk, and removed when the upload
+ *   fails; the `.partial` files left by a crash in mid-upload are removed at start;
+ * - S3 answers a GET or HEAD whose If-Match names another ETag with 412 PreconditionFailed (a reader
+ *   resuming a file at an offset learns that the file was replaced); s3rver ignored If-Match.
  */
-import { randomUUID } from 'node:crypto';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -99,6 +99,31 @@ DUMMY_ACCOUNT.createKeyPair(accessKeyId, secretAccessKey);
 await mkdir(values.directory, { recursive: true, mode: 0o700 });
 await removePartialUploads(values.directory);
 
+/** If-Match on GET and HEAD of an object: 412 PreconditionFailed when the object's ETag is not one of those named. */
+function ifMatch(store) {
+  return async function ifMatchMiddleware(ctx, next) {
+    const expected = ctx.get('if-match');
+    if (!expected || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
+    const [, bucket, ...key] = ctx.path.split('/');
+    if (!bucket || key.length === 0) return next();
+    let etag;
+    try {
+      etag = (await store.getMetadata(decodeURIComponent(bucket), decodeURIComponent(key.join('/')))).etag; // "<md5>", quoted
+    } catch {
+      return next(); // no such object: s3rver answers 404
+    }
+    const named = expected.split(',').map((t) => t.trim().replace(/^W\//, ''));
+    if (named.some((t) => t === '*' || t === etag || `"${t}"` === etag)) return next();
+    ctx.status = 412;
+    if (ctx.method === 'GET') {
+      ctx.type = 'application/xml';
+      ctx.body =
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>PreconditionFailed</Code>' +
+        '<Message>At least one of the pre-conditions you specified did not hold</Message><Condition>If-Match</Condition></Error>';
+    }
+  };
+}
+
 const server = new S3rver({
   address: '127.0.0.1',
   port: Number(values.port),
@@ -107,6 +132,8 @@ const server = new S3rver({
   // Path-style only (http://127.0.0.1:port/bucket/key): no bucket names taken from Host headers.
   vhostBuckets: false,
 });
+// First of all middleware (Koa composes them when the server starts listening).
+server.middleware.unshift(ifMatch(server.store));
 server.on('event', (event) => {
   if (process.connected) process.send({ type: 'event', event });
 });

@@ -8,6 +8,7 @@ export const REASONS = {
   replaced: (line: number) =>
     `上传的文件在导入期间被替换 (the upload was replaced while it was being ingested; the rows before line ${line} came from the first file): 请新建批次重新上传 (create a new batch and upload again)`,
   unknownKind: (kind: string) => `不能以批次导入的信息种类 ${kind} (kind ${kind} cannot be ingested in batches)`,
+  kindNotAllowed: (kind: string, sourceId: string) => `数据源 ${sourceId} 不能报送 ${kind} (source ${sourceId} may not push ${kind})`,
   headerTooLong: `表头超过${MAX_ROW_BYTES / 1024} KB (the header row is over ${MAX_ROW_BYTES / 1024} KB)`,
   headerNotText: (message: string) => `表头无法解码 (the header row cannot be decoded): ${message}`,
   headerNotCsv: (message: string) => `表头不是有效的CSV (the header row is not valid CSV): ${message}`,

@@ -126,6 +126,8 @@ class Ingest {
     const { batch, deps } = this;
     const spec = (deps.kinds ?? pushKind)(batch.kind);
     if (!spec) return this.#fail(REASONS.unknownKind(batch.kind));
+    // Checked when the batch was created; checked again, for a key whose kinds were changed since.
+    if (!batch.source.kinds.includes(batch.kind)) return this.#fail(REASONS.kindNotAllowed(batch.kind, batch.source.sourceId));
     let object = batch.object;
     if (batch.status === 'waiting' || !object) {
       object = await deps.objects.stat(batch.objectKey);

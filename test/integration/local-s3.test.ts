@@ -151,6 +151,15 @@ describe('the S3 emulator', () => {
     expect((await body('uploads/gb18030.csv')).equals(file)).toBe(true);
   });
 
+  it('refuses a presigned PUT once its URL has expired, and stores nothing', async () => {
+    const url = await getSignedUrl(client, new PutObjectCommand({ Bucket: 'hub-batches', Key: 'uploads/late.csv' }), { expiresIn: 1 });
+    await new Promise((r) => setTimeout(r, 2100));
+    const response = await fetch(url, { method: 'PUT', body: 'too late' });
+    expect(response.status).toBe(403);
+    expect(await response.text()).toContain('Request has expired');
+    await expect(client.send(new HeadObjectCommand({ Bucket: 'hub-batches', Key: 'uploads/late.csv' }))).rejects.toMatchObject({ name: 'NotFound' });
+  });
+
   it('streams a 50 MB body through a presigned PUT and stores exactly it, readable in full as soon as the PUT is answered', async () => {
     const path = join(temp, 'big.ndjson');
     const out = createWriteStream(path);
@@ -204,6 +213,22 @@ describe('the S3 emulator', () => {
     const { Readable } = await import('node:stream');
     await client.send(new PutObjectCommand({ Bucket: 'hub-batches', Key: 'rejects/streamed.ndjson', Body: Readable.from([data]), ContentLength: data.length }));
     expect(sha256(await body('rejects/streamed.ndjson'))).toBe(sha256(data));
+  });
+
+  it('reads a range on condition of the ETag (If-Match), and refuses with PreconditionFailed once the object was replaced', async () => {
+    const key = 'uploads/if-match.csv';
+    await client.send(new PutObjectCommand({ Bucket: 'hub-batches', Key: key, Body: 'first version\n' }));
+    const { ETag } = await client.send(new HeadObjectCommand({ Bucket: 'hub-batches', Key: key }));
+    const ranged = await client.send(new GetObjectCommand({ Bucket: 'hub-batches', Key: key, Range: 'bytes=6-', IfMatch: ETag }));
+    expect(await ranged.Body!.transformToString()).toBe('version\n');
+    await client.send(new PutObjectCommand({ Bucket: 'hub-batches', Key: key, Body: 'second version\n' }));
+    await expect(client.send(new GetObjectCommand({ Bucket: 'hub-batches', Key: key, Range: 'bytes=6-', IfMatch: ETag }))).rejects.toMatchObject({
+      name: 'PreconditionFailed',
+      $metadata: { httpStatusCode: 412 },
+    });
+    await expect(client.send(new HeadObjectCommand({ Bucket: 'hub-batches', Key: key, IfMatch: ETag }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 412 } });
+    const current = await client.send(new HeadObjectCommand({ Bucket: 'hub-batches', Key: key }));
+    expect((await client.send(new HeadObjectCommand({ Bucket: 'hub-batches', Key: key, IfMatch: current.ETag }))).ContentLength).toBe(15);
   });
 
   it('lists past its first page (its continuation tokens need the legacy OpenSSL provider of its own process)', async () => {

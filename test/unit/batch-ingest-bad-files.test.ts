@@ -84,6 +84,19 @@ describe('files that fail the batch', () => {
   });
 });
 
+describe('batches that cannot be ingested whatever their file', () => {
+  it('a kind that is not pushed, or one the court may not push', async () => {
+    const h = new BatchHarness();
+    harnesses.push(h);
+    h.addBatch('commitment', { kind: 'commitment', format: 'ndjson' }, sample.bytes);
+    expect(await h.ingest('commitment')).toMatchObject({ outcome: 'failed', reason: expect.stringContaining('kind commitment cannot be ingested in batches') });
+    const batch = h.addBatch('penalty', { kind: 'penalty', format: 'ndjson' }, sample.bytes);
+    expect(batch.source.kinds).not.toContain('penalty');
+    expect(await h.ingest('penalty')).toMatchObject({ outcome: 'failed', reason: '数据源 bj-1zy 不能报送 penalty (source bj-1zy may not push penalty)' });
+    expect(h.records.writes).toBe(0);
+  });
+});
+
 describe('bad rows are rejected one by one, with their line numbers', () => {
   it('a GB18030 CSV with rows over 64 KB and ill-formed bytes among rows of every other fault', async () => {
     const { bytes, manifest } = await sampleFile({ rows: 400, format: 'csv', encoding: 'gb18030', bad: 0.1, seed: 24, badKinds: [...DEFAULT_BAD_KINDS, 'oversized-row', 'ill-formed-bytes'] });
