@@ -72,6 +72,18 @@ export const tables = {
     timeToLiveAttribute: 'expiresAt',
     description: 'Per-key request counters (pk RATE#<key hash>#<second>), expiring after a minute',
   },
+  batches: {
+    envVar: 'HUB_BATCHES_TABLE',
+    localName: 'hub-batches',
+    partitionKey: { name: 'pk', type: 'S' },
+    sortKey: { name: 'sk', type: 'S' },
+    // Sparse: only batches still waiting or processing carry `unfinished` (shared/store/batches-store.ts), so the
+    // sweep reads exactly those, oldest first, however many finished batches the table holds.
+    globalIndexes: [{ name: 'unfinished', partitionKey: { name: 'unfinished', type: 'S' }, sortKey: { name: 'createdAt', type: 'S' } }],
+    stream: false,
+    description:
+      'Court batches: pk BATCH#<id>, sk BATCH: what was declared, status, the upload’s ETag, the ingest’s lease and checkpoint (byte offset, line, counts, reject parts), the final counts; index unfinished (waiting or processing only)',
+  },
 } as const satisfies Record<string, TableSpec>;
 
 export type TableName = keyof typeof tables;
@@ -122,6 +134,23 @@ export interface TableAccess {
   readonly queryIndexes?: readonly string[];
 }
 
+/** The S3 data-plane actions (IAM action names) a function can be granted on a bucket's objects. */
+export type S3ObjectAction = 's3:GetObject' | 's3:PutObject' | 's3:DeleteObject' | 's3:AbortMultipartUpload';
+
+/**
+ * One function's access to one bucket, written by hand like TableAccess: per key prefix, exactly
+ * the object calls it makes (a presigned URL counts as the call it signs: S3 authorises it as the
+ * signer), and the prefixes it lists (ListObjectsV2 with a Prefix: `s3:ListBucket` on condition of
+ * `s3:prefix`). Objects of the bucket are encrypted under the stack's storage key, so a reader may
+ * also decrypt with it and a writer also generate data keys, through S3 and for this bucket only.
+ */
+export interface BucketAccess {
+  /** By key prefix (`uploads/`): the object actions on the keys under it. */
+  readonly objects: Readonly<Record<string, readonly S3ObjectAction[]>>;
+  /** Key prefixes it lists objects under. */
+  readonly lists?: readonly string[];
+}
+
 export interface FunctionSpec {
   /** Source file of the handler, relative to the repository root; it exports `handler`. */
   entry: string;
@@ -130,6 +159,8 @@ export interface FunctionSpec {
   timeoutSeconds: number;
   /** The tables it uses and exactly the DynamoDB calls it makes on each (its IAM policy on AWS). */
   tables: Partial<Record<TableName, TableAccess>>;
+  /** The buckets it uses (a key of `buckets`) and exactly the S3 calls it makes on each; its handler learns each bucket's name from the bucket's envVar. */
+  buckets?: Readonly<Record<string, BucketAccess>>;
   /**
    * Whether the function authenticates bearer keys: it reads key hashes from the
    * sources table (`KEY#<sha256>` items) and counts requests per key in the throttle table.
@@ -230,6 +261,55 @@ export const functions = {
     keys: [],
     reservedConcurrency: 5,
   },
+  batches: {
+    entry: 'functions/batches/handler.ts',
+    description: 'POST /v1/batches (a court opens a batch: presigned upload URL) and GET /v1/batches/{batchId} (status, counts, rejects)',
+    memoryMb: 512,
+    timeoutSeconds: 10,
+    tables: {
+      sources: { actions: ['dynamodb:GetItem'], leadingKeys: ['KEY#*'] },
+      // shared/store/batches-store.ts: create() a conditional PutCommand, get() a GetCommand, both BATCH#<id>.
+      batches: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], leadingKeys: ['BATCH#*'] },
+      idempotency: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] },
+      throttle: { actions: ['dynamodb:UpdateItem'], leadingKeys: ['RATE#*'] },
+    },
+    buckets: {
+      // The upload URL is a presigned PUT of uploads/<id>; the rejects URL a presigned GET of rejects/<id>.ndjson;
+      // a waiting batch past its expiry is looked for under uploads/ before it is reported failed.
+      batches: { objects: { 'uploads/': ['s3:PutObject'], 'rejects/': ['s3:GetObject'] }, lists: ['uploads/'] },
+    },
+    authenticates: true,
+    keys: [],
+    reservedConcurrency: 10,
+  },
+  batchIngest: {
+    entry: 'functions/batch-ingest/handler.ts',
+    description: 'Ingests court batches: started by the upload (S3 event), continued by itself from its checkpoint, restarted by the sweep schedule',
+    memoryMb: 512,
+    // Lambda's limit: a longer batch continues from its checkpoint in another invocation.
+    timeoutSeconds: 900,
+    tables: {
+      // The push path (shared/ingest/submit.ts), as for submissions: BatchGetCommand of heads, TransactWriteCommand of Puts.
+      records: { actions: ['dynamodb:BatchGetItem', 'dynamodb:PutItem'], leadingKeys: ['REC#*'] },
+      // shared/store/batches-store.ts: get() a GetCommand, lease/checkpoint/complete/fail conditional UpdateCommands,
+      // listUnfinished() a QueryCommand of the sparse index (the sweep).
+      batches: { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], leadingKeys: ['BATCH#*'], queryIndexes: ['unfinished'] },
+    },
+    buckets: {
+      // uploads/: stat (ListObjectsV2) and ranged GETs; rejects/: parts put, read back and deleted once joined by a
+      // multipart upload (aborted when it fails), the joined object looked for first (a retried finish).
+      batches: {
+        objects: { 'uploads/': ['s3:GetObject'], 'rejects/': ['s3:PutObject', 's3:GetObject', 's3:DeleteObject', 's3:AbortMultipartUpload'] },
+        lists: ['uploads/', 'rejects/'],
+      },
+    },
+    authenticates: false,
+    keys: ['encrypt'],
+    // At most this many batches are ingested at once; more wait for the sweep (their upload stays in S3).
+    reservedConcurrency: 10,
+    // Its own continuation (an asynchronous invoke) when it runs short of time.
+    invokes: ['batchIngest'],
+  },
 } as const satisfies Record<string, FunctionSpec>;
 
 export type FunctionName = keyof typeof functions;
@@ -263,6 +343,8 @@ export const routes: readonly RouteSpec[] = [
   { routeKey: 'POST /v1/submissions/{kind}', function: 'submissions' },
   { routeKey: 'GET /v1/records/{id}', function: 'records' },
   { routeKey: 'GET /v1/audit/reads', function: 'audit' },
+  { routeKey: 'POST /v1/batches', function: 'batches' },
+  { routeKey: 'GET /v1/batches/{batchId}', function: 'batches' },
   { routeKey: '$default', function: 'health' },
 ];
 
@@ -304,6 +386,11 @@ export const environment = {
   lookupKeyArn: 'HUB_LOOKUP_KEY_ARN',
   lookupKeyVersion: 'HUB_LOOKUP_KEY_VERSION',
   corsOrigins: 'HUB_CORS_ORIGINS',
+  /**
+   * Seconds a batch's upload URL works (POST /v1/batches → expiresAt); `batches.uploadUrlSeconds` when
+   * unset. For tests and demonstrations of an expired URL; not set on AWS.
+   */
+  batchUploadSeconds: 'HUB_BATCH_UPLOAD_SECONDS',
 } as const;
 
 /** The environment variable through which a function learns another function's deployed name: `batchIngest` → `HUB_FUNCTION_BATCH_INGEST`. */
@@ -358,6 +445,20 @@ export const buckets = {
 
 export type BucketName = keyof typeof buckets;
 
+/** Court batches (API.md "Court batches"; functions batches and batchIngest). */
+export const batchLimits = {
+  /** How long a batch's presigned upload URL works (`expiresAt`); environment.batchUploadSeconds overrides it. */
+  uploadUrlSeconds: 3600,
+  /** How long a presigned `rejectsUrl` works from the GET that returned it. */
+  rejectsUrlSeconds: 3600,
+  /**
+   * How long an ingest's lease on its batch lasts unrenewed. Renewed at every checkpoint (a chunk of 500 rows,
+   * seconds apart): a worker that died (a crash, a killed stack, a Lambda timeout) is replaced by the sweep once it
+   * lapses. Correctness does not depend on it: a chunk pushed twice is applied once (shared/batch/ingest-batch.ts).
+   */
+  leaseSeconds: 60,
+} as const;
+
 /** How handlers reach S3: `true` where buckets are addressed by path-style URLs (the local emulator on 127.0.0.1); unset on AWS. */
 export const storageEnvironment = {
   s3ForcePathStyle: 'HUB_S3_FORCE_PATH_STYLE',
@@ -378,7 +479,9 @@ export interface ScheduleSpec {
 export const schedules = {
   batchSweep: {
     function: 'batchIngest',
-    everyMinutes: 5,
+    // A batch whose worker died resumes within a minute of its lease lapsing (batchLimits.leaseSeconds). A sweep
+    // is one Query of a sparse index that is empty while no batch is open: 1,440 a day cost next to nothing.
+    everyMinutes: 1,
     input: { sweep: true },
     alsoAtLocalStart: true,
     description: 'Restarts court batches whose ingest stalled (a crash, a lost invocation) from their checkpoint',

@@ -60,6 +60,14 @@ export function formatProblem(rows: readonly ProbedRow[], format: BatchFormat, e
   return undefined;
 }
 
+const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
+/** A file that starts with a UTF-8 byte order mark but is declared gb18030 contradicts itself (the row at offset 0 keeps that BOM). */
+export function byteOrderMarkProblem(firstRow: { offset: number; bytes?: Buffer }, encoding: BatchEncoding): string | undefined {
+  if (encoding !== 'gb18030' || firstRow.offset !== 0 || !firstRow.bytes?.subarray(0, 3).equals(UTF8_BOM)) return undefined;
+  return '文件以UTF-8字节顺序标记开头，却声明为gb18030 (the file starts with a UTF-8 byte order mark but is declared gb18030; declare "encoding":"utf-8")';
+}
+
 /** A first line of comma-separated names, no JSON. */
 function looksLikeCsv(first: Buffer): boolean {
   const text = first.toString('latin1').trim();

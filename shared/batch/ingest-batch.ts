@@ -28,7 +28,7 @@ import { addCounts, isFinished, NO_COUNTS, type Batch, type BatchCounts, type Ba
 import { headerProblem } from './csv-columns.js';
 import { parseCsvHeader } from './csv-row.js';
 import { REASONS } from './failure-reasons.js';
-import { formatProblem } from './format-probe.js';
+import { byteOrderMarkProblem, formatProblem } from './format-probe.js';
 import { ObjectChangedError, type BatchStore, type Continuer, type ObjectSource, type RejectedRow, type RejectSink } from './ports.js';
 import { chunkRows } from './row-chunks.js';
 import { MAX_ROW_BYTES, readRows, type RawRow } from './row-reader.js';
@@ -182,7 +182,7 @@ class Ingest {
     const previous = this.#checkpoint;
     const rows = chunk.map((row) => rowRecord(row, context));
     if (previous.counts.total === 0) {
-      const problem = formatProblem(rows.flatMap((r) => (r.probe ? [r.probe] : [])), batch.format, batch.encoding);
+      const problem = byteOrderMarkProblem(chunk[0]!, batch.encoding) ?? formatProblem(rows.flatMap((r) => (r.probe ? [r.probe] : [])), batch.format, batch.encoding);
       if (problem) return this.#fail(problem);
     }
     const before = new Map<number, FieldError[]>();
@@ -243,6 +243,8 @@ class Ingest {
 /** The header row's columns, or why they cannot be used (a reason that fails the batch). */
 function csvHeader(spec: PushKindSpec, row: RawRow, encoding: Batch['encoding']): { reason: string } | { columns: string[] } {
   if (row.error === 'too-long') return { reason: REASONS.headerTooLong };
+  const bom = byteOrderMarkProblem(row, encoding);
+  if (bom) return { reason: bom };
   const text = decodeRow(row.bytes, encoding);
   if (!text.ok) return { reason: REASONS.headerNotText(text.message) };
   if (/^\s*[{[]/.test(text.text)) return { reason: REASONS.headerIsJson };

@@ -79,6 +79,12 @@ describe('files that fail the batch', () => {
     expectFailedUntouched(await ingest(gb.bytes, 'ndjson', 'utf-8'), 'declare "encoding":"gb18030"');
   });
 
+  it('a file with a UTF-8 byte order mark declared as GB18030', async () => {
+    const bom = Buffer.from([0xef, 0xbb, 0xbf]);
+    expectFailedUntouched(await ingest(Buffer.concat([bom, sampleCsv.bytes]), 'csv', 'gb18030'), 'the file starts with a UTF-8 byte order mark but is declared gb18030');
+    expectFailedUntouched(await ingest(Buffer.concat([bom, sample.bytes]), 'ndjson', 'gb18030'), 'the file starts with a UTF-8 byte order mark but is declared gb18030');
+  });
+
   it('a UTF-8 file declared as GB18030 (which would decode without error, as mojibake)', async () => {
     expectFailedUntouched(await ingest(sampleCsv.bytes, 'csv', 'gb18030'), 'declare "encoding":"utf-8"');
   });
@@ -119,6 +125,12 @@ describe('bad rows are rejected one by one, with their line numbers', () => {
       expect(reject.text).toContain('\ufffd');
       expect(reject.text).not.toMatch(/\d{6}(19|20)\d{6}\d{3}[\dX]/);
     }
+  });
+
+  it('a UTF-8 CSV with a byte order mark and CRLF line ends (as Excel saves it) is read whole', async () => {
+    const crlf = sampleCsv.bytes.toString('utf8').replace(/\n/g, '\r\n');
+    const { outcome } = await ingest(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(crlf)]), 'csv');
+    expect(outcome).toMatchObject({ outcome: 'completed', counts: sampleCsv.manifest.expected });
   });
 
   it('a last line without its line feed is a row like any other', async () => {

@@ -1,0 +1,108 @@
+/**
+ * Progress on stderr with cli-progress: a redrawn bar on a terminal, and on
+ * anything else (a log file, CI) one plain line every `intervalMs` and at the
+ * end. Each command says what a line shows (a `ProgressView`); the rendering
+ * here is pure and testable. stdout is left to results (keys, summaries).
+ */
+import cliProgress from 'cli-progress';
+
+export interface ProgressState {
+  value: number;
+  total: number;
+  /** Seconds to completion as cli-progress estimates it (NaN or Infinity when unknown). */
+  eta: number;
+}
+
+export interface ProgressView<P> {
+  /** One line (no line feed). `note` is a passing remark (a retry), shown until the next update. */
+  render(state: ProgressState, payload: P, note: string | undefined): string;
+}
+
+export interface Progress<P> {
+  update(value: number, payload: P): void;
+  setTotal(total: number): void;
+  /** A passing remark on the bar's line (cleared by the next update). */
+  note(text: string): void;
+  stop(): void;
+}
+
+export type ProgressFactory = <P extends object>(view: ProgressView<P>, total: number, payload: P) => Progress<P>;
+
+/** No output at all (tests, or --quiet). */
+export const silentProgress: ProgressFactory = () => ({ update() {}, setTotal() {}, note() {}, stop() {} });
+
+export interface TerminalProgressOptions {
+  /** Between plain lines when the stream is not a terminal. */
+  intervalMs?: number;
+}
+
+/** Progress written to `stream` (stderr): a bar on a terminal, periodic lines elsewhere. */
+export function terminalProgress(stream: NodeJS.WritableStream & { isTTY?: boolean }, options: TerminalProgressOptions = {}): ProgressFactory {
+  return <P extends object>(view: ProgressView<P>, total: number, payload: P): Progress<P> => {
+    let note: string | undefined;
+    const tty = stream.isTTY === true;
+    const bar = new cliProgress.SingleBar({
+      stream: stream as NodeJS.WriteStream,
+      format: (_options, params, current) => view.render({ value: params.value, total: params.total, eta: params.eta }, current as P, note),
+      fps: 5,
+      hideCursor: tty,
+      linewrap: false,
+      noTTYOutput: !tty,
+      notTTYSchedule: options.intervalMs ?? 10_000,
+      etaBuffer: 50,
+      etaAsynchronousUpdate: true,
+    });
+    bar.start(total, 0, payload as object);
+    let stopped = false;
+    return {
+      update(value, next) {
+        note = undefined;
+        bar.update(value, next as object);
+      },
+      setTotal(n) {
+        bar.setTotal(n);
+      },
+      note(text) {
+        note = text;
+        if (tty) bar.render();
+        else stream.write(`${text}\n`);
+      },
+      stop() {
+        if (stopped) return;
+        stopped = true;
+        note = undefined;
+        bar.stop();
+      },
+    };
+  };
+}
+
+const CELLS = 24;
+
+/** `[########----------------]` for a share between 0 and 1. */
+export function barOf(share: number, cells = CELLS): string {
+  const done = Math.max(0, Math.min(cells, Math.round((Number.isFinite(share) ? share : 0) * cells)));
+  return `[${'#'.repeat(done)}${'-'.repeat(cells - done)}]`;
+}
+
+export const count = (n: number) => n.toLocaleString('en-US');
+
+export function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let value = n / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) (value /= 1024), unit++;
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
+/** `ETA 1m05s`, or '' while unknown. */
+export function etaOf(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds <= 0) return '';
+  const s = Math.round(seconds);
+  return s >= 3600 ? `ETA ${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `ETA ${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `ETA ${s}s`;
+}
+
+export function percentOf(value: number, total: number): string {
+  return total > 0 ? `${Math.floor((value / total) * 100)}%` : '';
+}
