@@ -149,7 +149,11 @@ export class HubClient {
         if (options.signal?.aborted) throw options.signal.reason;
         const reason = networkReason(e);
         if (!this.#reached || !replayable || attempt >= this.#policy.attempts) {
-          throw new CliError(`无法连接hub (cannot reach the hub at ${this.url}: ${reason}) — ${options.action.zh}未完成 (${options.action.en} not done)${this.#reached ? '' : '；请检查 --url 或 HUB_URL (check --url or HUB_URL)'}`);
+          throw new CliError(
+            this.#reached
+              ? `hub没有应答 (no answer from the hub at ${this.url}: ${reason}${attempt > 1 ? `, ${attempt} attempts` : ''}) — ${options.action.zh}未完成 (${options.action.en} not done)`
+              : `无法连接hub (cannot reach the hub at ${this.url}: ${reason}) — ${options.action.zh}未完成 (${options.action.en} not done)；请检查 --url 或 HUB_URL (check --url or HUB_URL)`,
+          );
         }
         await this.#pause(attempt, null, options, undefined, reason, sleep);
         continue;

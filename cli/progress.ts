@@ -106,3 +106,26 @@ export function etaOf(seconds: number): string {
 export function percentOf(value: number, total: number): string {
   return total > 0 ? `${Math.floor((value / total) * 100)}%` : '';
 }
+
+/**
+ * A factory that remembers its bar in use, so that a remark made elsewhere (a request being
+ * retried) lands on that bar's line, or on its own line when no bar is showing.
+ */
+export function trackingProgress(factory: ProgressFactory, line: (text: string) => void): { progress: ProgressFactory; note: (text: string) => void } {
+  let active: Progress<never> | undefined;
+  const progress: ProgressFactory = (view, total, payload) => {
+    const bar = factory(view, total, payload);
+    const tracked: typeof bar = {
+      update: (value, next) => bar.update(value, next),
+      setTotal: (n) => bar.setTotal(n),
+      note: (text) => bar.note(text),
+      stop: () => {
+        if (active === (tracked as unknown)) active = undefined;
+        bar.stop();
+      },
+    };
+    active = tracked as unknown as Progress<never>;
+    return tracked;
+  };
+  return { progress, note: (text) => (active ? active.note(text) : line(text)) };
+}

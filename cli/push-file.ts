@@ -13,7 +13,7 @@ import { CliError, fileError } from './errors.js';
 import type { HubClient } from './http-client.js';
 import { chunkKey, chunkRows, type ChunkLimits, type PushChunk } from './push-chunks.js';
 import { loadPushState, newPushState, removePushState, sameIdentity, savePushState, type PushCounts, type PushIdentity, type PushState } from './push-state.js';
-import { barOf, count, etaOf, percentOf, type ProgressFactory, type ProgressView } from './progress.js';
+import { barOf, count, etaOf, percentOf, type Progress, type ProgressFactory, type ProgressView } from './progress.js';
 import { readFileRows, type FileEncoding, type FileFormat } from './record-reader.js';
 import { RejectsFile, type RejectedLine } from './rejects-file.js';
 
@@ -116,12 +116,17 @@ export async function pushFile(options: PushFileOptions, deps: PushFileDeps): Pr
     );
     if (state.rejectsPath !== options.rejectsPath) deps.notice(`hub: 拒收记录仍写入 (rejected records still go to) ${state.rejectsPath}`);
   }
-  savePushState(options.progressPath, state);
 
-  const rejects = RejectsFile.open(state.rejectsPath, state.rejectsBytes);
+  let rejects: RejectsFile | undefined;
+  let progress: Progress<PushPayload> | undefined;
+  /** Once the file's first rows have been judged (an invalid file leaves nothing behind): the progress file, the rejects file, the bar. */
+  const begin = () => {
+    savePushState(options.progressPath, state);
+    rejects = RejectsFile.open(state.rejectsPath, state.rejectsBytes);
+    progress = deps.progress(pushView(file), identity.file.size, { counts: state.counts });
+    progress.update(state.doneOffset, { counts: state.counts });
+  };
   const firstRejects: RejectedLine[] = [];
-  const progress = deps.progress(pushView(file), identity.file.size, { counts: state.counts });
-  progress.update(state.doneOffset, { counts: state.counts });
   const abort = new AbortController();
   const signal = deps.signal ? AbortSignal.any([deps.signal, abort.signal]) : abort.signal;
   const inFlight: { chunk: PushChunk; answer: Promise<PushAnswer | undefined> }[] = [];
@@ -157,15 +162,16 @@ export async function pushFile(options: PushFileOptions, deps: PushFileDeps): Pr
     }
     counts.rejected += reasons.size;
     const lines = [...reasons.entries()].sort(([a], [b]) => a - b).map(([position, r]) => ({ line: chunk.rows[position]!.line, reasons: r }));
-    rejects.append(lines);
+    rejects!.append(lines);
     for (const line of lines) if (firstRejects.length < shown) firstRejects.push(line);
-    Object.assign(state, { counts, doneOffset: chunk.end, rejectsBytes: rejects.bytes, updatedAt: new Date().toISOString() });
+    Object.assign(state, { counts, doneOffset: chunk.end, rejectsBytes: rejects!.bytes, updatedAt: new Date().toISOString() });
     savePushState(options.progressPath, state);
-    progress.update(chunk.end, { counts });
+    progress!.update(chunk.end, { counts });
   };
 
   try {
     for await (const chunk of chunkRows(readFileRows(file, { format, encoding, kind }), state.limits)) {
+      if (!progress) begin();
       if (chunk.end <= state.doneOffset) continue;
       const answer = send(chunk);
       // Marked as handled at once: a failure is rethrown when its turn comes, in file order.
@@ -177,15 +183,16 @@ export async function pushFile(options: PushFileOptions, deps: PushFileDeps): Pr
   } catch (e) {
     abort.abort(e);
     await Promise.allSettled(inFlight.map((f) => f.answer));
-    progress.stop();
-    rejects.close();
+    progress?.stop();
+    rejects?.close();
     // Nothing was ever sent (an invalid file, say): there is nothing to resume.
     if (state.requests === 0 && state.doneOffset === 0) removePushState(options.progressPath);
-    else if (e instanceof CliError) throw new CliError(`${e.message} — 重新运行同一命令即可从中断处继续 (run the same command again to resume)`, e.exitCode);
+    else if (e instanceof CliError && state.doneOffset > 0) throw new CliError(`${e.message} — 重新运行同一命令即可从中断处继续 (run the same command again to resume)`, e.exitCode);
     throw e;
   }
-  progress.stop();
-  rejects.close();
+  if (!progress) begin();
+  progress!.stop();
+  rejects!.close();
   removePushState(options.progressPath);
   return {
     file,

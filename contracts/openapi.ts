@@ -29,6 +29,7 @@ import {
   submissionResponseSchema,
 } from './api.js';
 import { AUDIT_DAYS_MAX, AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX, auditReadsPageSchema, auditReadsQuerySchema } from './audit.js';
+import { BATCH_KINDS, batchCreatedSchema, batchIdSchema, batchStatusSchema, createBatchSchema } from './batches.js';
 import { PUSH_KINDS } from './kinds.js';
 
 // ---- Error responses ---------------------------------------------------------------------------
@@ -219,6 +220,7 @@ const TAGS = {
   submissions: '信息报送: pushing records (department, court, discipline)',
   records: 'Reading records back (the owning source or the operator)',
   audit: 'Who read personal data in full: the audit of reads (operator)',
+  batches: 'Court batches: large files of records uploaded to a presigned URL and ingested by the hub (court; status also for the operator)',
 } as const;
 type Tag = keyof typeof TAGS;
 
@@ -364,6 +366,43 @@ export function openApiDocument() {
           requestParams: { path: z.object({ id: recordIdParam }) },
           errors: cases(BEARER, STORE, NO_ROUTE, { not_found: "no such record, or another source's (the same answer)" }),
           responses: { '200': { description: 'the record', ...json(recordViewSchema) } },
+        }),
+      },
+      '/v1/batches': {
+        post: operation('POST /v1/batches', {
+          operationId: 'createBatch',
+          summary: 'Open a batch: get a URL to upload the file to (court)',
+          description:
+            `Declare the kind (${BATCH_KINDS.join(', ')}), the format and the encoding, then PUT the file to \`uploadUrl\` before \`expiresAt\` ` +
+            '(`curl -T debtors.ndjson "$uploadUrl"`: the file as the body, no other header, up to 5 GB). The upload starts the ingest; follow it with GET /v1/batches/{batchId}. ' +
+            'NDJSON: one JSON object per line, the field names as in a push. CSV: RFC 4180 (quoted fields may hold commas, quotes and line breaks), a header row of the field names; ' +
+            'a missing required column or an unknown one fails the batch. Each row stands alone, as in a push: accepted, updated, duplicate (repeated in the file or sent before: same court and caseCode) or rejected with reasons. ' +
+            'A file that is not the declared format or encoding, or has no rows, fails the batch with a reason; so does a file replaced while it is being ingested. ' +
+            'With an Idempotency-Key, sending the same request again returns the same batch and URL.',
+          tag: 'batches',
+          requestParams: { header: contentEncodingHeader.extend({ 'Idempotency-Key': idempotencyKeyHeader }) },
+          requestBody: { description: CHARSETS, required: true, ...json(createBatchSchema) },
+          errors: cases(jsonBody(16 * 1024), BEARER, STORE, {
+            invalid_batch: 'kind, format or encoding is missing or not one of the values listed, or the body has other fields (details name them)',
+            invalid_idempotency_key: '',
+            forbidden: 'the key is not a court’s, or its source may not deliver this kind',
+            idempotency_in_progress: 'the first request with this Idempotency-Key is still being processed',
+            idempotency_key_reused: 'this Idempotency-Key came with another body',
+          }),
+          responses: { '201': { description: 'the batch is open, waiting for its upload', ...json(batchCreatedSchema) } },
+        }),
+      },
+      '/v1/batches/{batchId}': {
+        get: operation('GET /v1/batches/{batchId}', {
+          operationId: 'getBatch',
+          summary: 'A batch’s status and counts, and its rejected rows (the court that opened it, or the operator)',
+          description:
+            'The counts are exact at every moment (total = accepted + updated + duplicates + rejected) and grow while the batch is processing. ' +
+            'A batch still waiting once expiresAt has passed with nothing uploaded is failed. Another court’s batch answers exactly as an unknown id does (404).',
+          tag: 'batches',
+          requestParams: { path: z.object({ batchId: batchIdSchema }) },
+          errors: cases(BEARER, STORE, NO_ROUTE, { not_found: "no such batch, or another court's (the same answer)" }),
+          responses: { '200': { description: 'the batch', ...json(batchStatusSchema) } },
         }),
       },
       '/v1/audit/reads': {

@@ -484,7 +484,7 @@ export const schedules = {
     everyMinutes: 1,
     input: { sweep: true },
     alsoAtLocalStart: true,
-    description: 'Restarts court batches whose ingest stalled (a crash, a lost invocation) from their checkpoint',
+    description: 'Continues court batches whose ingest stalled (a crash, a lost invocation) from their checkpoint, starts uploads whose event was lost, fails batches never uploaded to',
   },
 } as const satisfies Record<string, ScheduleSpec>;
 

@@ -34,7 +34,7 @@
  * (or itself) may invoke exactly those.
  */
 import * as path from 'node:path';
-import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, Validations, cx_api as cxapi, type CfnElement, type StackProps } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
   CfnStage,
@@ -282,6 +282,9 @@ export class HubStack extends Stack {
   constructor(scope: Construct, id: string, props: HubStackProps = {}) {
     const { catalogue: given, corsOrigins = [], ...stackProps } = props;
     super(scope, id, stackProps);
+    // S3 server access logs are delivered by permission of the log bucket's policy, not by its ACL (which would
+    // need ACLs enabled on it): CDK's behaviour for new projects, set here before any construct is added.
+    this.node.setContext(cxapi.S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY, true);
     const cat = (this.catalogue = given ?? hubCatalogue);
     // Refused before anything is built (or bundled): a grant the catalogue may not make.
     checkCatalogue(cat);
@@ -674,6 +677,17 @@ export class HubStack extends Stack {
           : {}),
       },
     });
+
+    // Objects are named by batch id under their prefix: a grant names the prefix, never the whole bucket.
+    for (const [bucketName, access] of Object.entries(spec.buckets ?? {}) as [string, BucketAccess][]) {
+      const bucketId = this.getLogicalId(this.buckets[bucketName]!.node.defaultChild as CfnElement);
+      for (const prefix of Object.keys(access.objects)) {
+        Validations.of(role.node.defaultChild!).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${prefix}*]`,
+          reason: `The objects under ${prefix} are named by batch id, which is known only at run time: the grant is limited to that key prefix of the one bucket.`,
+        });
+      }
+    }
 
     // Field keys: their ARNs for the keyring; the permission to use them is in the key policies.
     if (spec.keys.length > 0) env[environment.dataKeyArn] = this.fieldKey.keyArn;

@@ -37,7 +37,7 @@ import {
 import { startStackProcess, tempDataDir, type StackProcess } from '../support/local-stack-process.js';
 import { sendPacedFromAnotherProcess } from '../support/paced-requests.js';
 import { PushModel, type ModelRecord, type PushStatus } from '../support/push-model.js';
-import { scanRecordsTable, tornParts } from '../support/stack-records-table.js';
+import { scanRecordsTable, tornParts, type StoredRecordItems } from '../support/stack-records-table.js';
 import { runSeed, seededRandom, type Random } from '../support/seeded-random.js';
 
 const SEED = runSeed('PUSH_DURABILITY_SEED');
@@ -46,8 +46,18 @@ const seedNote = `(PUSH_DURABILITY_SEED=${SEED} replays this run)`;
 /** Sizes, scaled from the findings (20,000 records; 8 kills over 68,421 records; 3,000 requests at 500/s). */
 const DUPLICATES = { records: 4_000, workers: 4, minRequest: 20, maxRequest: 200, sentTwiceShare: 0.35, repeatedShare: 0.1 };
 const KILLS = { kills: 3, clients: 3, records: 4_000, minRequest: 40, maxRequest: 160 };
-const BURST = { requests: 1_200, perSecond: 500 };
-/** Reading every record back as the operator stays under its key's limit and the stage's: checking is not a load test. */
+/**
+ * The burst: `slack` requests over the budget are allowed for timer granularity; a burst is
+ * conclusive (some must be refused) when sent `outpacedBy` requests faster than the budget, and
+ * sent again (at most `attempts` times) when the machine was too busy for that.
+ */
+const BURST = { requests: 1_200, perSecond: 500, slack: 5, outpacedBy: 100, attempts: 3 };
+/**
+ * Every record is checked in the table itself (HEAD and V#n items); a sample is also read back
+ * through the API as the operator (identity numbers decrypted), under the operator key's limit:
+ * the local stack serves some 40 record reads a second here, too few to read back thousands in CI.
+ */
+const READ_BACK = { raced: 250, others: 150, afterKills: 60 };
 const READS_PER_SECOND = Math.floor(Math.min(api.perKey.operator.ratePerSecond, api.throttle.ratePerSecond) * 0.8);
 /**
  * The burst comes from this many departments' keys in turn, so that each key stays well under its
@@ -135,9 +145,58 @@ function acceptedOnce(requests: { request: PlannedRequest; answers: Answer<PushR
   return keys.filter((k) => accepted.get(k) !== 1).map((k) => `${k}: answered accepted ${accepted.get(k) ?? 0} times`);
 }
 
+/** A record's fields in a stable order, for comparing. */
+const sorted = (fields: Record<string, string>) => JSON.stringify(Object.entries(fields).sort(([a], [b]) => (a < b ? -1 : 1)));
+
+/** Which content variant `fields` are, given how each variant looks (-1 when none). */
+function variantOf(fields: Record<string, string>, expected: (variant: number) => Record<string, string>): number {
+  const marker = /（第(\d+)稿）/.exec(fields.XK_NR ?? fields.CF_NR ?? '')?.[1];
+  return marker !== undefined && sorted(fields) === sorted(expected(Number(marker))) ? Number(marker) : -1;
+}
+
+const historyName = (model: PushModel, key: string) => JSON.stringify(model.histories(key));
+const isAllowed = (model: PushModel, key: string, history: number[]) => model.histories(key)!.some((h) => JSON.stringify(h) === JSON.stringify(history));
+
 /**
- * Reads every record back as the operator: its fields are exactly its last content, and its
- * versions exactly a history the model allows (so: as many as contents applied, none twice).
+ * Every record in the records table, item by item: each stored once (a HEAD, and exactly the V#n
+ * items 1…version-1: nothing torn), its HEAD the last content sent, each version one content
+ * applied, in an order the model allows (so: as many versions as contents applied, none twice).
+ */
+function checkStoredItems(
+  stored: ReadonlyMap<string, StoredRecordItems>,
+  from: PushingSource,
+  model: PushModel,
+  refs: ReadonlyMap<string, RecordRef>,
+  idOf: ReadonlyMap<string, string>,
+): string[] {
+  const problems: string[] = [];
+  for (const key of model.keys()) {
+    const ref = refs.get(key)!;
+    const id = idOf.get(key)!;
+    const items = stored.get(id);
+    if (!items) {
+      problems.push(`${key} (${id}): not in the table`);
+      continue;
+    }
+    const torn = tornParts(id, items);
+    if (torn.length) {
+      problems.push(...torn);
+      continue;
+    }
+    const contents = [...[...items.versions].sort(([a], [b]) => a - b).map(([, item]) => item), items.head!];
+    const history = contents.map((item) => variantOf(item.fields, (v) => storedFields(canonicalRecord(from, ref, v))));
+    if (!isAllowed(model, key, history)) problems.push(`${key} (${id}): stored versions hold contents ${JSON.stringify(history)}, expected ${historyName(model, key)}`);
+    contents.forEach((item, n) => {
+      if (Boolean(item.certificate) !== ref.person) problems.push(`${key} (${id}): version ${n + 1} ${ref.person ? 'lacks' : 'has'} an encrypted identity number`);
+    });
+  }
+  return problems;
+}
+
+/**
+ * Reads records back through the API as the operator: fields exactly the last content sent
+ * (identity numbers in full), version and versionCount the contents applied, and the versions
+ * listed a history the model allows.
  */
 async function checkReadBack(
   baseUrl: string,
@@ -151,35 +210,20 @@ async function checkReadBack(
   const problems: string[] = [];
   await forEachPaced(keys, 16, READS_PER_SECOND, async (key) => {
     const ref = refs.get(key)!;
-    const id = idOf.get(key);
-    if (!id) return void problems.push(`${key}: no id was ever answered`);
+    const id = idOf.get(key)!;
     const answer = await getRecord(baseUrl, operatorKey, id);
     if (answer.status !== 200) return void problems.push(`${key} (${id}): GET ${answer.status} ${JSON.stringify(answer.body).slice(0, 200)}`);
     const record = answer.body;
     const current = model.current(key)!;
-    if (JSON.stringify(sorted(record.fields)) !== JSON.stringify(sorted(canonicalRecord(from, ref, current)))) {
-      problems.push(`${key} (${id}): fields are not content v${current}: ${JSON.stringify(record.fields)}`);
-    }
+    if (sorted(record.fields) !== sorted(canonicalRecord(from, ref, current))) problems.push(`${key} (${id}): fields are not content v${current}: ${JSON.stringify(record.fields)}`);
     const versions = model.versions(key);
     if (record.version !== versions || record.versionCount !== versions) {
       problems.push(`${key} (${id}): version ${record.version}, versionCount ${record.versionCount}; ${versions} contents were applied`);
     }
-    const history = (record.versions as { fields: Record<string, string> }[]).map((v) => variantOf(from, ref, v.fields));
-    if (!model.histories(key)!.some((h) => JSON.stringify(h) === JSON.stringify(history))) {
-      problems.push(`${key} (${id}): versions hold contents ${JSON.stringify(history)}, expected one of ${JSON.stringify(model.histories(key))}`);
-    }
+    const history = (record.versions as { fields: Record<string, string> }[]).map((v) => variantOf(v.fields, (n) => canonicalRecord(from, ref, n)));
+    if (!isAllowed(model, key, history)) problems.push(`${key} (${id}): versions listed hold contents ${JSON.stringify(history)}, expected ${historyName(model, key)}`);
   });
   return problems;
-}
-
-const sorted = (fields: Record<string, string>) => Object.entries(fields).sort(([a], [b]) => (a < b ? -1 : 1));
-
-/** Which content variant a version's fields are (-1 when they are none of the record's contents). */
-function variantOf(from: PushingSource, ref: RecordRef, fields: Record<string, string>): number {
-  const marker = /（第(\d+)稿）/.exec(fields.XK_NR ?? fields.CF_NR ?? '')?.[1];
-  if (marker === undefined) return -1;
-  const variant = Number(marker);
-  return JSON.stringify(sorted(fields)) === JSON.stringify(sorted(canonicalRecord(from, ref, variant))) ? variant : -1;
 }
 
 const firstFew = (problems: string[], n = 25) => (problems.length > n ? [...problems.slice(0, n), `… and ${problems.length - n} more`] : problems);
@@ -198,7 +242,6 @@ describe('one stack under load', () => {
   });
 
   it(`duplicates under load: ${DUPLICATES.records} records, about a third of the requests sent twice, a tenth of the records repeated in their request: exact answers, nothing lost, nothing stored twice`, async () => {
-    const T0 = performance.now(); const tick = (what: string) => console.log('DEBUGT1', what, ((performance.now() - T0) / 1000).toFixed(1));
     const random = seededRandom(SEED);
     const from = source('dup-dept');
     const apiKey = await registerSource(stack.url, operatorKey, { ...from, role: 'department', kinds: ['license', 'penalty'] });
@@ -224,7 +267,6 @@ describe('one stack under load', () => {
         return out;
       }),
     );
-    tick('pushed');
     expect(seen.filter((s) => s >= 500 && s !== 503), `5xx other than 503 ${seedNote}`).toEqual([]);
 
     // The model replays each worker's events in the order they were sent (workers own disjoint records).
@@ -247,18 +289,19 @@ describe('one stack under load', () => {
     expect(firstFew(problems), `answers ${seedNote}`).toEqual([]);
     expect(new Set(idOf.values()).size).toBe(keys.length);
 
-    // Read back: each record once, with its last content and exactly the versions applied.
-    expect(firstFew(await checkReadBack(stack.url, operatorKey, from, model, refs, idOf, keys)), `read back ${seedNote}`).toEqual([]);
-    tick('read back');
+    // What is stored: each record once, with its last content and exactly the versions applied.
     const stored = await scanRecordsTable(stack.output(), dataDir);
     expect([...stored.keys()].sort()).toEqual([...idOf.values()].sort());
-    tick('scanned');
-    expect(firstFew([...stored].flatMap(([id, items]) => tornParts(id, items))), `stored items ${seedNote}`).toEqual([]);
-  }, 150_000);
+    expect(firstFew(checkStoredItems(stored, from, model, refs, idOf)), `stored items ${seedNote}`).toEqual([]);
+
+    // And what the API reads back: every record two copies raced for (up to a limit), and others.
+    const raced = new Set(done.flat().flatMap(({ answers, event }) => (answers.length > 1 ? modelRecords(event.request).flatMap((r) => ('key' in r ? [r.key] : [])) : [])));
+    const sample = [...random.shuffle([...raced]).slice(0, READ_BACK.raced), ...random.shuffle(keys.filter((k) => !raced.has(k))).slice(0, READ_BACK.others)];
+    expect(firstFew(await checkReadBack(stack.url, operatorKey, from, model, refs, idOf, sample)), `read back ${seedNote}`).toEqual([]);
+  }, 240_000);
 
   it(`rate limit: ${BURST.requests} requests at ${BURST.perSecond}/s get 429 with Retry-After beyond the stage throttle, and no 5xx`, async () => {
     const { ratePerSecond, burst } = api.throttle;
-    const plannedSeconds = BURST.requests / BURST.perSecond;
     const refill = () => pause(Math.ceil((burst / ratePerSecond) * 1000) + 500);
     // A cheap authenticated call: each department reads its own record.
     const targets = await Promise.all(
@@ -276,30 +319,31 @@ describe('one stack under load', () => {
     const warm = await Promise.all(targets.map((t) => fetch(t.url, { headers: t.headers })));
     expect(warm.map((r) => r.status)).toEqual(warm.map(() => 200));
 
-    // On a busy machine the sending process can fall behind its pace, and then the throttle has
+    // On a busy machine the sending process can fall behind its pace, and then the throttle may have
     // nothing to refuse: such a burst still must get no 5xx and no more than the budget, and is sent again.
     const bursts: { sendingSeconds: number; byStatus: Record<number, number> }[] = [];
-    for (let attempt = 1; attempt <= 3; attempt++) {
+    for (let attempt = 1; attempt <= BURST.attempts; attempt++) {
       await refill(); // the bucket is full: nothing has used the API for longer than it takes to fill
       const { sendingSeconds, answers } = await sendPacedFromAnotherProcess(targets, { count: BURST.requests, everyMs: 1000 / BURST.perSecond });
       const byStatus: Record<number, number> = {};
       for (const a of answers) byStatus[a.status] = (byStatus[a.status] ?? 0) + 1;
       bursts.push({ sendingSeconds, byStatus });
-      console.log("DEBUG", attempt, sendingSeconds, byStatus);
       const what = `burst ${attempt} sent in ${sendingSeconds.toFixed(2)} s: ${JSON.stringify(byStatus)}`;
       expect(Object.keys(byStatus).filter((s) => s !== '200' && s !== '429'), what).toEqual([]);
       expect(answers.filter((a) => a.status === 429 && !(Number(a.retryAfter) >= 1)), `429 without Retry-After; ${what}`).toEqual([]);
       // Admitted on arrival: the burst, plus the rate over the time the requests came in, at most.
       const admitted = byStatus[200] ?? 0;
+      const budget = burst + Math.ceil(ratePerSecond * sendingSeconds);
       expect(admitted, what).toBeGreaterThanOrEqual(burst);
-      expect(admitted, what).toBeLessThanOrEqual(burst + Math.ceil(ratePerSecond * sendingSeconds) + 5);
-      if (sendingSeconds <= plannedSeconds * 1.25) {
+      expect(admitted, what).toBeLessThanOrEqual(budget + BURST.slack);
+      // Sent well over the budget: some must have been refused.
+      if (BURST.requests - budget >= BURST.outpacedBy) {
         expect(byStatus[429] ?? 0, what).toBeGreaterThan(0);
         return;
       }
     }
-    expect.fail(`the sending process never kept its pace of ${BURST.perSecond}/s (the machine is too busy): ${JSON.stringify(bursts)}`);
-  }, 90_000);
+    expect.fail(`the sending process never outpaced the throttle by ${BURST.outpacedBy} requests (the machine is too busy): ${JSON.stringify(bursts)}`);
+  }, 150_000);
 });
 
 type WorkerEvent = { kind: 'send'; request: PlannedRequest; atOnce: boolean } | { kind: 'again'; request: PlannedRequest };
@@ -383,9 +427,7 @@ describe('killed in the middle of pushes', () => {
     const dataDir = tempDataDir('hub-sigkill-');
     const operatorKey = `hub_${randomUUID()}`;
     const env = { HUB_DATA_DIR: dataDir, HUB_OPERATOR_KEY: operatorKey };
-    const T0 = performance.now(); const tick = (what: string) => console.log('DEBUGT', what, ((performance.now() - T0) / 1000).toFixed(1));
     let stack = await startStackProcess(env);
-    tick('started');
     try {
       const from = source('kill-dept');
       const apiKey = await registerSource(stack.url, operatorKey, { ...from, role: 'department', kinds: ['license', 'penalty'] });
@@ -449,7 +491,6 @@ describe('killed in the middle of pushes', () => {
         try {
           const answer = await pushOnce(url, apiKey, request.kind, request.body, request.idempotencyKey);
           seen.push(answer.status);
-          if (answer.status >= 500 && answer.status !== 503) console.log('DEBUG500', request.idempotencyKey, request.unanswered, JSON.stringify(answer.body));
           return answer;
         } catch {
           request.unanswered++;
@@ -490,23 +531,18 @@ describe('killed in the middle of pushes', () => {
         up = new Promise((r) => (markUp = r));
         inFlightAtKill.push(inFlight);
         expect(await stack.stop('SIGKILL')).toBe(null);
-        tick('killed');
         stack = await startStackProcess(env);
-        tick('restarted');
         url = stack.url;
         markUp();
       }
       killing = false;
       await Promise.all(clients);
-      tick(`clients done ${recordsSent}`);
       await Promise.all(deliveries);
-      tick('deliveries done');
 
       // Every kill cut pushes short, and the requests it cut were answered when sent again.
       expect(inFlightAtKill.every((n) => n > 0), `requests in flight at each kill: ${inFlightAtKill.join(', ')}`).toBe(true);
       expect(requests.filter((r) => r.unanswered > 0).length).toBeGreaterThan(0);
       expect(recordsSent).toBeGreaterThanOrEqual(KILLS.records);
-      if (seen.some((s) => s >= 500 && s !== 503)) console.log('DEBUGOUT', stack.output().split('\n').filter((l) => !l.includes('"status":200') && !l.includes('"status":409')).join('\n').slice(0, 20000));
       expect(seen.filter((s) => s >= 500 && s !== 503), `5xx other than 503 ${seedNote}`).toEqual([]);
 
       // Each answer is the one the request must get, whether it came first time or after a kill.
@@ -522,36 +558,13 @@ describe('killed in the middle of pushes', () => {
       // The table itself: every record once, with its last content; each head with all its versions, each version its content.
       const keys = model.keys();
       const stored = await scanRecordsTable(stack.output(), dataDir);
-      tick('scanned');
       expect([...stored.keys()].sort()).toEqual([...idOf.values()].sort());
-      const storedProblems: string[] = [];
-      for (const key of keys) {
-        const id = idOf.get(key)!;
-        const items = stored.get(id)!;
-        const ref = refs.get(key)!;
-        const torn = tornParts(id, items);
-        if (torn.length) {
-          storedProblems.push(...torn);
-          continue;
-        }
-        const history = model.histories(key)![0]!;
-        if (items.head!.version !== history.length) storedProblems.push(`${key} (${id}): HEAD version ${items.head!.version}, ${history.length} contents applied`);
-        const contents = [...[...items.versions].sort(([a], [b]) => a - b).map(([, v]) => v), items.head!];
-        contents.forEach((item, n) => {
-          const expected = history[n] === undefined ? undefined : storedFields(canonicalRecord(from, ref, history[n]!));
-          if (!expected || JSON.stringify(sorted(item.fields)) !== JSON.stringify(sorted(expected))) {
-            storedProblems.push(`${key} (${id}): version ${n + 1} holds ${JSON.stringify(item.fields)}, expected content v${history[n]}`);
-          }
-          if (Boolean(item.certificate) !== ref.person) storedProblems.push(`${key} (${id}): version ${n + 1} ${ref.person ? 'lacks' : 'has'} a certificate`);
-        });
-      }
-      expect(firstFew(storedProblems), `stored items ${seedNote}`).toEqual([]);
+      expect(firstFew(checkStoredItems(stored, from, model, refs, idOf)), `stored items ${seedNote}`).toEqual([]);
 
-      // And through the API, for a sample (identity numbers decrypted after the restarts).
-      const sample = random.shuffle(keys).slice(0, 40);
-      const rb = await checkReadBack(stack.url, operatorKey, from, model, refs, idOf, sample);
-      if (rb.length) console.log('DEBUGRB', sample.map((k) => `${k}:${refs.get(k)!.person}`).join(' '), stack.output().split('\n').filter((l) => !l.includes('"status":200') && !l.includes('"status":409')).join('\n').slice(-20000));
-      expect(firstFew(rb), `read back ${seedNote}`).toEqual([]);
+      // And through the API, for a sample of people and companies (identity numbers decrypted after the restarts).
+      const half = READ_BACK.afterKills / 2;
+      const sample = [...random.shuffle(keys.filter((k) => refs.get(k)!.person)).slice(0, half), ...random.shuffle(keys.filter((k) => !refs.get(k)!.person)).slice(0, half)];
+      expect(firstFew(await checkReadBack(stack.url, operatorKey, from, model, refs, idOf, sample)), `read back ${seedNote}`).toEqual([]);
     } finally {
       expect(await stack.stop('SIGINT')).toBe(0);
     }

@@ -98,10 +98,9 @@ describe('local Lambda Invoke API', () => {
   it('Event: answers 202 at once and runs the function asynchronously with the payload', async () => {
     const file = join(dir, 'event.txt');
     attempts.length = 0;
-    const started = Date.now();
     const out = await client.send(new InvokeCommand({ FunctionName: localFunctionName('probe'), InvocationType: 'Event', Payload: payload({ sleepMs: 500, writeFile: file }) }));
     expect(out.StatusCode).toBe(202);
-    expect(Date.now() - started).toBeLessThan(500); // not waiting for the function
+    // Answered before the function wrote its file: the call did not wait for the function.
     expect(existsSync(file)).toBe(false);
     await invocations.idle();
     expect(readFileSync(file, 'utf8')).toMatch(/^written by \d+\n$/);

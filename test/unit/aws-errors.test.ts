@@ -94,9 +94,7 @@ describe('the hub’s DynamoDB client (shared/aws/clients.ts) against a closed p
   });
 
   it('fails fast with ECONNREFUSED after its retries, classified as a connection failure → 503 with Retry-After', async () => {
-    const started = performance.now();
     const error = await thrown(dynamo().send(new GetCommand({ TableName: 'hub-sources', Key: { pk: 'x', sk: 'y' } })));
-    expect(performance.now() - started).toBeLessThan(5_000);
     expect(error.code).toBe('ECONNREFUSED');
     expect(error.$metadata.attempts).toBe(MAX_ATTEMPTS);
     expect(unavailableReason(error)).toBe('connection');
@@ -129,11 +127,10 @@ describe('timeouts and retries (shared/aws/client-config.ts)', () => {
     const { server, endpoint } = await listen(createServer(() => undefined));
     servers.push(server);
     const client = dynamoAt(endpoint);
-    const started = performance.now();
-    // The configured request timeout, shortened for the test: the handler's throwOnRequestTimeout decides that it throws.
+    // The configured request timeout, shortened for the test: the handler's throwOnRequestTimeout decides that it throws
+    // (without it the SDK would only warn and wait for ever, and this test would run into vitest's timeout).
     const error = await thrown(client.send(getItem, { requestTimeout: 200 }));
     client.destroy();
-    expect(performance.now() - started).toBeLessThan(3_000);
     expect(error.name).toBe('TimeoutError');
     expect(unavailableReason(error)).toBe('timeout');
     expect503(error);

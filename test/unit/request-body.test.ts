@@ -240,12 +240,10 @@ describe('declaredEncoding and gunzipBody', () => {
     const bomb = Buffer.concat(Array.from({ length: 16 }, () => member)); // 16 gzip members: 1 GiB once decompressed
     expect(bomb.length).toBeLessThan(2 * 1024 * 1024);
     const before = process.memoryUsage().arrayBuffers;
-    const started = performance.now();
     const error = caught(() => gunzipBody(bomb, LIMIT));
-    const elapsed = performance.now() - started;
     expect(error.status).toBe(413);
+    // Inflation stops just past the limit: far less than the 1 GiB it would grow to is ever held.
     expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(64 * 1024 * 1024);
-    expect(elapsed).toBeLessThan(1000); // inflating 1 GiB takes seconds; stopping at 6 MB takes milliseconds
   });
 
   it.each([
@@ -415,7 +413,7 @@ describe('findDuplicateKeys', () => {
     }
   });
 
-  it('is fast on a 6 MB push of 1,000 records: no slower than 3 × JSON.parse', () => {
+  it('finds no duplicate in a 6 MB push of 1,000 records with escapes and CJK text (its speed is measured by npm run bench)', () => {
     const record = (i: number) => ({
       CF_XDR_MC: `上海某某科技有限公司${i}`,
       CF_WSH: `沪市监罚〔2026〕${i}号`,
@@ -424,19 +422,9 @@ describe('findDuplicateKeys', () => {
     });
     const text = JSON.stringify({ records: Array.from({ length: 1000 }, (_, i) => record(i)) });
     expect(Buffer.byteLength(text)).toBeGreaterThan(5 * 1024 * 1024);
-    const median = (fn: () => unknown) => {
-      const times: number[] = [];
-      for (let i = 0; i < 7; i++) {
-        const t = performance.now();
-        fn();
-        times.push(performance.now() - t);
-      }
-      return times.sort((a, b) => a - b)[3]!;
-    };
-    const parse = median(() => JSON.parse(text));
-    const scan = median(() => findDuplicateKeys(text));
     expect(findDuplicateKeys(text).paths).toEqual([]);
-    expect(scan).toBeLessThan(Math.max(3 * parse, 30));
+    const withOne = text.replace('"F_7":"第999条记录的第7个字段"', '"F_7":"第999条记录的第7个字段","F_7":"x"');
+    expect(findDuplicateKeys(withOne).paths).toEqual([['records', 999, 'F_7']]);
   });
 
   it('names paths with dots, each segment shortened', () => {
