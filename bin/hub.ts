@@ -8,7 +8,11 @@ import { Interrupted, processIo, runHub } from '../cli/program.js';
 
 const interrupt = new AbortController();
 process.on('SIGINT', () => {
-  if (interrupt.signal.aborted) process.exit(EXIT.interrupted);
+  if (interrupt.signal.aborted) {
+    // A second Ctrl-C: at once, with the cursor and line wrapping a progress bar may have hidden.
+    if (process.stderr.isTTY) process.stderr.write('\x1b[?25h\x1b[?7h\n');
+    process.exit(EXIT.interrupted);
+  }
   interrupt.abort(new Interrupted('interrupted'));
 });
 process.exitCode = await runHub(process.argv.slice(2), { ...processIo, signal: interrupt.signal });

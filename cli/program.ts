@@ -55,6 +55,8 @@ export interface CliIo {
   signal?: AbortSignal;
   /** The HTTP client's retry settings (tests shorten the waits). */
   client?: ClientOptions;
+  /** Between two reads of a followed batch's status (default 2 s). */
+  batchPollMs?: number;
 }
 
 export const processIo: CliIo = {
@@ -128,6 +130,7 @@ export function hubProgram(io: CliIo = processIo, outcome: Outcome = { exitCode:
       },
     });
   const signal = io.signal ? { signal: io.signal } : {};
+  const poll = io.batchPollMs !== undefined ? { pollMs: io.batchPollMs } : {};
   const notice = (line: string) => io.stderr(`${line}\n`);
 
   const program = new Command('hub')
@@ -184,7 +187,10 @@ export function hubProgram(io: CliIo = processIo, outcome: Outcome = { exitCode:
   ).action(async (file: string, o: ConnectionFlags & { format?: FileFormat; encoding: FileEncoding; rejects?: string; json?: boolean }) => {
     const format = formatOf(file, o.format);
     const client = clientFor(o);
-    const uploaded = await uploadBatch({ file, format, encoding: o.encoding, rejectsPath: resolve(o.rejects ?? `${file}.rejects.ndjson`) }, { client, progress, notice, ...signal });
+    const uploaded = await uploadBatch(
+      { file, format, encoding: o.encoding, rejectsPath: resolve(o.rejects ?? `${file}.rejects.ndjson`), ...poll },
+      { client, progress, notice, ...signal },
+    );
     outcome.exitCode = reportBatch(uploaded.batchId, uploaded.status, uploaded.rejectsPath, o.json);
   });
   connectionOptions(
@@ -197,7 +203,7 @@ export function hubProgram(io: CliIo = processIo, outcome: Outcome = { exitCode:
       .option('--json', 'print the status as JSON'),
   ).action(async (id: string, o: ConnectionFlags & { follow?: boolean; rejects?: string; json?: boolean }) => {
     const client = clientFor(o);
-    const status = o.follow ? await followBatch(client, id, { progress, ...signal }) : await getBatch(client, id, io.signal);
+    const status = o.follow ? await followBatch(client, id, { progress, ...poll, ...signal }) : await getBatch(client, id, io.signal);
     const rejectsPath = o.rejects ? await saveRejects(status, resolve(o.rejects), io.signal) : undefined;
     outcome.exitCode = reportBatch(id, status, rejectsPath, o.json);
   });

@@ -38,17 +38,19 @@ export interface TerminalProgressOptions {
 
 /** Progress written to `stream` (stderr): a bar on a terminal, periodic lines elsewhere. */
 export function terminalProgress(stream: NodeJS.WritableStream & { isTTY?: boolean }, options: TerminalProgressOptions = {}): ProgressFactory {
+  return stream.isTTY === true ? terminalBar(stream as NodeJS.WriteStream) : plainLines(stream, options.intervalMs ?? 10_000);
+}
+
+/** cli-progress's bar, redrawn in place (at most 5 times a second). */
+function terminalBar(stream: NodeJS.WriteStream): ProgressFactory {
   return <P extends object>(view: ProgressView<P>, total: number, payload: P): Progress<P> => {
     let note: string | undefined;
-    const tty = stream.isTTY === true;
     const bar = new cliProgress.SingleBar({
-      stream: stream as NodeJS.WriteStream,
+      stream,
       format: (_options, params, current) => view.render({ value: params.value, total: params.total, eta: params.eta }, current as P, note),
       fps: 5,
-      hideCursor: tty,
+      hideCursor: true,
       linewrap: false,
-      noTTYOutput: !tty,
-      notTTYSchedule: options.intervalMs ?? 10_000,
       etaBuffer: 50,
       etaAsynchronousUpdate: true,
     });
@@ -59,19 +61,50 @@ export function terminalProgress(stream: NodeJS.WritableStream & { isTTY?: boole
         note = undefined;
         bar.update(value, next as object);
       },
-      setTotal(n) {
-        bar.setTotal(n);
-      },
+      setTotal: (n) => bar.setTotal(n),
       note(text) {
         note = text;
-        if (tty) bar.render();
-        else stream.write(`${text}\n`);
+        bar.render();
       },
       stop() {
         if (stopped) return;
         stopped = true;
         note = undefined;
         bar.stop();
+      },
+    };
+  };
+}
+
+/**
+ * For logs: a line every `intervalMs` when something changed, and one at the end — none at all for
+ * work that failed before it made progress (its error is then the only line).
+ */
+function plainLines(stream: NodeJS.WritableStream, intervalMs: number): ProgressFactory {
+  return <P extends object>(view: ProgressView<P>, total: number, payload: P): Progress<P> => {
+    const started = Date.now();
+    let state = { value: 0, total, payload };
+    const initial = view.render({ value: 0, total, eta: NaN }, payload, undefined);
+    let written = initial;
+    const write = () => {
+      const elapsed = (Date.now() - started) / 1000;
+      const eta = state.value > 0 && state.total > 0 ? (elapsed * (state.total - state.value)) / state.value : NaN;
+      const line = view.render({ value: state.value, total: state.total, eta }, state.payload, undefined);
+      if (line !== written) stream.write(`${line}\n`);
+      written = line;
+    };
+    const timer = setInterval(write, intervalMs);
+    timer.unref();
+    let stopped = false;
+    return {
+      update: (value, next) => void (state = { ...state, value, payload: next }),
+      setTotal: (n) => void (state = { ...state, total: n }),
+      note: (text) => void stream.write(`${text}\n`),
+      stop() {
+        if (stopped) return;
+        stopped = true;
+        clearInterval(timer);
+        write();
       },
     };
   };

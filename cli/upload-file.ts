@@ -47,6 +47,8 @@ function putOnce(url: URL, path: string, size: number, options: PutFileOptions):
     const transport = url.protocol === 'https:' ? https : http;
     const request = transport.request(url, { method: 'PUT', headers: { 'content-length': String(size) }, ...(options.signal ? { signal: options.signal } : {}) });
     let answered = false;
+    // A connection cut after the body was sent (the pipeline is over by then) ends here.
+    request.on('error', (e) => answered || reject(e));
     request.on('response', (response) => {
       answered = true;
       const pieces: Buffer[] = [];

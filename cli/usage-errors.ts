@@ -23,7 +23,8 @@ export function isHelp(e: CommanderError): boolean {
 }
 
 export function usageMessage(e: CommanderError): string {
-  const english = e.message.replace(/^error:\s*/, '').replace(/\.$/, '');
+  // One line: commander puts its "(Did you mean …?)" on a line of its own.
+  const english = e.message.replace(/^error:\s*/, '').replace(/\s*\n\s*/g, ' ').replace(/\.$/, '');
   const chinese = CHINESE[e.code] ?? (e.code === 'commander.error' ? '' : '用法错误');
   const text = chinese ? `${chinese} (${english})` : english;
   return `${text} — 用法见 hub --help (see hub --help)`;

@@ -19,7 +19,11 @@ export const batchIdSchema = z
   .string()
   .meta({ description: 'batch id: bat_ and 26 base32 characters, as POST /v1/batches returned it', example: 'bat_3k7vq2m5xw4hyb6tzr2a8nc4de' });
 
-const oneOf = (values: readonly string[], what: string) => `${what}须为以下之一 (must be one of): ${values.join(', ')}`;
+/** The message of a value not in the list, or of a missing one. */
+const oneOf =
+  (values: readonly string[], what: string) =>
+  (issue: { input?: unknown }): string =>
+    issue.input === undefined ? '必填字段缺失 (required field is missing)' : `${what}须为以下之一 (must be one of): ${values.join(', ')}`;
 
 export const createBatchSchema = z
   .strictObject({

@@ -2,7 +2,7 @@
  * Court batches: the DynamoDB adapter of the batch ingest's BatchStore port
  * (shared/batch/ports.ts), and what the batch endpoints need (create, get).
  *
- * Items (table `batches`, proposed for infra/catalogue.ts):
+ * Items (table `batches` of infra/catalogue.ts):
  * - `pk=BATCH#<id>, sk=BATCH`: the batch (shared/batch/batch-model.ts) with
  *   its lease (`lease.owner`, `lease.until` in epoch ms) and its checkpoint
  *   (`checkpoint.offset`, `.line`, `.counts`, `.rejectParts`, `.header`);

@@ -14,8 +14,9 @@
  * - a burst at 500 requests/s: 429 with Retry-After for what is over the
  *   stage throttle, never a 5xx.
  *
- * Each run draws its plan from a seed (printed when a test fails; set
- * PUSH_DURABILITY_SEED to replay it).
+ * Each run draws its plans from a seed (printed when a test fails; set
+ * PUSH_DURABILITY_SEED to replay it: the duplicates test exactly, the SIGKILL
+ * test as far as its timing allows).
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -371,8 +372,8 @@ function planDuplicates(random: Random, from: PushingSource): { workers: WorkerE
     nextVariant.set(refKey(ref), v + 1);
     return v;
   };
-  // Re-sends waiting to go after some more of their worker's events: [worker, events to wait, request].
-  const later: [number, number, PlannedRequest][] = [];
+  // Requests to be sent again by their worker once it has sent `wait` more requests.
+  let later: { worker: number; wait: number; request: PlannedRequest }[] = [];
   let tags = 0;
   sizes.forEach((size, i) => {
     const w = i % DUPLICATES.workers;
@@ -399,16 +400,16 @@ function planDuplicates(random: Random, from: PushingSource): { workers: WorkerE
     const request = requestOf(from, kind, records);
     plan.push({ request, twice: twice.has(i) });
     const events = workers[w]!;
-    for (const entry of later) if (entry[0] === w && entry[1]-- === 0) events.push({ kind: 'again', request: entry[2] });
-    later.splice(0, later.length, ...later.filter((entry) => entry[1] >= 0));
+    for (const entry of later.filter((e) => e.worker === w)) if (entry.wait-- === 0) events.push({ kind: 'again', request: entry.request });
+    later = later.filter((e) => e.wait >= 0);
     if (twice.has(i) && atOnceNext) events.push({ kind: 'send', request, atOnce: true });
     else {
       events.push({ kind: 'send', request, atOnce: false });
-      if (twice.has(i)) later.push([w, random.int(0, 2), request]);
+      if (twice.has(i)) later.push({ worker: w, wait: random.int(0, 2), request });
     }
     if (twice.has(i)) atOnceNext = !atOnceNext;
   });
-  for (const [w, , request] of later) workers[w]!.push({ kind: 'again', request });
+  for (const { worker, request } of later) workers[worker]!.push({ kind: 'again', request });
   return { workers, plan };
 }
 

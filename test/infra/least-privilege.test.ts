@@ -12,7 +12,7 @@
 import { mockClient } from 'aws-sdk-client-mock';
 import { DecryptCommand, GenerateDataKeyCommand, GenerateMacCommand, KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fieldKeyUse, type TableAccess } from '../../infra/catalogue.js';
+import { fieldKeyUse, functionNameEnvVar, type BucketAccess, type TableAccess } from '../../infra/catalogue.js';
 import { APPEND_ONLY_DENIED_ACTIONS, checkCatalogue, HubStack, hubCatalogue, KEY_ADMIN_ACTIONS, LOG_GROUP_PREFIX, OPERATOR_KEY_ADMIN_ACTIONS, type HubCatalogue } from '../../infra/stack.js';
 import { KmsKeyring } from '../../shared/crypto/kms-keyring.js';
 import { PROBE_KEY } from '../../shared/store/store-probe.js';
@@ -86,6 +86,43 @@ const DYNAMO_CALLS: Record<string, Record<string, TableAccess>> = {
     // .readsOnDay(): QueryCommand of the byDay index.
     audit: { actions: ['dynamodb:Query'], leadingKeys: ['READ#*'], queryIndexes: ['byDay'] },
     throttle: { actions: ['dynamodb:UpdateItem'], leadingKeys: ['RATE#*'] },
+  },
+  batches: {
+    sources: { actions: ['dynamodb:GetItem'], leadingKeys: ['KEY#*'] },
+    // shared/store/batches-store.ts DynamoBatchesStore.create(): PutCommand of BATCH#<id> with attribute_not_exists;
+    // .get(): GetCommand of BATCH#<id> (GET /v1/batches/{batchId}).
+    batches: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], leadingKeys: ['BATCH#*'] },
+    // shared/http/idempotency.ts (POST /v1/batches takes an Idempotency-Key): as for submissions.
+    idempotency: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] },
+    throttle: { actions: ['dynamodb:UpdateItem'], leadingKeys: ['RATE#*'] },
+  },
+  batchIngest: {
+    // shared/batch/ingest-batch.ts → submitRecords (shared/ingest/submit.ts): the push path, as for submissions.
+    records: { actions: ['dynamodb:BatchGetItem', 'dynamodb:PutItem'], leadingKeys: ['REC#*'] },
+    // DynamoBatchesStore.get(): GetCommand; .takeLease/.begin/.saveCheckpoint/.releaseLease/.complete/.fail():
+    // conditional UpdateCommands of BATCH#<id>; .listUnfinished() (the sweep): QueryCommand of the unfinished index.
+    batches: { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], leadingKeys: ['BATCH#*'], queryIndexes: ['unfinished'] },
+  },
+};
+
+/**
+ * The S3 calls of each function that uses a bucket, read from its code (and the calls a presigned URL it hands out
+ * makes, which S3 authorises as the signer). As for DYNAMO_CALLS: the catalogue must say exactly this.
+ */
+const S3_CALLS: Record<string, Record<string, BucketAccess>> = {
+  batches: {
+    // functions/batches/handler.ts: presignedUploadUrl (a PUT of uploads/<id>), rejectsUrl (a GET of rejects/<id>.ndjson),
+    // statObject of uploads/<id> (ListObjectsV2 with Prefix) for a waiting batch past its expiry.
+    batches: { objects: { 'uploads/': ['s3:PutObject'], 'rejects/': ['s3:GetObject'] }, lists: ['uploads/'] },
+  },
+  batchIngest: {
+    // S3ObjectSource: statObject (ListObjectsV2 under uploads/), ranged GetObject. S3RejectSink: PutObject of parts,
+    // GetObject of parts, Upload of the joined file (multipart: PutObject actions; AbortMultipartUpload when it fails),
+    // statObject of the joined file (ListObjectsV2 under rejects/), DeleteObjects of the parts.
+    batches: {
+      objects: { 'uploads/': ['s3:GetObject'], 'rejects/': ['s3:PutObject', 's3:GetObject', 's3:DeleteObject', 's3:AbortMultipartUpload'] },
+      lists: ['uploads/', 'rejects/'],
+    },
   },
 };
 
@@ -190,7 +227,7 @@ describe('field keys: explicit policies, administration without use', () => {
 
   it('field key: GenerateDataKey for the writers, Decrypt for the readers, by role, with the encryption context', () => {
     const roles = (use: 'encrypt' | 'decrypt') => functionEntries.filter(([, f]) => f.keys.includes(use)).map(([n]) => roleId(n)).sort();
-    expect(roles('encrypt')).toEqual([roleId('submissions')]);
+    expect(roles('encrypt')).toEqual([roleId('submissions'), roleId('batchIngest')].sort());
     expect(roles('decrypt')).toEqual([roleId('records')]);
     const uses = keyPolicy(stack.fieldKey).filter((s) => !rootPrincipal(s.Principal));
     const context = Object.fromEntries(Object.entries(fieldKeyUse.encryptionContext).map(([k, v]) => [`kms:EncryptionContext:${k}`, v]));
@@ -205,8 +242,8 @@ describe('field keys: explicit policies, administration without use', () => {
 
   it('lookup key: GenerateMac for the writers only, HMAC_SHA_256 only', () => {
     const uses = keyPolicy(stack.lookupKey).filter((s) => !rootPrincipal(s.Principal));
-    expect(uses.map((s) => ({ action: s.Action, roles: principalRoles(s), condition: s.Condition, effect: s.Effect }))).toEqual([
-      { action: ['kms:GenerateMac'], roles: [roleId('submissions')], condition: { StringEquals: { 'kms:MacAlgorithm': fieldKeyUse.macAlgorithm } }, effect: 'Allow' },
+    expect(uses.map((s) => ({ action: s.Action, roles: principalRoles(s).sort(), condition: s.Condition, effect: s.Effect }))).toEqual([
+      { action: ['kms:GenerateMac'], roles: [roleId('submissions'), roleId('batchIngest')].sort(), condition: { StringEquals: { 'kms:MacAlgorithm': fieldKeyUse.macAlgorithm } }, effect: 'Allow' },
     ]);
   });
 
@@ -365,9 +402,7 @@ describe('reserved concurrency', () => {
   });
 
   it(`reserves at most ${RESERVED_CONCURRENCY_BUDGET} in all, and pushes get the most`, () => {
-    const reserved = Object.values(resources)
-      .filter((r) => r.Type === 'AWS::Lambda::Function')
-      .map((r) => r.Properties.ReservedConcurrentExecutions as number | undefined);
+    const reserved = functionEntries.map(([name]) => resources[id(stack.functions[name]!)].Properties.ReservedConcurrentExecutions as number | undefined);
     expect(reserved.every((n) => typeof n === 'number')).toBe(true);
     expect(reserved.reduce((a, b) => a! + b!, 0)).toBeLessThanOrEqual(RESERVED_CONCURRENCY_BUDGET);
     const most = Math.max(...functionEntries.map(([, f]) => f.reservedConcurrency));
@@ -405,7 +440,7 @@ describe('storage key: every table and log group, never the field keys', () => {
     expect(LOG_GROUP_PREFIX).toContain('/credit-hub/');
   });
 
-  it('its policy: administration without use for the account; use only through DynamoDB or CloudWatch Logs, or by CloudWatch Logs for this stack’s log groups', () => {
+  it('its policy: administration without use for the account; use only through DynamoDB, S3 or CloudWatch Logs, or by CloudWatch Logs for this stack’s log groups', () => {
     const statements = keyPolicy(stack.storageKey);
     for (const s of statements) expect(s.Action.filter((a) => a === 'kms:*' || a === '*')).toEqual([]);
     const root = statements.filter((s) => rootPrincipal(s.Principal));
@@ -413,7 +448,9 @@ describe('storage key: every table and log group, never the field keys', () => {
     expect(admin).toHaveLength(1);
     expect([...admin[0]!.Action].sort()).toEqual([...KEY_ADMIN_ACTIONS].sort());
     const through = root.filter((x) => x.Condition !== undefined);
-    expect(through.map((s) => JSON.stringify(s.Condition.StringEquals['kms:ViaService']).match(/"(dynamodb|logs)\."/)?.[1]).sort()).toEqual(['dynamodb', 'logs']);
+    expect(through.map((s) => JSON.stringify(s.Condition.StringEquals['kms:ViaService']).match(/"(dynamodb|logs|s3)\."/)?.[1]).sort()).toEqual(['dynamodb', 'logs', 's3']);
+    const viaS3 = through.find((x) => JSON.stringify(x.Condition.StringEquals['kms:ViaService']).includes('"s3.'))!;
+    expect([...viaS3.Action].sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
     for (const s of through) expect(s.Condition.StringEquals['kms:CallerAccount']).toEqual({ Ref: 'AWS::AccountId' });
     const logs = statements.filter((s) => JSON.stringify(s.Principal?.Service ?? {}).includes('"logs."'));
     expect(logs).toHaveLength(1);
@@ -440,7 +477,7 @@ describe('storage key: every table and log group, never the field keys', () => {
   it.each(functionEntries)('%s: the storage key only through DynamoDB, only for its tables, encrypting only for those it writes', (name, spec) => {
     const onKey = permissions(roleStatements(resources, roleId(name)))
       .filter((p) => p.action.startsWith('kms:'))
-      .filter((p) => !JSON.stringify(p.condition?.StringEquals?.['kms:ViaService']).includes('"logs."'));
+      .filter((p) => !/"(logs|s3)\."/.test(JSON.stringify(p.condition?.StringEquals?.['kms:ViaService'])));
     for (const p of onKey) {
       expect(p.resource).toEqual(storageArn());
       expect(JSON.stringify(p.condition?.StringEquals?.['kms:ViaService'])).toContain('"dynamodb."');
@@ -456,6 +493,71 @@ describe('storage key: every table and log group, never the field keys', () => {
     const written = tables.filter(([, a]) => a.actions.some((x) => /PutItem|UpdateItem|DeleteItem|BatchWriteItem/.test(x))).map(([t]) => tableId(t)).sort();
     for (const action of ['kms:Encrypt', 'kms:GenerateDataKey']) expect(forTables(action).sort(), action).toEqual(written);
     expect(onKey.map((p) => p.action).filter((a) => !['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext'].includes(a))).toEqual([]);
+  });
+});
+
+describe('S3: exactly the calls each function makes, under the key prefixes it names', () => {
+  const bucketId = (name: string) => id(stack.buckets[name]!);
+  const s3Grants = (fn: string) => permissions(roleStatements(resources, roleId(fn))).filter((p) => p.action.startsWith('s3:') || p.action === '*');
+
+  it('the catalogue says exactly the calls read from the code', () => {
+    const using = functionEntries.filter(([, f]) => Object.keys(f.buckets ?? {}).length > 0).map(([n]) => n);
+    expect(using.sort()).toEqual(Object.keys(S3_CALLS).sort());
+    for (const name of using) expect(hubCatalogue.functions[name]!.buckets, name).toEqual(S3_CALLS[name]);
+  });
+
+  it.each(functionEntries)('%s: its role allows exactly the catalogue’s object actions per prefix, and listing only under its prefixes', (name, spec) => {
+    const expected: string[] = [];
+    for (const [bucket, access] of Object.entries(spec.buckets ?? {}) as [string, BucketAccess][]) {
+      const arn = getAttArn(bucketId(bucket));
+      for (const [prefix, actions] of Object.entries(access.objects)) {
+        for (const action of actions) expected.push(JSON.stringify([action, { 'Fn::Join': ['', [arn, `/${prefix}*`]] }, null]));
+      }
+      if (access.lists?.length) expected.push(JSON.stringify(['s3:ListBucket', arn, { StringLike: { 's3:prefix': access.lists.map((p) => `${p}*`) } }]));
+    }
+    const granted = s3Grants(name).map((p) => {
+      expect(p.effect).toBe('Allow');
+      return JSON.stringify([p.action, p.resource, p.condition]);
+    });
+    expect(granted.sort()).toEqual(expected.sort());
+  });
+
+  it('no role may read or write a whole bucket, delete the bucket, or change its policy', () => {
+    for (const [name] of functionEntries) {
+      for (const p of s3Grants(name)) {
+        expect(p.action, name).not.toMatch(/\*|Bucket(Policy|Acl|Notification)|DeleteBucket|PutLifecycle/);
+        if (p.action !== 's3:ListBucket') expect(JSON.stringify(p.resource), name).toMatch(/\/(uploads|rejects)\/\*"/);
+      }
+    }
+  });
+
+  it.each(functionEntries)('%s: the storage key through S3 only for its buckets, generating data keys only where it writes', (name, spec) => {
+    const viaS3 = permissions(roleStatements(resources, roleId(name))).filter((p) => JSON.stringify(p.condition?.StringEquals?.['kms:ViaService'] ?? '').includes('"s3.'));
+    const buckets = Object.entries(spec.buckets ?? {}) as [string, BucketAccess][];
+    if (buckets.length === 0) {
+      expect(viaS3).toEqual([]);
+      return;
+    }
+    const writes = buckets.some(([, a]) => Object.values(a.objects).some((actions) => actions.includes('s3:PutObject')));
+    expect(viaS3.map((p) => p.action).sort()).toEqual(writes ? ['kms:Decrypt', 'kms:GenerateDataKey'] : ['kms:Decrypt']);
+    for (const p of viaS3) {
+      expect(p.resource).toEqual(getAttArn(id(stack.storageKey)));
+      expect(p.condition.StringEquals['kms:EncryptionContext:aws:s3:arn']).toEqual(buckets.map(([b]) => getAttArn(bucketId(b))));
+      expect(p.condition.StringEquals['kms:CallerAccount']).toEqual({ Ref: 'AWS::AccountId' });
+    }
+  });
+});
+
+describe('Lambda: a function invokes exactly the functions the catalogue says', () => {
+  it.each(functionEntries)('%s: lambda:InvokeFunction on the functions it invokes, by name, and nothing else of Lambda', (name, spec) => {
+    const lambda = permissions(roleStatements(resources, roleId(name))).filter((p) => p.action.startsWith('lambda:'));
+    const targets = [...new Set(spec.invokes ?? [])];
+    expect(lambda.map((p) => p.action)).toEqual(targets.map(() => 'lambda:InvokeFunction'));
+    for (const [i, target] of targets.entries()) {
+      expect(JSON.stringify(lambda[i]!.resource)).toContain(`:function:${stack.invokedFunctionName(target)}"`);
+      expect(resources[id(stack.functions[target]!)].Properties.FunctionName).toBe(stack.invokedFunctionName(target));
+      expect(resources[id(stack.functions[name]!)].Properties.Environment.Variables[functionNameEnvVar(target)]).toBe(stack.invokedFunctionName(target));
+    }
   });
 });
 

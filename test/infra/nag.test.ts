@@ -12,10 +12,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { App, Validations, type PolicyValidationPluginReport } from 'aws-cdk-lib';
+import { App, Validations, type CfnElement, type PolicyValidationPluginReport } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { HubStack } from '../../infra/stack.js';
+import { HubStack, hubCatalogue } from '../../infra/stack.js';
 import { cdkContext, SYNTH_TIMEOUT } from './synth.js';
 
 /** Cloud assemblies of this file's apps, removed after the tests. */
@@ -114,15 +114,34 @@ describe('cdk-nag AwsSolutions', () => {
     }
     expect(Object.fromEntries([...byRule].map(([rule, types]) => [rule, [...types].sort()]))).toEqual({
       'AwsSolutions-APIG4': ['AWS::ApiGatewayV2::Route'],
-      'AwsSolutions-IAM5': ['AWS::IAM::Policy'],
+      // The AWS managed basic execution policy of CDK's bucket-notifications handler (its role only).
+      'AwsSolutions-IAM4': ['AWS::IAM::Role'],
+      // X-Ray and the notifications handler's PutBucketNotification (default policies); object key prefixes (roles).
+      'AwsSolutions-IAM5': ['AWS::IAM::Policy', 'AWS::IAM::Role'],
     });
   });
 
-  it('acknowledges IAM5 only for X-Ray (every other statement names its resources and actions)', () => {
-    const resources = template!.toJSON().Resources as Record<string, { Metadata?: { cdk_nag?: { rules_to_suppress: { id: string }[] } } }>;
+  it('acknowledges IAM5 only for X-Ray, CDK’s notifications handler and the batch bucket’s key prefixes (every other statement names its resources and actions)', () => {
+    const resources = template!.toJSON().Resources as Record<string, { Type: string; Metadata?: { cdk_nag?: { rules_to_suppress: { id: string }[] } } }>;
     const iam5 = new Set(Object.values(resources).flatMap((r) => (r.Metadata?.cdk_nag?.rules_to_suppress ?? []).map((s) => s.id).filter((id) => id.startsWith('AwsSolutions-IAM5'))));
-    expect([...iam5]).toEqual(['AwsSolutions-IAM5[Resource::*]']);
+    const bucket = stack.getLogicalId(stack.buckets.batches!.node.defaultChild as CfnElement);
+    const prefixes = [`AwsSolutions-IAM5[Resource::<${bucket}.Arn>/uploads/*]`, `AwsSolutions-IAM5[Resource::<${bucket}.Arn>/rejects/*]`];
+    expect([...iam5].sort()).toEqual(['AwsSolutions-IAM5[Resource::*]', ...prefixes].sort());
     const found = unacknowledged.violations.filter((v) => v.ruleName.startsWith('AwsSolutions-IAM5'));
-    expect(found.map((v) => v.ruleName)).toEqual(['AwsSolutions-IAM5[Resource::*]']);
+    expect(found.map((v) => v.ruleName).sort()).toEqual(['AwsSolutions-IAM5[Resource::*]', ...prefixes].sort());
+    // A key prefix is acknowledged only on the roles of the functions granted objects under it.
+    const prefixRoles = Object.entries(resources)
+      .filter(([, r]) => (r.Metadata?.cdk_nag?.rules_to_suppress ?? []).some((s) => prefixes.includes(s.id)))
+      .map(([id]) => id);
+    const grantees = Object.entries(hubCatalogue.functions)
+      .filter(([, f]) => Object.keys(f.buckets ?? {}).length > 0)
+      .map(([name]) => stack.getLogicalId(stack.roles[name]!.node.defaultChild as CfnElement));
+    expect(prefixRoles.sort()).toEqual(grantees.sort());
+  });
+
+  it('acknowledges the AWS managed policy only on the role of CDK’s bucket-notifications handler', () => {
+    const resources = template!.toJSON().Resources as Record<string, { Metadata?: { cdk_nag?: { rules_to_suppress: { id: string }[] } } }>;
+    const iam4 = Object.entries(resources).filter(([, r]) => (r.Metadata?.cdk_nag?.rules_to_suppress ?? []).some((s) => s.id.startsWith('AwsSolutions-IAM4')));
+    expect(iam4.map(([id]) => id)).toEqual([expect.stringMatching(/^BucketNotificationsHandler.*Role/)]);
   });
 });

@@ -5,11 +5,11 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll, onTestFinished } from 'vitest';
 import { App, type CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
-import { api, environment, functions, routes, tables } from '../../infra/catalogue.js';
+import { api, buckets, environment, functionNameEnvVar, functions, routes, schedules, tables } from '../../infra/catalogue.js';
 import {
   ACCESS_LOG_FIELDS,
   FIELD_KEY_ALIAS,
@@ -104,8 +104,10 @@ describe('catalogue-driven tables', () => {
 });
 
 describe('catalogue-driven functions', () => {
-  it('has exactly one Lambda function per catalogue function', () => {
-    template.resourceCountIs('AWS::Lambda::Function', functionEntries.length);
+  it('has exactly one Lambda function per catalogue function, and CDK’s bucket-notifications handler', () => {
+    const others = Object.entries(resources).filter(([id, r]) => r.Type === 'AWS::Lambda::Function' && !functionEntries.some(([name]) => logicalId(stack.functions[name]!) === id));
+    expect(others.map(([id]) => id)).toEqual([expect.stringMatching(/^BucketNotificationsHandler/)]);
+    template.resourceCountIs('AWS::Lambda::Function', functionEntries.length + 1);
   });
 
   it.each(functionEntries)('%s: runtime, architecture, sizing, tracing, log group', (name, spec) => {
@@ -151,6 +153,10 @@ describe('catalogue-driven functions', () => {
     for (const tableName of Object.keys(spec.tables)) {
       expected[hubCatalogue.tables[tableName]!.envVar] = (v) => JSON.stringify(v) === JSON.stringify({ Ref: tableId(tableName) });
     }
+    for (const bucketName of Object.keys(spec.buckets ?? {})) {
+      expected[hubCatalogue.buckets[bucketName]!.envVar] = (v) => JSON.stringify(v) === JSON.stringify({ Ref: logicalId(stack.buckets[bucketName]!) });
+    }
+    for (const target of spec.invokes ?? []) expected[functionNameEnvVar(target)] = (v) => v === stack.invokedFunctionName(target);
     if (spec.keys.length > 0) expected[environment.dataKeyArn] = (v) => refersTo(v, fieldKeyId());
     if (spec.keys.includes('encrypt')) expected[environment.lookupKeyArn] = (v) => refersTo(v, lookupKeyId());
 
@@ -226,6 +232,109 @@ describe('HTTP API', () => {
   });
 });
 
+describe('catalogue-driven buckets', () => {
+  const bucketEntries = Object.entries(hubCatalogue.buckets);
+
+  it('has one bucket per catalogue bucket, and one for their access logs', () => {
+    const ids = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::S3::Bucket').map(([id]) => id);
+    expect(ids.sort()).toEqual([...bucketEntries.map(([name]) => logicalId(stack.buckets[name]!)), logicalId(stack.accessLogsBucket!)].sort());
+  });
+
+  it.each(bucketEntries)('%s: encrypted with the storage key (bucket key), private, unversioned, retained, logged', (name) => {
+    const b = resource(stack.buckets[name]!);
+    expect(b.Properties.BucketEncryption.ServerSideEncryptionConfiguration).toEqual([
+      { BucketKeyEnabled: true, ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { 'Fn::GetAtt': [storageKeyId(), 'Arn'] } } },
+    ]);
+    expect(refersTo(b.Properties, fieldKeyId())).toBe(false);
+    expect(b.Properties.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+    expect(b.Properties.OwnershipControls).toEqual({ Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] });
+    expect(b.Properties.VersioningConfiguration).toBeUndefined();
+    expect(b.Properties.CorsConfiguration).toBeUndefined();
+    expect(b.Properties.WebsiteConfiguration).toBeUndefined();
+    expect(b.DeletionPolicy).toBe('Retain');
+    expect(b.Properties.LoggingConfiguration).toEqual({ DestinationBucketName: { Ref: logicalId(stack.accessLogsBucket!) }, LogFilePrefix: `${name}/` });
+  });
+
+  it.each(bucketEntries)('%s: objects expire after the catalogue’s days; incomplete multipart uploads are aborted', (name, spec) => {
+    expect(resource(stack.buckets[name]!).Properties.LifecycleConfiguration.Rules).toEqual([
+      { Id: 'expire-objects', Status: 'Enabled', ExpirationInDays: spec.expireAfterDays, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } },
+    ]);
+  });
+
+  it.each(bucketEntries)('%s: its policy refuses every request without TLS (and below TLS 1.2)', (name) => {
+    const policy = Object.values(resources).find((r) => r.Type === 'AWS::S3::BucketPolicy' && refersTo(r.Properties.Bucket, logicalId(stack.buckets[name]!)));
+    const denies = policy.Properties.PolicyDocument.Statement.filter((st: Json) => st.Effect === 'Deny');
+    expect(denies.map((st: Json) => st.Condition)).toEqual(expect.arrayContaining([{ Bool: { 'aws:SecureTransport': 'false' } }, { NumericLessThan: { 's3:TlsVersion': 1.2 } }]));
+    expect(JSON.stringify(policy.Properties.PolicyDocument)).not.toMatch(/"Effect":"Allow"/);
+  });
+
+  it('the access-log bucket: S3-managed keys (the only ones S3 logging delivers to), private, TLS only, logs kept a year, written by S3 logging for these buckets only', () => {
+    const b = resource(stack.accessLogsBucket!);
+    expect(b.Properties.BucketEncryption.ServerSideEncryptionConfiguration).toEqual([{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }]);
+    expect(b.Properties.PublicAccessBlockConfiguration.RestrictPublicBuckets).toBe(true);
+    expect(b.Properties.AccessControl).toBeUndefined();
+    expect(b.Properties.LifecycleConfiguration.Rules).toEqual([{ Id: 'expire-access-logs', Status: 'Enabled', ExpirationInDays: 365 }]);
+    const policy = Object.values(resources).find((r) => r.Type === 'AWS::S3::BucketPolicy' && refersTo(r.Properties.Bucket, logicalId(stack.accessLogsBucket!)));
+    const allows = policy.Properties.PolicyDocument.Statement.filter((st: Json) => st.Effect === 'Allow');
+    expect(allows.map((st: Json) => [st.Principal, st.Action])).toEqual(bucketEntries.map(() => [{ Service: 'logging.s3.amazonaws.com' }, 's3:PutObject']));
+  });
+
+  it('each notification invokes its function for its event and key prefix (CDK’s notifications resource), which S3 alone may invoke for it', () => {
+    const notifications = Object.values(resources).filter((r) => r.Type === 'Custom::S3BucketNotifications');
+    expect(notifications).toHaveLength(bucketEntries.filter(([, b]) => b.notifications.length > 0).length);
+    for (const [name, spec] of bucketEntries) {
+      const n = notifications.find((r) => JSON.stringify(r.Properties.BucketName) === JSON.stringify({ Ref: logicalId(stack.buckets[name]!) }))!;
+      expect(n.Properties.NotificationConfiguration.LambdaFunctionConfigurations).toEqual(
+        spec.notifications.map((x) => ({
+          Events: [`s3:${x.event}:*`],
+          Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: x.prefix }] } },
+          LambdaFunctionArn: { 'Fn::GetAtt': [logicalId(stack.functions[x.function]!), 'Arn'] },
+        })),
+      );
+      for (const x of spec.notifications) {
+        const permission = Object.values(resources).find(
+          (r) => r.Type === 'AWS::Lambda::Permission' && r.Properties.Principal === 's3.amazonaws.com' && refersTo(r.Properties.FunctionName, logicalId(stack.functions[x.function]!)),
+        );
+        expect(permission.Properties.SourceArn).toEqual({ 'Fn::GetAtt': [logicalId(stack.buckets[name]!), 'Arn'] });
+        expect(permission.Properties.SourceAccount).toEqual({ Ref: 'AWS::AccountId' });
+      }
+    }
+  });
+});
+
+describe('catalogue-driven schedules', () => {
+  it.each(Object.entries(schedules))('%s: an EventBridge rule at the catalogue’s rate, with its input, retried within its period', (name, spec) => {
+    const rule = resource(stack.schedules[name]!);
+    expect(rule.Properties.ScheduleExpression).toBe(spec.everyMinutes === 1 ? 'rate(1 minute)' : `rate(${spec.everyMinutes} minutes)`);
+    expect(rule.Properties.State).toBe('ENABLED');
+    expect(rule.Properties.Targets).toEqual([
+      {
+        Id: 'Target0',
+        Arn: { 'Fn::GetAtt': [logicalId(stack.functions[spec.function]!), 'Arn'] },
+        Input: JSON.stringify(spec.input),
+        RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: spec.everyMinutes * 60 },
+      },
+    ]);
+    const permission = Object.values(resources).find((r) => r.Type === 'AWS::Lambda::Permission' && r.Properties.Principal === 'events.amazonaws.com');
+    expect(permission.Properties.SourceArn).toEqual({ 'Fn::GetAtt': [logicalId(stack.schedules[name]!), 'Arn'] });
+  });
+});
+
+describe('functions that invoke functions', () => {
+  it.each(functionEntries.filter(([, f]) => (f.invokes ?? []).length > 0))('%s: its targets have names of the stack’s making; continuing itself, it is allowed to loop', (name, spec) => {
+    for (const target of spec.invokes ?? []) expect(functionResource(target).Properties.FunctionName).toBe(`CreditHub-${target}`);
+    expect(functionResource(name).Properties.RecursiveLoop).toBe(spec.invokes?.includes(name) ? 'Allow' : undefined);
+  });
+
+  it('no other function loops or has a name of its own', () => {
+    const invoked = new Set(functionEntries.flatMap(([, f]) => f.invokes ?? []));
+    for (const [name, spec] of functionEntries) {
+      if (!invoked.has(name)) expect(functionResource(name).Properties.FunctionName, name).toBeUndefined();
+      if (!spec.invokes?.includes(name)) expect(functionResource(name).Properties.RecursiveLoop, name).toBeUndefined();
+    }
+  });
+});
+
 describe('keys', () => {
   it('field key: symmetric, rotated, aliased, retained', () => {
     const k = resource(stack.fieldKey);
@@ -262,7 +371,10 @@ describe('outputs', () => {
     for (const [name] of tableEntries) {
       expect(outputs[`${pascal(name)}TableName`]?.Value).toEqual({ Ref: tableId(name) });
     }
-    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', 'OperatorKeyAdminRoleArn', ...tableEntries.map(([name]) => `${pascal(name)}TableName`)].sort());
+    for (const name of Object.keys(buckets)) expect(outputs[`${pascal(name)}BucketName`]?.Value).toEqual({ Ref: logicalId(stack.buckets[name]!) });
+    expect(Object.keys(outputs).sort()).toEqual(
+      ['ApiUrl', 'OperatorKeyAdminRoleArn', ...tableEntries.map(([name]) => `${pascal(name)}TableName`), ...Object.keys(buckets).map((name) => `${pascal(name)}BucketName`)].sort(),
+    );
   });
 });
 
@@ -329,10 +441,12 @@ describe('the stack follows the catalogue', () => {
         routes: [...hubCatalogue.routes, { routeKey: 'GET /v1/archive', function: 'archiveReader' }],
       };
       const extendedSynth = synthesise({ catalogue: extended }, 'Extended');
+      onTestFinished(() => extendedSynth.dispose());
       const extendedStack = extendedSynth.stack;
       const t = extendedSynth.template;
       t.resourceCountIs('AWS::DynamoDB::Table', Object.keys(tables).length + 1);
-      t.resourceCountIs('AWS::Lambda::Function', Object.keys(functions).length + 1);
+      // The catalogue's functions, the added one, and CDK's bucket-notifications handler.
+      t.resourceCountIs('AWS::Lambda::Function', Object.keys(functions).length + 2);
       t.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'GET /v1/archive' });
       const archiveId = extendedStack.getLogicalId(extendedStack.tables.archive!.node.defaultChild as CfnElement);
       t.hasResourceProperties('AWS::Lambda::Function', {
@@ -348,7 +462,6 @@ describe('the stack follows the catalogue', () => {
       expect(onArchive.map((s) => ({ Effect: s.Effect, Action: s.Action, Condition: s.Condition }))).toEqual([
         { Effect: 'Allow', Action: ['dynamodb:GetItem'], Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ARC#*'] } } },
       ]);
-      extendedSynth.dispose();
     },
     SYNTH_TIMEOUT,
   );

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startS3Local, type S3Local } from '../../infra/local/s3-local.js';
 import { s3ClientConfig } from '../../shared/aws/clients.js';
@@ -17,6 +17,7 @@ import { ingestBatch } from '../../shared/batch/ingest-batch.js';
 import { ObjectChangedError, type RejectedRow } from '../../shared/batch/ports.js';
 import { S3ObjectSource } from '../../shared/batch/s3-object-source.js';
 import { rejectPartKey, rejectsUrl, S3RejectSink } from '../../shared/batch/s3-reject-sink.js';
+import { presignedUploadUrl, uploadKey } from '../../shared/batch/s3-upload-url.js';
 import { BatchHarness, sampleFile } from '../support/batch-harness.js';
 
 const REGION = 'cn-north-1';
@@ -94,6 +95,22 @@ describe('S3RejectSink', () => {
     expect(rejectPartKey('b1', 900)).toBe('rejects/b1/parts/0000000000000900.ndjson');
   });
 
+  const keysUnder = async (prefix: string) => ((await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }))).Contents ?? []).map((o) => o.Key);
+
+  it('deletes the parts once joined; a finish that runs again keeps the joined object as it is and needs no part', async () => {
+    await sink.putPart('b4', 0, [row(2)]);
+    await sink.putPart('b4', 700, [row(30), row(31)]);
+    const key = await sink.concatenate('b4', [0, 700]);
+    expect(await keysUnder('rejects/b4/')).toEqual([]);
+    const first = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+    const text = await first.Body!.transformToString('utf-8');
+    expect(await sink.concatenate('b4', [0, 700])).toBe(key);
+    const again = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+    expect(again.ETag).toBe(first.ETag);
+    expect(await again.Body!.transformToString('utf-8')).toBe(text);
+    expect(text.trimEnd().split('\n').map((l) => (JSON.parse(l) as RejectedRow).line)).toEqual([2, 30, 31]);
+  });
+
   it('joins parts larger than one upload part (streamed multipart upload)', async () => {
     const many = Array.from({ length: 20_000 }, (_, i) => ({ ...row(i + 2), text: 'x'.repeat(300) }));
     await sink.putPart('b2', 0, many.slice(0, 10_000));
@@ -113,6 +130,18 @@ describe('S3RejectSink', () => {
     const response = await fetch(url);
     expect(response.status).toBe(200);
     expect(JSON.parse(await response.text())).toEqual(row(9));
+  });
+});
+
+describe('the upload URL', () => {
+  it('takes a plain PUT of the file (no other header) and stores exactly it, where the ingest stats and reads it', async () => {
+    const url = await presignedUploadUrl(client, BUCKET, 'bat_plainput', 300);
+    const file = Buffer.from('{"iname":"张三"}\n'.repeat(1000));
+    const response = await fetch(url, { method: 'PUT', body: file });
+    expect(response.status).toBe(200);
+    const stat = await source.stat(uploadKey('bat_plainput'));
+    expect(stat).toEqual({ etag: response.headers.get('etag'), size: file.length });
+    expect((await readAll(uploadKey('bat_plainput'), 0, stat!.etag)).equals(file)).toBe(true);
   });
 });
 

@@ -2,7 +2,7 @@
  * The DynamoDB BatchStore against DynamoDB Local: the port's contract, and a
  * whole ingest through the real records store with a crash in the middle.
  */
-import { CreateTableCommand, ResourceInUseException } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tables } from '../../infra/catalogue.js';
@@ -16,45 +16,13 @@ import { describeBatchStoreContract } from '../support/batch-store-contract.js';
 import { startTestDynamo, type TestDynamo } from '../support/dynamodb.js';
 import { Crash, RecordingContinuer } from '../support/memory-batch-ports.js';
 
-/** The table proposed for infra/catalogue.ts (created here until the catalogue has it). */
-const BATCHES_TABLE = 'hub-batches';
-
 let db: TestDynamo;
 let batches: DynamoBatchesStore;
 
 beforeAll(async () => {
+  // The catalogue's tables, the batches table with its sparse index included (infra/local/provision.ts).
   db = await startTestDynamo();
-  try {
-    await db.client.send(
-      new CreateTableCommand({
-        TableName: BATCHES_TABLE,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          { AttributeName: 'sk', AttributeType: 'S' },
-          { AttributeName: 'unfinished', AttributeType: 'S' },
-          { AttributeName: 'createdAt', AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: 'pk', KeyType: 'HASH' },
-          { AttributeName: 'sk', KeyType: 'RANGE' },
-        ],
-        GlobalSecondaryIndexes: [
-          {
-            IndexName: UNFINISHED_INDEX,
-            KeySchema: [
-              { AttributeName: 'unfinished', KeyType: 'HASH' },
-              { AttributeName: 'createdAt', KeyType: 'RANGE' },
-            ],
-            Projection: { ProjectionType: 'ALL' },
-          },
-        ],
-      }),
-    );
-  } catch (e) {
-    if (!(e instanceof ResourceInUseException)) throw e;
-  }
-  batches = new DynamoBatchesStore(db.doc, BATCHES_TABLE);
+  batches = new DynamoBatchesStore(db.doc, tables.batches.localName);
 });
 
 afterAll(async () => {
@@ -64,6 +32,41 @@ afterAll(async () => {
 describeBatchStoreContract('DynamoDB', () => ({ store: batches, add: (batch) => batches.create(batch) }));
 
 describe('DynamoBatchesStore', () => {
+  it('works on the catalogue’s table: keys pk/sk, the sparse index it queries', async () => {
+    const { Table } = await db.client.send(new DescribeTableCommand({ TableName: tables.batches.localName }));
+    expect(Table!.KeySchema).toEqual([
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ]);
+    expect(Table!.GlobalSecondaryIndexes?.map((g) => [g.IndexName, g.KeySchema])).toEqual([
+      [
+        UNFINISHED_INDEX,
+        [
+          { AttributeName: 'unfinished', KeyType: 'HASH' },
+          { AttributeName: 'createdAt', KeyType: 'RANGE' },
+        ],
+      ],
+    ]);
+  });
+
+  it('keeps the index sparse: an item is in it while waiting or processing, and leaves it when finished', async () => {
+    const h = new BatchHarness();
+    try {
+      await batches.create(h.addBatch('sparse', { format: 'ndjson' }));
+      const indexed = async () => {
+        const out = await db.doc.send(new ScanCommand({ TableName: tables.batches.localName, IndexName: UNFINISHED_INDEX }));
+        return (out.Items ?? []).map((i) => i.id as string);
+      };
+      expect(await indexed()).toContain('sparse');
+      await batches.takeLease('sparse', 'w1', Date.now() + 60_000, Date.now());
+      expect(await batches.fail('sparse', 'w1', 'x', new Date().toISOString())).toBe('ok');
+      expect(await indexed()).not.toContain('sparse');
+      expect(await batches.get('sparse')).toMatchObject({ status: 'failed' });
+    } finally {
+      h.close();
+    }
+  });
+
   it('refuses to create a batch id twice', async () => {
     const h = new BatchHarness();
     try {

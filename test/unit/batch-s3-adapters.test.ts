@@ -1,5 +1,9 @@
-/** What real S3 answers that the local emulator does not: If-Match refused (412), a range past the end (416). */
-import { GetObjectCommand, HeadObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+/**
+ * What real S3 answers that the local emulator does not: If-Match refused (412), a range past the end (416), an
+ * object deleted (404); and how an object is looked for: listed under its key (a HEAD of a missing key is 403 to a
+ * caller that may list only under a prefix).
+ */
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ObjectChangedError } from '../../shared/batch/ports.js';
@@ -26,16 +30,30 @@ describe('S3ObjectSource against S3’s answers', () => {
 
   it('a range past the end is the end of the same object, or a replaced one', async () => {
     s3.on(GetObjectCommand).rejects(error('InvalidRange', 416));
-    s3.on(HeadObjectCommand).resolves({ ETag: '"e1"', ContentLength: 42 });
+    s3.on(ListObjectsV2Command).resolves({ Contents: [{ Key: 'uploads/x', ETag: '"e1"', Size: 42 }] });
     expect(await drain(source.read('uploads/x', 42, '"e1"'))).toEqual([]);
-    s3.on(HeadObjectCommand).resolves({ ETag: '"e2"', ContentLength: 10 });
+    s3.on(ListObjectsV2Command).resolves({ Contents: [{ Key: 'uploads/x', ETag: '"e2"', Size: 10 }] });
     await expect(drain(source.read('uploads/x', 42, '"e1"'))).rejects.toBeInstanceOf(ObjectChangedError);
   });
 
-  it('stat: a missing object is undefined; other errors are thrown', async () => {
-    s3.on(HeadObjectCommand).rejects(error('NotFound', 404));
+  it('an upload deleted while it is read is a changed object', async () => {
+    s3.on(GetObjectCommand).rejects(error('NoSuchKey', 404));
+    await expect(drain(source.read('uploads/x', 0, '"e1"'))).rejects.toBeInstanceOf(ObjectChangedError);
+  });
+
+  it('stat lists the key as a prefix, one key at most, and never HEADs: found only when the key listed is the key', async () => {
+    s3.on(ListObjectsV2Command).resolves({ Contents: [{ Key: 'uploads/x', ETag: '"e1"', Size: 42 }] });
+    expect(await source.stat('uploads/x')).toEqual({ etag: '"e1"', size: 42 });
+    expect(s3.commandCalls(ListObjectsV2Command)[0]!.args[0].input).toEqual({ Bucket: 'bucket', Prefix: 'uploads/x', MaxKeys: 1 });
+    s3.on(ListObjectsV2Command).resolves({ Contents: [{ Key: 'uploads/x2', ETag: '"e9"', Size: 1 }] });
+    expect(await source.stat('uploads/x')).toBeUndefined();
+    s3.on(ListObjectsV2Command).resolves({ KeyCount: 0 });
     expect(await source.stat('uploads/none')).toBeUndefined();
-    s3.on(HeadObjectCommand).rejects(error('AccessDenied', 403));
+    expect(s3.commandCalls(HeadObjectCommand)).toEqual([]);
+  });
+
+  it('stat: a refusal is thrown, never taken for a missing object', async () => {
+    s3.on(ListObjectsV2Command).rejects(error('AccessDenied', 403));
     await expect(source.stat('uploads/x')).rejects.toThrow();
   });
 });

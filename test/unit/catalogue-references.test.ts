@@ -19,6 +19,8 @@ describe('function references of the catalogue', () => {
       { at: 'buckets.batches.notifications[0]', function: 'submissions' },
       { at: 'schedules.sweep', function: 'health' },
       { at: 'functions.submissions.invokes[0]', function: 'records' },
+      // The catalogue's own: the batch ingest continues itself.
+      { at: 'functions.batchIngest.invokes[0]', function: 'batchIngest' },
     ]);
   });
 

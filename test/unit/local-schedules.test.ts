@@ -90,10 +90,10 @@ describe('local schedules', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
-  it('runs the catalogue’s schedules by default: the batch sweep every 5 minutes and once at start', async () => {
+  it('runs the catalogue’s schedules by default: the batch sweep at its period and once at start', async () => {
     timers = startSchedules({ region: 'cn-north-1', hasFunction: () => true, fire: (fn, event, source) => fired.push({ fn, event, source, at: Date.now() }) });
     expect(timers.names).toEqual(Object.keys(catalogueSchedules));
-    await vi.advanceTimersByTimeAsync(5 * 60_000);
+    await vi.advanceTimersByTimeAsync(catalogueSchedules.batchSweep.everyMinutes * 60_000);
     expect(fired.map((f) => [f.fn, f.event])).toEqual([
       [catalogueSchedules.batchSweep.function, { sweep: true }],
       [catalogueSchedules.batchSweep.function, { sweep: true }],

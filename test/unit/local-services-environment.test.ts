@@ -32,7 +32,11 @@ describe('the handlers’ environment for S3 and Lambda', () => {
       schedules,
     };
     const withInvokes = localServicesEnvironment('http://s3', 'http://lambda', catalogue);
-    expect(Object.entries(withInvokes).filter(([k]) => k.startsWith('HUB_FUNCTION_'))).toEqual([['HUB_FUNCTION_RECORDS', 'credit-hub-records']]);
+    expect(Object.entries(withInvokes).filter(([k]) => k.startsWith('HUB_FUNCTION_'))).toEqual([
+      ['HUB_FUNCTION_RECORDS', 'credit-hub-records'],
+      // The catalogue's own: the batch ingest continues itself.
+      ['HUB_FUNCTION_BATCH_INGEST', 'credit-hub-batchIngest'],
+    ]);
   });
 });
 
