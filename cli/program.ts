@@ -89,8 +89,8 @@ Exit codes (退出码):
 
 Resumable pushes: while a push runs, <FILE>.hub-push.json records how far it got. Running the
 same command again (same file, unchanged) continues from there: chunks already answered are not
-sent again, and the one in flight is sent again with the same Idempotency-Key, so the hub gives
-its first answer back and applies nothing twice. A finished push removes the file; pushing the
+sent again, and those that were in flight go again with the same Idempotency-Keys, so the hub
+gives their first answers back and applies nothing twice. A finished push removes the file; pushing the
 same file again then reports unchanged records as duplicates.
 `;
 
@@ -125,7 +125,8 @@ export function hubProgram(io: CliIo = processIo, outcome: Outcome = { exitCode:
     new HubClient(resolveConnection(flags, io.env), {
       ...io.client,
       onRetry: (r) => {
-        note(`hub: 重试 retry ${r.attempt}/${r.attempts - 1} (${r.action.en}: ${r.status ?? ''} ${r.reason}), ${Math.ceil(r.delayMs / 1000)}s`.replace('  ', ' '));
+        const why = r.status === undefined ? r.reason : `${r.status} ${r.reason}`;
+        note(`hub: ${Math.ceil(r.delayMs / 1000)}秒后重试 (retry ${r.attempt}/${r.attempts - 1} of ${r.action.en} in ${Math.ceil(r.delayMs / 1000)} s: ${why})`);
         io.client?.onRetry?.(r);
       },
     });

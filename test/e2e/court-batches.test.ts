@@ -224,8 +224,19 @@ describe('a batch survives a SIGKILL of the stack', () => {
 
     const restarted = Date.now();
     stack = await startStackProcess(env);
+    // Nothing is redone: the batch goes on from its last checkpoint, which the kill did not undo.
+    const atRestart = (await readBatch(stack.url, court, id)).body;
+    expect(atRestart).toMatchObject({ status: 'processing' });
+    expect(atRestart.total).toBeGreaterThanOrEqual(before.total);
+    // Once the dead worker's lease has lapsed, the sweep (at start, then every minute) continues it.
+    const resumed = await follow(stack.url, court, id, (b) => b.total > atRestart.total || finished(b), 300_000);
+    const resumedAt = Date.now();
     const done = await follow(stack.url, court, id, finished, 480_000);
-    process.stdout.write(`[court-batches] crash: completed ${((Date.now() - restarted) / 1000).toFixed(1)} s after the restart\n`);
+    const rate = (ROWS - resumed.total) / ((Date.now() - resumedAt) / 1000);
+    process.stdout.write(
+      `[court-batches] crash: resumed ${((resumedAt - restarted) / 1000).toFixed(1)} s after the restart (from row ${atRestart.total}), ` +
+        `completed ${((Date.now() - restarted) / 1000).toFixed(1)} s after it, ${Math.round(rate)} rows/s once resumed\n`,
+    );
     expect(done).toMatchObject({ status: 'completed', ...manifest.expected });
 
     // What is stored: one head per distinct caseCode (the accepted rows), one superseded version per update, nothing torn.

@@ -25,7 +25,7 @@ const OPERATOR_KEY = generateApiKey();
 const dataDir = tempDataDir('hub-cli-e2e-');
 const files = mkdtempSync(join(tmpdir(), 'hub-cli-e2e-files-'));
 let stack: StackProcess;
-const keys: Record<string, string> = {};
+const keys: { court?: string; department?: string } = {};
 const running = new Set<ChildProcess>();
 
 beforeAll(async () => {
@@ -66,7 +66,12 @@ function start(args: string[], key: string): { child: ChildProcess; done: Promis
   return { child, done };
 }
 
-const hub = (args: string[], key = OPERATOR_KEY) => start(args, key).done;
+const hub = (args: string[], key: string | undefined = OPERATOR_KEY) => start(args, need(key)).done;
+/** A key an earlier test made (a test run on its own would otherwise use another one silently). */
+function need(key: string | undefined): string {
+  if (key === undefined) throw new Error('this test needs the sources the first test registers');
+  return key;
+}
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function ndjsonFile(name: string, records: Record<string, unknown>[]): string {
@@ -138,7 +143,7 @@ describe('hub push', () => {
   it('a push killed with SIGKILL part-way resumes when run again: every record stored exactly once, the counts as if it had run once', async () => {
     const file = ndjsonFile('licences.ndjson', Array.from({ length: 2500 }, (_, i) => license(`cli-resume-${i}`)));
     const args = ['push', file, '--kind', 'license', '--records-per-request', '250', '--json'];
-    const { child, done } = start(args, keys.department);
+    const { child, done } = start(args, need(keys.department));
     // Killed once some chunks are answered (the progress file says so), others still to send.
     let answered = 0;
     for (let i = 0; i < 1200 && answered < 500; i++) {

@@ -132,7 +132,7 @@ export async function startFakeHub(options: { storeRecords?: boolean } = {}): Pr
       const batch = batches.get(m[1]!);
       if (!batch) return send(res, 404, '<Error><Code>NoSuchUpload</Code></Error>');
       if (!received.path.includes('sig=ok')) return send(res, 403, '<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>');
-      batch.uploaded = { bytes: raw.length, headers: req.headers, firstLine: raw.subarray(0, 200).toString('utf8').split('\n')[0]! };
+      batch.uploaded = { bytes: received.bytes, headers: req.headers, firstLine: raw.subarray(0, 200).toString('utf8').split('\n')[0]! };
       return send(res, 200, '');
     }
     m = /^\/rejects\/([\w-]+)$/.exec(path);
@@ -218,10 +218,16 @@ export async function startFakeHub(options: { storeRecords?: boolean } = {}): Pr
 
   const server: Server = createServer((req, res) => {
     const pieces: Buffer[] = [];
-    req.on('data', (d: Buffer) => pieces.push(d));
+    // Uploads are counted, not kept (they may be gigabytes); their first bytes are kept.
+    const upload = req.method === 'PUT';
+    let uploaded = 0;
+    req.on('data', (d: Buffer) => {
+      if (upload && uploaded >= 4096) uploaded += d.length;
+      else (pieces.push(d), (uploaded += d.length));
+    });
     req.on('end', async () => {
       const raw = Buffer.concat(pieces);
-      const received: Received = { method: req.method!, path: req.url!, headers: req.headers, bytes: raw.length };
+      const received: Received = { method: req.method!, path: req.url!, headers: req.headers, bytes: upload ? uploaded : raw.length };
       if ((req.headers['content-type'] ?? '').includes('json')) {
         try {
           received.json = JSON.parse(raw.toString('utf8'));

@@ -3,9 +3,10 @@
  * standing in for the hub: chunked requests with Idempotency-Keys, the summary and the rejects
  * file, exit codes, retries, and resuming an interrupted push without applying anything twice.
  */
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import iconv from 'iconv-lite';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runHub, type CliIo } from '../../cli/program.js';
@@ -217,6 +218,15 @@ describe('hub push', () => {
     expect(waits).toEqual([5000, 1000]);
   });
 
+  it('shows each retry on the progress line: how long it waits and why', async () => {
+    const file = ndjson(10);
+    hub.answerNext((r) => r.path.startsWith('/v1/submissions/'), { status: 503, headers: { 'retry-after': '5' } });
+    const notes: string[] = [];
+    const io = captureIo({ progress: () => ({ update() {}, setTotal() {}, note: (t) => void notes.push(t), stop() {} }), client: { sleep: async () => undefined, random: () => 0 } });
+    expect(await runHub(['push', file, '--kind', 'penalty'], io)).toBe(0);
+    expect(notes).toEqual(['hub: 5秒后重试 (retry 1/9 of push in 5 s: 503 unavailable)']);
+  });
+
   it('reads GB18030 CSV with quoted line feeds, and names the physical line of each rejected record', async () => {
     const columns = fieldOrder(PUSH_KINDS.penalty);
     const cell = (v: unknown) => (v === undefined ? '' : /[",\n]/.test(String(v)) ? `"${String(v).replaceAll('"', '""')}"` : String(v));
@@ -266,6 +276,26 @@ describe('hub push', () => {
     expect(await runHub(['push', file, '--kind', 'penalty', '--records-per-request', '2', '--concurrency', '1'], small)).toBe(0);
     expect(pushes().map((r) => r.json.records.length)).toEqual([2, 2, 1]);
   });
+
+  it('Ctrl-C (SIGINT) stops the real CLI with exit code 130 and a line saying how to resume; running it again finishes the push', async () => {
+    const file = ndjson(300);
+    const held = hub.hold((r) => r.path.startsWith('/v1/submissions/') && pushes().length === 2);
+    const args = ['--import', 'tsx', 'bin/hub.ts', 'push', file, '--kind', 'penalty', '--records-per-request', '100', '--concurrency', '1'];
+    const child = spawn(process.execPath, args, { cwd: resolve(import.meta.dirname, '../..'), env: { ...process.env, HUB_URL: hub.url, HUB_KEY: GOOD_KEY } });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const closed = new Promise<number | null>((r) => child.once('close', r));
+    await held.reached;
+    child.kill('SIGINT');
+    expect(await closed).toBe(130);
+    held.release();
+    expect(stderr).toMatch(/hub: 已中断 \(interrupted\); 重新运行同一命令即可从中断处继续推送 \(run the same push again to resume; [^\n]*\)\n$/);
+    expect(loadPushState(progressPathFor(file))!.counts.total).toBe(100);
+    const again = captureIo();
+    expect(await runHub(['push', file, '--kind', 'penalty', '--records-per-request', '100', '--json'], again)).toBe(0);
+    expect(JSON.parse(again.out)).toMatchObject({ total: 300, accepted: 300, resumed: true });
+    expect(hub.replayed).toHaveLength(1);
+  }, 60_000);
 
   it('the summary counts late records on a line of their own', () => {
     const text = formatPushSummary({ file: 'a.ndjson', kind: 'penalty', counts: { total: 3, accepted: 2, updated: 1, duplicates: 0, rejected: 0, late: 2 }, requests: 1, resumed: false, firstRejects: [] });

@@ -24,6 +24,11 @@ import { residentIdProblem } from '../../shared/domain/identifiers.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const SCANNED_FOLDERS = ['functions', 'shared', 'infra/local'];
+/**
+ * Local stand-ins of other AWS services answer in those services' own error vocabulary
+ * (Lambda's ValidationException, S3's …), not the hub API's: they are not part of this document.
+ */
+const OTHER_SERVICES = new Set(['infra/local/lambda-api.ts', 'infra/local/s3rver-process.mjs', 'infra/local/s3-local.ts', 'infra/local/s3-events.ts', 'infra/local/lambda-async.ts']);
 
 // ---- Reading the document -----------------------------------------------------------------------
 
@@ -219,7 +224,8 @@ function sourceFiles(): ScanFile[] {
       .map((e) => {
         const path = join(e.parentPath, e.name);
         return { file: relative(ROOT, path), text: readFileSync(path, 'utf8') };
-      }),
+      })
+      .filter(({ file }) => !OTHER_SERVICES.has(file)),
   );
 }
 
