@@ -15,7 +15,7 @@ import { chunkKey, chunkRows, type ChunkLimits, type PushChunk } from './push-ch
 import { loadPushState, newPushState, removePushState, sameIdentity, savePushState, type PushCounts, type PushIdentity, type PushState } from './push-state.js';
 import { barOf, count, etaOf, percentOf, type Progress, type ProgressFactory, type ProgressView } from './progress.js';
 import { readFileRows, type FileEncoding, type FileFormat } from './record-reader.js';
-import { RejectsFile, type RejectedLine } from './rejects-file.js';
+import { firstRejected, RejectsFile, type RejectedLine } from './rejects-file.js';
 
 export interface PushFileOptions {
   file: string;
@@ -48,7 +48,7 @@ export interface PushSummary {
   resumed: boolean;
   /** Where the rejected records are, when any was rejected. */
   rejectsPath?: string;
-  /** The first rejected records (all are in the rejects file). */
+  /** The first rejected records of the file (all are in the rejects file). */
   firstRejects: RejectedLine[];
 }
 
@@ -126,7 +126,6 @@ export async function pushFile(options: PushFileOptions, deps: PushFileDeps): Pr
     progress = deps.progress(pushView(file), identity.file.size, { counts: state.counts });
     progress.update(state.doneOffset, { counts: state.counts });
   };
-  const firstRejects: RejectedLine[] = [];
   const abort = new AbortController();
   const signal = deps.signal ? AbortSignal.any([deps.signal, abort.signal]) : abort.signal;
   const inFlight: { chunk: PushChunk; answer: Promise<PushAnswer | undefined> }[] = [];
@@ -163,7 +162,6 @@ export async function pushFile(options: PushFileOptions, deps: PushFileDeps): Pr
     counts.rejected += reasons.size;
     const lines = [...reasons.entries()].sort(([a], [b]) => a - b).map(([position, r]) => ({ line: chunk.rows[position]!.line, reasons: r }));
     rejects!.append(lines);
-    for (const line of lines) if (firstRejects.length < shown) firstRejects.push(line);
     Object.assign(state, { counts, doneOffset: chunk.end, rejectsBytes: rejects!.bytes, updatedAt: new Date().toISOString() });
     savePushState(options.progressPath, state);
     progress!.update(chunk.end, { counts });
@@ -190,9 +188,8 @@ export async function pushFile(options: PushFileOptions, deps: PushFileDeps): Pr
     else if (e instanceof CliError && state.doneOffset > 0) throw new CliError(`${e.message} — 重新运行同一命令即可从中断处继续 (run the same command again to resume)`, e.exitCode);
     throw e;
   }
-  if (!progress) begin();
-  progress!.stop();
-  rejects!.close();
+  progress?.stop();
+  rejects?.close();
   removePushState(options.progressPath);
   return {
     file,
@@ -201,7 +198,8 @@ export async function pushFile(options: PushFileOptions, deps: PushFileDeps): Pr
     requests: state.requests,
     resumed,
     ...(state.counts.rejected > 0 ? { rejectsPath: state.rejectsPath } : {}),
-    firstRejects,
+    // From the file: a resumed push shows the first rejected records of the whole file too.
+    firstRejects: state.counts.rejected > 0 ? firstRejected(state.rejectsPath, shown) : [],
   };
 }
 

@@ -5,7 +5,7 @@
  * Written as the answers come, so memory stays bounded; resumable: opened
  * at a given length, anything after it is cut off first.
  */
-import { closeSync, ftruncateSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { fileError } from './errors.js';
 
 export interface RejectedLine {
@@ -58,5 +58,27 @@ export class RejectsFile {
     if (this.#fd !== undefined) closeSync(this.#fd);
     this.#fd = undefined;
     if (this.#bytes === 0) rmSync(this.path, { force: true });
+  }
+}
+
+/** The first `n` rejected records of a rejects file (read from its first 64 KB only). */
+export function firstRejected(path: string, n: number): RejectedLine[] {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return [];
+  }
+  try {
+    const buffer = Buffer.alloc(64 * 1024);
+    const read = readSync(fd, buffer, 0, buffer.length, 0);
+    const lines = buffer.subarray(0, read).toString('utf8').split('\n');
+    // The last piece may be cut off (or empty after the last line feed).
+    return lines
+      .slice(0, -1)
+      .slice(0, n)
+      .map((l) => JSON.parse(l) as RejectedLine);
+  } finally {
+    closeSync(fd);
   }
 }

@@ -3,26 +3,12 @@ import { randomBytes } from 'node:crypto';
 import type { CreateBatch } from '../../contracts/batches.js';
 import type { Batch } from '../../shared/batch/batch-model.js';
 import { uploadKey } from '../../shared/batch/s3-upload-url.js';
+import { base32 } from '../../shared/domain/base32.js';
 import type { KeyPrincipal } from '../../shared/store/sources-store.js';
-
-const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
 
 /** `bat_` and 26 base32 characters of 128 random bits (contracts/batches.ts BATCH_ID_PATTERN): not guessable, never reused. */
 export function newBatchId(random: (n: number) => Buffer = randomBytes): string {
-  const bytes = random(17); // 136 bits: 26 characters of 5 bits need 130
-  let bits = 0;
-  let value = 0;
-  let out = '';
-  for (const byte of bytes) {
-    value = (value << 8) | byte;
-    bits += 8;
-    while (bits >= 5 && out.length < 26) {
-      out += BASE32[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-    value &= (1 << bits) - 1;
-  }
-  return `bat_${out}`;
+  return `bat_${base32(random(17), 26)}`; // 136 bits: 26 characters of 5 bits need 130
 }
 
 /** The batch as it is stored when opened: waiting, its upload expected at uploads/<id> until `now` + the URL's life. */

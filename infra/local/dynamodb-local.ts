@@ -26,7 +26,7 @@ import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { isRunning } from './process-identity.js';
-import { dieWithParentPrefix, forgetEmulator, recordEmulator, stopOrphanedEmulator } from './emulator-process.js';
+import { dieWithParentPrefix, forgetEmulator, recordEmulator, stopOrphanedEmulator, stopChild } from './emulator-process.js';
 
 export interface DynamoDbLocal {
   endpoint: string;
@@ -276,12 +276,7 @@ export async function startDynamoDbLocal(options: StartOptions): Promise<DynamoD
   process.once('exit', killOnExit);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
-      await exited;
-      clearTimeout(timer);
-    }
+    await stopChild(child, exited, STOP_GRACE_MS);
     process.removeListener('exit', killOnExit);
     if (pidFile) forgetEmulator(pidFile, emulator);
   };

@@ -5,7 +5,7 @@
  * by a stack that is gone — only when that is provable, since two emulators on one folder would fight
  * over its files, and a process that merely looks like one must never be killed.
  */
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { findProcesses, identify, isAlive, type ProcessIdentity } from './process-identity.js';
 
@@ -106,4 +106,16 @@ export function dieWithParentPrefix(): string[] {
     deathSignalPrefix = probe.error || probe.status !== 0 ? [] : ['setpriv', '--pdeathsig', 'TERM'];
   }
   return deathSignalPrefix;
+}
+
+/**
+ * Stops an emulator child: SIGTERM, so it shuts down cleanly (DynamoDB Local loses acknowledged
+ * writes to a SIGKILL), and SIGKILL only if it is still running after `graceMs`.
+ */
+export async function stopChild(child: ChildProcess, exited: Promise<void>, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
 }

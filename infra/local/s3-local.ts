@@ -15,7 +15,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { dieWithParentPrefix, forgetEmulator, recordEmulator, stopOrphanedEmulator } from './emulator-process.js';
+import { dieWithParentPrefix, forgetEmulator, recordEmulator, stopOrphanedEmulator, stopChild } from './emulator-process.js';
 
 export interface S3Local {
   endpoint: string;
@@ -108,12 +108,7 @@ export async function startS3Local(options: S3LocalOptions): Promise<S3Local> {
   child.channel?.unref();
 
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
-      await exited;
-      clearTimeout(timer);
-    }
+    await stopChild(child, exited, STOP_GRACE_MS);
     process.removeListener('exit', killOnExit);
     forgetEmulator(paths.pidFile, emulator);
   };

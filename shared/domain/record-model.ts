@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { parseLookupHash } from '../crypto/lookup-hash.js';
+import { base32 } from './base32.js';
 import { addMonths } from './dates.js';
 
 /**
@@ -102,24 +103,6 @@ export interface StoredVersion extends RecordContent {
   version: number;
   receivedAt: string;
   supersededAt: string;
-}
-
-const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
-
-function base32(bytes: Buffer, length: number): string {
-  let bits = 0;
-  let value = 0;
-  let out = '';
-  for (const byte of bytes) {
-    value = (value << 8) | byte;
-    bits += 8;
-    while (bits >= 5 && out.length < length) {
-      out += BASE32[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-    if (out.length >= length) break;
-  }
-  return out;
 }
 
 /** Stable record id from kind, source and the identifying document number (130 bits of SHA-256). */

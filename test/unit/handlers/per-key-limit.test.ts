@@ -12,6 +12,7 @@ import { DEPARTMENT_KEY, OPERATOR_KEY, THROTTLE_TABLE, apiEvent, ddb, department
 import { api, functions, routes } from '../../../infra/catalogue.js';
 import { hashApiKey } from '../../../shared/auth/api-keys.js';
 import { handler as audit } from '../../../functions/audit/handler.js';
+import { handler as batches } from '../../../functions/batches/handler.js';
 import { handler as records } from '../../../functions/records/handler.js';
 import { handler as sources } from '../../../functions/sources/handler.js';
 import { handler as submissions } from '../../../functions/submissions/handler.js';
@@ -79,6 +80,7 @@ describe('the per-key limit', () => {
     submissions: { handler: submissions, routeKey: 'POST /v1/submissions/{kind}', key: DEPARTMENT_KEY, pathParameters: { kind: 'license' }, body: { records: [{}] } },
     records: { handler: records, routeKey: 'GET /v1/records/{id}', key: DEPARTMENT_KEY, pathParameters: { id: 'lic_aaaaaaaaaaaaaaaaaaaaaaaaaa' } },
     audit: { handler: audit, routeKey: 'GET /v1/audit/reads', key: OPERATOR_KEY },
+    batches: { handler: batches, routeKey: 'POST /v1/batches', key: DEPARTMENT_KEY, body: { kind: 'dishonest-debtor', format: 'ndjson' } },
   };
 
   it('covers every function that authenticates', () => {
