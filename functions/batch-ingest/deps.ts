@@ -1,6 +1,8 @@
 /** What the batch-ingest function works with, built once per container from its environment (the catalogue's names). */
 import { buckets, functionNameEnvVar } from '../../infra/catalogue.js';
-import { dynamo, lambda, s3 } from '../../shared/aws/clients.js';
+import { dynamo } from '../../shared/aws/clients.js';
+import { lambda } from '../../shared/aws/lambda-client.js';
+import { s3 } from '../../shared/aws/s3-client.js';
 import { LambdaContinuer } from '../../shared/batch/lambda-continuer.js';
 import { S3ObjectSource } from '../../shared/batch/s3-object-source.js';
 import { S3RejectSink } from '../../shared/batch/s3-reject-sink.js';

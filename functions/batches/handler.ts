@@ -4,7 +4,7 @@
  */
 import { BATCH_ID_PATTERN, BATCH_KINDS, createBatchSchema } from '../../contracts/batches.js';
 import { authenticate, requireRole } from '../../shared/auth/authenticate.js';
-import { s3 } from '../../shared/aws/clients.js';
+import { s3 } from '../../shared/aws/s3-client.js';
 import { statObject } from '../../shared/batch/s3-object-source.js';
 import { rejectsUrl } from '../../shared/batch/s3-reject-sink.js';
 import { presignedUploadUrl } from '../../shared/batch/s3-upload-url.js';

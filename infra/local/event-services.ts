@@ -8,7 +8,7 @@
  */
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
-import { s3ClientConfig } from '../../shared/aws/clients.js';
+import { s3ClientConfig } from '../../shared/aws/s3-client.js';
 import {
   buckets,
   functionNameEnvVar,

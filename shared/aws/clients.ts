@@ -2,18 +2,15 @@
  * AWS clients, created once per container and only when first used. Endpoints
  * come from the standard environment (AWS_ENDPOINT_URL_DYNAMODB and friends),
  * which is how the local stack points the same handlers at its emulators.
- * Timeouts and retries: client-config.ts.
+ * Timeouts and retries: client-config.ts. The S3 and Lambda clients are in
+ * s3-client.ts and lambda-client.ts, so that only the functions that use them
+ * load them at init.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { LambdaClient } from '@aws-sdk/client-lambda';
-import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { storageEnvironment } from '../../infra/catalogue.js';
-import { awsClientConfig, dynamoClientConfig } from './client-config.js';
+import { dynamoClientConfig } from './client-config.js';
 
 let documentClient: DynamoDBDocumentClient | undefined;
-let s3Client: S3Client | undefined;
-let lambdaClient: LambdaClient | undefined;
 
 export function dynamo(): DynamoDBDocumentClient {
   documentClient ??= DynamoDBDocumentClient.from(new DynamoDBClient(dynamoClientConfig()), {
@@ -22,36 +19,3 @@ export function dynamo(): DynamoDBDocumentClient {
   return documentClient;
 }
 
-/**
- * How the hub's S3 clients are configured (exported for tests and for one-off clients of the local stack):
- * - checksums only where an operation requires one (WHEN_REQUIRED). The SDK's default since 2025 adds a CRC32
- *   to every request: presigned PUT URLs then carry the checksum of an empty body, which S3 rejects for any
- *   real file, and a streamed PutObject goes out with aws-chunked framing that the local emulator would store
- *   as the object's content;
- * - path-style URLs (`http://host/bucket/key`) when HUB_S3_FORCE_PATH_STYLE is `true`: the local emulator
- *   answers on 127.0.0.1, which has no bucket subdomains.
- */
-export function s3ClientConfig(overrides: Partial<S3ClientConfig> = {}): S3ClientConfig {
-  return awsClientConfig({
-    requestChecksumCalculation: 'WHEN_REQUIRED' as const,
-    responseChecksumValidation: 'WHEN_REQUIRED' as const,
-    forcePathStyle: process.env[storageEnvironment.s3ForcePathStyle] === 'true',
-    ...overrides,
-  });
-}
-
-/** The S3 client (reads, writes and presigned URLs), created once; its endpoint comes from AWS_ENDPOINT_URL_S3 where set. */
-export function s3(): S3Client {
-  s3Client ??= new S3Client(s3ClientConfig());
-  return s3Client;
-}
-
-/**
- * The Lambda client, created once, for asynchronous invocations (InvokeCommand with InvocationType `Event`,
- * answered at once); its endpoint comes from AWS_ENDPOINT_URL_LAMBDA where set. The request timeout of
- * client-config.ts applies: a synchronous invocation of a function that runs longer needs a client of its own.
- */
-export function lambda(): LambdaClient {
-  lambdaClient ??= new LambdaClient(awsClientConfig());
-  return lambdaClient;
-}

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startS3Local, type S3Local } from '../../infra/local/s3-local.js';
-import { s3ClientConfig } from '../../shared/aws/clients.js';
+import { s3ClientConfig } from '../../shared/aws/s3-client.js';
 import { ingestBatch } from '../../shared/batch/ingest-batch.js';
 import { ObjectChangedError, type RejectedRow } from '../../shared/batch/ports.js';
 import { S3ObjectSource } from '../../shared/batch/s3-object-source.js';

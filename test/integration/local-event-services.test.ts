@@ -17,7 +17,7 @@ import type { FunctionInvoker } from '../../infra/local/lambda-runtime.js';
 import { isRunning } from '../../infra/local/process-identity.js';
 import { s3Paths } from '../../infra/local/s3-local.js';
 import { awsClientConfig } from '../../shared/aws/client-config.js';
-import { s3ClientConfig } from '../../shared/aws/clients.js';
+import { s3ClientConfig } from '../../shared/aws/s3-client.js';
 
 const REGION = 'cn-north-1';
 const credentials = { accessKeyId: `HUBTEST${randomBytes(8).toString('hex').toUpperCase()}`, secretAccessKey: randomBytes(20).toString('base64url') };

@@ -25,7 +25,7 @@ import { workerInvoker, type FunctionInvoker, type InvokeOutcome } from '../../i
 import { s3EventRelay } from '../../infra/local/s3-events.js';
 import { expireObjects } from '../../infra/local/s3-lifecycle.js';
 import { s3Paths, startS3Local, type S3Local } from '../../infra/local/s3-local.js';
-import { s3ClientConfig } from '../../shared/aws/clients.js';
+import { s3ClientConfig } from '../../shared/aws/s3-client.js';
 import { encodeGb18030 } from '../support/gb18030.js';
 
 const REGION = 'cn-north-1';

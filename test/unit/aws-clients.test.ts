@@ -11,7 +11,8 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { storageEnvironment } from '../../infra/catalogue.js';
 import { CONNECTION_TIMEOUT_MS, MAX_ATTEMPTS, REQUEST_TIMEOUT_MS } from '../../shared/aws/client-config.js';
-import { lambda, s3, s3ClientConfig } from '../../shared/aws/clients.js';
+import { lambda } from '../../shared/aws/lambda-client.js';
+import { s3, s3ClientConfig } from '../../shared/aws/s3-client.js';
 
 const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' };
 
@@ -76,7 +77,7 @@ describe('client factories', () => {
       vi.stubEnv('AWS_ENDPOINT_URL_LAMBDA', endpoint);
       vi.stubEnv(storageEnvironment.s3ForcePathStyle, 'true');
       vi.resetModules();
-      const fresh = await import('../../shared/aws/clients.js');
+      const fresh = { ...(await import('../../shared/aws/s3-client.js')), ...(await import('../../shared/aws/lambda-client.js')) };
       await fresh.s3().send(new PutObjectCommand({ Bucket: 'hub-batches', Key: 'rejects/b1.ndjson', Body: 'x' }));
       await fresh.lambda().send(new InvokeCommand({ FunctionName: 'credit-hub-batchIngest', InvocationType: 'Event', Payload: new TextEncoder().encode('{}') }));
       expect(seen).toEqual(['PUT /hub-batches/rejects/b1.ndjson', 'POST /2015-03-31/functions/credit-hub-batchIngest/invocations']);

@@ -6,7 +6,7 @@
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import { s3ClientConfig } from '../../shared/aws/clients.js';
+import { s3ClientConfig } from '../../shared/aws/s3-client.js';
 import { batchIdOfUploadKey, presignedUploadUrl, uploadKey, uploadUrlProblem } from '../../shared/batch/s3-upload-url.js';
 
 const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret', sessionToken: 'session-token-of-the-role' };

@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Event } from 'aws-lambda';
 import { buckets } from '../../../infra/catalogue.js';
-import { s3 } from '../../../shared/aws/clients.js';
+import { s3 } from '../../../shared/aws/s3-client.js';
 
 export async function handler(event: S3Event) {
   const record = event.Records[0]!;
