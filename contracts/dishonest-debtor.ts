@@ -30,7 +30,8 @@ function debtorCode(description: string) {
         'an organisation code written XXXXXXXX-X without its hyphen. Then one of: an 18-character USCC passing GB 32100 (法人或其他组织), ' +
         'an 18-character resident identity number passing GB 11643 with a real birth date not in the future (自然人, stored encrypted, shown masked), ' +
         'or a 9-character organisation code passing GB 11714 (法人或其他组织).',
-      examples: ['91110000600037341L', '110102199101010078', '60003734-1', '９１１１００００６０００３７３４１ｌ'],
+      // Organisations only: a resident identity number, even a checksum fixture, has no place in a public document.
+      examples: ['91110000600037341L', '60003734-1', '９１１１００００６０００３７３４１ｌ'],
       // Lower case, full-width characters and the hyphen are accepted: a pattern of the normalised form would refuse them in the document.
       override: ({ jsonSchema, io }: { jsonSchema: { pattern?: string }; io: 'input' | 'output' }) => {
         if (io === 'input') delete jsonSchema.pattern;

@@ -6,12 +6,12 @@
  * date (19th to 21st century, a real month and day), three digits and a check
  * character, in half- or full-width digits, as people actually write them:
  *
- * - glued to letters on either side (`ID110102199101010078x`): only a digit
+ * - glued to letters on either side (`ID` + the 18 characters + `x`): only a digit
  *   next to it makes it part of a longer number;
- * - grouped with single spaces or hyphens (`110102 19910101 0078`,
- *   `110102-19910101-0078`), at any positions;
- * - as a JSON number (`{"ZJHM":110102199101010078}` arrives as the double
- *   110102199101010080: its first 16 digits are still the person's).
+ * - grouped with single spaces or hyphens (six digits, the eight of the birth
+ *   date, the last four; or other groupings), at any positions;
+ * - as a JSON number (an 18-digit number value arrives as the nearest double,
+ *   its last digits rounded: its first 16 digits are still the person's).
  */
 
 /** The mark that replaces a number. */
