@@ -18,13 +18,11 @@ import { createReadStream } from 'node:fs';
 import { extname } from 'node:path';
 import { pushKind, type PushKind } from '../contracts/kinds.js';
 import type { BatchEncoding, BatchFormat } from '../shared/batch/batch-model.js';
-import { headerProblem } from '../shared/batch/csv-columns.js';
-import { parseCsvHeader } from '../shared/batch/csv-row.js';
+import { readCsvHeader } from '../shared/batch/csv-header.js';
 import { REASONS } from '../shared/batch/failure-reasons.js';
 import { byteOrderMarkProblem, formatProblem, PROBE_ROWS } from '../shared/batch/format-probe.js';
 import { readRows, type RawRow } from '../shared/batch/row-reader.js';
 import { rowRecord, type RowContext, type RowRecord } from '../shared/batch/row-record.js';
-import { decodeRow } from '../shared/batch/row-text.js';
 import type { FieldError } from '../shared/http/errors.js';
 import { CliError, fileError } from './errors.js';
 
@@ -66,17 +64,9 @@ export const invalidFile = (path: string, reason: string) => new CliError(`æ–‡ä»
 
 /** The header row's columns; a CliError when they cannot be used (the same checks as a court batch's). */
 function csvHeader(path: string, kind: PushKind, row: RawRow, encoding: FileEncoding): string[] {
-  if (row.error === 'too-long') throw invalidFile(path, REASONS.headerTooLong);
-  const bom = byteOrderMarkProblem(row, encoding);
-  if (bom) throw invalidFile(path, bom);
-  const text = decodeRow(row.bytes, encoding);
-  if (!text.ok) throw invalidFile(path, REASONS.headerNotText(text.message));
-  if (/^\s*[{[]/.test(text.text)) throw invalidFile(path, REASONS.headerIsJson);
-  const parsed = parseCsvHeader(text.text);
-  if (!parsed.ok) throw invalidFile(path, REASONS.headerNotCsv(parsed.message));
-  const problem = headerProblem(pushKind(kind)!, parsed.columns);
-  if (problem) throw invalidFile(path, problem);
-  return parsed.columns;
+  const header = readCsvHeader(pushKind(kind)!, row, encoding);
+  if ('reason' in header) throw invalidFile(path, header.reason);
+  return header.columns;
 }
 
 const fileRow = (raw: RawRow, read: RowRecord): FileRow => ({

@@ -25,15 +25,13 @@ import { pushKind, type PushKindSpec } from '../../contracts/kinds.js';
 import type { FieldError } from '../http/errors.js';
 import { submitRecords, type SubmitDeps } from '../ingest/submit.js';
 import { addCounts, isFinished, NO_COUNTS, type Batch, type BatchCounts, type BatchObject, type Checkpoint } from './batch-model.js';
-import { headerProblem } from './csv-columns.js';
-import { parseCsvHeader } from './csv-row.js';
+import { readCsvHeader } from './csv-header.js';
 import { REASONS } from './failure-reasons.js';
 import { byteOrderMarkProblem, formatProblem } from './format-probe.js';
 import { ObjectChangedError, type BatchStore, type Continuer, type ObjectSource, type RejectedRow, type RejectSink } from './ports.js';
 import { chunkRows } from './row-chunks.js';
 import { MAX_ROW_BYTES, readRows, type RawRow } from './row-reader.js';
 import { rowRecord, type RowContext } from './row-record.js';
-import { decodeRow } from './row-text.js';
 
 export interface IngestLimits {
   /** Rows pushed (and checkpointed) together. */
@@ -156,7 +154,7 @@ class Ingest {
       if (batch.format === 'csv' && !this.#checkpoint.header) {
         const first = await rows.next();
         if (first.done) return await this.#fail(REASONS.noRows);
-        const header = csvHeader(spec, first.value, batch.encoding);
+        const header = readCsvHeader(spec, first.value, batch.encoding);
         if ('reason' in header) return await this.#fail(header.reason);
         await this.#save({ ...this.#checkpoint, offset: first.value.nextOffset, line: first.value.line + first.value.lines, header: header.columns });
       }
@@ -240,16 +238,3 @@ class Ingest {
   }
 }
 
-/** The header row's columns, or why they cannot be used (a reason that fails the batch). */
-function csvHeader(spec: PushKindSpec, row: RawRow, encoding: Batch['encoding']): { reason: string } | { columns: string[] } {
-  if (row.error === 'too-long') return { reason: REASONS.headerTooLong };
-  const bom = byteOrderMarkProblem(row, encoding);
-  if (bom) return { reason: bom };
-  const text = decodeRow(row.bytes, encoding);
-  if (!text.ok) return { reason: REASONS.headerNotText(text.message) };
-  if (/^\s*[{[]/.test(text.text)) return { reason: REASONS.headerIsJson };
-  const parsed = parseCsvHeader(text.text);
-  if (!parsed.ok) return { reason: REASONS.headerNotCsv(parsed.message) };
-  const problem = headerProblem(spec, parsed.columns);
-  return problem ? { reason: problem } : { columns: parsed.columns };
-}
