@@ -4,8 +4,14 @@
  *     as `npm start` starts it, DynamoDB Local on disk), and raw
  *     BatchWriteItem records/s of the same stored items into the same
  *     emulator, and their ratio;
- *  2. each Lambda bundle's size and module-init time (fresh Node process per
+ *  2. court batches (bench/court-batches.ts): a 1,000,000-row NDJSON batch and
+ *     a 100,000-row GB18030 CSV batch through the local stack, with the ingest
+ *     worker's peak RSS, write units per row and the ratio to raw BatchWriteItem;
+ *  3. each Lambda bundle's size and module-init time (fresh Node process per
  *     sample, bundled with the CDK stack's esbuild options).
+ *
+ * BENCH_PARTS (push,batches,bundles: all by default) picks parts; BENCH_RECORDS,
+ * BENCH_BATCH_ROWS and BENCH_CSV_ROWS change the sizes.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -18,6 +24,7 @@ import { functions, tables } from '../infra/catalogue.js';
 import { LOCAL_REGION, readDataFolderCredentials } from '../infra/local/dynamodb-local.js';
 import { license } from '../test/support/fixtures.js';
 import { startStackProcess } from '../test/support/local-stack-process.js';
+import { courtBatchBenchmark } from './court-batches.js';
 
 const root = resolve(import.meta.dirname, '..');
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 10_000);
@@ -150,5 +157,10 @@ async function bundles(): Promise<void> {
 
 const sdk = JSON.parse(readFileSync(join(root, 'node_modules/@aws-sdk/client-dynamodb/package.json'), 'utf8')) as { version: string };
 line(`credit-hub benchmark, ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model.trim()}), ${Math.round(totalmem() / 2 ** 30)} GiB, AWS SDK ${sdk.version}`);
-await ingest();
-await bundles();
+const parts = new Set((process.env.BENCH_PARTS ?? 'push,batches,bundles').split(',').map((p) => p.trim()));
+if (parts.has('push')) await ingest();
+if (parts.has('batches')) {
+  await courtBatchBenchmark({ rows: Number(process.env.BENCH_BATCH_ROWS ?? 1_000_000), format: 'ndjson', encoding: 'utf-8' }, line);
+  await courtBatchBenchmark({ rows: Number(process.env.BENCH_CSV_ROWS ?? 100_000), format: 'csv', encoding: 'gb18030' }, line);
+}
+if (parts.has('bundles')) await bundles();

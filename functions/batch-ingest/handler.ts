@@ -12,6 +12,7 @@ import type { Context } from 'aws-lambda';
 import { batchLimits } from '../../infra/catalogue.js';
 import { ingestBatch, type IngestOutcome } from '../../shared/batch/ingest-batch.js';
 import { sweepBatches, type SweepReport } from '../../shared/batch/sweep-batches.js';
+import { capacitySince, consumedCapacity } from '../../shared/aws/consumed-capacity.js';
 import { fieldCipher, lookupHasher } from '../../shared/config.js';
 import { recordsStore } from '../../shared/deps.js';
 import { logger } from '../../shared/logger.js';
@@ -21,6 +22,7 @@ import { ingestRequest } from './events.js';
 export type IngestReport = { started?: Record<string, IngestOutcome['outcome']>; continued?: Record<string, IngestOutcome['outcome']>; swept?: SweepReport; ignored?: string[] };
 
 async function ingest(batchId: string, context: Context): Promise<IngestOutcome> {
+  const before = consumedCapacity();
   const ports = batchPorts();
   const [cipher, hasher] = await Promise.all([fieldCipher(), lookupHasher()]);
   const outcome = await ingestBatch(batchId, {
@@ -32,8 +34,9 @@ async function ingest(batchId: string, context: Context): Promise<IngestOutcome>
     remainingMs: () => context.getRemainingTimeInMillis(),
     limits: { leaseMs: batchLimits.leaseSeconds * 1000 },
   });
-  // Counts and reasons only: never a row.
-  logger.info('batch ingest', { batch: batchId, ...outcome });
+  // Counts and reasons only: never a row. The capacity units are what this invocation cost on DynamoDB.
+  const units = capacitySince(before);
+  logger.info('batch ingest', { batch: batchId, ...outcome, readUnits: units.read, writeUnits: units.write, transactWriteUnits: units.transactWrite });
   return outcome;
 }
 

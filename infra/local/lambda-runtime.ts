@@ -1,7 +1,9 @@
 /**
  * Lambda's execution model on this machine, for the catalogue's functions.
  *
- * Each function gets execution environments on demand — worker threads that
+ * Each function gets execution environments on demand — worker threads (or,
+ * for the functions named in HUB_LAMBDA_PROCESS_FUNCTIONS, child processes
+ * that report each invocation's peak memory as Lambda's REPORT line does) that
  * load the function's module once (the cold start) and then serve one
  * invocation at a time while warm — with the function's memory as their heap
  * limit. An invocation ends at the function's timeout as on Lambda: the
@@ -14,11 +16,13 @@
  * functions through a `FunctionInvoker`; `inProcessInvoker` is the same port
  * over plain handler functions, for unit tests.
  */
+import { fork, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { resolve } from 'node:path';
 import { functions, type FunctionName } from '../catalogue.js';
 import { lambdaContext } from './lambda-context.js';
-import type { EnvironmentData, InvokeMessage, ResultMessage } from './lambda-environment.js';
+import { ENVIRONMENT_DATA_VAR, type EnvironmentData, type InvokeMessage, type ReadyMessage, type ResultMessage } from './lambda-environment.js';
 
 export type InvokeOutcome =
   | { status: 'ok'; result: unknown }
@@ -39,11 +43,83 @@ export type LambdaHandlerFn = (event: any, context: any) => Promise<unknown>;
 const repoRoot = resolve(import.meta.dirname, '../..');
 const BOOTSTRAP = new URL('./lambda-environment-bootstrap.mjs', import.meta.url);
 
+/**
+ * Where an execution environment runs: a worker thread (`thread`: cheap, the default), or a child process of its
+ * own (`process`: as on Lambda its memory is its own, so each invocation's REPORT line gives its peak memory).
+ */
+export type Isolation = 'thread' | 'process';
+
+/** The runtime's side of one environment, whatever it runs in. */
+interface EnvironmentHost {
+  post(message: InvokeMessage): void;
+  onMessage(listener: (message: ResultMessage | ReadyMessage) => void): void;
+  offMessage(listener: (message: ResultMessage | ReadyMessage) => void): void;
+  onExit(listener: (code: number | null) => void): void;
+  onError(listener: (error: Error) => void): void;
+  terminate(): Promise<void>;
+  /** The environment's peak resident memory so far, in MB (a process's VmHWM); undefined for a thread. */
+  peakMemoryMb(): number | undefined;
+}
+
+function threadHost(data: EnvironmentData, env: NodeJS.ProcessEnv, memoryMb: number): EnvironmentHost {
+  const worker = new Worker(BOOTSTRAP, { workerData: data, env, resourceLimits: { maxOldGenerationSizeMb: memoryMb }, stdout: false, stderr: false });
+  return {
+    post: (m) => worker.postMessage(m),
+    onMessage: (l) => worker.on('message', l),
+    offMessage: (l) => worker.off('message', l),
+    onExit: (l) => worker.once('exit', l),
+    onError: (l) => worker.on('error', l),
+    terminate: async () => {
+      await worker.terminate();
+    },
+    peakMemoryMb: () => undefined,
+  };
+}
+
+/** Peak resident set size of a process (Linux /proc), in MB. */
+function peakRssMb(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb ? Math.round(Number(kb) / 1024) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function processHost(data: EnvironmentData, env: NodeJS.ProcessEnv, memoryMb: number): EnvironmentHost {
+  const child: ChildProcess = fork(BOOTSTRAP, [], {
+    env: { ...env, [ENVIRONMENT_DATA_VAR]: JSON.stringify(data) },
+    // Lambda's Node runtime sizes the heap from the function's memory the same way.
+    execArgv: [`--max-old-space-size=${memoryMb}`],
+    serialization: 'advanced',
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  let exited = false;
+  child.once('exit', () => {
+    exited = true;
+  });
+  return {
+    post: (m) => child.send(m),
+    onMessage: (l) => child.on('message', l as (m: unknown) => void),
+    offMessage: (l) => child.off('message', l as (m: unknown) => void),
+    onExit: (l) => child.once('exit', (code) => l(code)),
+    onError: (l) => child.on('error', l),
+    terminate: () =>
+      new Promise<void>((done) => {
+        if (exited) return done();
+        child.once('exit', () => done());
+        child.kill('SIGKILL');
+      }),
+    peakMemoryMb: () => peakRssMb(child.pid),
+  };
+}
+
 interface Environment {
-  worker: Worker;
+  host: EnvironmentHost;
   ready: Promise<void>;
   busy: boolean;
-  pending?: { id: number; settle: (outcome: InvokeOutcome) => void; timer: NodeJS.Timeout };
+  pending?: { id: number; settle: (outcome: InvokeOutcome) => void; timer: NodeJS.Timeout; requestId: string; startedAt: number };
 }
 
 /** What the runtime needs of a function: the catalogue's entry, memory and timeout. */
@@ -66,49 +142,46 @@ class FunctionEnvironments {
     readonly spec: RuntimeFunctionSpec,
     private readonly maxEnvironments: number,
     private readonly log: (line: string) => void,
+    private readonly isolation: Isolation,
   ) {}
 
   #start(): Environment {
     const spec = this.spec;
     const functionName = `credit-hub-${this.name}`;
     const data: EnvironmentData = { entry: resolve(repoRoot, spec.entry), functionName, memoryMb: spec.memoryMb };
-    const worker = new Worker(BOOTSTRAP, {
-      workerData: data,
-      env: {
-        ...process.env,
-        AWS_LAMBDA_FUNCTION_NAME: functionName,
-        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(spec.memoryMb),
-        AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
-        AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${functionName}`,
-      },
-      resourceLimits: { maxOldGenerationSizeMb: spec.memoryMb },
-      stdout: false,
-      stderr: false,
-    });
-    const env: Environment = { worker, busy: false, ready: Promise.resolve() };
+    const processEnv: NodeJS.ProcessEnv = {
+      ...process.env,
+      AWS_LAMBDA_FUNCTION_NAME: functionName,
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(spec.memoryMb),
+      AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+      AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${functionName}`,
+    };
+    const host = (this.isolation === 'process' ? processHost : threadHost)(data, processEnv, spec.memoryMb);
+    const env: Environment = { host, busy: false, ready: Promise.resolve() };
     env.ready = new Promise<void>((resolveReady, rejectReady) => {
       const onMessage = (m: unknown) => {
         if (m && typeof m === 'object' && 'ready' in m) {
-          worker.off('message', onMessage);
+          host.offMessage(onMessage);
           resolveReady();
         }
       };
-      worker.on('message', onMessage);
-      worker.once('exit', (code) => rejectReady(new Error(`environment exited with code ${code} during init`)));
+      host.onMessage(onMessage);
+      host.onExit((code) => rejectReady(new Error(`environment exited with code ${code} during init`)));
     });
     env.ready.catch(() => undefined);
-    worker.on('message', (m: ResultMessage | { ready: true }) => {
+    host.onMessage((m) => {
       if (!('id' in m) || env.pending?.id !== m.id) return;
-      const { settle, timer } = env.pending;
+      const { settle, timer, requestId, startedAt } = env.pending;
       clearTimeout(timer);
       env.pending = undefined;
+      this.#report(env, requestId, startedAt);
       settle(m.ok ? { status: 'ok', result: m.result } : { status: 'error', errorType: m.errorType, errorMessage: m.errorMessage });
       this.#release(env);
     });
-    worker.on('error', (e) => {
+    host.onError((e) => {
       this.log(`${functionName}: environment failed: ${e.stack ?? e.message}`);
     });
-    worker.once('exit', (code) => {
+    host.onExit((code) => {
       this.#all.delete(env);
       const i = this.#idle.indexOf(env);
       if (i >= 0) this.#idle.splice(i, 1);
@@ -124,6 +197,13 @@ class FunctionEnvironments {
     });
     this.#all.add(env);
     return env;
+  }
+
+  /** Lambda's REPORT line, for an environment whose memory can be told apart (a process). */
+  #report(env: Environment, requestId: string, startedAt: number): void {
+    const peak = env.host.peakMemoryMb();
+    if (peak === undefined) return;
+    this.log(`REPORT credit-hub-${this.name} RequestId: ${requestId}\tDuration: ${(performance.now() - startedAt).toFixed(2)} ms\tMemory Size: ${this.spec.memoryMb} MB\tMax Memory Used: ${peak} MB`);
   }
 
   #acquire(): Promise<Environment> {
@@ -158,18 +238,18 @@ class FunctionEnvironments {
         env.pending = undefined;
         // As Lambda does: the environment is discarded with everything it still had running.
         this.log(`credit-hub-${this.name} ${requestId} Task timed out after ${this.spec.timeoutSeconds.toFixed(2)} seconds`);
-        void env.worker.terminate();
+        void env.host.terminate();
         settle({ status: 'timeout', timeoutSeconds: this.spec.timeoutSeconds });
       }, timeoutMs);
-      env.pending = { id, settle, timer };
+      env.pending = { id, settle, timer, requestId, startedAt: performance.now() };
       const message: InvokeMessage = { id, event, requestId, deadline };
-      env.worker.postMessage(message);
+      env.host.post(message);
     });
   }
 
   async close(): Promise<void> {
     this.#closed = true;
-    await Promise.all([...this.#all].map((env) => env.worker.terminate()));
+    await Promise.all([...this.#all].map((env) => env.host.terminate()));
   }
 }
 
@@ -179,6 +259,8 @@ export interface WorkerInvokerOptions {
   log?: (line: string) => void;
   /** The functions by name; the catalogue's unless given (tests). */
   functions?: Readonly<Record<string, RuntimeFunctionSpec>>;
+  /** Where each function's environments run: `thread` unless named here (HUB_LAMBDA_PROCESS_FUNCTIONS locally). */
+  isolation?: (fn: string) => Isolation;
 }
 
 /** The catalogue's functions in execution environments of their own (worker threads). */
@@ -192,7 +274,7 @@ export function workerInvoker(options: WorkerInvokerOptions = {}): FunctionInvok
     if (!p) {
       const spec = specs[fn];
       if (!spec) return undefined;
-      pools.set(fn, (p = new FunctionEnvironments(fn, spec, max, log)));
+      pools.set(fn, (p = new FunctionEnvironments(fn, spec, max, log, options.isolation?.(fn) ?? 'thread')));
     }
     return p;
   };

@@ -15,7 +15,7 @@ import { currentLookupKeyVersion } from '../../shared/config.js';
 import { environment, tables } from '../catalogue.js';
 import { dataFolderCredentials, LOCAL_REGION, startDynamoDbLocal, type DynamoDbLocal, type LocalCredentials } from './dynamodb-local.js';
 import { corsOriginsFromEnv, startGateway, type Gateway } from './gateway.js';
-import { workerInvoker, type FunctionInvoker } from './lambda-runtime.js';
+import { workerInvoker, type FunctionInvoker, type Isolation } from './lambda-runtime.js';
 import { startEventServices, type EventServices } from './event-services.js';
 import { provisionTables } from './provision.js';
 import { acquireDataFolderLock } from './data-folder-lock.js';
@@ -107,6 +107,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   return { ...stack, stop };
 }
 
+/**
+ * HUB_LAMBDA_PROCESS_FUNCTIONS: the functions (catalogue names, comma-separated, or `*`) whose execution
+ * environments run as processes of their own, each invocation reporting its peak memory (the benchmark's
+ * measure of the batch ingest's memory). The others run in worker threads.
+ */
+export function processIsolation(setting: string | undefined): (fn: string) => Isolation {
+  const names = new Set((setting ?? '').split(',').map((n) => n.trim()).filter(Boolean));
+  return (fn) => (names.has('*') || names.has(fn) ? 'process' : 'thread');
+}
+
 async function startLockedStack(options: LocalStackOptions, dataDir: string): Promise<LocalStack> {
   const log = options.log ?? (() => undefined);
   const keyDir = join(dataDir, 'keys');
@@ -125,7 +135,7 @@ async function startLockedStack(options: LocalStackOptions, dataDir: string): Pr
   let operatorKeyChange: OperatorKeyChange = 'unchanged';
   try {
     // Each function runs in execution environments of its own, as on Lambda (lambda-runtime.ts); none starts before it is invoked.
-    invoker = workerInvoker({ log });
+    invoker = workerInvoker({ log, isolation: processIsolation(process.env.HUB_LAMBDA_PROCESS_FUNCTIONS) });
     log('starting S3 (s3rver) and the Lambda Invoke API …');
     services = await startEventServices({ dataDir, credentials: dynamo.credentials, region: REGION, invoker, log });
     Object.assign(process.env, handlerEnvironment(dynamo.endpoint, keyDir, dynamo.credentials), services.environment);

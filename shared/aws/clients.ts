@@ -9,11 +9,12 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { dynamoClientConfig } from './client-config.js';
+import { meterCapacity } from './consumed-capacity.js';
 
 let documentClient: DynamoDBDocumentClient | undefined;
 
 export function dynamo(): DynamoDBDocumentClient {
-  documentClient ??= DynamoDBDocumentClient.from(new DynamoDBClient(dynamoClientConfig()), {
+  documentClient ??= DynamoDBDocumentClient.from(meterCapacity(new DynamoDBClient(dynamoClientConfig())), {
     marshallOptions: { removeUndefinedValues: true },
   });
   return documentClient;

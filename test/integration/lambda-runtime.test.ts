@@ -86,3 +86,70 @@ describe('local Lambda runtime', () => {
     expect(result(await runtime.invoke('small', {}, 'm2')).invocations).toBe(1);
   });
 });
+
+describe('local Lambda runtime, functions isolated in processes of their own', () => {
+  const reports: string[] = [];
+  const isolated = workerInvoker({
+    maxEnvironmentsPerFunction: 1,
+    log: (line) => reports.push(line),
+    functions: {
+      probe: { entry, memoryMb: 128, timeoutSeconds: 5 },
+      slow: { entry, memoryMb: 128, timeoutSeconds: 1 },
+      threaded: { entry, memoryMb: 128, timeoutSeconds: 5 },
+    },
+    isolation: (fn) => (fn === 'threaded' ? 'thread' : 'process'),
+  });
+  afterAll(() => isolated.close());
+
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const peakOf = (requestId: string) => Number(new RegExp(`RequestId: ${requestId}\\t.*Max Memory Used: (\\d+) MB`).exec(reports.join('\n'))?.[1]);
+
+  it('runs the environment in another process, warm across invocations, with Lambda’s context', async () => {
+    const first = result(await isolated.invoke('probe', {}, 'p1')) as ReturnType<typeof result> & { pid: number };
+    const second = result(await isolated.invoke('probe', {}, 'p2')) as ReturnType<typeof result> & { pid: number };
+    expect(first.pid).not.toBe(process.pid);
+    expect(second.pid).toBe(first.pid);
+    expect(second.invocations).toBe(2);
+    expect(first.functionName).toBe('credit-hub-probe');
+    expect(first.remainingAtStart).toBeLessThanOrEqual(5000);
+  });
+
+  it('writes a REPORT line per invocation with the process’s peak memory, which grows with what the handler held', async () => {
+    await isolated.invoke('probe', {}, 'q1');
+    const before = peakOf('q1');
+    expect(before).toBeGreaterThan(0);
+    const touched = await isolated.invoke('probe', { touchMb: 200 }, 'q2');
+    expect(touched.status).toBe('ok');
+    expect(peakOf('q2')).toBeGreaterThanOrEqual(before + 150);
+    expect(reports.find((l) => l.includes('RequestId: q2'))).toMatch(/^REPORT credit-hub-probe RequestId: q2\tDuration: [\d.]+ ms\tMemory Size: 128 MB\tMax Memory Used: \d+ MB$/);
+  });
+
+  it('writes no REPORT line for a function in a worker thread (its memory is the stack’s)', async () => {
+    expect((await isolated.invoke('threaded', {}, 'w1')).status).toBe('ok');
+    expect(reports.some((l) => l.includes('RequestId: w1'))).toBe(false);
+  });
+
+  it('kills the process at the timeout: its pending work never runs', async () => {
+    const warm = result(await isolated.invoke('slow', {}, 's0')) as ReturnType<typeof result> & { pid: number };
+    const file = join(dir, 'late-write-process.txt');
+    expect(await isolated.invoke('slow', { sleepMs: 2500, writeFile: file }, 's1')).toEqual({ status: 'timeout', timeoutSeconds: 1 });
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(existsSync(file)).toBe(false);
+    expect(alive(warm.pid)).toBe(false);
+  });
+
+  it('close() ends every environment process', async () => {
+    const own = workerInvoker({ log: () => undefined, functions: { probe: { entry, memoryMb: 128, timeoutSeconds: 5 } }, isolation: () => 'process' });
+    const r = result(await own.invoke('probe', {}, 'c1')) as ReturnType<typeof result> & { pid: number };
+    expect(alive(r.pid)).toBe(true);
+    await own.close();
+    expect(alive(r.pid)).toBe(false);
+  });
+});

@@ -10,6 +10,8 @@ interface ProbeEvent {
   writeFile?: string;
   fail?: string;
   allocateMb?: number;
+  /** Allocates this many MB, lets go of them and answers (a peak that the environment's REPORT line shows). */
+  touchMb?: number;
 }
 
 export async function handler(event: ProbeEvent, context: { getRemainingTimeInMillis(): number; functionName: string }) {
@@ -21,7 +23,11 @@ export async function handler(event: ProbeEvent, context: { getRemainingTimeInMi
     for (let i = 0; i < event.allocateMb; i++) hold.push(new Array(128 * 1024).fill(i));
     return { held: hold.length };
   }
+  if (event.touchMb) {
+    const buffers = Array.from({ length: event.touchMb }, () => Buffer.alloc(1024 * 1024, 1));
+    return { touched: buffers.reduce((n, b) => n + b.length, 0), pid: process.pid, invocations };
+  }
   if (event.sleepMs) await new Promise((r) => setTimeout(r, event.sleepMs));
   if (event.writeFile) appendFileSync(event.writeFile, `written by ${threadId}\n`);
-  return { threadId, invocations, remainingAtStart, functionName: process.env.AWS_LAMBDA_FUNCTION_NAME, contextName: context.functionName };
+  return { threadId, pid: process.pid, invocations, remainingAtStart, functionName: process.env.AWS_LAMBDA_FUNCTION_NAME, contextName: context.functionName };
 }
