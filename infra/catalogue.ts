@@ -84,6 +84,18 @@ export const tables = {
     description:
       'Court batches: pk BATCH#<id>, sk BATCH: what was declared, status, the upload’s ETag, the ingest’s lease and checkpoint (byte offset, line, counts, reject parts), the final counts; index unfinished (waiting or processing only)',
   },
+  deliveries: {
+    envVar: 'HUB_DELIVERIES_TABLE',
+    localName: 'hub-deliveries',
+    partitionKey: { name: 'pk', type: 'S' },
+    sortKey: { name: 'sk', type: 'S' },
+    // Sparse: only deliveries still owed carry `owedBy` (the platform), so the sweep and the lag metric read exactly
+    // those, oldest first, however many were delivered.
+    globalIndexes: [{ name: 'owed', partitionKey: { name: 'owedBy', type: 'S' }, sortKey: { name: 'owedSince', type: 'S' } }],
+    stream: false,
+    description:
+      'What each upward platform is owed and was sent, per record version: pk REC#<record id>, sk <platform>#<version, 10 digits>; state pending | delivered | failed | superseded, its idempotency key, attempts, the platform’s feedback; index owed (pending only: by platform, oldest first)',
+  },
 } as const satisfies Record<string, TableSpec>;
 
 export type TableName = keyof typeof tables;
@@ -179,7 +191,16 @@ export interface FunctionSpec {
    * (on AWS the CloudFormation name; locally `localFunctionName(target)`), and its role may invoke exactly those.
    */
   invokes?: readonly string[];
+  /** The queues it uses (a key of `queues`) and exactly the SQS calls it makes on each; its handler learns each queue's URL from the queue's envVar. */
+  queues?: Readonly<Record<string, readonly SqsAction[]>>;
+  /** Constant environment of its own (a connector's platform). */
+  environment?: Readonly<Record<string, string>>;
+  /** The upward platform it delivers to (a key of `platforms`): it learns the platform's base URL from the platform's urlEnvVar. */
+  platform?: string;
 }
+
+/** The SQS actions (IAM action names) a function can be granted on a queue. */
+export type SqsAction = 'sqs:SendMessage' | 'sqs:ReceiveMessage' | 'sqs:DeleteMessage' | 'sqs:GetQueueAttributes' | 'sqs:StartMessageMoveTask' | 'sqs:ListMessageMoveTasks';
 
 export const functions = {
   health: {
@@ -309,6 +330,69 @@ export const functions = {
     reservedConcurrency: 10,
     // Its own continuation (an asynchronous invoke) when it runs short of time.
     invokes: ['batchIngest'],
+  },
+  fanout: {
+    entry: 'functions/fanout/handler.ts',
+    description: 'Turns each new record version (the records table’s change stream) into a delivery owed to each upward platform, and queues it',
+    memoryMb: 512,
+    timeoutSeconds: 60,
+    tables: {
+      // shared/upward/deliveries-store.ts: a conditional PutCommand per version and platform (a stream record read twice writes once).
+      deliveries: { actions: ['dynamodb:PutItem'], leadingKeys: ['REC#*'] },
+    },
+    queues: { provincial: ['sqs:SendMessage'], national: ['sqs:SendMessage'] },
+    authenticates: false,
+    keys: [],
+    reservedConcurrency: 5,
+  },
+  connectorProvincial: {
+    entry: 'functions/connector/handler.ts',
+    description: 'Delivers record versions to the provincial platform (省信用信息共享平台) from its queue, in exchange packages',
+    memoryMb: 512,
+    timeoutSeconds: 60,
+    tables: {
+      // The record version to send (HEAD or V#<n>): a GetCommand; its delivery: GetCommand, conditional UpdateCommands.
+      records: { actions: ['dynamodb:GetItem'], leadingKeys: ['REC#*'] },
+      deliveries: { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], leadingKeys: ['REC#*'] },
+    },
+    // A platform's 4xx: that message alone goes to the dead-letter queue at once (not retried maxReceiveCount times).
+    queues: { provincialDead: ['sqs:SendMessage'] },
+    environment: { HUB_PLATFORM: 'provincial' },
+    platform: 'provincial',
+    authenticates: false,
+    keys: ['decrypt'],
+    // A slow platform holds at most these; the other platform's connector has its own.
+    reservedConcurrency: 5,
+  },
+  connectorNational: {
+    entry: 'functions/connector/handler.ts',
+    description: 'Delivers record versions to the national platform (全国信用信息共享平台) from its queue, in exchange packages',
+    memoryMb: 512,
+    timeoutSeconds: 60,
+    tables: {
+      records: { actions: ['dynamodb:GetItem'], leadingKeys: ['REC#*'] },
+      deliveries: { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], leadingKeys: ['REC#*'] },
+    },
+    queues: { nationalDead: ['sqs:SendMessage'] },
+    environment: { HUB_PLATFORM: 'national' },
+    platform: 'national',
+    authenticates: false,
+    keys: ['decrypt'],
+    reservedConcurrency: 5,
+  },
+  deliverySweep: {
+    entry: 'functions/delivery-sweep/handler.ts',
+    description: 'Queues again the deliveries still owed long after they were queued (a message lost, expired or stuck), and reports the age of the oldest',
+    memoryMb: 512,
+    timeoutSeconds: 300,
+    tables: {
+      // The owed index (Query, oldest first) and a conditional UpdateCommand of each delivery queued again.
+      deliveries: { actions: ['dynamodb:UpdateItem'], leadingKeys: ['REC#*'], queryIndexes: ['owed'] },
+    },
+    queues: { provincial: ['sqs:SendMessage'], national: ['sqs:SendMessage'] },
+    authenticates: false,
+    keys: [],
+    reservedConcurrency: 1,
   },
 } as const satisfies Record<string, FunctionSpec>;
 
@@ -486,9 +570,185 @@ export const schedules = {
     alsoAtLocalStart: true,
     description: 'Continues court batches whose ingest stalled (a crash, a lost invocation) from their checkpoint, starts uploads whose event was lost, fails batches never uploaded to',
   },
+  deliverySweep: {
+    function: 'deliverySweep',
+    everyMinutes: 5,
+    alsoAtLocalStart: true,
+    description: 'Queues again what an upward platform is still owed long after it was queued (exchange.requeueAfterSeconds)',
+  },
 } as const satisfies Record<string, ScheduleSpec>;
 
 export type ScheduleName = keyof typeof schedules;
+
+export interface QueueSpec {
+  /** Environment variable through which handlers learn the queue URL. */
+  envVar: string;
+  /** Queue name in the local stack (on AWS, CloudFormation names it). */
+  localName: string;
+  description: string;
+  /** How long a received message stays invisible (Lambda: at least 6 times the consuming function's timeout). */
+  visibilityTimeoutSeconds: number;
+  /** How long a message is kept unreceived. */
+  retentionSeconds: number;
+  /** Where a message goes after this many receives without being deleted (a redrive policy). */
+  deadLetter?: { queue: string; maxReceiveCount: number };
+}
+
+/** The connectors' timeout is 60 s: a message in flight stays hidden six times that, as AWS advises for Lambda. */
+const DELIVERY_VISIBILITY_SECONDS = 360;
+const FOURTEEN_DAYS = 14 * 24 * 3600;
+
+export const queues = {
+  provincial: {
+    envVar: 'HUB_PROVINCIAL_QUEUE_URL',
+    localName: 'hub-provincial',
+    description: 'Record versions owed to the provincial platform (one message per version), consumed by connectorProvincial',
+    visibilityTimeoutSeconds: DELIVERY_VISIBILITY_SECONDS,
+    retentionSeconds: 4 * 24 * 3600,
+    deadLetter: { queue: 'provincialDead', maxReceiveCount: 5 },
+  },
+  provincialDead: {
+    envVar: 'HUB_PROVINCIAL_DLQ_URL',
+    localName: 'hub-provincial-dlq',
+    description: 'Deliveries the provincial platform refused (4xx) or that failed maxReceiveCount times: for the operator (GET /v1/dlq/provincial, redrive)',
+    visibilityTimeoutSeconds: 30,
+    retentionSeconds: FOURTEEN_DAYS,
+  },
+  national: {
+    envVar: 'HUB_NATIONAL_QUEUE_URL',
+    localName: 'hub-national',
+    description: 'Record versions owed to the national platform (one message per version), consumed by connectorNational',
+    visibilityTimeoutSeconds: DELIVERY_VISIBILITY_SECONDS,
+    retentionSeconds: 4 * 24 * 3600,
+    deadLetter: { queue: 'nationalDead', maxReceiveCount: 5 },
+  },
+  nationalDead: {
+    envVar: 'HUB_NATIONAL_DLQ_URL',
+    localName: 'hub-national-dlq',
+    description: 'Deliveries the national platform refused (4xx) or that failed maxReceiveCount times: for the operator (GET /v1/dlq/national, redrive)',
+    visibilityTimeoutSeconds: 30,
+    retentionSeconds: FOURTEEN_DAYS,
+  },
+} as const satisfies Record<string, QueueSpec>;
+
+export type QueueName = keyof typeof queues;
+
+export interface PlatformSpec {
+  /** 省信用信息共享平台 … */
+  name: string;
+  /** Environment variable holding the platform's base URL (API.md); unset locally, the built-in receiver stands in. On AWS, the CDK context value `urlContext`. */
+  urlEnvVar: string;
+  urlContext: string;
+  /** Its delivery queue and dead-letter queue (keys of `queues`), and the connector consuming the first (a key of `functions`). */
+  queue: QueueName;
+  deadLetterQueue: QueueName;
+  connector: string;
+}
+
+/** The upward platforms (API.md "Upward platforms"; DOMAIN.md 逐级推送). */
+export const platforms = {
+  provincial: { name: '省信用信息共享平台', urlEnvVar: 'HUB_PROVINCIAL_URL', urlContext: 'provincialUrl', queue: 'provincial', deadLetterQueue: 'provincialDead', connector: 'connectorProvincial' },
+  national: { name: '全国信用信息共享平台', urlEnvVar: 'HUB_NATIONAL_URL', urlContext: 'nationalUrl', queue: 'national', deadLetterQueue: 'nationalDead', connector: 'connectorNational' },
+} as const satisfies Record<string, PlatformSpec>;
+
+export type PlatformName = keyof typeof platforms;
+
+/** What the exchange packages say about the sender (GB/T 39443 package header). */
+export const exchange = {
+  /** The sender's USCC (the city credit office): HUB_SENDER_USCC, or the CDK context value `senderUscc`. */
+  senderUsccEnvVar: 'HUB_SENDER_USCC',
+  senderUsccContext: 'senderUscc',
+  /** A delivery still owed this long after it was last queued is queued again by the sweep. */
+  requeueAfterSeconds: 15 * 60,
+  /** Attempts of one POST inside one invocation (5xx, 408, 429, timeouts), with exponential back-off and full jitter. */
+  attemptsPerInvocation: 4,
+  /** A POST taking longer is abandoned as a timeout (and retried). */
+  requestTimeoutSeconds: 10,
+  /**
+   * The connectors' and the sweep's metrics (Powertools Metrics, CloudWatch embedded metric format), each with the
+   * dimension `platform`. The stack alarms on the DLQs' depth and on `oldestOwedAge`.
+   */
+  metrics: {
+    namespace: 'CreditHub',
+    service: 'upward',
+    delivered: 'Delivered',
+    retried: 'Retried',
+    deadLettered: 'DeadLettered',
+    /** Seconds since the oldest delivery still owed was created (the sweep, every run). */
+    oldestOwedAge: 'OldestOwedAgeSeconds',
+  },
+  /** The delivery-lag alarm fires when the oldest owed delivery is older than this. */
+  lagAlarmSeconds: 3600,
+} as const;
+
+/** A Lambda event-source mapping: a function fed from a table's change stream or from a queue. */
+export type EventSourceSpec =
+  | {
+      type: 'dynamodb-stream';
+      /** A key of `tables` whose `stream` is on. */
+      table: TableName;
+      function: string;
+      batchSize: number;
+      maxBatchingWindowSeconds: number;
+      startingPosition: 'TRIM_HORIZON' | 'LATEST';
+      /** -1: until the record leaves the stream (24 hours); the sweep and the nightly sync cover what is still missed. */
+      retryAttempts: number;
+      bisectBatchOnError: boolean;
+      /** Only stream records whose new image matches (Lambda event filtering): `{ sk: 'HEAD' }`. */
+      newImageEquals?: Readonly<Record<string, string>>;
+      reportBatchItemFailures: true;
+      description: string;
+    }
+  | {
+      type: 'sqs';
+      /** A key of `queues`. */
+      queue: QueueName;
+      function: string;
+      batchSize: number;
+      maxBatchingWindowSeconds: number;
+      /** Concurrent invocations this mapping drives at most. */
+      maxConcurrency: number;
+      reportBatchItemFailures: true;
+      description: string;
+    };
+
+export const eventSources = {
+  recordChanges: {
+    type: 'dynamodb-stream',
+    table: 'records',
+    function: 'fanout',
+    batchSize: 100,
+    maxBatchingWindowSeconds: 1,
+    startingPosition: 'TRIM_HORIZON',
+    retryAttempts: -1,
+    bisectBatchOnError: true,
+    newImageEquals: { sk: 'HEAD' },
+    reportBatchItemFailures: true,
+    description: 'Every new head of a record (a new or changed version) → fanout',
+  },
+  provincialDeliveries: {
+    type: 'sqs',
+    queue: 'provincial',
+    function: 'connectorProvincial',
+    batchSize: 10,
+    maxBatchingWindowSeconds: 1,
+    maxConcurrency: 5,
+    reportBatchItemFailures: true,
+    description: 'The provincial queue → connectorProvincial',
+  },
+  nationalDeliveries: {
+    type: 'sqs',
+    queue: 'national',
+    function: 'connectorNational',
+    batchSize: 10,
+    maxBatchingWindowSeconds: 1,
+    maxConcurrency: 5,
+    reportBatchItemFailures: true,
+    description: 'The national queue → connectorNational',
+  },
+} as const satisfies Record<string, EventSourceSpec>;
+
+export type EventSourceName = keyof typeof eventSources;
 
 /** One place where the catalogue names a function outside `functions` (a notification, a schedule, an `invokes`). */
 export interface FunctionReference {
@@ -502,9 +762,11 @@ export interface FunctionReferencing {
   functions: Readonly<Record<string, Partial<FunctionSpec>>>;
   buckets: Readonly<Record<string, Pick<BucketSpec, 'notifications'>>>;
   schedules: Readonly<Record<string, Pick<ScheduleSpec, 'function'>>>;
+  eventSources?: Readonly<Record<string, Pick<EventSourceSpec, 'function'>>>;
+  platforms?: Readonly<Record<string, Pick<PlatformSpec, 'connector'>>>;
 }
 
-const thisCatalogue: FunctionReferencing = { functions, buckets, schedules };
+const thisCatalogue: FunctionReferencing = { functions, buckets, schedules, eventSources, platforms };
 
 /** Every function named by a bucket notification, a schedule or a function's `invokes`, with where. */
 export function functionReferences(catalogue: FunctionReferencing = thisCatalogue): FunctionReference[] {
@@ -513,6 +775,8 @@ export function functionReferences(catalogue: FunctionReferencing = thisCatalogu
     bucket.notifications.forEach((n, i) => found.push({ at: `buckets.${name}.notifications[${i}]`, function: n.function }));
   }
   for (const [name, schedule] of Object.entries(catalogue.schedules)) found.push({ at: `schedules.${name}`, function: schedule.function });
+  for (const [name, source] of Object.entries(catalogue.eventSources ?? {})) found.push({ at: `eventSources.${name}`, function: source.function });
+  for (const [name, platform] of Object.entries(catalogue.platforms ?? {})) found.push({ at: `platforms.${name}.connector`, function: platform.connector });
   for (const [name, fn] of Object.entries(catalogue.functions)) {
     (fn.invokes ?? []).forEach((target, i) => found.push({ at: `functions.${name}.invokes[${i}]`, function: target }));
   }

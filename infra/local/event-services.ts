@@ -1,13 +1,15 @@
 /**
- * Everything of the local stack that starts a function other than an HTTP request, with the S3 it
- * needs: the S3 emulator with the catalogue's buckets (s3-local.ts, provision.ts) and their
+ * Everything of the local stack that starts a function other than an HTTP request, with the S3 and
+ * SQS it needs: the S3 emulator with the catalogue's buckets (s3-local.ts, provision.ts) and their
  * notifications (s3-events.ts), the Lambda Invoke API (lambda-api.ts) and the schedules
  * (schedules.ts), all invoking through Lambda's asynchronous invocation (lambda-async.ts) into the
- * stack's Lambda runtime; and the buckets' lifecycle expiration (s3-lifecycle.ts). Also the handler
- * environment that points the handlers at them.
+ * stack's Lambda runtime; the SQS emulator with the catalogue's queues (sqs-local.ts,
+ * sqs-provision.ts) and Lambda's SQS triggers (sqs-poller.ts); and the buckets' lifecycle
+ * expiration (s3-lifecycle.ts). Also the handler environment that points the handlers at them.
  */
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { s3ClientConfig } from '../../shared/aws/s3-client.js';
 import {
   buckets,
@@ -29,6 +31,9 @@ import { s3EventRelay } from './s3-events.js';
 import { expireObjects } from './s3-lifecycle.js';
 import { startS3Local, type S3Local } from './s3-local.js';
 import { startSchedules, type ScheduleTimers } from './schedules.js';
+import { localSqsClientConfig, startSqsLocal, type SqsLocal } from './sqs-local.js';
+import { startSqsEventSources, type SqsEventSources } from './sqs-poller.js';
+import { localQueuesEnvironment, provisionQueues, type ProvisionedQueue } from './sqs-provision.js';
 
 export interface EventServicesOptions {
   dataDir: string;
@@ -42,15 +47,20 @@ export interface EventServicesOptions {
 
 export interface EventServices {
   s3Endpoint: string;
+  sqsEndpoint: string;
+  /** The catalogue's queues as provisioned (URLs, ARNs), by catalogue name. */
+  queues: Readonly<Record<string, ProvisionedQueue>>;
   lambdaEndpoint: string;
   /** The handlers' environment for S3 and Lambda (localServicesEnvironment). */
   environment: Record<string, string>;
   /** Starts the schedules: call it once the stack is up (the start-up ones fire at once). */
   startSchedules(): void;
+  /** Starts the event-source mappings (the queues' pollers): call it once the stack is up. */
+  startEventSources(): void;
   /** Stops what invokes functions: the schedules, the Invoke API, bucket notifications and the retries still due. */
   stopInvoking(): Promise<void>;
-  /** Stops the S3 emulator (once the functions are stopped too). */
-  stopS3(): Promise<void>;
+  /** Stops the S3 and SQS emulators (once the functions are stopped too). */
+  stopEmulators(): Promise<void>;
 }
 
 const hasFunction = (fn: string) => Object.hasOwn(functions, fn);
@@ -100,7 +110,9 @@ export async function startEventServices(options: EventServicesOptions): Promise
   const invocations: AsyncInvocations = asyncInvocations({ invoker: options.invoker, log });
   const relay = s3EventRelay({ region, hasFunction, invokeAsync: (fn, event, source) => invocations.invoke(fn, event, source), log });
   let s3: S3Local | undefined;
+  let sqsLocal: SqsLocal | undefined;
   let api: LambdaApi | undefined;
+  let provisioned: Record<string, ProvisionedQueue> = {};
   try {
     s3 = await startS3Local({ dir: join(options.dataDir, 's3'), credentials: options.credentials, onEvent: (event) => relay.deliver(event) });
     const client = new S3Client(s3ClientConfig({ endpoint: s3.endpoint, region, credentials: options.credentials, forcePathStyle: true }));
@@ -111,15 +123,26 @@ export async function startEventServices(options: EventServicesOptions): Promise
     } finally {
       client.destroy();
     }
+    sqsLocal = await startSqsLocal({ dir: join(options.dataDir, 'sqs'), region });
+    const sqsAdmin = new SQSClient(localSqsClientConfig({ endpoint: sqsLocal.endpoint, region, credentials: options.credentials }));
+    try {
+      const { queues, created } = await provisionQueues(sqsAdmin, { endpoint: sqsLocal.endpoint });
+      provisioned = queues;
+      log(created.length ? `created queues: ${created.join(', ')}` : 'queues already exist: messages kept from the last run');
+    } finally {
+      sqsAdmin.destroy();
+    }
     api = await startLambdaApi({ invoker: options.invoker, async: invocations, functionNames: Object.keys(functions) });
   } catch (e) {
     invocations.close();
     await api?.close();
+    await sqsLocal?.stop();
     await s3?.stop();
     throw e;
   }
-  const [storage, invokeApi] = [s3, api];
+  const [storage, invokeApi, queueService] = [s3, api, sqsLocal];
   let timers: ScheduleTimers | undefined;
+  let pollers: SqsEventSources | undefined;
   const lifecycle = setInterval(() => {
     const client = new S3Client(s3ClientConfig({ endpoint: storage.endpoint, region, credentials: options.credentials, forcePathStyle: true }));
     void expire(client).finally(() => client.destroy());
@@ -127,17 +150,30 @@ export async function startEventServices(options: EventServicesOptions): Promise
   lifecycle.unref();
   return {
     s3Endpoint: storage.endpoint,
+    sqsEndpoint: queueService.endpoint,
+    queues: provisioned,
     lambdaEndpoint: invokeApi.endpoint,
-    environment: localServicesEnvironment(storage.endpoint, invokeApi.endpoint),
+    environment: { ...localServicesEnvironment(storage.endpoint, invokeApi.endpoint), ...localQueuesEnvironment(queueService.endpoint, provisioned) },
     startSchedules() {
       timers ??= startSchedules({ region, hasFunction, fire: (fn, event, source) => invocations.invoke(fn, event, source) });
+    },
+    startEventSources() {
+      pollers ??= startSqsEventSources({
+        connection: { endpoint: queueService.endpoint, region, credentials: options.credentials },
+        queues: provisioned,
+        invoker: options.invoker,
+        hasFunction,
+        log,
+      });
     },
     async stopInvoking() {
       clearInterval(lifecycle);
       timers?.stop();
-      await invokeApi.close();
+      await Promise.all([invokeApi.close(), pollers?.stop()]);
       invocations.close();
     },
-    stopS3: () => storage.stop(),
+    async stopEmulators() {
+      await Promise.all([storage.stop(), queueService.stop()]);
+    },
   };
 }

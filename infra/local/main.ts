@@ -12,7 +12,7 @@
  * stops an emulator that was orphaned all the same. Started by `npm start`, it also stops when npm
  * itself is killed, since npm can then no longer pass signals on.
  */
-import { tables } from '../catalogue.js';
+import { queues, tables } from '../catalogue.js';
 import { startLocalStack, type LocalStack } from './stack.js';
 
 const port = Number(process.env.PORT ?? 3000);
@@ -78,6 +78,7 @@ try {
   say(`data folder:   ${stack.dataDir}   (stack pid ${process.pid})`);
   say(`DynamoDB Local: ${stack.dynamoEndpoint}   (tables: ${Object.values(tables).map((t) => t.localName).join(', ')})`);
   say(`S3 (s3rver):   ${stack.s3Endpoint}   (path-style, objects in ${stack.dataDir}/s3; Lambda Invoke API: ${stack.lambdaEndpoint})`);
+  say(`SQS (fauxqs):  ${stack.sqsEndpoint}   (queues: ${Object.values(queues).map((q) => q.localName).join(', ')}; messages in ${stack.dataDir}/sqs)`);
   say(`HTTP API:      ${stack.apiUrl}   (health: ${stack.apiUrl}/health, OpenAPI: ${stack.apiUrl}/openapi.json)`);
   say(
     process.env.HUB_OPERATOR_KEY

@@ -39,6 +39,7 @@ export interface LocalStack {
   dynamoEndpoint: string;
   /** The S3 emulator and the Lambda Invoke API (event-services.ts). */
   s3Endpoint: string;
+  sqsEndpoint: string;
   lambdaEndpoint: string;
   stop(): Promise<void>;
 }
@@ -154,7 +155,7 @@ async function startLockedStack(options: LocalStackOptions, dataDir: string): Pr
   } catch (e) {
     await services?.stopInvoking();
     await invoker?.close();
-    await services?.stopS3();
+    await services?.stopEmulators();
     await dynamo.stop();
     throw e;
   }
@@ -164,6 +165,8 @@ async function startLockedStack(options: LocalStackOptions, dataDir: string): Pr
   const events = services;
   // EventBridge's schedules, the ones marked for it fired once now: what a stopped or killed stack left undone resumes.
   events.startSchedules();
+  // Lambda's event-source mappings: the queues' pollers.
+  events.startEventSources();
   return {
     apiUrl: gw.url,
     operatorKey: operator.key,
@@ -172,12 +175,13 @@ async function startLockedStack(options: LocalStackOptions, dataDir: string): Pr
     dataDir,
     dynamoEndpoint: dynamo.endpoint,
     s3Endpoint: events.s3Endpoint,
+    sqsEndpoint: events.sqsEndpoint,
     lambdaEndpoint: events.lambdaEndpoint,
     stop: async () => {
       await gw.close();
       await events.stopInvoking();
       await functionsRuntime.close();
-      await events.stopS3();
+      await events.stopEmulators();
       await dynamo.stop();
     },
   };

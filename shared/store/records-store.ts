@@ -14,7 +14,7 @@
  * again on fresh data) and the others are simply written again.
  */
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { StoredHead, StoredVersion } from '../domain/record-model.js';
 import { backoff, StoreBusyError } from './errors.js';
 
@@ -144,6 +144,16 @@ export class DynamoRecordsStore implements RecordsStore {
       bytes += size;
     }
     if (chunk.length > 0) yield chunk;
+  }
+
+  /**
+   * The current version of one record (strongly consistent), with a single GetItem: what a connector sends
+   * (shared/upward/connector.ts), which may read the records table with GetItem only. Not in the port:
+   * the push path reads heads in batches.
+   */
+  async getHead(id: string): Promise<StoredHead | undefined> {
+    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: { pk: pk(id), sk: HEAD }, ConsistentRead: true }));
+    return out.Item ? strip<StoredHead>(out.Item) : undefined;
   }
 
   async getRecord(id: string): Promise<{ head: StoredHead; versions: StoredVersion[] } | undefined> {

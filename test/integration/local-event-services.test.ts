@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buckets, functions, localFunctionName, schedules, unknownFunctionReferences } from '../../infra/catalogue.js';
+import { buckets, functions, localFunctionName, schedules, unknownFunctionReferences, type ScheduleSpec } from '../../infra/catalogue.js';
 import { startEventServices, type EventServices } from '../../infra/local/event-services.js';
 import type { FunctionInvoker } from '../../infra/local/lambda-runtime.js';
 import { isRunning } from '../../infra/local/process-identity.js';
@@ -39,7 +39,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await services?.stopInvoking();
-  await services?.stopS3();
+  await services?.stopEmulators();
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -79,14 +79,17 @@ describe('the local event services', () => {
     services!.startSchedules();
     await new Promise((r) => setTimeout(r, 100));
     const due = Object.values(schedules).filter((s) => s.alsoAtLocalStart && hasFunction(s.function));
-    expect(invoked).toEqual(due.map((s) => ({ fn: s.function, event: s.input })));
+    // A schedule with an input gets it; one without gets EventBridge's "Scheduled Event".
+    expect(invoked).toEqual(
+      due.map((s) => ({ fn: s.function, event: (s as ScheduleSpec).input ?? expect.objectContaining({ 'detail-type': 'Scheduled Event', source: 'aws.events' }) })),
+    );
   });
 
   it('stop: nothing invokes any more, and the S3 emulator is gone', async () => {
     const pid = JSON.parse(readFileSync(s3Paths(join(dataDir, 's3')).pidFile, 'utf8')).emulator.pid as number;
     await services!.stopInvoking();
     await expect(fetch(`${services!.lambdaEndpoint}/2015-03-31/functions/${localFunctionName('health')}/invocations`, { method: 'POST', body: '{}' })).rejects.toThrow();
-    await services!.stopS3();
+    await services!.stopEmulators();
     expect(isRunning(pid)).toBe(false);
     services = undefined;
   });

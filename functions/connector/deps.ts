@@ -1,0 +1,59 @@
+/**
+ * What a connector works with, built once per container from its environment: HUB_PLATFORM (the catalogue sets
+ * it per function) names the platform; its base URL, dead-letter queue URL and redrive policy follow from the
+ * catalogue (`platforms`, `queues`).
+ */
+import type { Context } from 'aws-lambda';
+import { exchange, platforms, queues } from '../../infra/catalogue.js';
+import { dynamo } from '../../shared/aws/clients.js';
+import { sqs } from '../../shared/aws/sqs-client.js';
+import { fieldCipher, tableName } from '../../shared/config.js';
+import { recordsStore } from '../../shared/deps.js';
+import type { ConnectorDeps } from '../../shared/upward/connector.js';
+import { DynamoDeliveriesStore } from '../../shared/upward/deliveries-store.js';
+import { PowertoolsDeliveryMetrics, type DeliveryMetrics } from '../../shared/upward/delivery-metrics.js';
+import { SqsDeadLetters } from '../../shared/upward/delivery-queues.js';
+import { connectorPlatform, requiredEnv } from '../../shared/upward/environment.js';
+import { fetchPost } from '../../shared/upward/platform-client.js';
+import { senderUscc } from '../../shared/upward/sender.js';
+
+type Ports = Omit<ConnectorDeps, 'remainingMs'>;
+let ports: Ports | undefined;
+let sender: string | undefined;
+
+function connectorPorts(): Ports {
+  if (!ports) {
+    const platform = connectorPlatform();
+    const spec = platforms[platform];
+    ports = {
+      platform,
+      baseUrl: requiredEnv(spec.urlEnvVar),
+      // Checked when the first package is built: a missing sender fails every delivery, clearly, until it is set.
+      sender: () => (sender ??= senderUscc()),
+      deliveries: new DynamoDeliveriesStore(dynamo(), tableName('deliveries')),
+      heads: recordsStore(),
+      cipher: fieldCipher,
+      post: fetchPost,
+      deadLetters: new SqsDeadLetters(sqs(), requiredEnv(queues[spec.deadLetterQueue].envVar)),
+      maxReceiveCount: queues[spec.queue].deadLetter.maxReceiveCount,
+      attemptsPerInvocation: exchange.attemptsPerInvocation,
+      requestTimeoutMs: exchange.requestTimeoutSeconds * 1000,
+      now: () => new Date(),
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      random: Math.random,
+    };
+  }
+  return ports;
+}
+
+/** The connector's dependencies for one invocation; `overrides` replace ports (tests: the POST, the clock, the sleep). */
+export function connectorDeps(context: Pick<Context, 'getRemainingTimeInMillis'>, overrides: Partial<ConnectorDeps> = {}): ConnectorDeps {
+  return { ...connectorPorts(), remainingMs: () => context.getRemainingTimeInMillis(), ...overrides };
+}
+
+let metrics: DeliveryMetrics | undefined;
+
+export function connectorMetrics(): DeliveryMetrics {
+  metrics ??= new PowertoolsDeliveryMetrics();
+  return metrics;
+}
