@@ -32,6 +32,19 @@
  * start the catalogue's functions; S3 access is written by hand too, per key
  * prefix. Schedules are EventBridge rules; a function that invokes another
  * (or itself) may invoke exactly those.
+ *
+ * Sharing upward: one SQS queue per `queues` entry, under the storage key, TLS
+ * only, with its redrive policy; Lambda event-source mappings per
+ * `eventSources` entry (the records table's change stream, filtered to new
+ * heads; each platform's queue), all reporting partial batch failures. A role
+ * gets exactly the SQS calls its catalogue entry names, plus what the mapping
+ * that feeds it needs, and the storage key through SQS only for those queues.
+ * Each dead-letter queue has a depth alarm, each platform a delivery-lag alarm
+ * (no actions: the stack has no notification topic; wire one to them). The
+ * platforms' base URLs and the sender's USCC come from CDK context values
+ * (`-c provincialUrl=… -c nationalUrl=… -c senderUscc=…`): the stack refuses
+ * to synthesise without them rather than deploy connectors that can deliver
+ * nothing.
  */
 import * as path from 'node:path';
 import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, Validations, cx_api as cxapi, type CfnElement, type StackProps } from 'aws-cdk-lib';
@@ -56,16 +69,19 @@ import {
   Table,
   TableEncryption,
 } from 'aws-cdk-lib/aws-dynamodb';
+import { Alarm, ComparisonOperator, Metric, Stats, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { AccountRootPrincipal, AnyPrincipal, Effect, PolicyDocument, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key, KeySpec, KeyUsage } from 'aws-cdk-lib/aws-kms';
 import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { Architecture, RecursiveLoop, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, EventSourceMapping, FilterCriteria, FilterRule, RecursiveLoop, Runtime, StartingPosition, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BlockPublicAccess, Bucket, BucketEncryption, EventType, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { LambdaDestination } from 'aws-cdk-lib/aws-s3-notifications';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { usccProblem } from '../shared/domain/identifiers.js';
 import { bundling } from './bundling.js';
 import * as catalogue from './catalogue.js';
 import {
@@ -75,7 +91,10 @@ import {
   type AttributeType,
   type BucketAccess,
   type BucketSpec,
+  type EventSourceSpec,
   type FunctionSpec,
+  type PlatformSpec,
+  type QueueSpec,
   type ScheduleSpec,
   type TableAccess,
   type TableSpec,
@@ -97,8 +116,22 @@ export interface HubCatalogue {
     readonly throttle: Throttle;
     readonly cors: { readonly allowHeaders: readonly string[]; readonly exposeHeaders: readonly string[]; readonly maxAgeSeconds: number };
   };
+  readonly queues: Readonly<Record<string, QueueSpec>>;
+  readonly platforms: Readonly<Record<string, Omit<PlatformSpec, 'queue' | 'deadLetterQueue'> & { readonly queue: string; readonly deadLetterQueue: string }>>;
+  readonly eventSources: Readonly<Record<string, CatalogueEventSource>>;
+  /** What the stack needs of `exchange`: the sender's USCC (variable and context value), the lag metric and its alarm. */
+  readonly exchange: {
+    readonly senderUsccEnvVar: string;
+    readonly senderUsccContext: string;
+    readonly metrics: { readonly namespace: string; readonly service: string; readonly oldestOwedAge: string };
+    readonly lagAlarmSeconds: number;
+  };
 }
 type CatalogueFunction = HubCatalogue['functions'][string];
+/** An event source whose table or queue is named by a plain string (as everywhere in HubCatalogue). */
+export type CatalogueEventSource =
+  | (Omit<Extract<EventSourceSpec, { type: 'dynamodb-stream' }>, 'table'> & { readonly table: string })
+  | (Omit<Extract<EventSourceSpec, { type: 'sqs' }>, 'queue'> & { readonly queue: string });
 
 /** The hub's catalogue (infra/catalogue.ts). */
 export const hubCatalogue: HubCatalogue = {
@@ -108,6 +141,10 @@ export const hubCatalogue: HubCatalogue = {
   schedules: catalogue.schedules,
   routes: catalogue.routes,
   api: catalogue.api,
+  queues: catalogue.queues,
+  platforms: catalogue.platforms,
+  eventSources: catalogue.eventSources,
+  exchange: catalogue.exchange,
 };
 
 export interface HubStackProps extends StackProps {
@@ -181,6 +218,39 @@ export const STORAGE_KEY_S3_WRITE_ACTIONS = ['kms:GenerateDataKey', 'kms:Decrypt
 /** S3 object actions that write: a function with one of these on a bucket may generate data keys for it. */
 const S3_WRITE_ACTIONS = new Set<string>(['s3:PutObject']);
 
+/**
+ * What a Lambda event-source mapping calls on the queue it polls, with the function's role (the calls of AWS's
+ * AWSLambdaSQSQueueExecutionRole): not in the catalogue's `queues`, which lists what the function's code calls.
+ */
+export const SQS_CONSUMER_ACTIONS = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'] as const;
+/** What a Lambda event-source mapping calls on the change stream it reads, with the function's role. */
+export const STREAM_READ_ACTIONS = ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams'] as const;
+/**
+ * What SQS calls on the storage key on behalf of a caller of a queue it encrypts (SSE-KMS): a sender's messages
+ * need a data key (generated, or a cached one decrypted); a receiver's, decrypting.
+ */
+export const STORAGE_KEY_SQS_SEND_ACTIONS = ['kms:GenerateDataKey', 'kms:Decrypt'] as const;
+export const STORAGE_KEY_SQS_RECEIVE_ACTIONS = ['kms:Decrypt'] as const;
+/** SQS actions that put a message into the queue they name (the caller's data key encrypts it). */
+const SQS_SEND_ACTIONS = new Set<string>(['sqs:SendMessage']);
+/**
+ * SQS actions that take messages out of the queue they name, decrypted for the caller: receiving, and moving them
+ * out of a dead-letter queue (whose destination the mover needs SendMessage on, and so a data key for, anyway).
+ */
+const SQS_RECEIVE_ACTIONS = new Set<string>(['sqs:ReceiveMessage', 'sqs:StartMessageMoveTask']);
+
+/**
+ * The delivery-lag alarm's period: three runs of the sweep that reports the age of the oldest owed delivery
+ * (every 5 minutes), so that one run landing on a period boundary never leaves a period empty.
+ */
+export const DELIVERY_LAG_PERIOD_MINUTES = 15;
+/**
+ * A lag period without a value is an alarm: the sweep reports every platform's lag on every run (0 when nothing
+ * is owed), so fifteen minutes without a value mean it has stopped (failing, throttled, its schedule gone), and
+ * with it the requeueing of lost messages: the lag is unknown and growing.
+ */
+export const LAG_MISSING_DATA = TreatMissingData.BREACHING;
+
 /** Days after which an incomplete multipart upload (a rejects file being joined when its worker died) is aborted. */
 export const ABORT_INCOMPLETE_UPLOADS_DAYS = 1;
 /** How long the buckets' server access logs are kept. */
@@ -211,6 +281,19 @@ export function pascal(name: string): string {
     .join('');
 }
 
+/** What IAM accepts in a role's description (tab, line breaks, printable Latin-1): CloudFormation fails the role otherwise. */
+export const IAM_DESCRIPTION_PATTERN = /^[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*$/;
+
+/** A description IAM accepts: typographic quotes as ASCII, other characters outside Latin-1 left out (and the brackets they leave empty). */
+export function iamDescription(text: string): string {
+  return text
+    .replace(/[‘’]/g, "'")
+    .replace(/[“”]/g, '"')
+    .replace(/[^\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]/g, '')
+    .replace(/\s*\(\s*\)/g, '')
+    .replace(/ {2,}/g, ' ');
+}
+
 function attributeType(type: AttributeType): DynamoAttributeType {
   return type === 'N' ? DynamoAttributeType.NUMBER : DynamoAttributeType.STRING;
 }
@@ -234,6 +317,8 @@ export const OPERATOR_KEY_ADMIN_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem
 const dynamoViaService = () => `dynamodb.${Aws.REGION}.${Aws.URL_SUFFIX}`;
 /** Likewise through S3. */
 const s3ViaService = () => `s3.${Aws.REGION}.${Aws.URL_SUFFIX}`;
+/** Likewise through SQS. */
+const sqsViaService = () => `sqs.${Aws.REGION}.${Aws.URL_SUFFIX}`;
 /** Likewise through CloudWatch Logs; also its regional service principal. */
 const logsService = () => `logs.${Aws.REGION}.${Aws.URL_SUFFIX}`;
 /** The ARN of one of the stack's log groups, as CloudWatch Logs puts it in its encryption context. */
@@ -270,6 +355,16 @@ export class HubStack extends Stack {
   public readonly accessLogsBucket?: Bucket;
   /** By catalogue schedule name. */
   public readonly schedules: Record<string, Rule> = {};
+  /** By catalogue queue name. */
+  public readonly queues: Record<string, Queue> = {};
+  /** By catalogue event-source name. */
+  public readonly eventSourceMappings: Record<string, EventSourceMapping> = {};
+  /** The depth alarm of each dead-letter queue, by queue name. */
+  public readonly deadLetterAlarms: Record<string, Alarm> = {};
+  /** The delivery-lag alarm of each upward platform, by platform name. */
+  public readonly deliveryLagAlarms: Record<string, Alarm> = {};
+  /** The upward platforms' base URLs and the sender's USCC, from the CDK context. */
+  public readonly upward: UpwardSettings;
   /** By catalogue function name; likewise each function's role and log group. */
   public readonly functions: Record<string, NodejsFunction> = {};
   public readonly roles: Record<string, Role> = {};
@@ -288,6 +383,8 @@ export class HubStack extends Stack {
     const cat = (this.catalogue = given ?? hubCatalogue);
     // Refused before anything is built (or bundled): a grant the catalogue may not make.
     checkCatalogue(cat);
+    // Likewise a deployment that does not say where the upward platforms are.
+    this.upward = upwardSettings(cat, (key) => this.node.tryGetContext(key));
 
     // ---- Keys ---------------------------------------------------------------
     // Each is given its policy, so CDK adds no default statement; the uses are added below, by role.
@@ -375,6 +472,20 @@ export class HubStack extends Stack {
       );
     }
 
+    if (Object.keys(cat.queues).length > 0) {
+      this.storageKey.addToResourcePolicy(
+        new PolicyStatement({
+          // As for S3: principals of this account, only through SQS (the roles' own policies then say which queues,
+          // by SQS's encryption context, the queue's ARN). A queue's ARN cannot be named here: the queue refers to the key.
+          sid: 'UseThroughSQS',
+          principals: [new AccountRootPrincipal()],
+          actions: [...new Set([...STORAGE_KEY_SQS_SEND_ACTIONS, ...STORAGE_KEY_SQS_RECEIVE_ACTIONS])],
+          resources: ['*'],
+          conditions: { StringEquals: { 'kms:ViaService': sqsViaService(), 'kms:CallerAccount': Aws.ACCOUNT_ID } },
+        }),
+      );
+    }
+
     // ---- Tables -----------------------------------------------------------------
     for (const [name, spec] of Object.entries(cat.tables)) {
       const table = new Table(this, `${pascal(name)}Table`, {
@@ -449,6 +560,28 @@ export class HubStack extends Stack {
       new CfnOutput(this, `${pascal(name)}BucketName`, { value: bucket.bucketName, description: `${spec.description} (${spec.envVar})` });
     }
 
+    // ---- Queues ---------------------------------------------------------------------
+    // A dead-letter queue is made before the queues that send to it.
+    const makeQueue = (name: string): Queue => {
+      const made = this.queues[name];
+      if (made) return made;
+      const spec = cat.queues[name]!;
+      const queue = new Queue(this, `${pascal(name)}Queue`, {
+        // The storage key: messages name record versions only (no identity number), but the queues are the hub's data.
+        encryption: QueueEncryption.KMS,
+        encryptionMasterKey: this.storageKey,
+        enforceSSL: true,
+        visibilityTimeout: Duration.seconds(spec.visibilityTimeoutSeconds),
+        retentionPeriod: Duration.seconds(spec.retentionSeconds),
+        ...(spec.deadLetter ? { deadLetterQueue: { queue: makeQueue(spec.deadLetter.queue), maxReceiveCount: spec.deadLetter.maxReceiveCount } } : {}),
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      this.queues[name] = queue;
+      new CfnOutput(this, `${pascal(name)}QueueUrl`, { value: queue.queueUrl, description: `${spec.description} (${spec.envVar})` });
+      return queue;
+    };
+    for (const name of Object.keys(cat.queues)) makeQueue(name);
+
     // ---- Functions ----------------------------------------------------------------
     const keyUsers = { encrypt: [] as Role[], decrypt: [] as Role[] };
     for (const [name, spec] of Object.entries(cat.functions)) {
@@ -481,6 +614,66 @@ export class HubStack extends Stack {
             maxEventAge: Duration.minutes(spec.everyMinutes),
           }),
         ],
+      });
+    }
+
+    // ---- Event-source mappings: a table's change stream, a queue ------------------------------
+    // No CDK event-source class: those grant on their own (the whole storage key, ListStreams on "*"); the roles
+    // already hold exactly what each mapping calls (addFunction).
+    for (const [name, source] of Object.entries(cat.eventSources)) {
+      const common = {
+        target: this.functions[source.function]!,
+        batchSize: source.batchSize,
+        maxBatchingWindow: Duration.seconds(source.maxBatchingWindowSeconds),
+        reportBatchItemFailures: source.reportBatchItemFailures,
+      };
+      this.eventSourceMappings[name] =
+        source.type === 'dynamodb-stream'
+          ? new EventSourceMapping(this, `${pascal(name)}EventSource`, {
+              ...common,
+              eventSourceArn: this.tables[source.table]!.tableStreamArn!,
+              startingPosition: source.startingPosition === 'LATEST' ? StartingPosition.LATEST : StartingPosition.TRIM_HORIZON,
+              retryAttempts: source.retryAttempts,
+              bisectBatchOnError: source.bisectBatchOnError,
+              ...(source.newImageEquals ? { filters: [newImageFilter(source.newImageEquals)] } : {}),
+            })
+          : new EventSourceMapping(this, `${pascal(name)}EventSource`, {
+              ...common,
+              eventSourceArn: this.queues[source.queue]!.queueArn,
+              maxConcurrency: source.maxConcurrency,
+            });
+    }
+
+    // ---- Alarms: a dead-letter queue holding anything; a platform owed for too long ------------
+    // No actions: the stack has no notification topic (subscribe one to these alarms, or watch them in CloudWatch).
+    const deadLetterQueues = new Set(Object.values(cat.queues).flatMap((q) => (q.deadLetter ? [q.deadLetter.queue] : [])));
+    for (const name of deadLetterQueues) {
+      this.deadLetterAlarms[name] = new Alarm(this, `${pascal(name)}DepthAlarm`, {
+        alarmDescription: `Credit hub: ${name} holds messages. ${cat.queues[name]!.description}`,
+        metric: this.queues[name]!.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: Stats.MAXIMUM }),
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        // SQS stops reporting an empty queue nobody calls: nothing to see.
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+    }
+    const metrics = cat.exchange.metrics;
+    for (const [name, platform] of Object.entries(cat.platforms)) {
+      this.deliveryLagAlarms[name] = new Alarm(this, `${pascal(name)}DeliveryLagAlarm`, {
+        alarmDescription: `Credit hub: ${platform.name} (${name}) has been owed a record version for more than ${cat.exchange.lagAlarmSeconds} s (${metrics.namespace} ${metrics.oldestOwedAge})`,
+        // Powertools Metrics adds the `service` dimension to every metric it writes.
+        metric: new Metric({
+          namespace: metrics.namespace,
+          metricName: metrics.oldestOwedAge,
+          dimensionsMap: { service: metrics.service, platform: name },
+          statistic: Stats.MAXIMUM,
+          period: Duration.minutes(DELIVERY_LAG_PERIOD_MINUTES),
+        }),
+        threshold: cat.exchange.lagAlarmSeconds,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: LAG_MISSING_DATA,
       });
     }
 
@@ -638,12 +831,28 @@ export class HubStack extends Stack {
       env[this.catalogue.buckets[bucketName]!.envVar] = this.buckets[bucketName]!.bucketName;
     }
     for (const target of new Set(spec.invokes ?? [])) env[functionNameEnvVar(target)] = this.invokedFunctionName(target);
+    for (const queueName of Object.keys(spec.queues ?? {})) {
+      env[this.catalogue.queues[queueName]!.envVar] = this.queues[queueName]!.queueUrl;
+    }
+    // A connector: where its platform is, and who the hub is to it (upwardSettings checked both).
+    if (spec.platform !== undefined) {
+      env[this.catalogue.platforms[spec.platform]!.urlEnvVar] = this.upward.platformUrls[spec.platform]!;
+      env[this.catalogue.exchange.senderUsccEnvVar] = this.upward.senderUscc!;
+    }
+    for (const [key, value] of Object.entries(spec.environment ?? {})) {
+      if (Object.hasOwn(env, key)) throw new Error(`Function "${name}": its environment sets ${key}, which the stack sets`);
+      env[key] = value;
+    }
+    // What feeds it besides invocations: a change stream, a queue (its event-source mappings call with its role).
+    const sources = Object.values(this.catalogue.eventSources).filter((source) => source.function === name);
+    const streamTables = [...new Set(sources.flatMap((source) => (source.type === 'dynamodb-stream' ? [source.table] : [])))];
+    const consumedQueues = [...new Set(sources.flatMap((source) => (source.type === 'sqs' ? [source.queue] : [])))];
 
     // An explicit role: no AWS managed policy, only what the catalogue grants. Its field-key uses
     // are in the key policies (see the constructor), not here.
     const role = new Role(this, `${id}Role`, {
       assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
-      description: `Credit hub function ${name}: ${spec.description}`,
+      description: iamDescription(`Credit hub function ${name}: ${spec.description}`),
       inlinePolicies: {
         logs: new PolicyDocument({
           statements: [
@@ -663,7 +872,17 @@ export class HubStack extends Stack {
           ],
         }),
         dynamodb: new PolicyDocument({ statements: this.dynamoStatements(spec) }),
-        ...(Object.keys(spec.tables).length > 0 ? { storageKey: new PolicyDocument({ statements: this.storageKeyStatements(spec) }) } : {}),
+        ...(Object.keys(spec.tables).length > 0 || streamTables.length > 0
+          ? { storageKey: new PolicyDocument({ statements: this.storageKeyStatements(spec, streamTables) }) }
+          : {}),
+        ...(streamTables.length > 0
+          ? {
+              streams: new PolicyDocument({
+                statements: streamTables.map((t) => new PolicyStatement({ actions: [...STREAM_READ_ACTIONS], resources: [this.tables[t]!.tableStreamArn!] })),
+              }),
+            }
+          : {}),
+        ...(Object.keys(spec.queues ?? {}).length > 0 || consumedQueues.length > 0 ? { sqs: new PolicyDocument({ statements: this.sqsStatements(spec, consumedQueues) }) } : {}),
         ...(Object.keys(spec.buckets ?? {}).length > 0 ? { s3: new PolicyDocument({ statements: this.s3Statements(spec) }) } : {}),
         ...(spec.invokes?.length
           ? {
@@ -786,6 +1005,49 @@ export class HubStack extends Stack {
   }
 
   /**
+   * The catalogue's SQS calls of one function, queue by queue, and what the event-source mappings that feed it
+   * call on their queues (SQS_CONSUMER_ACTIONS); and the storage key through SQS for those queues only (SQS's
+   * encryption context names the queue): generating data keys where it sends, decrypting where it sends or
+   * receives (not for calls that touch no message: GetQueueAttributes, ListMessageMoveTasks).
+   *
+   * A polled queue's dead-letter queue counts as sent to: SQS moves a message there in the course of a receive
+   * by the consumer, and that move must never be refused for want of a data key (granted as to a sender). For the
+   * connectors it adds nothing: they send to their dead-letter queue themselves.
+   */
+  private sqsStatements(spec: CatalogueFunction, consumedQueues: readonly string[]): PolicyStatement[] {
+    const actionsByQueue = new Map<string, string[]>();
+    const add = (queueName: string, actions: readonly string[]) => {
+      const list = actionsByQueue.get(queueName) ?? [];
+      for (const action of actions) if (!list.includes(action)) list.push(action);
+      actionsByQueue.set(queueName, list);
+    };
+    for (const [queueName, actions] of Object.entries(spec.queues ?? {})) add(queueName, actions);
+    for (const queueName of consumedQueues) add(queueName, SQS_CONSUMER_ACTIONS);
+
+    const statements = [...actionsByQueue].map(([queueName, actions]) => new PolicyStatement({ actions, resources: [this.queues[queueName]!.queueArn] }));
+    const sent = new Set([...actionsByQueue].filter(([, actions]) => actions.some((a) => SQS_SEND_ACTIONS.has(a))).map(([q]) => q));
+    for (const queueName of consumedQueues) {
+      const deadLetter = this.catalogue.queues[queueName]!.deadLetter;
+      if (deadLetter) sent.add(deadLetter.queue);
+    }
+    const received = [...actionsByQueue].filter(([q, actions]) => !sent.has(q) && actions.some((a) => SQS_RECEIVE_ACTIONS.has(a))).map(([q]) => q);
+    const context = (queueNames: Iterable<string>) => ({
+      StringEquals: {
+        'kms:ViaService': sqsViaService(),
+        'kms:CallerAccount': Aws.ACCOUNT_ID,
+        'kms:EncryptionContext:aws:sqs:arn': [...queueNames].map((q) => this.queues[q]!.queueArn),
+      },
+    });
+    if (sent.size > 0) {
+      statements.push(new PolicyStatement({ actions: [...STORAGE_KEY_SQS_SEND_ACTIONS], resources: [this.storageKey.keyArn], conditions: context(sent) }));
+    }
+    if (received.length > 0) {
+      statements.push(new PolicyStatement({ actions: [...STORAGE_KEY_SQS_RECEIVE_ACTIONS], resources: [this.storageKey.keyArn], conditions: context(received) }));
+    }
+    return statements;
+  }
+
+  /**
    * CDK's bucket-notifications custom resource (one Lambda function for the stack, run only by
    * CloudFormation when a notification is set): its findings, acknowledged on its own role only.
    */
@@ -842,10 +1104,11 @@ export class HubStack extends Stack {
 
   /**
    * The storage key as DynamoDB uses it on the function's behalf: only through DynamoDB, only for
-   * the function's own tables (DynamoDB's encryption context names the table), encrypting only for
-   * the tables it writes.
+   * the function's own tables (DynamoDB's encryption context names the table) and the tables whose
+   * change streams feed it (a stream is encrypted with its table's key), encrypting only for the
+   * tables it writes.
    */
-  private storageKeyStatements(spec: CatalogueFunction): PolicyStatement[] {
+  private storageKeyStatements(spec: CatalogueFunction, streamTables: readonly string[] = []): PolicyStatement[] {
     const via = { 'kms:ViaService': dynamoViaService(), 'kms:CallerAccount': Aws.ACCOUNT_ID };
     // DynamoDB's encryption context on every use of a table's key: the table and the account.
     const tableNames = (names: string[]) => ({
@@ -853,7 +1116,7 @@ export class HubStack extends Stack {
       'kms:EncryptionContext:aws:dynamodb:subscriberId': Aws.ACCOUNT_ID,
       'kms:EncryptionContext:aws:dynamodb:tableName': names.map((t) => this.tables[t]!.tableName),
     });
-    const used = Object.keys(spec.tables);
+    const used = [...new Set([...Object.keys(spec.tables), ...streamTables])];
     const written = Object.entries(spec.tables)
       .filter(([, access]) => access.actions.some((a) => WRITE_ACTIONS.has(a)))
       .map(([t]) => t);
@@ -871,10 +1134,16 @@ export class HubStack extends Stack {
 }
 
 /**
- * What the stack refuses to build: a function naming a table, index, bucket or
- * function the catalogue does not have, a table or bucket prefix listed without
- * a call (or a bucket grant without a prefix: the whole bucket), any change to an
- * append-only table, a reserved concurrency that is not a positive integer.
+ * What the stack refuses to build: a function naming a table, index, bucket,
+ * queue, platform or function the catalogue does not have, a table, queue or
+ * bucket prefix listed without a call (or a bucket grant without a prefix: the
+ * whole bucket), any change to an append-only table, a reserved concurrency
+ * that is not a positive integer; a dead-letter queue that keeps messages no
+ * longer than its source; an event source naming what does not exist, reading
+ * a table without a stream, polling a queue whose visibility timeout is under
+ * six times the function's timeout (AWS's advice for Lambda), or driving more
+ * concurrent invocations than the function reserves (throttled receives would
+ * count towards maxReceiveCount and send good messages to the dead-letter queue).
  */
 export function checkCatalogue(cat: HubCatalogue): void {
   for (const [name, spec] of Object.entries(cat.functions)) {
@@ -890,6 +1159,11 @@ export function checkCatalogue(cat: HubCatalogue): void {
     for (const target of spec.invokes ?? []) {
       if (!cat.functions[target]) throw new Error(`Function "${name}" invokes unknown function "${target}"`);
     }
+    for (const [queueName, actions] of Object.entries(spec.queues ?? {})) {
+      if (!cat.queues[queueName]) throw new Error(`Function "${name}" names unknown queue "${queueName}"`);
+      if (actions.length === 0) throw new Error(`Function "${name}" lists queue "${queueName}" without any action`);
+    }
+    if (spec.platform !== undefined && !cat.platforms[spec.platform]) throw new Error(`Function "${name}" delivers to unknown platform "${spec.platform}"`);
     for (const [tableName, access] of Object.entries(spec.tables)) {
       const tableSpec = cat.tables[tableName];
       if (!tableSpec) throw new Error(`Function "${name}" names unknown table "${tableName}"`);
@@ -903,6 +1177,102 @@ export function checkCatalogue(cat: HubCatalogue): void {
       }
     }
   }
+  for (const [name, queue] of Object.entries(cat.queues)) {
+    if (!queue.deadLetter) continue;
+    const dead = cat.queues[queue.deadLetter.queue];
+    if (!dead) throw new Error(`Queue "${name}" names unknown dead-letter queue "${queue.deadLetter.queue}"`);
+    // SQS keeps a message's first enqueue time when it moves it: a shorter retention would expire it there at once.
+    if (dead.retentionSeconds <= queue.retentionSeconds) {
+      throw new Error(`Dead-letter queue "${queue.deadLetter.queue}" must keep messages longer than queue "${name}" (${dead.retentionSeconds} s ≤ ${queue.retentionSeconds} s)`);
+    }
+  }
+  for (const [name, platform] of Object.entries(cat.platforms)) {
+    for (const queueName of [platform.queue, platform.deadLetterQueue]) {
+      if (!cat.queues[queueName]) throw new Error(`Platform "${name}" names unknown queue "${queueName}"`);
+    }
+    if (!cat.functions[platform.connector]) throw new Error(`Platform "${name}" names unknown connector "${platform.connector}"`);
+  }
+  for (const [name, source] of Object.entries(cat.eventSources)) {
+    const fn = cat.functions[source.function];
+    if (!fn) throw new Error(`Event source "${name}" feeds unknown function "${source.function}"`);
+    if (source.type === 'dynamodb-stream') {
+      const table = cat.tables[source.table];
+      if (!table) throw new Error(`Event source "${name}" reads unknown table "${source.table}"`);
+      if (!table.stream) throw new Error(`Event source "${name}" reads the change stream of table "${source.table}", which has none`);
+      continue;
+    }
+    const queue = cat.queues[source.queue];
+    if (!queue) throw new Error(`Event source "${name}" polls unknown queue "${source.queue}"`);
+    if (queue.visibilityTimeoutSeconds < 6 * fn.timeoutSeconds) {
+      throw new Error(`Queue "${source.queue}" hides a received message ${queue.visibilityTimeoutSeconds} s, less than six times the timeout of "${source.function}" (${6 * fn.timeoutSeconds} s)`);
+    }
+    if (fn.reservedConcurrency < source.maxConcurrency) {
+      throw new Error(`Event source "${name}" drives up to ${source.maxConcurrency} concurrent invocations of "${source.function}", which reserves ${fn.reservedConcurrency}`);
+    }
+  }
+}
+
+/** Where the upward platforms are (base URLs by catalogue platform name) and who the hub is to them: the deployment's own values. */
+export interface UpwardSettings {
+  readonly platformUrls: Readonly<Record<string, string>>;
+  /** Absent when no function delivers to a platform. */
+  readonly senderUscc?: string;
+}
+
+/**
+ * The base URLs of the platforms some function delivers to and the sender's USCC, from the CDK context values
+ * the catalogue names (`platforms.*.urlContext`, `exchange.senderUsccContext`). Refused, every missing or wrong
+ * value named at once: connectors deployed without them could deliver nothing (every message would end in a
+ * dead-letter queue). A URL must be https (the records sent hold identity numbers) without credentials in it (it is
+ * kept in the function's environment); the USCC must pass GB 32100's check.
+ */
+export function upwardSettings(cat: HubCatalogue, context: (key: string) => unknown): UpwardSettings {
+  const delivered = [...new Set(Object.values(cat.functions).flatMap((f) => (f.platform !== undefined ? [f.platform] : [])))];
+  if (delivered.length === 0) return { platformUrls: {} };
+  const valueOf = (key: string): string | undefined => {
+    const value = context(key);
+    return value === undefined || value === null || String(value).trim() === '' ? undefined : String(value).trim();
+  };
+  const problems: string[] = [];
+  const platformUrls: Record<string, string> = {};
+  for (const name of delivered) {
+    const platform = cat.platforms[name]!;
+    const url = valueOf(platform.urlContext);
+    const problem = url === undefined ? `is missing: -c ${platform.urlContext}=https://… (the base URL of ${platform.name})` : platformUrlProblem(url);
+    if (problem) problems.push(`${platform.urlContext} ${problem}`);
+    else platformUrls[name] = url!;
+  }
+  const key = cat.exchange.senderUsccContext;
+  const senderUscc = valueOf(key);
+  if (senderUscc === undefined) problems.push(`${key} is missing: -c ${key}=<18 characters> (the USCC of the city credit office, the sender of exchange packages)`);
+  else {
+    const problem = usccProblem(senderUscc);
+    if (problem) problems.push(`${key} is not a valid USCC: ${problem}`);
+  }
+  if (problems.length > 0) {
+    throw new Error(`The hub delivers to the upward platforms: give these CDK context values (npx cdk deploy -c name=value, or cdk.context.json):\n  ${problems.join('\n  ')}`);
+  }
+  return { platformUrls, senderUscc };
+}
+
+/** Why a platform's base URL cannot be used (never quoting credentials), or null. */
+function platformUrlProblem(value: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return `is not a URL: "${value}"`;
+  }
+  if (url.username || url.password) return 'must not carry credentials (it is kept in the function’s environment)';
+  if (url.protocol !== 'https:') return `must be an https URL (the records sent hold identity numbers), not ${url.protocol}`;
+  return null;
+}
+
+/** Lambda event filtering on a stream record's new image: each attribute a string equal to the value given (`{ sk: 'HEAD' }`). */
+export function newImageFilter(equals: Readonly<Record<string, string>>): Record<string, unknown> {
+  return FilterCriteria.filter({
+    dynamodb: { NewImage: Object.fromEntries(Object.entries(equals).map(([attribute, value]) => [attribute, { S: FilterRule.isEqual(value) }])) },
+  });
 }
 
 /**

@@ -127,6 +127,8 @@ export interface RuntimeFunctionSpec {
   entry: string;
   memoryMb: number;
   timeoutSeconds: number;
+  /** Constant environment of the function's own (the catalogue's `environment`: a connector's platform). */
+  environment?: Readonly<Record<string, string>>;
 }
 
 /** The execution environments of one function. */
@@ -155,6 +157,7 @@ class FunctionEnvironments {
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(spec.memoryMb),
       AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
       AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${functionName}`,
+      ...spec.environment,
     };
     const host = (this.isolation === 'process' ? processHost : threadHost)(data, processEnv, spec.memoryMb);
     const env: Environment = { host, busy: false, ready: Promise.resolve() };

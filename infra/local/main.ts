@@ -79,6 +79,7 @@ try {
   say(`DynamoDB Local: ${stack.dynamoEndpoint}   (tables: ${Object.values(tables).map((t) => t.localName).join(', ')})`);
   say(`S3 (s3rver):   ${stack.s3Endpoint}   (path-style, objects in ${stack.dataDir}/s3; Lambda Invoke API: ${stack.lambdaEndpoint})`);
   say(`SQS (fauxqs):  ${stack.sqsEndpoint}   (queues: ${Object.values(queues).map((q) => q.localName).join(', ')}; messages in ${stack.dataDir}/sqs)`);
+  if (stack.receiver) say(`platforms:     ${stack.receiver.url}/provincial and /national (built-in receiver: HUB_PROVINCIAL_URL / HUB_NATIONAL_URL unset); what they receive is kept in ${stack.receiver.dir}/<platform>/`);
   say(`HTTP API:      ${stack.apiUrl}   (health: ${stack.apiUrl}/health, OpenAPI: ${stack.apiUrl}/openapi.json)`);
   say(
     process.env.HUB_OPERATOR_KEY

@@ -12,13 +12,15 @@ import { installOperatorKey } from '../../shared/auth/operator-key.js';
 import { DynamoSourcesStore, type OperatorKeyChange } from '../../shared/store/sources-store.js';
 import { ensureLocalKeys } from '../../shared/crypto/local-keyring.js';
 import { currentLookupKeyVersion } from '../../shared/config.js';
-import { environment, tables } from '../catalogue.js';
+import { environment, exchange, functions, platforms, tables } from '../catalogue.js';
 import { dataFolderCredentials, LOCAL_REGION, startDynamoDbLocal, type DynamoDbLocal, type LocalCredentials } from './dynamodb-local.js';
 import { corsOriginsFromEnv, startGateway, type Gateway } from './gateway.js';
 import { workerInvoker, type FunctionInvoker, type Isolation } from './lambda-runtime.js';
 import { startEventServices, type EventServices } from './event-services.js';
 import { provisionTables } from './provision.js';
 import { acquireDataFolderLock } from './data-folder-lock.js';
+import { parseReceiverFaults, RECEIVER_FAULTS_ENV, startPlatformReceiver, type PlatformReceiver } from './platform-receiver.js';
+import { startStreamPollers, type StreamPollers } from './stream-poller.js';
 
 export interface LocalStackOptions {
   port: number;
@@ -27,7 +29,15 @@ export interface LocalStackOptions {
   /** Keep DynamoDB in memory (tests); the data folder still holds keys. */
   inMemory?: boolean;
   log?: (line: string) => void;
+  /** The built-in platform receiver's port (0 or unset: any free port); it runs only for platforms without a URL. */
+  receiverPort?: number;
 }
+
+/**
+ * The sender USCC of the exchange packages when HUB_SENDER_USCC is unset locally (a valid GB 32100 code that
+ * says "local": on AWS the CDK context value `senderUscc` is required).
+ */
+export const LOCAL_SENDER_USCC = '91110000600037341L';
 
 export interface LocalStack {
   apiUrl: string;
@@ -41,6 +51,8 @@ export interface LocalStack {
   s3Endpoint: string;
   sqsEndpoint: string;
   lambdaEndpoint: string;
+  /** The built-in receiver standing in for the platforms without a URL, and where it keeps what it received. */
+  receiver?: { url: string; dir: string };
   stop(): Promise<void>;
 }
 
@@ -133,8 +145,23 @@ async function startLockedStack(options: LocalStackOptions, dataDir: string): Pr
   let gateway: Gateway | undefined;
   let invoker: FunctionInvoker | undefined;
   let services: EventServices | undefined;
+  let receiver: PlatformReceiver | undefined;
   let operatorKeyChange: OperatorKeyChange = 'unchanged';
+  // What this start put in process.env for the handlers that the user had not set, taken out again at stop.
+  const defaulted: string[] = [];
+  const setDefault = (name: string, value: string) => {
+    if (process.env[name]) return;
+    process.env[name] = value;
+    defaulted.push(name);
+  };
   try {
+    // Platforms without a URL get the built-in receiver (API.md "Running it"); set before any environment starts.
+    if (Object.values(platforms).some((p) => !process.env[p.urlEnvVar])) {
+      receiver = await startPlatformReceiver({ dir: join(dataDir, 'platforms'), port: options.receiverPort ?? 0, faults: parseReceiverFaults(process.env[RECEIVER_FAULTS_ENV]), log });
+      const urls = receiver.environment();
+      for (const p of Object.values(platforms)) if (urls[p.urlEnvVar]) setDefault(p.urlEnvVar, urls[p.urlEnvVar]!);
+    }
+    setDefault(exchange.senderUsccEnvVar, LOCAL_SENDER_USCC);
     // Each function runs in execution environments of its own, as on Lambda (lambda-runtime.ts); none starts before it is invoked.
     invoker = workerInvoker({ log, isolation: processIsolation(process.env.HUB_LAMBDA_PROCESS_FUNCTIONS) });
     log('starting S3 (s3rver) and the Lambda Invoke API …');
@@ -155,8 +182,10 @@ async function startLockedStack(options: LocalStackOptions, dataDir: string): Pr
   } catch (e) {
     await services?.stopInvoking();
     await invoker?.close();
+    await receiver?.close();
     await services?.stopEmulators();
     await dynamo.stop();
+    for (const name of defaulted) delete process.env[name];
     throw e;
   }
 
@@ -165,8 +194,18 @@ async function startLockedStack(options: LocalStackOptions, dataDir: string): Pr
   const events = services;
   // EventBridge's schedules, the ones marked for it fired once now: what a stopped or killed stack left undone resumes.
   events.startSchedules();
-  // Lambda's event-source mappings: the queues' pollers.
+  // Lambda's event-source mappings: the queues' pollers and the records table's stream.
   events.startEventSources();
+  const streams: StreamPollers = startStreamPollers({
+    endpoint: dynamo.endpoint,
+    region: REGION,
+    credentials: dynamo.credentials,
+    invoker: functionsRuntime,
+    dataDir,
+    hasFunction: (fn) => Object.hasOwn(functions, fn),
+    log,
+  });
+  const platformReceiver = receiver;
   return {
     apiUrl: gw.url,
     operatorKey: operator.key,
@@ -177,12 +216,15 @@ async function startLockedStack(options: LocalStackOptions, dataDir: string): Pr
     s3Endpoint: events.s3Endpoint,
     sqsEndpoint: events.sqsEndpoint,
     lambdaEndpoint: events.lambdaEndpoint,
+    ...(platformReceiver ? { receiver: { url: platformReceiver.url, dir: platformReceiver.dir } } : {}),
     stop: async () => {
       await gw.close();
-      await events.stopInvoking();
+      await Promise.all([streams.stop(), events.stopInvoking()]);
       await functionsRuntime.close();
+      await platformReceiver?.close();
       await events.stopEmulators();
       await dynamo.stop();
+      for (const name of defaulted) delete process.env[name];
     },
   };
 }

@@ -556,6 +556,7 @@ class ShardReader {
     let windowStart: number | undefined;
     const windowMs = spec.maxBatchingWindowSeconds * 1000;
     let readFailures = 0;
+    let trimmedInARow = 0;
     for (;;) {
       if (signal.aborted) throw new Stopped();
       let gotNothing = false;
@@ -563,6 +564,7 @@ class ShardReader {
         try {
           const out = await untilStopped(this.#d.streams.send(new GetRecordsCommand({ ShardIterator: iterator!, Limit: 1000 }), { abortSignal: signal }), signal);
           readFailures = 0;
+          trimmedInARow = 0;
           const records = out.Records ?? [];
           iterator = out.NextShardIterator;
           if (!iterator) ended = true;
@@ -573,7 +575,9 @@ class ShardReader {
         } catch (e) {
           if (e instanceof Stopped || signal.aborted) throw new Stopped();
           const name = errorName(e);
-          if (name === 'ExpiredIteratorException') {
+          // DynamoDB Local answers an iterator taken on an empty shard with TrimmedDataAccessException once records
+          // arrive: a new iterator from the same position reads them.
+          if (name === 'ExpiredIteratorException' || (name === 'TrimmedDataAccessException' && trimmedInARow++ === 0)) {
             iterator = await this.#iterator(this.#lastRead);
             continue;
           }

@@ -1,5 +1,5 @@
 /**
- * Which DynamoDB calls a function's code can make at all: its handler bundled
+ * Which DynamoDB (and SQS) calls a function's code can make at all: its handler bundled
  * as the stack bundles it (esbuild, tree-shaken, the AWS SDK left out), and
  * every module that ends up in the bundle read for the SDK command classes it
  * names. An over-approximation (a store class kept whole brings all its
@@ -81,9 +81,42 @@ export async function bundledModules(entry: string): Promise<string[]> {
 
 /** Every DynamoDB action the function's bundled code can issue. */
 export async function dynamoActionsOf(entry: string): Promise<Set<string>> {
+  return actionsOf(entry, dynamoActionsInSource);
+}
+
+/** Command classes of @aws-sdk/client-sqs, and the IAM action each needs (a batch is authorised as its single call). */
+const SQS_COMMAND_ACTIONS: Record<string, string> = {
+  SendMessageCommand: 'sqs:SendMessage',
+  SendMessageBatchCommand: 'sqs:SendMessage',
+  ReceiveMessageCommand: 'sqs:ReceiveMessage',
+  DeleteMessageCommand: 'sqs:DeleteMessage',
+  DeleteMessageBatchCommand: 'sqs:DeleteMessage',
+  ChangeMessageVisibilityCommand: 'sqs:ChangeMessageVisibility',
+  ChangeMessageVisibilityBatchCommand: 'sqs:ChangeMessageVisibility',
+  GetQueueAttributesCommand: 'sqs:GetQueueAttributes',
+  GetQueueUrlCommand: 'sqs:GetQueueUrl',
+  StartMessageMoveTaskCommand: 'sqs:StartMessageMoveTask',
+  ListMessageMoveTasksCommand: 'sqs:ListMessageMoveTasks',
+  CancelMessageMoveTaskCommand: 'sqs:CancelMessageMoveTask',
+  PurgeQueueCommand: 'sqs:PurgeQueue',
+};
+
+/** The SQS actions one module's source can issue. */
+export function sqsActionsInSource(source: string): Set<string> {
+  const actions = new Set<string>();
+  for (const [command, action] of Object.entries(SQS_COMMAND_ACTIONS)) if (new RegExp(`\\b${command}\\b`).test(source)) actions.add(action);
+  return actions;
+}
+
+/** Every SQS action the function's bundled code can issue. */
+export async function sqsActionsOf(entry: string): Promise<Set<string>> {
+  return actionsOf(entry, sqsActionsInSource);
+}
+
+async function actionsOf(entry: string, inSource: (source: string) => Set<string>): Promise<Set<string>> {
   const actions = new Set<string>();
   for (const file of await bundledModules(entry)) {
-    for (const a of dynamoActionsInSource(readFileSync(path.resolve(repoRoot, file), 'utf8'))) actions.add(a);
+    for (const a of inSource(readFileSync(path.resolve(repoRoot, file), 'utf8'))) actions.add(a);
   }
   return actions;
 }

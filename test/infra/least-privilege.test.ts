@@ -6,17 +6,31 @@
  *   use granted by name to the roles the catalogue says, with conditions;
  * - each role has exactly the DynamoDB calls its function makes, on the keys
  *   it names, and nobody may change the append-only audit trail;
+ * - each role has exactly the SQS calls its function makes, and what the
+ *   event-source mapping feeding it calls; a stream's reader exactly the
+ *   stream calls, on that stream;
  * - reserved concurrency per function;
- * - every table and log group under the customer-managed storage key.
+ * - every table, queue and log group under the customer-managed storage key.
  */
 import { mockClient } from 'aws-sdk-client-mock';
 import { DecryptCommand, GenerateDataKeyCommand, GenerateMacCommand, KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fieldKeyUse, functionNameEnvVar, type BucketAccess, type TableAccess } from '../../infra/catalogue.js';
-import { APPEND_ONLY_DENIED_ACTIONS, checkCatalogue, HubStack, hubCatalogue, KEY_ADMIN_ACTIONS, LOG_GROUP_PREFIX, OPERATOR_KEY_ADMIN_ACTIONS, type HubCatalogue } from '../../infra/stack.js';
+import { fieldKeyUse, functionNameEnvVar, type BucketAccess, type SqsAction, type TableAccess } from '../../infra/catalogue.js';
+import {
+  APPEND_ONLY_DENIED_ACTIONS,
+  checkCatalogue,
+  HubStack,
+  hubCatalogue,
+  KEY_ADMIN_ACTIONS,
+  LOG_GROUP_PREFIX,
+  OPERATOR_KEY_ADMIN_ACTIONS,
+  SQS_CONSUMER_ACTIONS,
+  STREAM_READ_ACTIONS,
+  type HubCatalogue,
+} from '../../infra/stack.js';
 import { KmsKeyring } from '../../shared/crypto/kms-keyring.js';
 import { PROBE_KEY } from '../../shared/store/store-probe.js';
-import { dynamoActionsOf } from './dynamo-calls.js';
+import { dynamoActionsOf, sqsActionsOf } from './dynamo-calls.js';
 import {
   asArray,
   covers,
@@ -103,6 +117,44 @@ const DYNAMO_CALLS: Record<string, Record<string, TableAccess>> = {
     // conditional UpdateCommands of BATCH#<id>; .listUnfinished() (the sweep): QueryCommand of the unfinished index.
     batches: { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], leadingKeys: ['BATCH#*'], queryIndexes: ['unfinished'] },
   },
+  fanout: {
+    // shared/upward/fanout.ts → DynamoDeliveriesStore.createIfAbsent(): a PutCommand of REC#<id>, <platform>#<version>
+    // with attribute_not_exists (a stream record read twice writes once). The records table's changes come from its
+    // stream (the event-source mapping's grant, not a table call).
+    deliveries: { actions: ['dynamodb:PutItem'], leadingKeys: ['REC#*'] },
+  },
+  connectorProvincial: {
+    // shared/upward/connector.ts → DynamoRecordsStore.getHead(): a consistent GetCommand of REC#<id>/HEAD.
+    records: { actions: ['dynamodb:GetItem'], leadingKeys: ['REC#*'] },
+    // DynamoDeliveriesStore.get(): GetCommand; .markDelivered/.markSuperseded/.markFailed/.recordAttempt():
+    // conditional UpdateCommands, all REC#<id>.
+    deliveries: { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], leadingKeys: ['REC#*'] },
+  },
+  connectorNational: {
+    // The same handler as connectorProvincial, for the other platform.
+    records: { actions: ['dynamodb:GetItem'], leadingKeys: ['REC#*'] },
+    deliveries: { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], leadingKeys: ['REC#*'] },
+  },
+  deliverySweep: {
+    // shared/upward/delivery-sweep.ts → DynamoDeliveriesStore.listOwed() and .oldestOwed(): QueryCommands of the owed
+    // index; .markRequeued(): a conditional UpdateCommand of REC#<id> (one sweep requeues a delivery once).
+    deliveries: { actions: ['dynamodb:UpdateItem'], leadingKeys: ['REC#*'], queryIndexes: ['owed'] },
+  },
+};
+
+/**
+ * The SQS calls each function's code makes, queue by queue (IAM action names: a SendMessageBatch is authorised as
+ * sqs:SendMessage). As for DYNAMO_CALLS: the catalogue must say exactly this. What an event-source mapping calls on
+ * the queue it polls is not here: the stack derives it from `eventSources`.
+ */
+const SQS_CALLS: Record<string, Record<string, readonly SqsAction[]>> = {
+  // shared/upward/delivery-queues.ts SqsDeliveryQueues.send(): SendMessageBatchCommands to each platform's queue.
+  fanout: { provincial: ['sqs:SendMessage'], national: ['sqs:SendMessage'] },
+  // SqsDeadLetters.send(): a SendMessageCommand to the platform's dead-letter queue (a 4xx: that message alone).
+  connectorProvincial: { provincialDead: ['sqs:SendMessage'] },
+  connectorNational: { nationalDead: ['sqs:SendMessage'] },
+  // SqsDeliveryQueues.send() again, for what is still owed long after it was queued.
+  deliverySweep: { provincial: ['sqs:SendMessage'], national: ['sqs:SendMessage'] },
 };
 
 /**
@@ -173,6 +225,11 @@ function allPolicyDocuments(): Json[] {
     r.Properties?.ResourcePolicy?.PolicyDocument,
   ]).filter(Boolean);
 }
+/** The tables whose change streams feed a function (its event-source mappings). */
+const streamTablesOf = (fn: string) =>
+  Object.values(hubCatalogue.eventSources).flatMap((source) => (source.type === 'dynamodb-stream' && source.function === fn ? [source.table] : []));
+/** The queues a function's event-source mappings poll. */
+const consumedQueuesOf = (fn: string) => Object.values(hubCatalogue.eventSources).flatMap((source) => (source.type === 'sqs' && source.function === fn ? [source.queue] : []));
 /** The roles named as principals of a statement (logical ids). */
 const principalRoles = (s: Statement) => asArray(s.Principal?.AWS).map((p: Json) => p['Fn::GetAtt']?.[0] as string);
 
@@ -228,7 +285,8 @@ describe('field keys: explicit policies, administration without use', () => {
   it('field key: GenerateDataKey for the writers, Decrypt for the readers, by role, with the encryption context', () => {
     const roles = (use: 'encrypt' | 'decrypt') => functionEntries.filter(([, f]) => f.keys.includes(use)).map(([n]) => roleId(n)).sort();
     expect(roles('encrypt')).toEqual([roleId('submissions'), roleId('batchIngest')].sort());
-    expect(roles('decrypt')).toEqual([roleId('records')]);
+    // The records function shows identity numbers; the connectors send them to the platforms.
+    expect(roles('decrypt')).toEqual([roleId('records'), roleId('connectorProvincial'), roleId('connectorNational')].sort());
     const uses = keyPolicy(stack.fieldKey).filter((s) => !rootPrincipal(s.Principal));
     const context = Object.fromEntries(Object.entries(fieldKeyUse.encryptionContext).map(([k, v]) => [`kms:EncryptionContext:${k}`, v]));
     expect(uses.map((s) => ({ action: s.Action, roles: principalRoles(s).sort(), condition: s.Condition, effect: s.Effect }))).toEqual(
@@ -308,7 +366,7 @@ describe('DynamoDB: exactly the calls each function makes', () => {
     expect([...claimed].filter((a) => !possible.has(a)), `${name} can issue only ${[...possible].sort().join(', ')}`).toEqual([]);
   }, SYNTH_TIMEOUT);
 
-  it.each(functionEntries)('%s: its role allows exactly the catalogue calls, table by table, on the keys named', (name, spec) => {
+  it.each(functionEntries)('%s: its role allows exactly the catalogue calls, table by table, on the keys named (and reads the streams that feed it)', (name, spec) => {
     const allows = granted(name).filter((p) => p.effect === 'Allow');
     const expected: { action: string; resource: Json; condition: Json }[] = [];
     for (const [table, access] of Object.entries(spec.tables) as [string, TableAccess][]) {
@@ -317,6 +375,10 @@ describe('DynamoDB: exactly the calls each function makes', () => {
       for (const index of access.queryIndexes ?? []) {
         expected.push({ action: 'dynamodb:Query', resource: { 'Fn::Join': ['', [getAttArn(tableId(table)), `/index/${index}`]] }, condition: null });
       }
+    }
+    // A change stream feeding it: what its event-source mapping calls, on that stream only.
+    for (const table of streamTablesOf(name)) {
+      for (const action of STREAM_READ_ACTIONS) expected.push({ action, resource: { 'Fn::GetAtt': [tableId(table), 'StreamArn'] }, condition: null });
     }
     const key = (p: { action: string; resource: Json; condition: Json }) => JSON.stringify([p.action, p.resource, p.condition]);
     expect(allows.map((p) => key(p)).sort()).toEqual(expected.map(key).sort());
@@ -440,7 +502,7 @@ describe('storage key: every table and log group, never the field keys', () => {
     expect(LOG_GROUP_PREFIX).toContain('/credit-hub/');
   });
 
-  it('its policy: administration without use for the account; use only through DynamoDB, S3 or CloudWatch Logs, or by CloudWatch Logs for this stack’s log groups', () => {
+  it('its policy: administration without use for the account; use only through DynamoDB, S3, SQS or CloudWatch Logs, or by CloudWatch Logs for this stack’s log groups', () => {
     const statements = keyPolicy(stack.storageKey);
     for (const s of statements) expect(s.Action.filter((a) => a === 'kms:*' || a === '*')).toEqual([]);
     const root = statements.filter((s) => rootPrincipal(s.Principal));
@@ -448,9 +510,11 @@ describe('storage key: every table and log group, never the field keys', () => {
     expect(admin).toHaveLength(1);
     expect([...admin[0]!.Action].sort()).toEqual([...KEY_ADMIN_ACTIONS].sort());
     const through = root.filter((x) => x.Condition !== undefined);
-    expect(through.map((s) => JSON.stringify(s.Condition.StringEquals['kms:ViaService']).match(/"(dynamodb|logs|s3)\."/)?.[1]).sort()).toEqual(['dynamodb', 'logs', 's3']);
+    expect(through.map((s) => JSON.stringify(s.Condition.StringEquals['kms:ViaService']).match(/"(dynamodb|logs|s3|sqs)\."/)?.[1]).sort()).toEqual(['dynamodb', 'logs', 's3', 'sqs']);
     const viaS3 = through.find((x) => JSON.stringify(x.Condition.StringEquals['kms:ViaService']).includes('"s3.'))!;
     expect([...viaS3.Action].sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+    const viaSqs = through.find((x) => JSON.stringify(x.Condition.StringEquals['kms:ViaService']).includes('"sqs.'))!;
+    expect([...viaSqs.Action].sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
     for (const s of through) expect(s.Condition.StringEquals['kms:CallerAccount']).toEqual({ Ref: 'AWS::AccountId' });
     const logs = statements.filter((s) => JSON.stringify(s.Principal?.Service ?? {}).includes('"logs."'));
     expect(logs).toHaveLength(1);
@@ -474,22 +538,23 @@ describe('storage key: every table and log group, never the field keys', () => {
     }
   });
 
-  it.each(functionEntries)('%s: the storage key only through DynamoDB, only for its tables, encrypting only for those it writes', (name, spec) => {
+  it.each(functionEntries)('%s: the storage key only through DynamoDB, only for its tables (and the streams that feed it), encrypting only for those it writes', (name, spec) => {
     const onKey = permissions(roleStatements(resources, roleId(name)))
       .filter((p) => p.action.startsWith('kms:'))
-      .filter((p) => !/"(logs|s3)\."/.test(JSON.stringify(p.condition?.StringEquals?.['kms:ViaService'])));
+      .filter((p) => !/"(logs|s3|sqs)\."/.test(JSON.stringify(p.condition?.StringEquals?.['kms:ViaService'])));
     for (const p of onKey) {
       expect(p.resource).toEqual(storageArn());
       expect(JSON.stringify(p.condition?.StringEquals?.['kms:ViaService'])).toContain('"dynamodb."');
     }
     const tables = Object.entries(spec.tables) as [string, TableAccess][];
-    if (tables.length === 0) {
+    const read = [...new Set([...tables.map(([t]) => t), ...streamTablesOf(name)])];
+    if (read.length === 0) {
       expect(onKey).toEqual([]);
       return;
     }
     const forTables = (action: string) =>
       onKey.filter((p) => p.action === action).flatMap((p) => asArray(p.condition.StringEquals['kms:EncryptionContext:aws:dynamodb:tableName']).map((t: Json) => t.Ref as string));
-    expect(forTables('kms:Decrypt').sort()).toEqual(tables.map(([t]) => tableId(t)).sort());
+    expect(forTables('kms:Decrypt').sort()).toEqual(read.map((t) => tableId(t)).sort());
     const written = tables.filter(([, a]) => a.actions.some((x) => /PutItem|UpdateItem|DeleteItem|BatchWriteItem/.test(x))).map(([t]) => tableId(t)).sort();
     for (const action of ['kms:Encrypt', 'kms:GenerateDataKey']) expect(forTables(action).sort(), action).toEqual(written);
     expect(onKey.map((p) => p.action).filter((a) => !['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext'].includes(a))).toEqual([]);
@@ -543,6 +608,75 @@ describe('S3: exactly the calls each function makes, under the key prefixes it n
     for (const p of viaS3) {
       expect(p.resource).toEqual(getAttArn(id(stack.storageKey)));
       expect(p.condition.StringEquals['kms:EncryptionContext:aws:s3:arn']).toEqual(buckets.map(([b]) => getAttArn(bucketId(b))));
+      expect(p.condition.StringEquals['kms:CallerAccount']).toEqual({ Ref: 'AWS::AccountId' });
+    }
+  });
+});
+
+describe('SQS: exactly the calls each function makes, and what the mapping that feeds it calls', () => {
+  const queueId = (name: string) => id(stack.queues[name]!);
+  const sqsGrants = (fn: string) => permissions(roleStatements(resources, roleId(fn))).filter((p) => p.action.startsWith('sqs:') || p.action === '*');
+  const viaSqs = (fn: string) => permissions(roleStatements(resources, roleId(fn))).filter((p) => JSON.stringify(p.condition?.StringEquals?.['kms:ViaService'] ?? '').includes('"sqs.'));
+  const arnKey = (queue: string) => JSON.stringify(getAttArn(queueId(queue)));
+
+  it('what an event-source mapping calls is AWS’s documented minimum (AWSLambdaSQSQueueExecutionRole, AWSLambdaDynamoDBExecutionRole), no wildcard', () => {
+    expect([...SQS_CONSUMER_ACTIONS].sort()).toEqual(['sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage']);
+    expect([...STREAM_READ_ACTIONS].sort()).toEqual(['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams']);
+  });
+
+  it('the catalogue says exactly the calls read from the code', () => {
+    const using = functionEntries.filter(([, f]) => Object.keys(f.queues ?? {}).length > 0).map(([n]) => n);
+    expect(using.sort()).toEqual(Object.keys(SQS_CALLS).sort());
+    for (const name of using) expect(hubCatalogue.functions[name]!.queues, name).toEqual(SQS_CALLS[name]);
+  });
+
+  it.each(functionEntries)('%s: no SQS action that nothing in its bundle can issue', async (name, spec) => {
+    const possible = await sqsActionsOf(spec.entry);
+    const claimed = new Set(Object.values(spec.queues ?? {}).flat());
+    expect([...claimed].filter((a) => !possible.has(a)), `${name} can issue only ${[...possible].sort().join(', ')}`).toEqual([]);
+  }, SYNTH_TIMEOUT);
+
+  it.each(functionEntries)('%s: its role allows exactly its catalogue calls, queue by queue, and the mapping’s calls on the queue it polls', (name, spec) => {
+    const expected = new Set<string>();
+    for (const [queue, actions] of Object.entries(spec.queues ?? {})) for (const action of actions) expected.add(JSON.stringify([action, getAttArn(queueId(queue))]));
+    for (const queue of consumedQueuesOf(name)) for (const action of SQS_CONSUMER_ACTIONS) expected.add(JSON.stringify([action, getAttArn(queueId(queue))]));
+    const granted = sqsGrants(name).map((p) => {
+      expect(p.effect).toBe('Allow');
+      expect(p.condition).toBeNull();
+      return JSON.stringify([p.action, p.resource]);
+    });
+    expect(granted.sort()).toEqual([...expected].sort());
+  });
+
+  it('each connector polls its own platform’s queue and sends only to that platform’s dead-letter queue; no other function receives or deletes', () => {
+    for (const platform of Object.values(hubCatalogue.platforms)) {
+      expect(consumedQueuesOf(platform.connector)).toEqual([platform.queue]);
+      const sends = sqsGrants(platform.connector).filter((p) => p.action === 'sqs:SendMessage');
+      expect(sends.map((p) => p.resource)).toEqual([getAttArn(queueId(platform.deadLetterQueue))]);
+    }
+    const connectors = new Set(Object.values(hubCatalogue.platforms).map((p) => p.connector));
+    for (const [name] of functionEntries.filter(([n]) => !connectors.has(n))) {
+      expect(sqsGrants(name).filter((p) => ['sqs:ReceiveMessage', 'sqs:DeleteMessage'].includes(p.action)), name).toEqual([]);
+    }
+  });
+
+  it.each(functionEntries)('%s: the storage key through SQS only for its queues: data keys where it sends (and for the dead-letter queue of a queue it polls), decrypting where it sends or receives', (name, spec) => {
+    const queues = Object.entries(spec.queues ?? {}) as [string, readonly string[]][];
+    const sent = new Set(queues.filter(([, actions]) => actions.includes('sqs:SendMessage')).map(([q]) => q));
+    for (const queue of consumedQueuesOf(name)) {
+      const deadLetter = hubCatalogue.queues[queue]!.deadLetter;
+      if (deadLetter) sent.add(deadLetter.queue);
+    }
+    const received = [...consumedQueuesOf(name), ...queues.filter(([, actions]) => actions.some((a) => a === 'sqs:ReceiveMessage' || a === 'sqs:StartMessageMoveTask')).map(([q]) => q)];
+    const decrypted = new Set([...sent, ...received]);
+    const grants = viaSqs(name);
+    const contextOf = (action: string) => grants.filter((p) => p.action === action).flatMap((p) => asArray(p.condition.StringEquals['kms:EncryptionContext:aws:sqs:arn']).map((arn: Json) => JSON.stringify(arn)));
+    expect(contextOf('kms:GenerateDataKey').sort()).toEqual([...sent].map(arnKey).sort());
+    expect(contextOf('kms:Decrypt').sort()).toEqual([...decrypted].map(arnKey).sort());
+    expect(grants.map((p) => p.action).filter((a) => a !== 'kms:GenerateDataKey' && a !== 'kms:Decrypt')).toEqual([]);
+    for (const p of grants) {
+      expect(p.effect).toBe('Allow');
+      expect(p.resource).toEqual(getAttArn(id(stack.storageKey)));
       expect(p.condition.StringEquals['kms:CallerAccount']).toEqual({ Ref: 'AWS::AccountId' });
     }
   });

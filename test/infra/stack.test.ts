@@ -9,18 +9,20 @@ import { describe, it, expect, beforeAll, afterAll, onTestFinished } from 'vites
 import { App, type CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
-import { api, buckets, environment, functionNameEnvVar, functions, routes, schedules, tables } from '../../infra/catalogue.js';
+import { api, buckets, environment, exchange, functionNameEnvVar, functions, queues, routes, schedules, tables, type ScheduleSpec } from '../../infra/catalogue.js';
 import {
   ACCESS_LOG_FIELDS,
   FIELD_KEY_ALIAS,
   HubStack,
+  IAM_DESCRIPTION_PATTERN,
+  iamDescription,
   LOOKUP_KEY_ALIAS,
   STORAGE_KEY_ALIAS,
   hubCatalogue,
   pascal,
   type HubCatalogue,
 } from '../../infra/stack.js';
-import { refersTo, roleStatements, synthesise, SYNTH_TIMEOUT, type Synthesised } from './synth.js';
+import { refersTo, roleStatements, synthesise, SYNTH_TIMEOUT, upwardContext, type Synthesised } from './synth.js';
 
 type Json = any;
 
@@ -157,6 +159,15 @@ describe('catalogue-driven functions', () => {
       expected[hubCatalogue.buckets[bucketName]!.envVar] = (v) => JSON.stringify(v) === JSON.stringify({ Ref: logicalId(stack.buckets[bucketName]!) });
     }
     for (const target of spec.invokes ?? []) expected[functionNameEnvVar(target)] = (v) => v === stack.invokedFunctionName(target);
+    for (const queueName of Object.keys(spec.queues ?? {})) {
+      expected[hubCatalogue.queues[queueName]!.envVar] = (v) => JSON.stringify(v) === JSON.stringify({ Ref: logicalId(stack.queues[queueName]!) });
+    }
+    if (spec.platform !== undefined) {
+      const platform = hubCatalogue.platforms[spec.platform]!;
+      expected[platform.urlEnvVar] = (v) => v === upwardContext[platform.urlContext as keyof typeof upwardContext];
+      expected[exchange.senderUsccEnvVar] = (v) => v === upwardContext.senderUscc;
+    }
+    for (const [key, value] of Object.entries(spec.environment ?? {})) expected[key] = (v) => v === value;
     if (spec.keys.length > 0) expected[environment.dataKeyArn] = (v) => refersTo(v, fieldKeyId());
     if (spec.keys.includes('encrypt')) expected[environment.lookupKeyArn] = (v) => refersTo(v, lookupKeyId());
 
@@ -311,12 +322,14 @@ describe('catalogue-driven schedules', () => {
       {
         Id: 'Target0',
         Arn: { 'Fn::GetAtt': [logicalId(stack.functions[spec.function]!), 'Arn'] },
-        Input: JSON.stringify(spec.input),
+        Input: JSON.stringify((spec as ScheduleSpec).input),
         RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: spec.everyMinutes * 60 },
       },
     ]);
-    const permission = Object.values(resources).find((r) => r.Type === 'AWS::Lambda::Permission' && r.Properties.Principal === 'events.amazonaws.com');
-    expect(permission.Properties.SourceArn).toEqual({ 'Fn::GetAtt': [logicalId(stack.schedules[name]!), 'Arn'] });
+    const permissions = Object.values(resources).filter(
+      (r) => r.Type === 'AWS::Lambda::Permission' && r.Properties.Principal === 'events.amazonaws.com' && refersTo(r.Properties.FunctionName, logicalId(stack.functions[spec.function]!)),
+    );
+    expect(permissions.map((p) => p.Properties.SourceArn)).toEqual([{ 'Fn::GetAtt': [logicalId(stack.schedules[name]!), 'Arn'] }]);
   });
 });
 
@@ -365,15 +378,22 @@ describe('keys', () => {
 });
 
 describe('outputs', () => {
-  it('exports the API URL, every table name and the operator key administrator role, and nothing about keys', () => {
+  it('exports the API URL, every table name, bucket name and queue URL, and the operator key administrator role, and nothing about keys', () => {
     const outputs = template.toJSON().Outputs as Record<string, Json>;
     expect(refersTo(outputs.ApiUrl?.Value, logicalId(stack.httpApi))).toBe(true);
     for (const [name] of tableEntries) {
       expect(outputs[`${pascal(name)}TableName`]?.Value).toEqual({ Ref: tableId(name) });
     }
     for (const name of Object.keys(buckets)) expect(outputs[`${pascal(name)}BucketName`]?.Value).toEqual({ Ref: logicalId(stack.buckets[name]!) });
+    for (const name of Object.keys(queues)) expect(outputs[`${pascal(name)}QueueUrl`]?.Value).toEqual({ Ref: logicalId(stack.queues[name]!) });
     expect(Object.keys(outputs).sort()).toEqual(
-      ['ApiUrl', 'OperatorKeyAdminRoleArn', ...tableEntries.map(([name]) => `${pascal(name)}TableName`), ...Object.keys(buckets).map((name) => `${pascal(name)}BucketName`)].sort(),
+      [
+        'ApiUrl',
+        'OperatorKeyAdminRoleArn',
+        ...tableEntries.map(([name]) => `${pascal(name)}TableName`),
+        ...Object.keys(buckets).map((name) => `${pascal(name)}BucketName`),
+        ...Object.keys(queues).map((name) => `${pascal(name)}QueueUrl`),
+      ].sort(),
     );
   });
 });
@@ -387,6 +407,20 @@ describe('roles', () => {
       (r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Role['Fn::GetAtt'][0] === roleId,
     );
     expect(otherFunctionsUsingRole).toHaveLength(1);
+  });
+
+  it('a description IAM would refuse is made Latin-1: quotes as ASCII, other characters and the brackets they leave empty dropped', () => {
+    expect(iamDescription('Delivers to the provincial platform (省信用信息共享平台) from its queue, the table’s “stream”')).toBe(
+      'Delivers to the provincial platform from its queue, the table\'s "stream"',
+    );
+    expect(iamDescription('Court batches: café (über)')).toBe('Court batches: café (über)');
+  });
+
+  it.each(functionEntries)('%s: a role description IAM accepts (Latin-1 only), naming the function', (name, spec) => {
+    const description = resource(stack.roles[name]!).Properties.Description as string;
+    expect(description).toMatch(IAM_DESCRIPTION_PATTERN);
+    expect(description.startsWith(`Credit hub function ${name}: `)).toBe(true);
+    if (IAM_DESCRIPTION_PATTERN.test(spec.description)) expect(description).toBe(`Credit hub function ${name}: ${spec.description}`);
   });
 
   it.each(functionEntries)('%s: logs only to its own log group; wildcard resources only for X-Ray; Deny only on append-only tables', (name) => {

@@ -17,8 +17,17 @@ export const SYNTH_TIMEOUT = 120_000;
 // NodejsFunction bundles with `npx esbuild`; the project's npm (Node 24) would leave its compile
 // cache in the run's temp folder. The infra tests' processes and their children do without it.
 process.env.NODE_DISABLE_COMPILE_CACHE = '1';
-/** The feature flags `cdk synth` uses (cdk.json), so the template tested is the one deployed. */
-export const cdkContext = JSON.parse(readFileSync(path.join(repoRoot, 'cdk.json'), 'utf8')).context;
+/**
+ * The deployment's own values the stack requires (infra/stack.ts upwardSettings: `npx cdk deploy -c …`): made-up
+ * platform URLs and a made-up sender USCC that passes GB 32100's check.
+ */
+export const upwardContext = {
+  provincialUrl: 'https://provincial.example.gov.cn/exchange',
+  nationalUrl: 'https://national.example.gov.cn/exchange',
+  senderUscc: '11330100002500017H',
+} as const;
+/** The feature flags `cdk synth` uses (cdk.json), so the template tested is the one deployed; and upwardContext. */
+export const cdkContext = { ...JSON.parse(readFileSync(path.join(repoRoot, 'cdk.json'), 'utf8')).context, ...upwardContext };
 
 type Json = any;
 

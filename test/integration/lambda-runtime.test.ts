@@ -17,7 +17,7 @@ const runtime = workerInvoker({
   maxEnvironmentsPerFunction: 2,
   log: (line) => logged.push(line),
   functions: {
-    probe: { entry, memoryMb: 128, timeoutSeconds: 1 },
+    probe: { entry, memoryMb: 128, timeoutSeconds: 1, environment: { PROBE_SETTING: 'own' } },
     slow: { entry, memoryMb: 128, timeoutSeconds: 1 },
     small: { entry, memoryMb: 32, timeoutSeconds: 10 },
   },
@@ -46,6 +46,9 @@ describe('local Lambda runtime', () => {
     const r = result(await runtime.invoke('probe', {}, 'r3'));
     expect(r.functionName).toBe('credit-hub-probe');
     expect(r.contextName).toBe('credit-hub-probe');
+    // The function's own constant environment (the catalogue's `environment`), and only its own.
+    expect((r as unknown as { probeSetting: string }).probeSetting).toBe('own');
+    expect((result(await runtime.invoke('small', {}, 'r3b')) as unknown as { probeSetting?: string }).probeSetting).toBeUndefined();
     expect(r.remainingAtStart).toBeGreaterThan(0);
     expect(r.remainingAtStart).toBeLessThanOrEqual(1000);
   });

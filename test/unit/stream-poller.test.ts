@@ -212,6 +212,32 @@ describe('shards', () => {
   });
 });
 
+describe('an iterator taken on an empty shard (DynamoDB Local)', () => {
+  it('takes a new iterator at once when reading with it says the data was trimmed, and delivers', async () => {
+    const dir = dataDir();
+    streams.on(DescribeStreamCommand).resolves({ StreamDescription: { Shards: [{ ShardId: 's', SequenceNumberRange: { StartingSequenceNumber: '1' } }] } });
+    let iterators = 0;
+    streams.on(GetShardIteratorCommand).callsFake(() => ({ ShardIterator: `it-${++iterators}` }));
+    streams
+      .on(GetRecordsCommand, { ShardIterator: 'it-1' })
+      .rejects(new TrimmedDataAccessException({ message: 'trimmed', $metadata: {} }))
+      .on(GetRecordsCommand, { ShardIterator: 'it-2' })
+      .resolves({ Records: [record('3', 'Y')], NextShardIterator: 'idle' })
+      .on(GetRecordsCommand, { ShardIterator: 'idle' })
+      .resolves({ Records: [], NextShardIterator: 'idle' });
+    const delivered: string[] = [];
+    const logged: string[] = [];
+    const pollers = poller(dir, delivered, logged);
+    try {
+      await waitFor('Y', () => delivered.includes('Y'));
+    } finally {
+      await pollers.stop();
+    }
+    expect(iterators).toBe(2);
+    expect(logged.filter((l) => /cannot read the stream/.test(l))).toEqual([]);
+  });
+});
+
 describe('batches', () => {
   it('puts no more records in a batch than fit in Lambda’s 6 MB payload', async () => {
     streams.on(DescribeStreamCommand).resolves({ StreamDescription: { Shards: [{ ShardId: 's', SequenceNumberRange: { StartingSequenceNumber: '1' } }] } });
