@@ -8,10 +8,13 @@
  *     a 100,000-row GB18030 CSV batch through the local stack, with the ingest
  *     worker's peak RSS, write units per row and the ratio to raw BatchWriteItem;
  *  3. each Lambda bundle's size and module-init time (fresh Node process per
- *     sample, bundled with the CDK stack's esbuild options).
+ *     sample, bundled with the CDK stack's esbuild options);
+ *  4. the upward path (bench/upward.ts): records pushed and delivered to two
+ *     platforms, records/s, DynamoDB units, SQS requests and Lambda invocations
+ *     per record, and the modelled AWS cost per million records.
  *
- * BENCH_PARTS (push,batches,bundles: all by default) picks parts; BENCH_RECORDS,
- * BENCH_BATCH_ROWS and BENCH_CSV_ROWS change the sizes.
+ * BENCH_PARTS (push,batches,bundles,upward: all by default) picks parts; BENCH_RECORDS,
+ * BENCH_BATCH_ROWS, BENCH_CSV_ROWS and BENCH_UPWARD_RECORDS change the sizes.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -25,6 +28,7 @@ import { LOCAL_REGION, readDataFolderCredentials } from '../infra/local/dynamodb
 import { license } from '../test/support/fixtures.js';
 import { startStackProcess } from '../test/support/local-stack-process.js';
 import { courtBatchBenchmark } from './court-batches.js';
+import { upwardBenchmark } from './upward.js';
 
 const root = resolve(import.meta.dirname, '..');
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 10_000);
@@ -157,10 +161,11 @@ async function bundles(): Promise<void> {
 
 const sdk = JSON.parse(readFileSync(join(root, 'node_modules/@aws-sdk/client-dynamodb/package.json'), 'utf8')) as { version: string };
 line(`credit-hub benchmark, ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model.trim()}), ${Math.round(totalmem() / 2 ** 30)} GiB, AWS SDK ${sdk.version}`);
-const parts = new Set((process.env.BENCH_PARTS ?? 'push,batches,bundles').split(',').map((p) => p.trim()));
+const parts = new Set((process.env.BENCH_PARTS ?? 'push,batches,bundles,upward').split(',').map((p) => p.trim()));
 if (parts.has('push')) await ingest();
 if (parts.has('batches')) {
   await courtBatchBenchmark({ rows: Number(process.env.BENCH_BATCH_ROWS ?? 1_000_000), format: 'ndjson', encoding: 'utf-8' }, line);
   await courtBatchBenchmark({ rows: Number(process.env.BENCH_CSV_ROWS ?? 100_000), format: 'csv', encoding: 'gb18030' }, line);
 }
 if (parts.has('bundles')) await bundles();
+if (parts.has('upward')) await upwardBenchmark(Number(process.env.BENCH_UPWARD_RECORDS ?? 10_000), line);

@@ -7,6 +7,8 @@
  *   hub push FILE --kind penalty|license|dishonest-debtor   records in requests of at most 1,000, resumable
  *   hub batch upload FILE, hub batch status ID              court batches
  *   hub sources add|list|rotate-key                         sources (operator key)
+ *   hub jobs run JOB [--wait], hub jobs status RUN           the nightly syncs, on demand (operator key)
+ *   hub dlq list|redrive PLATFORM                           an upward platform's dead letters (operator key)
  *
  * With the caller's own AWS credentials (the standard chain), never a function's role:
  *   hub operator rotate-key --table <SourcesTableName> [--region <region>]
@@ -24,12 +26,14 @@
 import { resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import { formatBatchStatus, followBatch, getBatch, isFinished, type BatchStatus } from './batch-status.js';
 import { uploadBatch, saveRejects } from './batch-upload.js';
 import { resolveConnection, type ConnectionFlags } from './connection.js';
+import { formatDeadLetters, formatRedrive, listDeadLetters, PLATFORMS, redriveDeadLetters, type Platform } from './dlq.js';
 import { CliError, describeError, EXIT } from './errors.js';
 import { HubClient, type ClientOptions } from './http-client.js';
+import { followRun, formatRunStatus, getRun, startJob, type JobRunStatus } from './jobs.js';
 import { terminalProgress, trackingProgress, type ProgressFactory } from './progress.js';
 import { PUSH_LIMITS } from './push-chunks.js';
 import { formatPushSummary, pushFile, type PushSummary } from './push-file.js';
@@ -57,6 +61,8 @@ export interface CliIo {
   client?: ClientOptions;
   /** Between two reads of a followed batch's status (default 2 s). */
   batchPollMs?: number;
+  /** Between two reads of a followed job run's status (default 2 s). */
+  jobPollMs?: number;
 }
 
 export const processIo: CliIo = {
@@ -220,6 +226,44 @@ export function hubProgram(io: CliIo = processIo, outcome: Outcome = { exitCode:
     return status.rejected > 0 ? EXIT.rejected : EXIT.ok;
   }
 
+  const jobs = program.command('jobs').description('jobs (operator key): run the nightly sync of a platform now, follow a run');
+  connectionOptions(
+    jobs
+      .command('run')
+      .description('start a run of a job (sync-provincial, sync-national); prints its runId. With --wait, follows it to its end')
+      .argument('<job>', 'sync-provincial or sync-national')
+      .option('--as-of <date>', 'YYYY-MM-DD (China): send the changes up to the end of that day (default: up to now)')
+      .option('--wait', 'follow the run until it is completed or failed (exit 1 when it failed)')
+      .option('--json', 'with --wait, print the final status as JSON'),
+  ).action(async (job: string, o: ConnectionFlags & { asOf?: string; wait?: boolean; json?: boolean }) => {
+    if (o.asOf !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(o.asOf)) throw new CliError(`--as-of 须为YYYY-MM-DD (--as-of must be a date YYYY-MM-DD, not "${o.asOf}")`);
+    const client = clientFor(o);
+    const runId = await startJob(client, job, o.asOf, io.signal);
+    if (!o.wait) {
+      io.stdout(o.json ? `${JSON.stringify({ runId })}\n` : `${runId}\n`);
+      return;
+    }
+    notice(`hub: 已启动 (started) ${job}: ${runId}`);
+    outcome.exitCode = reportRun(await followRun(client, runId, { progress, ...(io.jobPollMs !== undefined ? { pollMs: io.jobPollMs } : {}), ...signal }), o.json);
+  });
+  connectionOptions(
+    jobs
+      .command('status')
+      .description("a run's status and counts")
+      .argument('<runId>', 'the runId that hub jobs run printed')
+      .option('--json', 'print the status as JSON'),
+  ).action(async (runId: string, o: ConnectionFlags & { json?: boolean }) => {
+    outcome.exitCode = reportRun(await getRun(clientFor(o), runId, io.signal), o.json);
+  });
+
+  /** Prints a run's status; its exit code (a failed run is also reported on stderr). */
+  function reportRun(status: JobRunStatus, json: boolean | undefined): number {
+    io.stdout(json ? `${JSON.stringify(status)}\n` : formatRunStatus(status));
+    if (status.status !== 'failed') return EXIT.ok;
+    notice(`hub: 运行失败 (run ${status.runId} failed): ${status.reason ?? '未说明原因 (no reason given)'}`);
+    return EXIT.failure;
+  }
+
   const sources = program.command('sources').description('the sources: departments, courts … (operator key)');
   connectionOptions(
     sources
@@ -248,6 +292,25 @@ export function hubProgram(io: CliIo = processIo, outcome: Outcome = { exitCode:
     const key = await rotateSourceKey(clientFor(o), id);
     io.stdout(`${key}\n`);
     notice(`hub: 数据源${id}的密钥已更换，旧密钥立即失效 (source ${id} has a new key; the previous one no longer works). 只显示这一次 (shown only this once)`);
+  });
+
+  const dlq = program.command('dlq').description("an upward platform's dead letters: what it refused or never took (operator key)");
+  const platformArgument = () => new Argument('<platform>', 'the upward platform').choices(PLATFORMS);
+  connectionOptions(
+    dlq.command('list').description("the platform's failed deliveries, oldest first (every page), and its dead-letter queue's depth").addArgument(platformArgument()).option('--json', 'print them as JSON'),
+  ).action(async (platform: Platform, o: ConnectionFlags & { json?: boolean }) => {
+    const list = await listDeadLetters(clientFor(o), platform, io.signal);
+    io.stdout(o.json ? `${JSON.stringify(list)}\n` : formatDeadLetters(list));
+  });
+  connectionOptions(
+    dlq
+      .command('redrive')
+      .description('send them again: failed deliveries become pending and the dead-letter queue goes back to the platform’s queue (asks again until the hub is done)')
+      .addArgument(platformArgument())
+      .option('--json', 'print the totals as JSON'),
+  ).action(async (platform: Platform, o: ConnectionFlags & { json?: boolean }) => {
+    const totals = await redriveDeadLetters(clientFor(o), platform, notice, io.signal);
+    io.stdout(o.json ? `${JSON.stringify(totals)}\n` : formatRedrive(totals));
   });
 
   const operator = program.command('operator').description("the operator's (credit office's) key, written with your AWS credentials");

@@ -8,6 +8,7 @@ import { RECORD_KINDS } from './roles.js';
 import { licenseRecordSchema } from './license.js';
 import { penaltyRecordSchema } from './penalty.js';
 import { dishonestDebtorRecordSchema } from './dishonest-debtor.js';
+import { recordDeliverySchema } from './upward.js';
 
 export * from './errors.js';
 export * from './sources.js';
@@ -96,7 +97,7 @@ export const recordViewSchema = z
     versionCount: z.number().int().meta({ description: 'how many versions the record has in all' }),
     versionsOmitted: z.number().int().optional().meta({ description: 'how many older versions are not listed (when over 50)' }),
     publication: publicationSchema,
-    delivery: z.object({ provincial: z.object({ state: z.string() }), national: z.object({ state: z.string() }) }),
+    delivery: recordDeliverySchema,
   })
   .meta({ id: 'Record' });
 

@@ -16,6 +16,7 @@ export const ERROR_CODES = {
   invalid_submission: { status: 400, description: 'the push envelope is wrong (no records, more than 1,000, keys other than records)' },
   invalid_source: { status: 400, description: 'the source to register is invalid (see details)' },
   invalid_batch: { status: 400, description: 'the batch to open is invalid: kind, format or encoding (see details)' },
+  invalid_feedback: { status: 400, description: "a platform's feedback is invalid: no items, more than 1,000, or an item that is wrong (see details)" },
   invalid_idempotency_key: { status: 400, description: 'the Idempotency-Key header is empty, longer than 255 characters or not printable ASCII' },
   invalid_query: { status: 400, description: 'a query parameter is invalid or unknown (details name it)' },
   unauthorized: { status: 401, description: 'no key, or an unknown key' },

@@ -30,7 +30,20 @@ import {
 } from './api.js';
 import { AUDIT_DAYS_MAX, AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX, auditReadsPageSchema, auditReadsQuerySchema } from './audit.js';
 import { BATCH_KINDS, batchCreatedSchema, batchIdSchema, batchStatusSchema, createBatchSchema } from './batches.js';
+import { jobRunSchema, jobStartedSchema, LATER_JOBS, runIdSchema, startJobSchema, SYNC_JOBS } from './jobs.js';
 import { PUSH_KINDS } from './kinds.js';
+import {
+  DLQ_PAGE_DEFAULT,
+  DLQ_PAGE_MAX,
+  dlqPageSchema,
+  dlqQuerySchema,
+  FEEDBACK_TEXT_MAX,
+  feedbackRequestSchema,
+  feedbackResponseSchema,
+  MAX_FEEDBACK_ITEMS,
+  PLATFORM_NAMES,
+  redriveResponseSchema,
+} from './upward.js';
 
 // ---- Error responses ---------------------------------------------------------------------------
 
@@ -221,6 +234,8 @@ const TAGS = {
   records: 'Reading records back (the owning source or the operator)',
   audit: 'Who read personal data in full: the audit of reads (operator)',
   batches: 'Court batches: large files of records uploaded to a presigned URL and ingested by the hub (court; status also for the operator)',
+  upward: 'The upward platforms: their feedback on what they were sent (platform), and what they refused, for the operator to send again (operator)',
+  jobs: 'Jobs: the nightly syncs to the upward platforms, run on demand, and their runs (operator)',
 } as const;
 type Tag = keyof typeof TAGS;
 
@@ -403,6 +418,94 @@ export function openApiDocument() {
           requestParams: { path: z.object({ batchId: batchIdSchema }) },
           errors: cases(BEARER, STORE, NO_ROUTE, { not_found: "no such batch, or another court's (the same answer)" }),
           responses: { '200': { description: 'the batch', ...json(batchStatusSchema) } },
+        }),
+      },
+      '/v1/feedback': {
+        post: operation('POST /v1/feedback', {
+          operationId: 'postFeedback',
+          summary: 'A platform reports per-record outcomes on what it was sent (platform)',
+          description:
+            `At most ${MAX_FEEDBACK_ITEMS.toLocaleString('en')} items. The platform is the key's: a platform source is registered under the platform's name (${PLATFORM_NAMES.join(', ')}). ` +
+            'Each item names the record version it was sent (`recordId`, `version`, as in the package) and an outcome: received; rejected, with a reason; applied, with the 联合奖惩 measure. ' +
+            `Reasons and measures are kept up to ${FEEDBACK_TEXT_MAX} characters, identity numbers in them redacted, and shown on GET /v1/records/{id} (\`delivery.<platform>.feedback\`) to the source that pushed the record and to the operator. ` +
+            'A later feedback on the same delivery replaces the earlier one (within a request too, in the order of items). An item about a version this platform was never sent keeps nothing and is listed in `unknown`; ' +
+            'sending the same request again is safe.',
+          tag: 'upward',
+          requestParams: { header: contentEncodingHeader },
+          requestBody: { description: CHARSETS, required: true, ...json(feedbackRequestSchema) },
+          errors: cases(jsonBody(api.maxBodyBytes), BEARER, STORE, {
+            forbidden: "the key is not a platform's, or its source id is not a platform name",
+            invalid_feedback: `no items, more than ${MAX_FEEDBACK_ITEMS.toLocaleString('en')}, other keys, or an item that is wrong: an unknown outcome, a rejection without reason, a measure without outcome applied (details name them)`,
+          }),
+          responses: { '200': { description: 'what was kept, and the items about no delivery to this platform', ...json(feedbackResponseSchema) } },
+        }),
+      },
+      '/v1/dlq/{platform}': {
+        get: operation('GET /v1/dlq/{platform}', {
+          operationId: 'listDeadLetters',
+          summary: 'What a platform refused or never took: its failed deliveries and the depth of its dead-letter queue (operator)',
+          description:
+            'A delivery fails when the platform answers a 4xx other than 408 and 429 (its status and answer are the reason), or stays unavailable for every receive of its message. ' +
+            `Oldest failure first, at most \`limit\` (default ${DLQ_PAGE_DEFAULT}, at most ${DLQ_PAGE_MAX}) per page; send \`next\` as \`cursor\` for the next page; no \`next\` means the end. ` +
+            '`depth` is the number of messages waiting in the dead-letter queue (approximate, as SQS counts them).',
+          tag: 'upward',
+          requestParams: { path: z.object({ platform: z.string().meta({ description: `the platform: ${PLATFORM_NAMES.join(' or ')}; another is 404`, example: 'national' }) }), query: dlqQuerySchema },
+          errors: cases(OPERATOR_ONLY, STORE, NO_ROUTE, {
+            not_found: 'no such platform',
+            invalid_query: 'limit is not an integer from 1 to 1000, an unknown parameter, or a cursor that is not one of this platform’s pages (details name the parameter)',
+          }),
+          responses: { '200': { description: 'a page of failed deliveries, oldest first', ...json(dlqPageSchema) } },
+        }),
+      },
+      '/v1/dlq/{platform}/redrive': {
+        post: operation('POST /v1/dlq/{platform}/redrive', {
+          operationId: 'redriveDeadLetters',
+          summary: 'Send again what a platform refused or never took (operator)',
+          description:
+            'Every delivery of the platform that failed before the request is made pending again, and the dead-letter queue’s messages go back to the platform’s queue: ' +
+            'on AWS by an SQS message move task (`task`), on the local stack by the hub itself (`moved`). A delivery whose message is gone is queued again by the delivery sweep. ' +
+            'When the request runs short of time, `more` is true: send it again until it is not (repeating it is safe). No body.',
+          tag: 'upward',
+          requestParams: { path: z.object({ platform: z.string().meta({ description: `the platform: ${PLATFORM_NAMES.join(' or ')}; another is 404`, example: 'national' }) }) },
+          errors: cases(OPERATOR_ONLY, STORE, NO_ROUTE, { not_found: 'no such platform' }),
+          responses: { '202': { description: 'redriven: the connector sends the deliveries again', ...json(redriveResponseSchema) } },
+        }),
+      },
+      '/v1/jobs/{name}': {
+        post: operation('POST /v1/jobs/{name}', {
+          operationId: 'startJob',
+          summary: 'Start a run of a job now: the nightly sync of a platform (operator)',
+          description:
+            `Jobs: ${SYNC_JOBS.join(', ')} (also run every night on their schedule, at 02:00 and 02:30 China time). ${LATER_JOBS.join(' and ')} come with the public site: until then 404 \`not_found\`, saying so. ` +
+            'A sync sends the platform every record version changed since its watermark (the end of the last window it acknowledged) up to the moment the run was asked for ' +
+            '(with asOf: the end of that day in China), and every version it still owes from before (sent again: reconciliation), as one gzip NDJSON package: ' +
+            'a header line {"header":{packageId (the run id, also its Idempotency-Key), sender, platform, createdAt, from, to, recordCount, bodySha256}} and one line per version ' +
+            '{operation, kind, recordId, version, sourceId, fields}, POSTed to `<platform base URL>/sync`. On a 2xx the versions are delivered and the watermark moves to `to`. ' +
+            'Two runs of a job never overlap: asked while another run of the job is in progress, the new run fails at once with reason "another run of <job> is in progress (<run id>)" (ask again later). ' +
+            'A run that stops (out of time, crashed) goes on from its checkpoint and sends the same package under the same key. Follow it with GET /v1/jobs/runs/{runId}.',
+          tag: 'jobs',
+          requestParams: {
+            path: z.object({ name: z.enum([...SYNC_JOBS, ...LATER_JOBS] as [string, ...string[]]).meta({ description: `the job; ${LATER_JOBS.join(', ')}: 404 until they land` }) }),
+            header: contentEncodingHeader,
+          },
+          requestBody: { description: `${CHARSETS} May be empty (the same as {}).`, required: false, ...json(startJobSchema) },
+          errors: cases(jsonBody(4 * 1024), OPERATOR_ONLY, STORE, NO_ROUTE, {
+            invalid_body: 'the body is not an object, has keys other than asOf, or asOf is not a real date YYYY-MM-DD on or before today in China (details name the field)',
+            not_found: `no such job, or ${LATER_JOBS.join(' / ')}: not available yet`,
+            unavailable: 'the run could not be started (it is failed): ask again',
+          }),
+          responses: { '202': { description: 'the run is made (waiting) and started', ...json(jobStartedSchema) } },
+        }),
+      },
+      '/v1/jobs/runs/{runId}': {
+        get: operation('GET /v1/jobs/runs/{runId}', {
+          operationId: 'getJobRun',
+          summary: 'A run’s status and counts (operator)',
+          description: 'The counts grow while the run is running and are final once it is completed. A failed run says why (reason); its watermark did not move.',
+          tag: 'jobs',
+          requestParams: { path: z.object({ runId: runIdSchema }) },
+          errors: cases(OPERATOR_ONLY, STORE, NO_ROUTE, { not_found: 'no such run' }),
+          responses: { '200': { description: 'the run', ...json(jobRunSchema) } },
         }),
       },
       '/v1/audit/reads': {

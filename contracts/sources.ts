@@ -2,6 +2,7 @@
 import * as z from 'zod';
 import { text, uscc } from './fields.js';
 import { KINDS_BY_ROLE, PUSHING_ROLES, RECORD_KINDS, SOURCE_ROLES } from './roles.js';
+import { PLATFORM_NAMES } from './upward.js';
 
 export const sourceIdSchema = z
   .string()
@@ -15,7 +16,9 @@ export const createSourceSchema = z
     id: sourceIdSchema,
     name: text(200, '单位名称 (name of the source)'),
     uscc: uscc('单位统一社会信用代码 (USCC of the source; GB 32100 check)'),
-    role: z.enum(SOURCE_ROLES).meta({ description: 'department, court, discipline push records; checker only queries; platform sends feedback' }),
+    role: z.enum(SOURCE_ROLES).meta({
+      description: `department, court, discipline push records; checker only queries; platform sends feedback (its id is the platform's name: ${PLATFORM_NAMES.join(' or ')})`,
+    }),
     kinds: z.array(z.enum(RECORD_KINDS)).max(RECORD_KINDS.length).default([]).meta({ description: 'what the source may push; empty for checker and platform' }),
   })
   .superRefine((s, ctx) => {
@@ -26,6 +29,10 @@ export const createSourceSchema = z
       }
     });
     if (new Set(s.kinds).size !== s.kinds.length) ctx.addIssue({ code: 'custom', path: ['kinds'], message: '种类重复 (a kind is listed twice)' });
+    // A platform's key says which platform speaks (POST /v1/feedback): its source id is the platform's name.
+    if (s.role === 'platform' && !(PLATFORM_NAMES as readonly string[]).includes(s.id)) {
+      ctx.addIssue({ code: 'custom', path: ['id'], message: `上级平台的数据源标识须为平台名称 (a platform source's id is its platform's name: ${PLATFORM_NAMES.join(' or ')})` });
+    }
     if (PUSHING_ROLES.includes(s.role) && s.kinds.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['kinds'], message: `角色${s.role}须至少指定一个种类 (a ${s.role} needs at least one kind: ${allowed.join(', ')})` });
     }

@@ -91,10 +91,26 @@ export const tables = {
     sortKey: { name: 'sk', type: 'S' },
     // Sparse: only deliveries still owed carry `owedBy` (the platform), so the sweep and the lag metric read exactly
     // those, oldest first, however many were delivered.
-    globalIndexes: [{ name: 'owed', partitionKey: { name: 'owedBy', type: 'S' }, sortKey: { name: 'owedSince', type: 'S' } }],
+    globalIndexes: [
+      { name: 'owed', partitionKey: { name: 'owedBy', type: 'S' }, sortKey: { name: 'owedSince', type: 'S' } },
+      // Sparse like `owed`: only failed deliveries carry `failedBy` (the platform): the operator's dead-letter list.
+      { name: 'failed', partitionKey: { name: 'failedBy', type: 'S' }, sortKey: { name: 'failedAt', type: 'S' } },
+      // Every delivery by platform and day (`changeDay` = <platform>#<YYYY-MM-DD>, China time), in order: the nightly sync reads the changes since its watermark.
+      { name: 'byDay', partitionKey: { name: 'changeDay', type: 'S' }, sortKey: { name: 'createdAt', type: 'S' } },
+    ],
     stream: false,
     description:
-      'What each upward platform is owed and was sent, per record version: pk REC#<record id>, sk <platform>#<version, 10 digits>; state pending | delivered | failed | superseded, its idempotency key, attempts, the platform’s feedback; index owed (pending only: by platform, oldest first)',
+      'What each upward platform is owed and was sent, per record version: pk REC#<record id>, sk <platform>#<version, 10 digits>; state pending | delivered | failed | superseded, its idempotency key, attempts, the platform’s feedback; indexes owed (pending only), failed (failed only), byDay (every delivery, by platform and day)',
+  },
+  jobs: {
+    envVar: 'HUB_JOBS_TABLE',
+    localName: 'hub-jobs',
+    partitionKey: { name: 'pk', type: 'S' },
+    sortKey: { name: 'sk', type: 'S' },
+    globalIndexes: [],
+    stream: false,
+    description:
+      'Job runs (pk RUN#<run id>, sk RUN: job, status, counts, checkpoint), one lease per job (pk LOCK#<job>, sk LOCK: two runs never overlap) and the nightly sync’s watermark per platform (pk WATERMARK#<platform>, sk WATERMARK)',
   },
 } as const satisfies Record<string, TableSpec>;
 
@@ -261,6 +277,8 @@ export const functions = {
     tables: {
       sources: { actions: ['dynamodb:GetItem'], leadingKeys: ['KEY#*'] },
       records: { actions: ['dynamodb:Query'], leadingKeys: ['REC#*'] },
+      // The record's deliveries to the upward platforms, with the platforms' feedback (one Query of its partition).
+      deliveries: { actions: ['dynamodb:Query'], leadingKeys: ['REC#*'] },
       audit: { actions: ['dynamodb:PutItem'], leadingKeys: ['READ#*'] },
       throttle: { actions: ['dynamodb:UpdateItem'], leadingKeys: ['RATE#*'] },
     },
@@ -380,6 +398,77 @@ export const functions = {
     keys: ['decrypt'],
     reservedConcurrency: 5,
   },
+  feedback: {
+    entry: 'functions/feedback/handler.ts',
+    description: 'POST /v1/feedback: a platform reports per-record outcomes (received, rejected with a reason, 联合奖惩 result) on what it was sent',
+    memoryMb: 512,
+    timeoutSeconds: 10,
+    tables: {
+      sources: { actions: ['dynamodb:GetItem'], leadingKeys: ['KEY#*'] },
+      throttle: { actions: ['dynamodb:UpdateItem'], leadingKeys: ['RATE#*'] },
+      // The delivery each outcome is about: a conditional UpdateCommand of its feedback (an unknown one fails the condition).
+      deliveries: { actions: ['dynamodb:UpdateItem'], leadingKeys: ['REC#*'] },
+    },
+    authenticates: true,
+    keys: [],
+    reservedConcurrency: 5,
+  },
+  dlq: {
+    entry: 'functions/dlq/handler.ts',
+    description: 'GET /v1/dlq/{platform} (what a platform refused or never took) and POST /v1/dlq/{platform}/redrive (send it again) for the operator',
+    memoryMb: 512,
+    timeoutSeconds: 29,
+    tables: {
+      sources: { actions: ['dynamodb:GetItem'], leadingKeys: ['KEY#*'] },
+      throttle: { actions: ['dynamodb:UpdateItem'], leadingKeys: ['RATE#*'] },
+      // The failed index (Query, oldest first); a redriven delivery is made pending again (conditional UpdateCommand).
+      deliveries: { actions: ['dynamodb:UpdateItem'], leadingKeys: ['REC#*'], queryIndexes: ['failed'] },
+    },
+    // The dead-letter queues' depth, and their redrive: StartMessageMoveTask on AWS; where that is missing (the local
+    // emulator), receive, send to the platform's queue, delete.
+    queues: {
+      provincialDead: ['sqs:GetQueueAttributes', 'sqs:StartMessageMoveTask', 'sqs:ListMessageMoveTasks', 'sqs:ReceiveMessage', 'sqs:DeleteMessage'],
+      nationalDead: ['sqs:GetQueueAttributes', 'sqs:StartMessageMoveTask', 'sqs:ListMessageMoveTasks', 'sqs:ReceiveMessage', 'sqs:DeleteMessage'],
+      provincial: ['sqs:SendMessage'],
+      national: ['sqs:SendMessage'],
+    },
+    authenticates: true,
+    keys: [],
+    reservedConcurrency: 2,
+  },
+  jobs: {
+    entry: 'functions/jobs/handler.ts',
+    description: 'POST /v1/jobs/{name} (start a run: 202 {runId}) and GET /v1/jobs/runs/{runId} (its status and counts), for the operator',
+    memoryMb: 512,
+    timeoutSeconds: 10,
+    tables: {
+      sources: { actions: ['dynamodb:GetItem'], leadingKeys: ['KEY#*'] },
+      throttle: { actions: ['dynamodb:UpdateItem'], leadingKeys: ['RATE#*'] },
+      jobs: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], leadingKeys: ['RUN#*'] },
+    },
+    authenticates: true,
+    keys: [],
+    reservedConcurrency: 5,
+    invokes: ['syncRunner'],
+  },
+  syncRunner: {
+    entry: 'functions/sync-runner/handler.ts',
+    description: 'Runs the nightly sync of a platform: every change since its acknowledged watermark and what it still owes, as one gzip NDJSON package with a manifest; resumes a crashed run, never overlaps another',
+    memoryMb: 512,
+    timeoutSeconds: 900,
+    tables: {
+      jobs: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], leadingKeys: ['RUN#*', 'LOCK#*', 'WATERMARK#*'] },
+      deliveries: { actions: ['dynamodb:UpdateItem'], leadingKeys: ['REC#*'], queryIndexes: ['byDay', 'owed'] },
+      records: { actions: ['dynamodb:GetItem'], leadingKeys: ['REC#*'] },
+    },
+    buckets: {
+      exchange: { objects: { 'sync/': ['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload'] } },
+    },
+    authenticates: false,
+    keys: ['decrypt'],
+    reservedConcurrency: 2,
+    invokes: ['syncRunner'],
+  },
   deliverySweep: {
     entry: 'functions/delivery-sweep/handler.ts',
     description: 'Queues again the deliveries still owed long after they were queued (a message lost, expired or stuck), and reports the age of the oldest',
@@ -429,6 +518,11 @@ export const routes: readonly RouteSpec[] = [
   { routeKey: 'GET /v1/audit/reads', function: 'audit' },
   { routeKey: 'POST /v1/batches', function: 'batches' },
   { routeKey: 'GET /v1/batches/{batchId}', function: 'batches' },
+  { routeKey: 'POST /v1/feedback', function: 'feedback' },
+  { routeKey: 'GET /v1/dlq/{platform}', function: 'dlq' },
+  { routeKey: 'POST /v1/dlq/{platform}/redrive', function: 'dlq' },
+  { routeKey: 'POST /v1/jobs/{name}', function: 'jobs' },
+  { routeKey: 'GET /v1/jobs/runs/{runId}', function: 'jobs' },
   { routeKey: '$default', function: 'health' },
 ];
 
@@ -525,6 +619,14 @@ export const buckets = {
     // Batch files hold identity numbers: kept long enough to ingest and to download the rejects, not longer.
     expireAfterDays: 30,
   },
+  exchange: {
+    envVar: 'HUB_EXCHANGE_BUCKET',
+    localName: 'hub-exchange',
+    description: 'The nightly sync’s packages (sync/<platform>/<run id>.ndjson.gz), written as a stream and sent from there: a resumed run sends the same bytes',
+    notifications: [],
+    // They hold identity numbers: kept for a month of re-sends and audits, not longer.
+    expireAfterDays: 30,
+  },
 } as const satisfies Record<string, BucketSpec>;
 
 export type BucketName = keyof typeof buckets;
@@ -548,17 +650,22 @@ export const storageEnvironment = {
   s3ForcePathStyle: 'HUB_S3_FORCE_PATH_STYLE',
 } as const;
 
-export interface ScheduleSpec {
+interface ScheduleCommon {
   /** The function invoked (asynchronously) when the schedule fires (a key of `functions`, as for notifications). */
   function: string;
-  /** Fires every this many minutes (an EventBridge `rate(n minutes)` schedule). */
-  everyMinutes: number;
   /** The event the function receives (the target's constant input); without it, EventBridge's "Scheduled Event". */
   input?: Readonly<Record<string, unknown>>;
   /** The local stack also fires it once right after it has started (work left by a stack that was stopped or killed). */
   alsoAtLocalStart: boolean;
   description: string;
 }
+
+/**
+ * When a schedule fires: every `everyMinutes` (an EventBridge `rate(n minutes)` schedule), or once a day at
+ * `dailyAt` ('HH:MM', China time: UTC+8, no daylight saving), an EventBridge cron expression in UTC on AWS
+ * (infra/daily-schedule.ts) and a timer set to the next occurrence locally (infra/local/schedules.ts).
+ */
+export type ScheduleSpec = ScheduleCommon & ({ everyMinutes: number; dailyAt?: never } | { dailyAt: string; everyMinutes?: never });
 
 export const schedules = {
   batchSweep: {
@@ -575,6 +682,21 @@ export const schedules = {
     everyMinutes: 5,
     alsoAtLocalStart: true,
     description: 'Queues again what an upward platform is still owed long after it was queued (exchange.requeueAfterSeconds)',
+  },
+  // The nightly syncs (API.md "Jobs"), half an hour apart: each platform's run holds its own lease (LOCK#<job>).
+  syncProvincial: {
+    function: 'syncRunner',
+    dailyAt: '02:00',
+    input: { job: 'sync-provincial' },
+    alsoAtLocalStart: false,
+    description: 'The nightly sync of the provincial platform: every change since its watermark and what it still owes, as one package',
+  },
+  syncNational: {
+    function: 'syncRunner',
+    dailyAt: '02:30',
+    input: { job: 'sync-national' },
+    alsoAtLocalStart: false,
+    description: 'The nightly sync of the national platform: every change since its watermark and what it still owes, as one package',
   },
 } as const satisfies Record<string, ScheduleSpec>;
 

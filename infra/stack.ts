@@ -30,7 +30,8 @@
  * Buckets (court batch files): one per `buckets` entry, under the storage key,
  * private, TLS only, unversioned, expiring their objects; their notifications
  * start the catalogue's functions; S3 access is written by hand too, per key
- * prefix. Schedules are EventBridge rules; a function that invokes another
+ * prefix. Schedules are EventBridge rules (a rate, or a daily time in China as a
+ * cron expression in UTC); a function that invokes another
  * (or itself) may invoke exactly those.
  *
  * Sharing upward: one SQS queue per `queues` entry, under the storage key, TLS
@@ -83,6 +84,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { usccProblem } from '../shared/domain/identifiers.js';
 import { bundling } from './bundling.js';
+import { dailyCronExpression } from './daily-schedule.js';
 import * as catalogue from './catalogue.js';
 import {
   environment,
@@ -132,6 +134,9 @@ type CatalogueFunction = HubCatalogue['functions'][string];
 export type CatalogueEventSource =
   | (Omit<Extract<EventSourceSpec, { type: 'dynamodb-stream' }>, 'table'> & { readonly table: string })
   | (Omit<Extract<EventSourceSpec, { type: 'sqs' }>, 'queue'> & { readonly queue: string });
+
+/** How long EventBridge keeps trying to deliver the event of a daily schedule (a nightly run an hour late is still wanted). */
+export const DAILY_EVENT_MAX_AGE_MINUTES = 60;
 
 /** The hub's catalogue (infra/catalogue.ts). */
 export const hubCatalogue: HubCatalogue = {
@@ -605,13 +610,14 @@ export class HubStack extends Stack {
       if (!fn) throw new Error(`Schedule "${name}" names unknown function "${spec.function}"`);
       this.schedules[name] = new Rule(this, `${pascal(name)}Schedule`, {
         description: `Credit hub: ${spec.description}`,
-        schedule: Schedule.rate(Duration.minutes(spec.everyMinutes)),
+        // A daily schedule is a time in China (UTC+8); EventBridge rules read cron expressions in UTC.
+        schedule: spec.dailyAt !== undefined ? Schedule.expression(dailyCronExpression(spec.dailyAt)) : Schedule.rate(Duration.minutes(spec.everyMinutes)),
         targets: [
           new LambdaFunction(fn, {
             ...(spec.input ? { event: RuleTargetInput.fromObject(spec.input) } : {}),
-            // A missed sweep is made up by the next one.
+            // A missed sweep is made up by the next one; a nightly run still starts if it is delivered within the hour.
             retryAttempts: 2,
-            maxEventAge: Duration.minutes(spec.everyMinutes),
+            maxEventAge: spec.dailyAt !== undefined ? Duration.minutes(DAILY_EVENT_MAX_AGE_MINUTES) : Duration.minutes(spec.everyMinutes),
           }),
         ],
       });

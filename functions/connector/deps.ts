@@ -13,7 +13,7 @@ import type { ConnectorDeps } from '../../shared/upward/connector.js';
 import { DynamoDeliveriesStore } from '../../shared/upward/deliveries-store.js';
 import { PowertoolsDeliveryMetrics, type DeliveryMetrics } from '../../shared/upward/delivery-metrics.js';
 import { SqsDeadLetters } from '../../shared/upward/delivery-queues.js';
-import { connectorPlatform, requiredEnv } from '../../shared/upward/environment.js';
+import { connectorPlatform, platformRequestTimeoutMs, requiredEnv } from '../../shared/upward/environment.js';
 import { fetchPost } from '../../shared/upward/platform-client.js';
 import { senderUscc } from '../../shared/upward/sender.js';
 
@@ -37,7 +37,8 @@ function connectorPorts(): Ports {
       deadLetters: new SqsDeadLetters(sqs(), requiredEnv(queues[spec.deadLetterQueue].envVar)),
       maxReceiveCount: queues[spec.queue].deadLetter.maxReceiveCount,
       attemptsPerInvocation: exchange.attemptsPerInvocation,
-      requestTimeoutMs: exchange.requestTimeoutSeconds * 1000,
+      // exchange.requestTimeoutSeconds; HUB_PLATFORM_TIMEOUT_SECONDS in tests and demos only.
+      requestTimeoutMs: platformRequestTimeoutMs(),
       now: () => new Date(),
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
       random: Math.random,

@@ -7,6 +7,7 @@
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { usageMark, usageSince } from '../../shared/aws/request-meter.js';
 import { logger } from '../../shared/logger.js';
 import { deliverMessage, type ConnectorDeps, type DeliveryOutcome } from '../../shared/upward/connector.js';
 import type { DeliveryMetrics } from '../../shared/upward/delivery-metrics.js';
@@ -19,6 +20,7 @@ export class DeliveryDeferredError extends Error {
 
 export function connectorHandler(makeDeps: (context: Context) => ConnectorDeps, metrics: () => DeliveryMetrics) {
   return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    const mark = usageMark();
     const deps = makeDeps(context);
     const outcomes: Partial<Record<DeliveryOutcome | 'error', number>> = {};
     let retried = 0;
@@ -42,7 +44,7 @@ export function connectorHandler(makeDeps: (context: Context) => ConnectorDeps, 
       return await processPartialResponse(event, deliver, new BatchProcessor(EventType.SQS), { context, throwOnFullBatchFailure: false });
     } finally {
       metrics().connector(deps.platform, { delivered: outcomes.delivered ?? 0, retried, deadLettered: (outcomes['dead-lettered'] ?? 0) + (outcomes['given-up'] ?? 0) });
-      logger.info('connector', { platform: deps.platform, messages: event.Records.length, retried, ...outcomes });
+      logger.info('connector', { platform: deps.platform, messages: event.Records.length, retried, ...outcomes, ...usageSince(mark) });
     }
   };
 }

@@ -1,5 +1,4 @@
 /** What the delivery sweep works with, built once per container from its environment (the catalogue's names). */
-import { exchange } from '../../infra/catalogue.js';
 import { dynamo } from '../../shared/aws/clients.js';
 import { sqs } from '../../shared/aws/sqs-client.js';
 import { tableName } from '../../shared/config.js';
@@ -7,7 +6,7 @@ import { DynamoDeliveriesStore } from '../../shared/upward/deliveries-store.js';
 import { PowertoolsDeliveryMetrics, type DeliveryMetrics } from '../../shared/upward/delivery-metrics.js';
 import { SqsDeliveryQueues } from '../../shared/upward/delivery-queues.js';
 import type { SweepDeps } from '../../shared/upward/delivery-sweep.js';
-import { deliveryQueueUrls } from '../../shared/upward/environment.js';
+import { deliveryQueueUrls, requeueAfterMs } from '../../shared/upward/environment.js';
 
 type Ports = Omit<SweepDeps, 'remainingMs'>;
 let ports: Ports | undefined;
@@ -17,7 +16,8 @@ function sweepPorts(): Ports {
   ports ??= {
     store: new DynamoDeliveriesStore(dynamo(), tableName('deliveries')),
     queues: new SqsDeliveryQueues(sqs(), deliveryQueueUrls()),
-    requeueAfterMs: exchange.requeueAfterSeconds * 1000,
+    // exchange.requeueAfterSeconds; HUB_REQUEUE_AFTER_SECONDS in tests and demos only.
+    requeueAfterMs: requeueAfterMs(),
     now: () => new Date(),
   };
   return ports;

@@ -8,20 +8,32 @@
  * record or a listed version has a natural person's certificate number) is
  * written to the audit first, before anything is decrypted; if that write
  * fails, so does the read: no disclosure goes unrecorded.
+ *
+ * `delivery` is the current version's delivery to each upward platform, with
+ * the platform's feedback: one Query of the record's partition in the
+ * deliveries table, made only for a caller who may see the record.
  */
 import { RECORD_ID_PATTERN } from '../../contracts/record-id.js';
 import { readEntry } from '../../shared/audit/read-entry.js';
 import { authenticate } from '../../shared/auth/authenticate.js';
-import { fieldCipher } from '../../shared/config.js';
+import { dynamo } from '../../shared/aws/clients.js';
+import { fieldCipher, tableName } from '../../shared/config.js';
 import { auditStore, authDeps, recordsStore } from '../../shared/deps.js';
 import { shorten } from '../../shared/domain/text.js';
 import { notFound } from '../../shared/http/errors.js';
 import { httpHandler } from '../../shared/http/middleware.js';
 import { json } from '../../shared/http/response.js';
 import { recordView, showsCertificateNumber } from '../../shared/records/view.js';
+import { DynamoDeliveriesStore } from '../../shared/upward/deliveries-store.js';
 
 /** How much of the requested id an error message quotes back. */
 const QUOTED_ID_MAX = 64;
+
+let deliveries: DynamoDeliveriesStore | undefined;
+function deliveriesStore(): DynamoDeliveriesStore {
+  deliveries ??= new DynamoDeliveriesStore(dynamo(), tableName('deliveries'));
+  return deliveries;
+}
 
 export const handler = httpHandler(async (event) => {
   const principal = await authenticate(event, authDeps());
@@ -32,5 +44,6 @@ export const handler = httpHandler(async (event) => {
   if (!visible) throw notFound(`没有记录${shorten(id, QUOTED_ID_MAX)} (unknown record id)`);
   // Recorded before anything is decrypted: no identity number is even produced for an unrecorded read.
   if (operator && showsCertificateNumber(found.head, found.versions)) await auditStore().recordRead(readEntry(event, principal, id, new Date()));
-  return json(200, await recordView(found.head, found.versions, operator, fieldCipher));
+  const delivered = await deliveriesStore().listForVersion(id, found.head.version);
+  return json(200, await recordView(found.head, found.versions, operator, fieldCipher, delivered));
 });

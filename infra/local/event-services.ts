@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { s3ClientConfig } from '../../shared/aws/s3-client.js';
+import { secondsSetting } from '../../shared/upward/environment.js';
 import {
   buckets,
   functionNameEnvVar,
@@ -64,6 +65,19 @@ export interface EventServices {
 }
 
 const hasFunction = (fn: string) => Object.hasOwn(functions, fn);
+
+/**
+ * A test and demo setting, never used on AWS: one visibility timeout (seconds) for every local queue instead of
+ * the catalogue's (the delivery queues' six minutes), so that a message whose connector crashed or gave it back
+ * comes again within a test's time. Unset: the catalogue's.
+ */
+export const LOCAL_QUEUE_VISIBILITY_ENV = 'HUB_SQS_VISIBILITY_SECONDS';
+
+/** The visibility timeout every local queue gets instead of its own, or undefined for the catalogue's. */
+export function localQueueVisibilityOverride(env: Readonly<Record<string, string | undefined>> = process.env): number | undefined {
+  const seconds = secondsSetting(LOCAL_QUEUE_VISIBILITY_ENV, 0, env);
+  return seconds > 0 ? seconds : undefined;
+}
 
 /** How often expired objects are looked for after the start (S3 expires within about a day). */
 const LIFECYCLE_EVERY_MS = 60 * 60_000;
@@ -126,7 +140,9 @@ export async function startEventServices(options: EventServicesOptions): Promise
     sqsLocal = await startSqsLocal({ dir: join(options.dataDir, 'sqs'), region });
     const sqsAdmin = new SQSClient(localSqsClientConfig({ endpoint: sqsLocal.endpoint, region, credentials: options.credentials }));
     try {
-      const { queues, created } = await provisionQueues(sqsAdmin, { endpoint: sqsLocal.endpoint });
+      const visibilityTimeoutSeconds = localQueueVisibilityOverride();
+      const { queues, created } = await provisionQueues(sqsAdmin, { endpoint: sqsLocal.endpoint, ...(visibilityTimeoutSeconds ? { visibilityTimeoutSeconds } : {}) });
+      if (visibilityTimeoutSeconds) log(`queues: visibility timeout ${visibilityTimeoutSeconds} s for every queue (${LOCAL_QUEUE_VISIBILITY_ENV}, a test setting)`);
       provisioned = queues;
       log(created.length ? `created queues: ${created.join(', ')}` : 'queues already exist: messages kept from the last run');
     } finally {

@@ -21,6 +21,7 @@ import { provisionTables } from './provision.js';
 import { acquireDataFolderLock } from './data-folder-lock.js';
 import { parseReceiverFaults, RECEIVER_FAULTS_ENV, startPlatformReceiver, type PlatformReceiver } from './platform-receiver.js';
 import { startStreamPollers, type StreamPollers } from './stream-poller.js';
+import { REDRIVE_MODE_ENV } from '../../shared/upward/redrive.js';
 
 export interface LocalStackOptions {
   port: number;
@@ -81,6 +82,8 @@ export function handlerEnvironment(dynamoEndpoint: string, keyDir: string, crede
     AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
     POWERTOOLS_SERVICE_NAME: 'credit-hub',
     [environment.localKeyDir]: keyDir,
+    // The SQS emulator has no StartMessageMoveTask: a dead-letter redrive receives, resends and deletes (shared/upward/redrive.ts).
+    [REDRIVE_MODE_ENV]: 'resend',
   };
   for (const spec of Object.values(tables)) env[spec.envVar] = spec.localName;
   return env;

@@ -10,11 +10,12 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { dynamoClientConfig } from './client-config.js';
 import { meterCapacity } from './consumed-capacity.js';
+import { meterRequests } from './request-meter.js';
 
 let documentClient: DynamoDBDocumentClient | undefined;
 
 export function dynamo(): DynamoDBDocumentClient {
-  documentClient ??= DynamoDBDocumentClient.from(meterCapacity(new DynamoDBClient(dynamoClientConfig())), {
+  documentClient ??= DynamoDBDocumentClient.from(meterRequests(meterCapacity(new DynamoDBClient(dynamoClientConfig()))), {
     marshallOptions: { removeUndefinedValues: true },
   });
   return documentClient;

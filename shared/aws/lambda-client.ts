@@ -1,6 +1,7 @@
 /** The Lambda client of the batch ingest (its own continuation), created once per container (see clients.ts). */
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { awsClientConfig } from './client-config.js';
+import { meterRequests } from './request-meter.js';
 
 let lambdaClient: LambdaClient | undefined;
 
@@ -10,6 +11,6 @@ let lambdaClient: LambdaClient | undefined;
  * client-config.ts applies: a synchronous invocation of a function that runs longer needs a client of its own.
  */
 export function lambda(): LambdaClient {
-  lambdaClient ??= new LambdaClient(awsClientConfig());
+  lambdaClient ??= meterRequests(new LambdaClient(awsClientConfig()));
   return lambdaClient;
 }

@@ -2,6 +2,7 @@
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { storageEnvironment } from '../../infra/catalogue.js';
 import { awsClientConfig } from './client-config.js';
+import { meterRequests } from './request-meter.js';
 
 let s3Client: S3Client | undefined;
 
@@ -25,6 +26,6 @@ export function s3ClientConfig(overrides: Partial<S3ClientConfig> = {}): S3Clien
 
 /** The S3 client (reads, writes and presigned URLs), created once; its endpoint comes from AWS_ENDPOINT_URL_S3 where set. */
 export function s3(): S3Client {
-  s3Client ??= new S3Client(s3ClientConfig());
+  s3Client ??= meterRequests(new S3Client(s3ClientConfig()));
   return s3Client;
 }

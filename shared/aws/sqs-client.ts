@@ -1,6 +1,7 @@
 /** The SQS client of the fan-out, the connectors and the delivery sweep, created once per container (see clients.ts). */
 import { SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
 import { awsClientConfig } from './client-config.js';
+import { meterRequests } from './request-meter.js';
 
 let sqsClient: SQSClient | undefined;
 
@@ -16,6 +17,6 @@ export function sqsClientConfig(overrides: Partial<SQSClientConfig> = {}): SQSCl
 
 /** The SQS client, created once; its endpoint comes from AWS_ENDPOINT_URL_SQS where set (the local stack). */
 export function sqs(): SQSClient {
-  sqsClient ??= new SQSClient(sqsClientConfig());
+  sqsClient ??= meterRequests(new SQSClient(sqsClientConfig()));
   return sqsClient;
 }

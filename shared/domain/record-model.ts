@@ -37,10 +37,6 @@ export interface Publication {
 /** active: in force; removed: the source withdrew it (a 失信被执行人 listing the court removed), and its publication has ended. */
 export type RecordStatus = 'active' | 'removed';
 
-export interface DeliveryState {
-  state: 'pending';
-}
-
 /** A natural person's certificate, as stored: never the plaintext number. */
 export interface StoredCertificate {
   type: string;
@@ -80,7 +76,6 @@ export interface StoredHead extends RecordContent {
   receivedAt: string;
   status: RecordStatus;
   publication: Publication;
-  delivery: Record<'provincial' | 'national', DeliveryState>;
   /**
    * The most recent pushes that changed this record under an Idempotency-Key,
    * newest first (at most APPLIED_REQUESTS_KEPT): a retry of one of them finds

@@ -103,7 +103,6 @@ export async function prepareRecord(spec: PushKindSpec, source: KeyPrincipal, ra
     receivedAt: receivedIso,
     status,
     publication,
-    delivery: { provincial: { state: 'pending' }, national: { state: 'pending' } },
   };
   return { ok: true, head };
 }

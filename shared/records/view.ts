@@ -2,7 +2,9 @@
  * What GET /v1/records/{id} shows: canonical fields with a natural person's
  * certificate number put back in its kind's field (in full for the operator,
  * masked for everyone else), labels of the coded values, every version,
- * status, whether the subject is a government body, publication and delivery.
+ * status, whether the subject is a government body, publication, and the
+ * delivery of the current version to each upward platform (from the
+ * deliveries table: shared/upward/delivery-view.ts).
  */
 import {
   CERTIFICATE_TYPE,
@@ -19,6 +21,8 @@ import { inFieldOrder, pushKind } from '../../contracts/kinds.js';
 import type { FieldCipher } from '../crypto/field-cipher.js';
 import { maskIdentityNumber } from '../domain/identifiers.js';
 import type { RecordContent, StoredHead, StoredVersion } from '../domain/record-model.js';
+import type { Delivery } from '../upward/delivery-model.js';
+import { recordDeliveryView } from '../upward/delivery-view.js';
 
 const CODED_FIELDS: Record<string, CodeTable> = {
   XK_XDR_LB: SUBJECT_CATEGORY,
@@ -74,7 +78,8 @@ export function showsCertificateNumber(head: StoredHead, versions: StoredVersion
   return head.certificate !== undefined || shownVersions(versions).some((v) => v.certificate !== undefined);
 }
 
-export async function recordView(head: StoredHead, versions: StoredVersion[], reveal: boolean, cipher: () => Promise<FieldCipher>) {
+/** `deliveries`: the record's deliveries (those of its current version are shown; none yet: pending). */
+export async function recordView(head: StoredHead, versions: StoredVersion[], reveal: boolean, cipher: () => Promise<FieldCipher>, deliveries: readonly Delivery[] = []) {
   const fields = await fieldsFor(head.id, head.kind, head, reveal, cipher);
   const shown = shownVersions(versions);
   const history = await Promise.all(
@@ -104,6 +109,6 @@ export async function recordView(head: StoredHead, versions: StoredVersion[], re
     versionCount: versions.length + 1,
     ...(omitted > 0 ? { versionsOmitted: omitted } : {}),
     publication: head.publication,
-    delivery: head.delivery,
+    delivery: recordDeliveryView(head.version, deliveries),
   };
 }

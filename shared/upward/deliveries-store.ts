@@ -7,7 +7,10 @@
  * - pending → delivered | superseded | failed, and failed → delivered | failed (a message the operator redrove
  *   from the dead-letter queue is tried again); never out of delivered or superseded;
  * - `owedBy` (= the platform) is present exactly while pending: the sparse index `owed` (owedBy, owedSince) lists
- *   what each platform still owes, oldest first, however many deliveries were made.
+ *   what each platform still owes, oldest first, however many deliveries were made;
+ * - `failedBy` (= the platform) is present exactly while failed: the sparse index `failed` (failedBy, failedAt) is
+ *   the operator's dead-letter list; a redrive makes a failed delivery pending again (failed → pending);
+ * - a platform's feedback (POST /v1/feedback) is kept on the delivery it is about, whatever its state.
  *
  * A condition that no longer holds is an answer (`false`, `lost`), not an error: another worker got there first.
  */
@@ -17,6 +20,7 @@ import { unmarshall, type NativeAttributeValue } from '@aws-sdk/util-dynamodb';
 import { deliveryKey, type Delivery, type DeliveryRef, type PlatformName } from './delivery-model.js';
 
 export const OWED_INDEX = 'owed';
+export const FAILED_INDEX = 'failed';
 
 /** The outcome of a conditional change: `updated`, or `lost` when the delivery was not in a state it applies to. */
 export type Transition = 'updated' | 'lost';
@@ -27,18 +31,49 @@ export interface OwedPage {
   cursor?: string;
 }
 
+/** Where a page of the `failed` index ended: its key attributes (failedBy, failedAt, pk, sk). */
+export type FailedKey = Record<string, string>;
+
+export interface FailedPage {
+  items: Delivery[];
+  /** Where the next page starts; absent after the last. */
+  lastKey?: FailedKey;
+}
+
+/** A platform's per-record outcome as kept on the delivery (POST /v1/feedback). */
+export interface StoredFeedback {
+  outcome: 'received' | 'rejected' | 'applied';
+  reason?: string;
+  measure?: string;
+  /** When the platform says it happened (the receive time when it did not say). */
+  at: string;
+  /** When the hub received it. */
+  receivedAt: string;
+}
+
 export interface DeliveriesStore {
   /** Writes `delivery` unless it exists: `created`, or the delivery already there (when the store says). */
   createIfAbsent(delivery: Delivery): Promise<{ created: true } | { created: false; existing?: Delivery }>;
   get(ref: DeliveryRef): Promise<Delivery | undefined>;
   /** Every delivery of a record (both platforms, every version), oldest version first. */
   listForRecord(recordId: string): Promise<Delivery[]>;
+  /** The deliveries of one version of a record (one per platform at most): one Query of its partition. */
+  listForVersion(recordId: string, version: number): Promise<Delivery[]>;
   /** pending | failed → delivered: no longer owed. `attemptsAdded`: the POSTs of this receive that failed first. */
   markDelivered(ref: DeliveryRef, at: string, attemptsAdded: number): Promise<Transition>;
   /** pending | failed → superseded (a newer version carries the record's whole state): no longer owed. */
   markSuperseded(ref: DeliveryRef, at: string): Promise<Transition>;
-  /** pending | failed → failed with `reason`: no longer owed (its message is in the dead-letter queue). */
+  /** pending | failed → failed with `reason`: no longer owed (its message is in the dead-letter queue); listed by the `failed` index. */
   markFailed(ref: DeliveryRef, reason: string, at: string, attemptsAdded: number): Promise<Transition>;
+  /**
+   * `platform`'s failed deliveries that failed before `before`, oldest first, `limit` per page (the `failed` index,
+   * eventually consistent: a delivery that left `failed` a moment ago may still be listed).
+   */
+  listFailed(platform: PlatformName, options: { limit: number; before?: string; startKey?: FailedKey }): Promise<FailedPage>;
+  /** failed → pending (a redrive): owed again from `at` and counted as queued at `at`; no longer listed as failed. */
+  resetToPending(ref: DeliveryRef, at: string): Promise<Transition>;
+  /** Keeps the platform's feedback on the delivery, replacing an earlier one; `lost` when there is no such delivery. */
+  setFeedback(ref: DeliveryRef, feedback: StoredFeedback): Promise<Transition>;
   /** Counts POSTs that failed without settling the delivery (it is tried again later). */
   recordAttempt(ref: DeliveryRef, attemptsAdded: number): Promise<Transition>;
   /**
@@ -115,9 +150,29 @@ export class DynamoDeliveriesStore implements DeliveriesStore {
     return found.sort((a, b) => a.version - b.version || (a.platform < b.platform ? -1 : a.platform > b.platform ? 1 : 0));
   }
 
+  async listForVersion(recordId: string, version: number): Promise<Delivery[]> {
+    const found: Delivery[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk',
+          // Only this version's items come back, however many versions the record has had.
+          FilterExpression: 'version = :version',
+          ExpressionAttributeValues: { ':pk': `REC#${recordId}`, ':version': version },
+          ExclusiveStartKey: start,
+        }),
+      );
+      found.push(...(page.Items ?? []).map(strip));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return found;
+  }
+
   markDelivered(ref: DeliveryRef, at: string, attemptsAdded: number): Promise<Transition> {
     return this.#transition(ref, {
-      UpdateExpression: 'SET #state = :delivered, deliveredAt = :at ADD attempts :n REMOVE owedBy, failedReason, failedAt',
+      UpdateExpression: 'SET #state = :delivered, deliveredAt = :at ADD attempts :n REMOVE owedBy, failedBy, failedReason, failedAt',
       ConditionExpression: SETTLEABLE,
       ExpressionAttributeValues: { ':delivered': 'delivered', ':at': at, ':n': attemptsAdded, ':pending': 'pending', ':failed': 'failed' },
     });
@@ -125,7 +180,7 @@ export class DynamoDeliveriesStore implements DeliveriesStore {
 
   markSuperseded(ref: DeliveryRef, at: string): Promise<Transition> {
     return this.#transition(ref, {
-      UpdateExpression: 'SET #state = :superseded, supersededAt = :at REMOVE owedBy',
+      UpdateExpression: 'SET #state = :superseded, supersededAt = :at REMOVE owedBy, failedBy',
       ConditionExpression: SETTLEABLE,
       ExpressionAttributeValues: { ':superseded': 'superseded', ':at': at, ':pending': 'pending', ':failed': 'failed' },
     });
@@ -133,9 +188,49 @@ export class DynamoDeliveriesStore implements DeliveriesStore {
 
   markFailed(ref: DeliveryRef, reason: string, at: string, attemptsAdded: number): Promise<Transition> {
     return this.#transition(ref, {
-      UpdateExpression: 'SET #state = :failedState, failedReason = :reason, failedAt = :at ADD attempts :n REMOVE owedBy',
+      UpdateExpression: 'SET #state = :failedState, failedReason = :reason, failedAt = :at, failedBy = :platform ADD attempts :n REMOVE owedBy',
       ConditionExpression: SETTLEABLE,
-      ExpressionAttributeValues: { ':failedState': 'failed', ':reason': reason, ':at': at, ':n': attemptsAdded, ':pending': 'pending', ':failed': 'failed' },
+      ExpressionAttributeValues: {
+        ':failedState': 'failed',
+        ':reason': reason,
+        ':at': at,
+        ':platform': ref.platform,
+        ':n': attemptsAdded,
+        ':pending': 'pending',
+        ':failed': 'failed',
+      },
+    });
+  }
+
+  async listFailed(platform: PlatformName, options: { limit: number; before?: string; startKey?: FailedKey }): Promise<FailedPage> {
+    const page = await this.db.send(
+      new QueryCommand({
+        TableName: this.table,
+        IndexName: FAILED_INDEX,
+        KeyConditionExpression: options.before === undefined ? 'failedBy = :platform' : 'failedBy = :platform AND failedAt < :before',
+        ExpressionAttributeValues: { ':platform': platform, ...(options.before === undefined ? {} : { ':before': options.before }) },
+        Limit: options.limit,
+        ExclusiveStartKey: options.startKey,
+      }),
+    );
+    const lastKey = page.LastEvaluatedKey as FailedKey | undefined;
+    return { items: (page.Items ?? []).map(strip), ...(lastKey ? { lastKey } : {}) };
+  }
+
+  resetToPending(ref: DeliveryRef, at: string): Promise<Transition> {
+    return this.#transition(ref, {
+      // The last failure's reason and time stay as history; `failedBy` goes, so the delivery leaves the failed index.
+      UpdateExpression: 'SET #state = :pending, owedBy = :platform, owedSince = :at, lastQueuedAt = :at REMOVE failedBy',
+      ConditionExpression: '#state = :failed',
+      ExpressionAttributeValues: { ':pending': 'pending', ':failed': 'failed', ':platform': ref.platform, ':at': at },
+    });
+  }
+
+  setFeedback(ref: DeliveryRef, feedback: StoredFeedback): Promise<Transition> {
+    return this.#transition(ref, {
+      UpdateExpression: 'SET feedback = :feedback',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeValues: { ':feedback': feedback },
     });
   }
 

@@ -6,6 +6,7 @@
  * package (exchange-package.ts), derived from the platform, the record and the version alone.
  */
 import { platforms, type PlatformName } from '../../infra/catalogue.js';
+import { todayInChina } from '../domain/dates.js';
 import type { StoredHead } from '../domain/record-model.js';
 import { packageIdOf } from './exchange-package.js';
 
@@ -40,6 +41,8 @@ export interface Delivery extends DeliveryRef {
   /** The Idempotency-Key every POST of this delivery carries (the package id). */
   idempotencyKey: string;
   createdAt: string;
+  /** `<platform>#<YYYY-MM-DD>`, the China day of createdAt: the byDay index (platform and day, by createdAt) the nightly sync reads. */
+  changeDay: string;
   /** The platform, while the delivery is pending (the sparse index `owed`); absent once it is not. */
   owedBy?: PlatformName;
   /** Since when the platform owes it (the index's sort key: oldest first). */
@@ -76,6 +79,7 @@ export function newDelivery(head: Pick<StoredHead, 'id' | 'version' | 'status' |
     state: 'pending',
     idempotencyKey: packageIdOf(platform, head.id, head.version),
     createdAt: at,
+    changeDay: `${platform}#${todayInChina(now)}`,
     owedBy: platform,
     owedSince: at,
     lastQueuedAt: at,

@@ -1,5 +1,5 @@
 /** What the upward functions learn from their environment, by the catalogue's names (`queues`, `platforms`). */
-import { platforms, queues } from '../../infra/catalogue.js';
+import { exchange, platforms, queues } from '../../infra/catalogue.js';
 import { isPlatformName, PLATFORM_NAMES, type PlatformName } from './delivery-model.js';
 
 /** The environment variable naming a connector's platform (functions.connector*.environment). */
@@ -21,4 +21,30 @@ export function connectorPlatform(env: Readonly<Record<string, string | undefine
   const value = requiredEnv(PLATFORM_ENV, env);
   if (!isPlatformName(value)) throw new Error(`environment variable ${PLATFORM_ENV} is ${JSON.stringify(value)}, not one of ${PLATFORM_NAMES.join(', ')}`);
   return value;
+}
+
+/**
+ * Test and demo settings, never set on AWS (the CDK stack passes neither; nor does `npm start` unless the user
+ * does): the reliability tests shorten the connectors' request timeout and the sweep's requeue age, which the
+ * catalogue sets for production (exchange.requestTimeoutSeconds, exchange.requeueAfterSeconds).
+ */
+export const PLATFORM_TIMEOUT_ENV = 'HUB_PLATFORM_TIMEOUT_SECONDS';
+export const REQUEUE_AFTER_ENV = 'HUB_REQUEUE_AFTER_SECONDS';
+
+/** A whole number of seconds, at least 1, from `variable`; `fallback` when unset or empty; throws on anything else. */
+export function secondsSetting(variable: string, fallback: number, env: Readonly<Record<string, string | undefined>> = process.env): number {
+  const raw = env[variable]?.trim();
+  if (!raw) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new Error(`environment variable ${variable} must be a whole number of seconds, at least 1, got ${JSON.stringify(raw)}`);
+  return Number(raw);
+}
+
+/** How long a connector waits for a platform's answer (HUB_PLATFORM_TIMEOUT_SECONDS, else exchange.requestTimeoutSeconds), in ms. */
+export function platformRequestTimeoutMs(env: Readonly<Record<string, string | undefined>> = process.env): number {
+  return secondsSetting(PLATFORM_TIMEOUT_ENV, exchange.requestTimeoutSeconds, env) * 1000;
+}
+
+/** How long after it was last queued the sweep queues an owed delivery again (HUB_REQUEUE_AFTER_SECONDS, else exchange.requeueAfterSeconds), in ms. */
+export function requeueAfterMs(env: Readonly<Record<string, string | undefined>> = process.env): number {
+  return secondsSetting(REQUEUE_AFTER_ENV, exchange.requeueAfterSeconds, env) * 1000;
 }

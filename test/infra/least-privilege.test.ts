@@ -135,6 +135,24 @@ const DYNAMO_CALLS: Record<string, Record<string, TableAccess>> = {
     records: { actions: ['dynamodb:GetItem'], leadingKeys: ['REC#*'] },
     deliveries: { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], leadingKeys: ['REC#*'] },
   },
+  jobs: {
+    sources: { actions: ['dynamodb:GetItem'], leadingKeys: ['KEY#*'] },
+    throttle: { actions: ['dynamodb:UpdateItem'], leadingKeys: ['RATE#*'] },
+    // shared/jobs/runs-store.ts DynamoRunsStore.create(): a conditional PutCommand of RUN#<id>; .get(): GetCommand;
+    // .replaceWaiting(): a conditional PutCommand (a run the runner could not be reached for is failed).
+    jobs: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], leadingKeys: ['RUN#*'] },
+  },
+  syncRunner: {
+    // DynamoRunsStore: create() (a schedule's run) PutCommand, get() GetCommand, the rest conditional UpdateCommands
+    // of RUN#<id>; shared/jobs/job-lease.ts: UpdateCommands of LOCK#<job>; shared/jobs/watermark-store.ts:
+    // GetCommand and a conditional UpdateCommand of WATERMARK#<platform>.
+    jobs: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], leadingKeys: ['RUN#*', 'LOCK#*', 'WATERMARK#*'] },
+    // shared/sync/delivery-pages.ts: QueryCommands of the byDay and owed indexes; DynamoDeliveriesStore.markDelivered():
+    // conditional UpdateCommands of REC#<id> once the platform acknowledged the package.
+    deliveries: { actions: ['dynamodb:UpdateItem'], leadingKeys: ['REC#*'], queryIndexes: ['byDay', 'owed'] },
+    // DynamoRecordsStore.getHead(): a consistent GetCommand of REC#<id>/HEAD per version sent.
+    records: { actions: ['dynamodb:GetItem'], leadingKeys: ['REC#*'] },
+  },
   deliverySweep: {
     // shared/upward/delivery-sweep.ts → DynamoDeliveriesStore.listOwed() and .oldestOwed(): QueryCommands of the owed
     // index; .markRequeued(): a conditional UpdateCommand of REC#<id> (one sweep requeues a delivery once).
@@ -162,6 +180,11 @@ const SQS_CALLS: Record<string, Record<string, readonly SqsAction[]>> = {
  * makes, which S3 authorises as the signer). As for DYNAMO_CALLS: the catalogue must say exactly this.
  */
 const S3_CALLS: Record<string, Record<string, BucketAccess>> = {
+  syncRunner: {
+    // shared/sync/package-segments.ts: an Upload of each segment of a package (multipart: PutObject actions;
+    // AbortMultipartUpload when it fails) and GetObject of the segments (the SHA-256, the POST, marking delivered).
+    exchange: { objects: { 'sync/': ['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload'] } },
+  },
   batches: {
     // functions/batches/handler.ts: presignedUploadUrl (a PUT of uploads/<id>), rejectsUrl (a GET of rejects/<id>.ndjson),
     // statObject of uploads/<id> (ListObjectsV2 with Prefix) for a waiting batch past its expiry.

@@ -10,8 +10,10 @@ import { App, type CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { api, buckets, environment, exchange, functionNameEnvVar, functions, queues, routes, schedules, tables, type ScheduleSpec } from '../../infra/catalogue.js';
+import { dailyCronExpression } from '../../infra/daily-schedule.js';
 import {
   ACCESS_LOG_FIELDS,
+  DAILY_EVENT_MAX_AGE_MINUTES,
   FIELD_KEY_ALIAS,
   HubStack,
   IAM_DESCRIPTION_PATTERN,
@@ -314,16 +316,18 @@ describe('catalogue-driven buckets', () => {
 });
 
 describe('catalogue-driven schedules', () => {
-  it.each(Object.entries(schedules))('%s: an EventBridge rule at the catalogue’s rate, with its input, retried within its period', (name, spec) => {
+  it.each(Object.entries(schedules as Record<string, ScheduleSpec>))('%s: an EventBridge rule at the catalogue’s rate or daily time (China, as UTC cron), with its input, retried within its period', (name, spec) => {
     const rule = resource(stack.schedules[name]!);
-    expect(rule.Properties.ScheduleExpression).toBe(spec.everyMinutes === 1 ? 'rate(1 minute)' : `rate(${spec.everyMinutes} minutes)`);
+    const expression =
+      spec.dailyAt !== undefined ? dailyCronExpression(spec.dailyAt) : spec.everyMinutes === 1 ? 'rate(1 minute)' : `rate(${spec.everyMinutes} minutes)`;
+    expect(rule.Properties.ScheduleExpression).toBe(expression);
     expect(rule.Properties.State).toBe('ENABLED');
     expect(rule.Properties.Targets).toEqual([
       {
         Id: 'Target0',
         Arn: { 'Fn::GetAtt': [logicalId(stack.functions[spec.function]!), 'Arn'] },
-        Input: JSON.stringify((spec as ScheduleSpec).input),
-        RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: spec.everyMinutes * 60 },
+        Input: JSON.stringify(spec.input),
+        RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: spec.dailyAt !== undefined ? DAILY_EVENT_MAX_AGE_MINUTES * 60 : spec.everyMinutes * 60 },
       },
     ]);
     const permissions = Object.values(resources).filter(

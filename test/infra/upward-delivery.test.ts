@@ -202,7 +202,7 @@ describe('alarms', () => {
   it('the lag period holds at least two runs of the schedule that reports the lag', () => {
     const sweeps = Object.values(hubCatalogue.schedules).filter((s) => s.function === 'deliverySweep');
     expect(sweeps.length).toBeGreaterThan(0);
-    for (const s of sweeps) expect(DELIVERY_LAG_PERIOD_MINUTES).toBeGreaterThanOrEqual(2 * s.everyMinutes);
+    for (const s of sweeps) expect(DELIVERY_LAG_PERIOD_MINUTES).toBeGreaterThanOrEqual(2 * s.everyMinutes!);
   });
 
   describe('the sweep’s metric (Powertools, embedded metric format) is the one alarmed on', () => {

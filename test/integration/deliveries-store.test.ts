@@ -34,19 +34,17 @@ function delivery(platform: PlatformName, at: Date, version = 1): Delivery {
 const at = (iso: string) => new Date(iso);
 
 describe('DynamoDeliveriesStore', () => {
-  it('works on the catalogue’s table: keys pk/sk and the owed index (owedBy, owedSince)', async () => {
+  it('works on the catalogue’s table: keys pk/sk and the owed index (owedBy, owedSince) among its indexes', async () => {
     const { Table } = await db.client.send(new DescribeTableCommand({ TableName: tables.deliveries.localName }));
     expect(Table!.KeySchema).toEqual([
       { AttributeName: 'pk', KeyType: 'HASH' },
       { AttributeName: 'sk', KeyType: 'RANGE' },
     ]);
-    expect(Table!.GlobalSecondaryIndexes?.map((g) => [g.IndexName, g.KeySchema])).toEqual([
+    expect(Table!.GlobalSecondaryIndexes?.map((g) => [g.IndexName, g.KeySchema])).toContainEqual([
+      OWED_INDEX,
       [
-        OWED_INDEX,
-        [
-          { AttributeName: 'owedBy', KeyType: 'HASH' },
-          { AttributeName: 'owedSince', KeyType: 'RANGE' },
-        ],
+        { AttributeName: 'owedBy', KeyType: 'HASH' },
+        { AttributeName: 'owedSince', KeyType: 'RANGE' },
       ],
     ]);
   });

@@ -80,7 +80,16 @@ describe('createSourceSchema', () => {
       ['checker', []],
       ['platform', []],
     ])('%s may be granted %j', (role, kinds) => {
-      expect(parsed(createSourceSchema, { ...SOURCE, role, kinds })).toMatchObject({ role, kinds });
+      // A platform source is registered under its platform's name.
+      const id = role === 'platform' ? { id: 'national' } : {};
+      expect(parsed(createSourceSchema, { ...SOURCE, ...id, role, kinds })).toMatchObject({ role, kinds });
+    });
+
+    it('registers a platform source only under a platform name (provincial or national): the key says which platform speaks', () => {
+      expect(parsed(createSourceSchema, { ...SOURCE, id: 'provincial', role: 'platform', kinds: [] })).toMatchObject({ id: 'provincial', role: 'platform', kinds: [] });
+      expect(errorsOf(createSourceSchema, { ...SOURCE, id: 'sheng-pingtai', role: 'platform', kinds: [] })).toEqual([{ field: 'id', message: expect.stringContaining('provincial or national') }]);
+      // Other roles may use any id, a platform's name included.
+      expect(parsed(createSourceSchema, { ...SOURCE, id: 'national', role: 'checker', kinds: [] })).toMatchObject({ id: 'national' });
     });
 
     it.each([
@@ -91,7 +100,7 @@ describe('createSourceSchema', () => {
       ['checker', ['license'], 'kinds.0'],
       ['platform', ['penalty'], 'kinds.0'],
     ])('%s may not be granted %j (error on %s)', (role, kinds, field) => {
-      const errors = errorsOf(createSourceSchema, { ...SOURCE, role, kinds });
+      const errors = errorsOf(createSourceSchema, { ...SOURCE, ...(role === 'platform' ? { id: 'provincial' } : {}), role, kinds });
       expect(errors.map((e) => e.field)).toEqual([field]);
       expect(errors[0]!.message).toContain(`角色${role}不能报送`);
     });
@@ -200,7 +209,7 @@ describe('the record view schema', () => {
     versions: [{ version: 2, receivedAt: '2026-11-21T03:00:00.000Z', contentHash: 'h', fields: { caseCode: '（2026）京01执1号' } }],
     versionCount: 2,
     publication: { state: 'ended', endReason: 'removed', endedOn: '2026-11-21', from: '2026-11-02', until: '2028-11-02' },
-    delivery: { provincial: { state: 'pending' }, national: { state: 'pending' } },
+    delivery: { provincial: { state: 'pending', version: 2 }, national: { state: 'failed', version: 2, failedAt: '2026-11-21T03:01:00.000Z', reason: 'HTTP 400: bad', attempts: 1 } },
   };
 
   it('describes a removed listing of a government body', () => {

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { buckets, functions, schedules, storageEnvironment } from '../../infra/catalogue.js';
-import { localServicesEnvironment } from '../../infra/local/event-services.js';
+import { LOCAL_QUEUE_VISIBILITY_ENV, localQueueVisibilityOverride, localServicesEnvironment } from '../../infra/local/event-services.js';
 import { expiryTime } from '../../infra/local/s3-lifecycle.js';
 
 describe('the handlers’ environment for S3 and Lambda', () => {
@@ -47,3 +47,13 @@ describe('lifecycle expiry time', () => {
     expect(expiryTime(new Date('2030-01-31T23:59:59Z'), 1).toISOString()).toBe('2030-02-02T00:00:00.000Z');
   });
 });
+
+describe('the local queues’ visibility timeout (a test setting)', () => {
+  it('is the catalogue’s unless HUB_SQS_VISIBILITY_SECONDS is set, and then that many seconds for every queue', () => {
+    expect(localQueueVisibilityOverride({})).toBeUndefined();
+    expect(localQueueVisibilityOverride({ [LOCAL_QUEUE_VISIBILITY_ENV]: '' })).toBeUndefined();
+    expect(localQueueVisibilityOverride({ [LOCAL_QUEUE_VISIBILITY_ENV]: '20' })).toBe(20);
+    expect(() => localQueueVisibilityOverride({ [LOCAL_QUEUE_VISIBILITY_ENV]: '0' })).toThrow(LOCAL_QUEUE_VISIBILITY_ENV);
+  });
+});
+

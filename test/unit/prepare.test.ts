@@ -283,7 +283,7 @@ describe('prepareRecord: lateness (7 working days, Beijing date of receipt)', ()
     expect(ok(await penalty({ CF_JDRQ: '2026-04-15' }, new Date('2026-10-12T00:00:00Z'))).late).toBe(true);
   });
 
-  it('records the receipt time as first and last receipt, version 1, active, pending delivery', async () => {
+  it('records the receipt time as first and last receipt, version 1, active; no delivery state on the record (the deliveries table has it)', async () => {
     const at = new Date('2026-10-09T02:03:04.005Z');
     const head = ok(await licence({}, at));
     expect(head).toMatchObject({
@@ -292,8 +292,8 @@ describe('prepareRecord: lateness (7 working days, Beijing date of receipt)', ()
       receivedAt: '2026-10-09T02:03:04.005Z',
       decisionDate: '2026-09-28',
       status: 'active',
-      delivery: { provincial: { state: 'pending' }, national: { state: 'pending' } },
     });
+    expect(head).not.toHaveProperty('delivery');
   });
 });
 

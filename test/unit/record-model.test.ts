@@ -219,7 +219,6 @@ function head(over: Partial<StoredHead> = {}): StoredHead {
     receivedAt: '2026-09-29T02:00:00.000Z',
     status: 'active',
     publication: { state: 'pending-review', from: '2026-09-28' },
-    delivery: { provincial: { state: 'pending' }, national: { state: 'pending' } },
     ...over,
   };
 }

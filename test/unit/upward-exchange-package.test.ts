@@ -41,7 +41,6 @@ async function personLicenceHead(): Promise<StoredHead> {
     receivedAt: '2026-01-06T03:04:05.678Z',
     status: 'active',
     publication: { state: 'pending-review', from: '2026-01-05' },
-    delivery: { provincial: { state: 'pending' }, national: { state: 'pending' } },
     // Out of the standard's order on purpose: the package puts them in it.
     fields: { XK_ZT: '1', XK_XDR_MC: '张三', XK_XDR_LB: '2', XK_XDR_ZJLX: '001', XK_WSH: '京市监许〔2026〕1号' },
     certificate: { type: '001', cipher: await cipher.encrypt(PERSON_ID, `${id}:XK_XDR_ZJHM`), hash: 'v1#hash' },
@@ -155,7 +154,7 @@ describe('delivery model', () => {
     expect(operationOf({ ...base, publication: { state: 'ended', from: '2026-01-01' } })).toBe('delete');
   });
 
-  it('newDelivery: pending, owed by the platform from now, under the package id', () => {
+  it('newDelivery: pending, owed by the platform from now, under the package id, in the byDay partition of its China day', () => {
     const now = new Date('2026-03-01T00:00:00.000Z');
     expect(newDelivery({ id: 'dd_A', version: 2, ...base }, 'provincial', now)).toEqual({
       recordId: 'dd_A',
@@ -165,10 +164,16 @@ describe('delivery model', () => {
       state: 'pending',
       idempotencyKey: packageIdOf('provincial', 'dd_A', 2),
       createdAt: now.toISOString(),
+      changeDay: 'provincial#2026-03-01',
       owedBy: 'provincial',
       owedSince: now.toISOString(),
       lastQueuedAt: now.toISOString(),
     });
+  });
+
+  it('newDelivery: the day is China’s (UTC+8): 16:00 UTC is already the next day', () => {
+    expect(newDelivery({ id: 'dd_A', version: 1, ...base }, 'national', new Date('2026-03-01T15:59:59.999Z')).changeDay).toBe('national#2026-03-01');
+    expect(newDelivery({ id: 'dd_A', version: 1, ...base }, 'national', new Date('2026-03-01T16:00:00.000Z')).changeDay).toBe('national#2026-03-02');
   });
 
   it('deliveryKey: REC#<id> and <platform>#<version in 10 digits>', () => {

@@ -3,6 +3,7 @@ import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   AUDIT_TABLE,
+  DELIVERIES_TABLE,
   DEPARTMENT_KEY,
   OPERATOR_KEY,
   OTHER_DEPARTMENT_KEY,
@@ -20,6 +21,7 @@ import {
 import { IDENTITY_NUMBER, MASKED_IDENTITY_NUMBER, companyLicence, headItem, personLicence, storedLicence } from './fixtures.js';
 import { todayInChina } from '../../../shared/domain/dates.js';
 import { versionOf, type StoredHead } from '../../../shared/domain/record-model.js';
+import { deliveryKey, newDelivery, type Delivery, type PlatformName } from '../../../shared/upward/delivery-model.js';
 import { handler } from '../../../functions/records/handler.js';
 
 const CHECKER_KEY = 'hub_checker-key-for-unit-tests-0123456789abcdef';
@@ -143,7 +145,7 @@ describe('GET /v1/records/{id}', () => {
   it('reads every page of the record (versions on a later page)', async () => {
     const { head, items } = await twoVersions();
     ddb
-      .on(QueryCommand)
+      .on(QueryCommand, { TableName: RECORDS_TABLE })
       .resolvesOnce({ Items: [items[0]!], LastEvaluatedKey: { pk: `REC#${head.id}`, sk: 'HEAD' } })
       .resolvesOnce({ Items: [items[1]!] });
     const res = await get(head.id, DEPARTMENT_KEY);
@@ -259,5 +261,91 @@ describe('GET /v1/records/{id}: audited reads of identity numbers in full', () =
     expect(errorOf(res).code).toBe('internal');
     expect(res.raw).not.toContain(IDENTITY_NUMBER);
     expect(res.raw).not.toMatch(/arn:aws|PutItem/);
+  });
+});
+
+describe('GET /v1/records/{id}: delivery to the upward platforms', () => {
+  const deliveryQueries = () => ddb.commandCalls(QueryCommand, { TableName: DELIVERIES_TABLE });
+  /** A delivery item of the record as the deliveries table holds it. */
+  function deliveryItem(head: StoredHead, platform: PlatformName, version: number, over: Partial<Delivery> & Record<string, unknown> = {}) {
+    const d = { ...newDelivery({ ...head, version }, platform, new Date('2026-11-21T03:00:01.000Z')), ...over };
+    return { ...deliveryKey(d), ...d };
+  }
+
+  it("shows each platform's delivery of the current version (state, times, reason, attempts, feedback), from one Query of its partition", async () => {
+    const { head, items } = await twoVersions();
+    ddb.on(QueryCommand, { TableName: RECORDS_TABLE }).resolves({ Items: items });
+    const { owedBy: _o, ...settled } = newDelivery(head, 'provincial', new Date());
+    ddb.on(QueryCommand, { TableName: DELIVERIES_TABLE }).resolves({
+      Items: [
+        deliveryItem(head, 'provincial', 2, {
+          ...settled,
+          state: 'delivered',
+          deliveredAt: '2026-11-21T03:00:05.000Z',
+          attempts: 2,
+          feedback: { outcome: 'rejected', reason: '统一社会信用代码不存在', at: '2026-11-21T04:00:00.000Z', receivedAt: '2026-11-21T04:00:01.000Z' },
+        }),
+        deliveryItem(head, 'national', 2, { ...settled, platform: 'national', state: 'failed', failedAt: '2026-11-21T03:00:06.000Z', failedReason: 'HTTP 400: bad field', attempts: 1, failedBy: 'national' }),
+      ],
+    });
+    const res = await get(head.id, DEPARTMENT_KEY);
+    expect(res.status).toBe(200);
+    expect(res.body.delivery).toEqual({
+      provincial: {
+        state: 'delivered',
+        version: 2,
+        deliveredAt: '2026-11-21T03:00:05.000Z',
+        attempts: 2,
+        feedback: { outcome: 'rejected', reason: '统一社会信用代码不存在', at: '2026-11-21T04:00:00.000Z', receivedAt: '2026-11-21T04:00:01.000Z' },
+      },
+      national: { state: 'failed', version: 2, failedAt: '2026-11-21T03:00:06.000Z', reason: 'HTTP 400: bad field', attempts: 1 },
+    });
+    expect(deliveryQueries()).toHaveLength(1);
+    expect(deliveryQueries()[0]!.args[0].input).toMatchObject({
+      TableName: DELIVERIES_TABLE,
+      KeyConditionExpression: 'pk = :pk',
+      FilterExpression: 'version = :version',
+      ExpressionAttributeValues: { ':pk': `REC#${head.id}`, ':version': 2 },
+    });
+    expect(res.raw).not.toMatch(/owedBy|failedBy|idempotencyKey|"pk"/);
+  });
+
+  it('shows an older version’s delivery for no platform: the current version is pending where the fan-out has not run', async () => {
+    const { head, items } = await twoVersions();
+    ddb.on(QueryCommand, { TableName: RECORDS_TABLE }).resolves({ Items: items });
+    ddb.on(QueryCommand, { TableName: DELIVERIES_TABLE }).resolves({ Items: [deliveryItem(head, 'national', 1, { state: 'delivered', deliveredAt: '2026-11-20T03:00:05.000Z' })] });
+    const res = await get(head.id, OPERATOR_KEY);
+    expect(res.status).toBe(200);
+    expect(res.body.delivery).toEqual({ provincial: { state: 'pending', version: 2 }, national: { state: 'pending', version: 2 } });
+  });
+
+  it('reads every page of the partition (a filtered page may come back empty with a next key)', async () => {
+    const { head, items } = await twoVersions();
+    ddb.on(QueryCommand, { TableName: RECORDS_TABLE }).resolves({ Items: items });
+    ddb
+      .on(QueryCommand, { TableName: DELIVERIES_TABLE })
+      .resolvesOnce({ Items: [], LastEvaluatedKey: { pk: `REC#${head.id}`, sk: 'national#0000000001' } })
+      .resolvesOnce({ Items: [deliveryItem(head, 'provincial', 2, { state: 'superseded', supersededAt: '2026-11-21T03:00:09.000Z' })] });
+    const res = await get(head.id, DEPARTMENT_KEY);
+    expect(res.body.delivery.provincial).toEqual({ state: 'superseded', version: 2 });
+    expect(res.body.delivery.national).toEqual({ state: 'pending', version: 2 });
+    expect(deliveryQueries()[1]!.args[0].input.ExclusiveStartKey).toEqual({ pk: `REC#${head.id}`, sk: 'national#0000000001' });
+  });
+
+  it("reads no delivery for a caller who may not see the record (another source's key: 404)", async () => {
+    const { head, items } = await twoVersions();
+    ddb.on(QueryCommand, { TableName: RECORDS_TABLE }).resolves({ Items: items });
+    expect((await get(head.id, OTHER_DEPARTMENT_KEY)).status).toBe(404);
+    expect(deliveryQueries()).toHaveLength(0);
+  });
+
+  it('answers 503 with Retry-After when the deliveries table is throttled, showing nothing', async () => {
+    const { head, items } = await twoVersions();
+    ddb.on(QueryCommand, { TableName: RECORDS_TABLE }).resolves({ Items: items });
+    ddb.on(QueryCommand, { TableName: DELIVERIES_TABLE }).rejects(new ProvisionedThroughputExceededException({ message: 'throughput exceeded', $metadata: {} }));
+    const res = await get(head.id, DEPARTMENT_KEY);
+    expect(res.status).toBe(503);
+    expect(res.headers['retry-after']).toBeDefined();
+    expect(res.raw).not.toContain(head.fields.XK_XDR_MC!);
   });
 });

@@ -1,0 +1,314 @@
+/**
+ * A nightly sync run, from its run item to the end (API.md "Jobs"; sync-model.ts describes the package):
+ *
+ * 1. The job's lease (shared/jobs/job-lease.ts): two runs of a job never overlap. Held by another live invocation:
+ *    a run still waiting fails at once with the reason "another run of <job> is in progress (<run id>)" (ask again
+ *    later: nothing waits in a queue); a run already started is left alone (whoever holds the lease, or the next
+ *    invocation once it lapses, goes on with it). Taken from a run whose invocation died (its lease lapsed with the
+ *    run unfinished): that run is resumed first, then this one.
+ * 2. Started: the window is (watermark, to] — the watermark read now (for a platform's first run, a lookback:
+ *    sync-window.ts), `to` fixed when the run was asked for — kept in the run item with the checkpoint.
+ * 3. building: the body is written to S3 segment by segment (build-package.ts), the checkpoint saved after each.
+ * 4. uploaded: the header (record count, SHA-256 of the body) is sealed into the checkpoint, and the package is
+ *    POSTed (send-package.ts) — the same bytes and Idempotency-Key (the run id) on every attempt and resume.
+ *    Refused (4xx) or unavailable after its attempts: the run fails with the reason; the watermark does not move
+ *    (the next run sends the same changes again, and more).
+ * 5. sent (2xx): every version in the package is marked delivered (the platform acknowledged it; one already
+ *    delivered stays so), segment by segment; the watermark moves from the value the run started from to `to`;
+ *    the run is completed with its counts.
+ *
+ * Every step is saved before the next begins, and repeating one is harmless: a run stopped anywhere (out of time:
+ * it continues itself asynchronously; crashed: the next invocation after its lease lapses) goes on from its
+ * checkpoint. Invocations that take a run (its own continuations aside) are counted: past maxAttempts, it fails.
+ *
+ * Logs counts and ids only: never a record.
+ */
+import { createInterface } from 'node:readline';
+import { redactIdentityNumbers } from '../domain/identity-number-text.js';
+import type { StoredHead } from '../domain/record-model.js';
+import type { JobLeases } from '../jobs/job-lease.js';
+import type { JobRun } from '../jobs/run-model.js';
+import type { RunsStore } from '../jobs/runs-store.js';
+import type { Watermarks } from '../jobs/watermark-store.js';
+import type { DeliveriesStore } from '../upward/deliveries-store.js';
+import type { PlatformName } from '../upward/delivery-model.js';
+import type { Decrypter } from '../upward/record-fields.js';
+import { initialCursor, writeNextSegment } from './build-package.js';
+import type { DeliveryPages } from './delivery-pages.js';
+import { bodyDigest } from './package-body.js';
+import type { PackageSegments } from './package-segments.js';
+import { sendPackage } from './send-package.js';
+import type { SyncLimits } from './sync-limits.js';
+import type { SyncCheckpoint, SyncCounts } from './sync-model.js';
+import type { SyncPost } from './sync-post.js';
+import { windowStart } from './sync-window.js';
+
+/** What the sync runner is invoked with to run (or go on with) a run; `after`: runs to go on with once it is done. */
+export interface RunEvent {
+  runId: string;
+  after?: string[];
+  /** Set on a run's own continuation (not counted as an attempt). */
+  continued?: boolean;
+}
+
+export interface SyncDeps {
+  runs: RunsStore;
+  leases: JobLeases;
+  watermarks: Watermarks;
+  pages: DeliveryPages;
+  heads: { getHead(id: string): Promise<StoredHead | undefined> };
+  cipher: () => Promise<Decrypter>;
+  deliveries: Pick<DeliveriesStore, 'markDelivered'>;
+  segments: PackageSegments;
+  post: SyncPost;
+  /** Invokes the runner again, asynchronously, with `event`. */
+  continueLater: (event: RunEvent) => Promise<void>;
+  baseUrl: (platform: PlatformName) => string;
+  /** The sender's USCC (shared/upward/sender.ts). */
+  sender: () => string;
+  limits: SyncLimits;
+  now: () => Date;
+  remainingMs: () => number;
+  sleep: (ms: number) => Promise<void>;
+  random: () => number;
+  /** A random token naming this invocation in the lease. */
+  newToken: () => string;
+  log?: (message: string, fields: Record<string, unknown>) => void;
+}
+
+/**
+ * completed / failed: the run ended so now; continued: it goes on in a new invocation; elsewhere: another live
+ * invocation holds its job's lease (the run goes on there, or later); finished: it had ended before; unknown: no
+ * such run; lease-lost: this invocation lost the lease while working (another took over).
+ */
+export type RunOutcome = 'completed' | 'failed' | 'continued' | 'elsewhere' | 'finished' | 'unknown' | 'lease-lost';
+
+export class LeaseLostError extends Error {
+  override name = 'LeaseLostError';
+}
+
+const finished = (run: JobRun) => run.status === 'completed' || run.status === 'failed';
+
+/** An error as kept on the run: its kind and message, identity numbers redacted, shortened. */
+export function describeError(e: unknown): string {
+  const text = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  return redactIdentityNumbers(text).slice(0, 300);
+}
+
+/** Runs `event.runId` (and then `event.after`) as far as this invocation goes; the outcome of each run touched. */
+export async function runSync(event: RunEvent, deps: SyncDeps): Promise<Record<string, RunOutcome>> {
+  const token = deps.newToken();
+  const outcomes: Record<string, RunOutcome> = {};
+  const queue = [event.runId, ...(event.after ?? [])];
+  let continued = event.continued === true;
+  let held: string | undefined; // the job whose lease this invocation holds
+  try {
+    while (queue.length > 0) {
+      const runId = queue[0]!;
+      const run = await deps.runs.get(runId);
+      if (!run || finished(run)) {
+        outcomes[runId] = run ? 'finished' : 'unknown';
+        queue.shift();
+        continued = false;
+        continue;
+      }
+      const nowMs = deps.now().getTime();
+      const take = await deps.leases.take(run.job, runId, token, nowMs + deps.limits.leaseMs, nowMs);
+      if (!take.taken) {
+        const holder = take.current?.holder;
+        if (run.status === 'waiting' && holder !== runId) {
+          const reason = `another run of ${run.job} is in progress (${holder ?? 'unknown'})`;
+          outcomes[runId] = (await deps.runs.fail(runId, reason, deps.now().toISOString(), ['waiting'])) === 'ok' ? 'failed' : 'elsewhere';
+        } else outcomes[runId] = 'elsewhere';
+        queue.shift();
+        continued = false;
+        continue;
+      }
+      held = run.job;
+      // A run whose invocation died holds the job still: it goes first (its window comes before this one's).
+      const previous = take.previous?.holder;
+      if (previous !== undefined && previous !== runId && !queue.includes(previous)) {
+        const stalled = await deps.runs.get(previous);
+        if (stalled && !finished(stalled) && stalled.job === run.job) {
+          queue.unshift(previous);
+          continued = false;
+          if ((await deps.leases.hold(run.job, previous, token, deps.now().getTime() + deps.limits.leaseMs)) === 'lost') throw new LeaseLostError(`lease of ${run.job} lost`);
+          deps.log?.('sync: resuming a run whose invocation stopped', { runId: previous, before: runId });
+          continue;
+        }
+      }
+      const outcome = await withHeartbeat(run.job, token, deps, (signal) => processRun(run, continued, deps, signal));
+      outcomes[runId] = outcome;
+      if (outcome === 'continued') {
+        await deps.continueLater({ runId, ...(queue.length > 1 ? { after: queue.slice(1) } : {}), continued: true });
+        break;
+      }
+      if (outcome === 'lease-lost') {
+        held = undefined;
+        break;
+      }
+      queue.shift();
+      continued = false;
+    }
+  } catch (e) {
+    if (e instanceof LeaseLostError) {
+      outcomes[queue[0] ?? event.runId] = 'lease-lost';
+      return outcomes;
+    }
+    if (queue[0]) await deps.runs.noteError(queue[0], describeError(e)).catch(() => undefined);
+    // Let go at once: Lambda tries the event again (an asynchronous invocation), and that try takes over.
+    if (held) await deps.leases.release(held, token).catch(() => undefined);
+    throw e;
+  }
+  if (held) await deps.leases.release(held, token);
+  return outcomes;
+}
+
+/** Renews the lease every heartbeatMs while `work` runs; a lease lost aborts the work's signal. */
+async function withHeartbeat<T>(job: string, token: string, deps: SyncDeps, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  if (deps.limits.heartbeatMs > 0) {
+    timer = setInterval(() => {
+      deps.leases.renew(job, token, deps.now().getTime() + deps.limits.leaseMs).then(
+        (r) => r === 'lost' && controller.abort(new LeaseLostError(`lease of ${job} lost`)),
+        () => undefined, // a renewal that failed is tried again at the next beat; the lease outlasts several
+      );
+    }, deps.limits.heartbeatMs);
+    timer.unref();
+  }
+  try {
+    return await work(controller.signal);
+  } catch (e) {
+    if (controller.signal.aborted) throw controller.signal.reason;
+    throw e;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** One run, held by this invocation, as far as this invocation goes. */
+async function processRun(stored: JobRun, continued: boolean, deps: SyncDeps, signal: AbortSignal): Promise<RunOutcome> {
+  let run = stored;
+  const at = () => deps.now().toISOString();
+  const lost = () => new LeaseLostError(`run ${run.runId}: its checkpoint moved (another invocation has it)`);
+  if (!continued) {
+    const attempts = await deps.runs.countAttempt(run.runId);
+    if (attempts === undefined) return 'finished';
+    if (attempts > deps.limits.maxAttempts) {
+      const reason = `gave up after ${deps.limits.maxAttempts} attempts${run.lastError ? ` (last error: ${run.lastError})` : ''}`;
+      await deps.runs.fail(run.runId, reason, at(), ['waiting', 'running']);
+      deps.log?.('sync: run given up', { runId: run.runId, job: run.job });
+      return 'failed';
+    }
+  }
+  if (run.status === 'waiting') {
+    const watermark = (await deps.watermarks.get(run.platform))?.at;
+    const from = windowStart(watermark, run.to);
+    const checkpoint: SyncCheckpoint = { phase: 'building', step: 0, cursor: initialCursor(from, run.to), segments: [] };
+    const begun = await deps.runs.begin(run.runId, { from, ...(watermark !== undefined ? { watermark } : {}), startedAt: at(), checkpoint });
+    if (begun === 'lost') throw lost();
+    run = { ...run, status: 'running', from, ...(watermark !== undefined ? { watermark } : {}), startedAt: at(), checkpoint };
+    deps.log?.('sync: run started', { runId: run.runId, job: run.job, from, to: run.to });
+  }
+  const from = run.from!;
+  let checkpoint = run.checkpoint!;
+  let counts: SyncCounts = { ...run.counts };
+  const save = async (next: SyncCheckpoint, nextCounts: SyncCounts) => {
+    const saved = { ...next, step: checkpoint.step + 1 };
+    if ((await deps.runs.save(run.runId, checkpoint.step, saved, nextCounts)) === 'lost') throw lost();
+    checkpoint = saved;
+    counts = nextCounts;
+  };
+  const timeLeft = () => deps.remainingMs() > deps.limits.reserveMs;
+
+  // 3. Building.
+  while (checkpoint.phase === 'building') {
+    signal.throwIfAborted();
+    if (checkpoint.cursor.pass === 'done') {
+      const digest = await bodyDigest(checkpoint.segments, deps.segments);
+      const header = {
+        packageId: run.runId,
+        sender: deps.sender(),
+        platform: run.platform,
+        createdAt: at(),
+        from,
+        to: run.to,
+        recordCount: digest.records,
+        bodySha256: digest.sha256,
+      };
+      await save({ ...checkpoint, phase: 'uploaded', header }, counts);
+      break;
+    }
+    if (!timeLeft()) return 'continued';
+    const state = await writeNextSegment(
+      { platform: run.platform, runId: run.runId, from, to: run.to },
+      { cursor: checkpoint.cursor, segments: checkpoint.segments, counts },
+      { ...deps.limits, pages: deps.pages, heads: deps.heads, cipher: deps.cipher, segments: deps.segments, timeLeft, signal },
+    );
+    await save({ ...checkpoint, cursor: state.cursor, segments: state.segments }, state.counts);
+  }
+
+  // 4. Sending.
+  if (checkpoint.phase === 'uploaded') {
+    const sent = await sendPackage(deps.baseUrl(run.platform), checkpoint.header!, checkpoint.segments, checkpoint.sendAttempts ?? 0, {
+      post: deps.post,
+      segments: deps.segments,
+      limits: deps.limits,
+      remainingMs: deps.remainingMs,
+      now: deps.now,
+      sleep: deps.sleep,
+      random: deps.random,
+      signal,
+      attempting: (attempt) => save({ ...checkpoint, sendAttempts: attempt }, counts),
+    });
+    switch (sent.kind) {
+      case 'later':
+        return 'continued';
+      case 'refused':
+      case 'unavailable':
+        if ((await deps.runs.fail(run.runId, `${sent.kind === 'refused' ? 'the platform refused the package' : 'platform unavailable'}: ${sent.reason}`, at(), ['running'])) === 'lost') throw lost();
+        deps.log?.('sync: run failed', { runId: run.runId, job: run.job, outcome: sent.kind, attempts: sent.attempts });
+        return 'failed';
+      case 'delivered':
+        await save({ ...checkpoint, phase: 'sent', marked: 0 }, { ...counts, bytes: sent.bytes });
+    }
+  }
+
+  // 5. Acknowledged: the versions in it are delivered, the watermark moves, the run is completed.
+  while ((checkpoint.marked ?? 0) < checkpoint.segments.length) {
+    signal.throwIfAborted();
+    if (!timeLeft()) return 'continued';
+    const index = checkpoint.marked ?? 0;
+    await markSegment(checkpoint.segments[index]!.key, run.platform, deps);
+    await save({ ...checkpoint, marked: index + 1 }, counts);
+  }
+  if (run.to > from) {
+    const moved = await deps.watermarks.advance(run.platform, run.watermark, run.to, run.runId, at());
+    if (moved === 'lost') {
+      await deps.runs.fail(run.runId, 'the watermark was moved by another run meanwhile: nothing of this run is lost (its versions were acknowledged); the next run goes on from there', at(), ['running']);
+      return 'failed';
+    }
+  }
+  if ((await deps.runs.complete(run.runId, checkpoint.step, counts, at())) === 'lost') throw lost();
+  deps.log?.('sync: run completed', { runId: run.runId, job: run.job, ...counts });
+  return 'completed';
+}
+
+/** Marks every version of one segment delivered (conditional: a delivery not pending or failed stays as it is). */
+async function markSegment(key: string, platform: PlatformName, deps: SyncDeps): Promise<void> {
+  const at = deps.now().toISOString();
+  const lines = createInterface({ input: await deps.segments.open(key), crlfDelay: Infinity });
+  let batch: { recordId: string; version: number }[] = [];
+  const flush = async () => {
+    await Promise.all(batch.map((ref) => deps.deliveries.markDelivered({ ...ref, platform }, at, 0)));
+    batch = [];
+  };
+  for await (const line of lines) {
+    if (line === '') continue;
+    const { recordId, version } = JSON.parse(line) as { recordId: string; version: number };
+    batch.push({ recordId, version });
+    if (batch.length >= deps.limits.markConcurrency) await flush();
+  }
+  await flush();
+}

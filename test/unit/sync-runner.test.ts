@@ -1,0 +1,353 @@
+/**
+ * A nightly sync run end to end over in-memory ports (shared/sync/run-sync.ts): the package POSTed once with the
+ * run id as its key, the versions marked delivered, the watermark moved; a second run sends only what changed
+ * since; overlapping runs; a run stopped anywhere (thrown, killed, out of time) goes on from its checkpoint and
+ * sends the same bytes; refusals, retries and giving up.
+ */
+import { buffer } from 'node:stream/consumers';
+import { gunzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { verifyNdjson } from '../../infra/local/platform-receiver.js';
+import type { StoredHead } from '../../shared/domain/record-model.js';
+import { newRun, type JobRun } from '../../shared/jobs/run-model.js';
+import { runSync, type RunEvent, type SyncDeps } from '../../shared/sync/run-sync.js';
+import { syncLimits } from '../../shared/sync/sync-limits.js';
+import type { SyncRequest } from '../../shared/sync/sync-post.js';
+import { newDelivery, type Delivery } from '../../shared/upward/delivery-model.js';
+import type { PlatformResponse } from '../../shared/upward/platform-client.js';
+import { MemoryDeliveries, MemoryHeads, MemoryLeases, MemoryRuns, MemorySegments, MemoryWatermarks } from './sync-fakes.js';
+
+const SENDER = '91110000600037341L';
+const ACTIVE = { status: 'active' as const, publication: { state: 'pending-review' as const, from: '2026-01-01' } };
+
+function head(id: string, version: number): StoredHead {
+  return {
+    id,
+    kind: 'penalty',
+    sourceId: 'shi-scjgj',
+    identity: id,
+    version,
+    subjectKey: 'USCC#x',
+    decisionDate: '2026-01-05',
+    late: false,
+    firstReceivedAt: '2026-01-05T02:00:00.000Z',
+    receivedAt: '2026-01-06T03:04:05.678Z',
+    ...ACTIVE,
+    fields: { CF_WSH: id, CF_XDR_MC: '某公司' },
+    contentHash: 'h',
+  } as StoredHead;
+}
+
+interface Posted {
+  url: string;
+  headers: Record<string, string>;
+  bytes: Buffer;
+  text: string;
+}
+
+function world(start = '2026-03-02T00:00:00.000Z') {
+  let clock = Date.parse(start);
+  let remaining = 900_000;
+  const runs = new MemoryRuns();
+  const leases = new MemoryLeases();
+  const watermarks = new MemoryWatermarks();
+  const deliveries = new MemoryDeliveries();
+  const heads = new MemoryHeads();
+  const segments = new MemorySegments();
+  const posted: Posted[] = [];
+  const answers: (PlatformResponse | Error)[] = [];
+  const continued: RunEvent[] = [];
+  const slept: number[] = [];
+  let tokens = 0;
+  const deps: SyncDeps = {
+    runs,
+    leases,
+    watermarks,
+    pages: deliveries,
+    heads,
+    cipher: async () => ({ decrypt: async () => 'never' }),
+    deliveries,
+    segments,
+    post: async (url: string, request: SyncRequest) => {
+      const bytes = await buffer(request.body);
+      posted.push({ url, headers: { ...request.headers }, bytes, text: gunzipSync(bytes).toString('utf8') });
+      const answer = answers.shift() ?? { status: 200, text: '{"received":1}' };
+      if (answer instanceof Error) throw answer;
+      return answer;
+    },
+    continueLater: async (event) => void continued.push(event),
+    baseUrl: (platform) => `http://platform.test/${platform}`,
+    sender: () => SENDER,
+    limits: { ...syncLimits, heartbeatMs: 0, pageSize: 2, maxSegmentRecords: 3 },
+    now: () => new Date(clock),
+    remainingMs: () => remaining,
+    sleep: async (ms) => void slept.push(ms),
+    random: () => 0.5,
+    newToken: () => `token-${++tokens}`,
+  };
+  const w = {
+    deps,
+    runs,
+    leases,
+    watermarks,
+    deliveries,
+    heads,
+    segments,
+    posted,
+    answers,
+    continued,
+    slept,
+    advance: (ms: number) => (clock += ms),
+    setRemaining: (ms: number) => (remaining = ms),
+    /** A pending delivery of a new current version, created `at`. */
+    change(id: string, version: number, at: string, more: Partial<Delivery> = {}) {
+      deliveries.put({ ...newDelivery({ id, version, ...ACTIVE }, 'provincial', new Date(at)), ...more });
+      heads.heads.set(id, head(id, version));
+    },
+    async ask(job: JobRun['job'] = 'sync-provincial', runId = `run_${'a'.repeat(25)}${runs.items.size}`): Promise<string> {
+      const run = newRun({ runId, job, requestedBy: 'operator', now: new Date(clock) });
+      await runs.create(run);
+      return runId;
+    },
+    run: (runId: string) => runs.items.get(runId)!,
+  };
+  return w;
+}
+
+const lines = (text: string) => text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+
+describe('a run', () => {
+  it('sends every change of its window and what is still owed as one package under the run id, marks them delivered, moves the watermark', async () => {
+    const w = world();
+    w.watermarks.items.set('provincial', { at: '2026-03-01T00:00:00.000Z', runId: 'run_before', movedAt: 'x' });
+    for (let i = 0; i < 5; i++) w.change(`pen_C${i}`, 1, `2026-03-01T0${i + 1}:00:00.000Z`);
+    w.change('pen_DONE', 1, '2026-03-01T07:00:00.000Z', { state: 'delivered', owedBy: undefined });
+    w.change('pen_OLD', 2, '2026-01-10T00:00:00.000Z'); // owed from long before
+    const runId = await w.ask();
+
+    expect(await runSync({ runId }, w.deps)).toEqual({ [runId]: 'completed' });
+
+    expect(w.posted).toHaveLength(1);
+    const [post] = w.posted;
+    expect(post!.url).toBe('http://platform.test/provincial/sync');
+    expect(post!.headers).toEqual({ 'Content-Type': 'application/x-ndjson', 'Content-Encoding': 'gzip', 'Idempotency-Key': runId });
+    expect(verifyNdjson(post!.text)).toMatchObject({ records: 7, packageId: runId });
+    const [first, ...body] = lines(post!.text);
+    expect(first.header).toEqual({
+      packageId: runId,
+      sender: SENDER,
+      platform: 'provincial',
+      createdAt: '2026-03-02T00:00:00.000Z',
+      from: '2026-03-01T00:00:00.000Z',
+      to: '2026-03-02T00:00:00.000Z',
+      recordCount: 7,
+      bodySha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
+    expect(body.map((l) => l.recordId)).toEqual(['pen_C0', 'pen_C1', 'pen_C2', 'pen_C3', 'pen_C4', 'pen_DONE', 'pen_OLD']);
+    expect(w.segments.objects.size).toBe(2); // segments of at least 3, closed at the page that fills them
+
+    const run = w.run(runId);
+    expect(run).toMatchObject({ status: 'completed', from: '2026-03-01T00:00:00.000Z', counts: { changes: 6, owed: 1, skipped: 0, records: 7, bytes: post!.bytes.length } });
+    expect(run.finishedAt).toBeDefined();
+    expect(w.watermarks.items.get('provincial')).toMatchObject({ at: '2026-03-02T00:00:00.000Z', runId });
+    expect([...w.deliveries.items.values()].every((d) => d.state === 'delivered' && d.owedBy === undefined)).toBe(true);
+    expect(w.leases.items.get('sync-provincial')).toMatchObject({ holder: runId, until: 0 }); // released
+  });
+
+  it('a second run right after sends only what changed since (nothing) and what is still owed', async () => {
+    const w = world();
+    w.change('pen_A', 1, '2026-03-01T10:00:00.000Z');
+    const first = await w.ask();
+    await runSync({ runId: first }, w.deps);
+    // A delivery the platform still owes: one refused by the connector and redriven (pending again), from before.
+    w.change('pen_OWED', 1, '2026-03-01T11:00:00.000Z');
+    w.advance(60_000);
+    const second = await w.ask();
+    expect(await runSync({ runId: second }, w.deps)).toEqual({ [second]: 'completed' });
+    expect(w.posted).toHaveLength(2);
+    expect(w.posted[1]!.headers['Idempotency-Key']).toBe(second);
+    const [h, ...body] = lines(w.posted[1]!.text);
+    expect(h.header).toMatchObject({ from: w.run(first).to, to: w.run(second).to, recordCount: 1 });
+    expect(body.map((l) => l.recordId)).toEqual(['pen_OWED']);
+    expect(w.run(second).counts).toMatchObject({ changes: 0, owed: 1, records: 1 });
+    expect(w.watermarks.items.get('provincial')!.at).toBe(w.run(second).to);
+  });
+
+  it('the first run of a platform (no watermark) covers the lookback; a run as of an earlier day ends at that day’s end and never moves the watermark back', async () => {
+    const w = world();
+    w.change('pen_A', 1, '2026-02-01T00:00:00.000Z');
+    const first = await w.ask();
+    await runSync({ runId: first }, w.deps);
+    expect(w.run(first).counts.changes).toBe(1);
+    const past = newRun({ runId: 'run_pastpastpastpastpastpast', job: 'sync-provincial', asOf: '2026-02-15', requestedBy: 'operator', now: new Date('2026-03-02T00:00:00.000Z') });
+    await w.runs.create(past);
+    expect(await runSync({ runId: past.runId }, w.deps)).toEqual({ [past.runId]: 'completed' });
+    expect(lines(w.posted[1]!.text)[0].header).toMatchObject({ from: w.run(first).to, to: '2026-02-15T15:59:59.999Z', recordCount: 0 });
+    expect(w.watermarks.items.get('provincial')!.at).toBe(w.run(first).to);
+  });
+
+  it('an empty package still goes (a header with recordCount 0 and the hash of no bytes), and the watermark moves', async () => {
+    const w = world();
+    const runId = await w.ask();
+    await runSync({ runId }, w.deps);
+    expect(verifyNdjson(w.posted[0]!.text)).toMatchObject({ records: 0 });
+    expect(lines(w.posted[0]!.text)[0].header.bodySha256).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+    expect(w.run(runId).status).toBe('completed');
+  });
+});
+
+describe('runs never overlap', () => {
+  it('a run asked while another of its job holds the lease fails at once, saying which; a run of the other job is not held up', async () => {
+    const w = world();
+    const busy = await w.ask('sync-provincial', 'run_busybusybusybusybusybusy');
+    await w.leases.take('sync-provincial', busy, 'other-invocation', Date.parse('2026-03-02T00:02:00.000Z'), Date.parse('2026-03-02T00:00:00.000Z'));
+    const late = await w.ask();
+    expect(await runSync({ runId: late }, w.deps)).toEqual({ [late]: 'failed' });
+    expect(w.run(late)).toMatchObject({ status: 'failed', reason: `another run of sync-provincial is in progress (${busy})` });
+    const national = await w.ask('sync-national');
+    expect(await runSync({ runId: national }, w.deps)).toEqual({ [national]: 'completed' });
+    expect(w.posted.map((p) => p.url)).toEqual(['http://platform.test/national/sync']);
+  });
+
+  it('an invocation for a run that another live invocation is running leaves it alone', async () => {
+    const w = world();
+    const runId = await w.ask();
+    await w.leases.take('sync-provincial', runId, 'other-invocation', Date.parse('2026-03-02T00:02:00.000Z'), Date.parse('2026-03-02T00:00:00.000Z'));
+    expect(await runSync({ runId }, w.deps)).toEqual({ [runId]: 'elsewhere' });
+    expect(w.run(runId).status).toBe('waiting');
+    expect(w.posted).toEqual([]);
+  });
+
+  it('a run that ended before is not run again (a duplicate event)', async () => {
+    const w = world();
+    const runId = await w.ask();
+    await runSync({ runId }, w.deps);
+    expect(await runSync({ runId }, w.deps)).toEqual({ [runId]: 'finished' });
+    expect(await runSync({ runId: 'run_nonononononononononononono' }, w.deps)).toEqual({ run_nonononononononononononono: 'unknown' });
+    expect(w.posted).toHaveLength(1);
+  });
+});
+
+describe('a run stopped anywhere goes on from its checkpoint', () => {
+  it('killed after the upload, before the POST: the next invocation after the lease lapsed resumes it first, then its own run; one package per run, the first with the same bytes it had', async () => {
+    const w = world();
+    for (let i = 0; i < 4; i++) w.change(`pen_K${i}`, 1, `2026-03-01T0${i}:00:00.000Z`);
+    const killed = await w.ask();
+    // The kill: the invocation dies as it is about to POST (nothing runs after; the lease is not released).
+    const save = w.runs.save.bind(w.runs);
+    w.runs.save = async (id, prev, cp, counts) => {
+      if (cp.sendAttempts === 1) throw new Error('SIGKILL');
+      return save(id, prev, cp, counts);
+    };
+    const release = w.leases.release.bind(w.leases);
+    w.leases.release = async () => 'ok';
+    await expect(runSync({ runId: killed }, w.deps)).rejects.toThrow('SIGKILL');
+    w.runs.save = save;
+    w.leases.release = release;
+    expect(w.run(killed)).toMatchObject({ status: 'running', checkpoint: { phase: 'uploaded' } });
+    const uploaded = [...w.segments.objects.keys()];
+    expect(w.posted).toEqual([]);
+
+    // Within the lease: another run of the job is refused; after it lapsed, the next one resumes the killed run first.
+    const meanwhile = await w.ask();
+    expect(await runSync({ runId: meanwhile }, w.deps)).toEqual({ [meanwhile]: 'failed' });
+    w.advance(syncLimits.leaseMs + 1);
+    const next = await w.ask();
+    expect(await runSync({ runId: next }, w.deps)).toEqual({ [killed]: 'completed', [next]: 'completed' });
+    expect(w.posted.map((p) => p.headers['Idempotency-Key'])).toEqual([killed, next]);
+    expect(verifyNdjson(w.posted[0]!.text)).toMatchObject({ records: 4 });
+    expect([...w.segments.objects.keys()].filter((k) => k.includes(killed))).toEqual(uploaded); // not rebuilt
+    expect(lines(w.posted[1]!.text)[0].header.from).toBe(w.run(killed).to);
+    expect(w.run(killed).attempts).toBe(2);
+  });
+
+  it('acknowledged but stopped before it was saved: sent again with the same key and the same bytes (the platform keeps it once), then completed', async () => {
+    const w = world();
+    w.change('pen_A', 1, '2026-03-01T10:00:00.000Z');
+    const runId = await w.ask();
+    const save = w.runs.save.bind(w.runs);
+    let failOnce = true;
+    w.runs.save = async (id, prev, cp, counts) => {
+      if (cp.phase === 'sent' && failOnce) {
+        failOnce = false;
+        throw Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' });
+      }
+      return save(id, prev, cp, counts);
+    };
+    await expect(runSync({ runId }, w.deps)).rejects.toThrow('throttled');
+    expect(w.run(runId).lastError).toBe('ProvisionedThroughputExceededException: throttled');
+    // The lease was let go: Lambda's retry of the same event takes over at once.
+    expect(await runSync({ runId }, w.deps)).toEqual({ [runId]: 'completed' });
+    expect(w.posted).toHaveLength(2);
+    expect(w.posted[1]!.bytes.equals(w.posted[0]!.bytes)).toBe(true);
+    expect(w.posted[1]!.headers['Idempotency-Key']).toBe(runId);
+  });
+
+  it('out of time: it continues itself (not counted as an attempt) from its checkpoint', async () => {
+    const w = world();
+    w.watermarks.items.set('provincial', { at: '2026-03-01T00:00:00.000Z', runId: 'run_before', movedAt: 'x' });
+    for (let i = 0; i < 6; i++) w.change(`pen_T${i}`, 1, `2026-03-01T0${i + 1}:00:00.000Z`);
+    const runId = await w.ask();
+    let pages = 0;
+    const changes = w.deliveries.changes.bind(w.deliveries);
+    w.deliveries.changes = async (...args) => {
+      if (++pages === 2) w.setRemaining(syncLimits.reserveMs); // the invocation is nearly over
+      return changes(...args);
+    };
+    expect(await runSync({ runId }, w.deps)).toEqual({ [runId]: 'continued' });
+    expect(w.continued).toEqual([{ runId, continued: true }]);
+    expect(w.run(runId).checkpoint).toMatchObject({ phase: 'building', segments: [{ records: 4 }] });
+    expect(w.leases.items.get('sync-provincial')!.until).toBe(0);
+    w.setRemaining(900_000);
+    expect(await runSync(w.continued[0]!, w.deps)).toEqual({ [runId]: 'completed' });
+    expect(verifyNdjson(w.posted[0]!.text)).toMatchObject({ records: 6 });
+    expect(w.run(runId).attempts).toBe(1);
+  });
+
+  it('a run that keeps failing is given up after maxAttempts, with its last error', async () => {
+    const w = world();
+    w.change('pen_A', 1, '2026-03-01T10:00:00.000Z');
+    const runId = await w.ask();
+    w.heads.getHead = async () => {
+      throw new Error('decryption failed');
+    };
+    for (let i = 0; i < syncLimits.maxAttempts; i++) await expect(runSync({ runId }, w.deps)).rejects.toThrow('decryption failed');
+    expect(await runSync({ runId }, w.deps)).toEqual({ [runId]: 'failed' });
+    expect(w.run(runId).reason).toBe(`gave up after ${syncLimits.maxAttempts} attempts (last error: Error: decryption failed)`);
+  });
+});
+
+describe('what the platform answers', () => {
+  it('a 4xx fails the run with the platform’s reason (identity numbers redacted); the watermark and the deliveries stay', async () => {
+    const w = world();
+    w.change('pen_A', 1, '2026-03-01T10:00:00.000Z');
+    const runId = await w.ask();
+    w.answers.push({ status: 422, text: '{"error":"bad line: 110102199101010078"}' });
+    expect(await runSync({ runId }, w.deps)).toEqual({ [runId]: 'failed' });
+    expect(w.run(runId).reason).toMatch(/^the platform refused the package: HTTP 422: \{"error":"bad line: \[REDACTED-ID\]"\}$/);
+    expect(w.watermarks.items.get('provincial')).toBeUndefined();
+    expect([...w.deliveries.items.values()][0]!.state).toBe('pending');
+  });
+
+  it('5xx, 429 and timeouts are tried again after a back-off (at least Retry-After), with the same bytes; then delivered', async () => {
+    const w = world();
+    w.change('pen_A', 1, '2026-03-01T10:00:00.000Z');
+    const runId = await w.ask();
+    w.answers.push({ status: 503, text: '' }, { status: 429, retryAfter: '7', text: '' }, Object.assign(new Error('timed out'), { name: 'TimeoutError' }));
+    expect(await runSync({ runId }, w.deps)).toEqual({ [runId]: 'completed' });
+    expect(w.posted).toHaveLength(4);
+    expect(new Set(w.posted.map((p) => p.bytes.toString('base64'))).size).toBe(1);
+    expect(w.slept).toHaveLength(3);
+    expect(w.slept[1]).toBeGreaterThanOrEqual(7000);
+  });
+
+  it('unavailable for every attempt: the run fails, saying so; the watermark stays', async () => {
+    const w = world();
+    const runId = await w.ask();
+    for (let i = 0; i < syncLimits.postAttempts; i++) w.answers.push({ status: 500, text: '' });
+    expect(await runSync({ runId }, w.deps)).toEqual({ [runId]: 'failed' });
+    expect(w.run(runId).reason).toBe(`platform unavailable: the platform did not take the package in ${syncLimits.postAttempts} attempts (last: HTTP 500)`);
+    expect(w.posted).toHaveLength(syncLimits.postAttempts);
+    expect(w.watermarks.items.size).toBe(0);
+  });
+});
