@@ -89,7 +89,7 @@ Environment:
 Exit codes (退出码):
   0    done: every record or row answered, none rejected (全部完成，无拒收)
   1    failure: usage error, unreadable or invalid file, hub unreachable or refusing (401, 403,
-       404, 413 …), retries used up, a failed batch (失败；push 可重新运行以续传)
+       404, 413 …), retries used up, a failed batch or job run (失败；push 可重新运行以续传)
   2    done, but some records or rows were rejected: see the rejects file (部分记录被拒收)
   130  interrupted (Ctrl-C); run the same push again to resume (已中断)
 

@@ -211,8 +211,8 @@ export interface FunctionSpec {
   queues?: Readonly<Record<string, readonly SqsAction[]>>;
   /** Constant environment of its own (a connector's platform). */
   environment?: Readonly<Record<string, string>>;
-  /** The upward platform it delivers to (a key of `platforms`): it learns the platform's base URL from the platform's urlEnvVar. */
-  platform?: string;
+  /** The upward platforms it sends to (keys of `platforms`): it learns each one's base URL from the platform's urlEnvVar, and the sender USCC. */
+  platforms?: readonly string[];
 }
 
 /** The SQS actions (IAM action names) a function can be granted on a queue. */
@@ -376,7 +376,7 @@ export const functions = {
     // A platform's 4xx: that message alone goes to the dead-letter queue at once (not retried maxReceiveCount times).
     queues: { provincialDead: ['sqs:SendMessage'] },
     environment: { HUB_PLATFORM: 'provincial' },
-    platform: 'provincial',
+    platforms: ['provincial'],
     authenticates: false,
     keys: ['decrypt'],
     // A slow platform holds at most these; the other platform's connector has its own.
@@ -393,7 +393,7 @@ export const functions = {
     },
     queues: { nationalDead: ['sqs:SendMessage'] },
     environment: { HUB_PLATFORM: 'national' },
-    platform: 'national',
+    platforms: ['national'],
     authenticates: false,
     keys: ['decrypt'],
     reservedConcurrency: 5,
@@ -466,6 +466,8 @@ export const functions = {
     },
     authenticates: false,
     keys: ['decrypt'],
+    // The nightly sync of either platform.
+    platforms: ['provincial', 'national'],
     reservedConcurrency: 2,
     invokes: ['syncRunner'],
   },
@@ -622,7 +624,7 @@ export const buckets = {
   exchange: {
     envVar: 'HUB_EXCHANGE_BUCKET',
     localName: 'hub-exchange',
-    description: 'The nightly sync’s packages (sync/<platform>/<run id>.ndjson.gz), written as a stream and sent from there: a resumed run sends the same bytes',
+    description: 'The nightly sync’s packages (sync/<platform>/<run id>/<n>.ndjson.gz: gzip segments, written as a stream and sent from there, so a resumed run sends the same bytes)',
     notifications: [],
     // They hold identity numbers: kept for a month of re-sends and audits, not longer.
     expireAfterDays: 30,

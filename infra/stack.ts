@@ -840,9 +840,9 @@ export class HubStack extends Stack {
     for (const queueName of Object.keys(spec.queues ?? {})) {
       env[this.catalogue.queues[queueName]!.envVar] = this.queues[queueName]!.queueUrl;
     }
-    // A connector: where its platform is, and who the hub is to it (upwardSettings checked both).
-    if (spec.platform !== undefined) {
-      env[this.catalogue.platforms[spec.platform]!.urlEnvVar] = this.upward.platformUrls[spec.platform]!;
+    // A connector or the nightly sync: where its platforms are, and who the hub is to them (upwardSettings checked both).
+    for (const platform of spec.platforms ?? []) {
+      env[this.catalogue.platforms[platform]!.urlEnvVar] = this.upward.platformUrls[platform]!;
       env[this.catalogue.exchange.senderUsccEnvVar] = this.upward.senderUscc!;
     }
     for (const [key, value] of Object.entries(spec.environment ?? {})) {
@@ -1169,7 +1169,9 @@ export function checkCatalogue(cat: HubCatalogue): void {
       if (!cat.queues[queueName]) throw new Error(`Function "${name}" names unknown queue "${queueName}"`);
       if (actions.length === 0) throw new Error(`Function "${name}" lists queue "${queueName}" without any action`);
     }
-    if (spec.platform !== undefined && !cat.platforms[spec.platform]) throw new Error(`Function "${name}" delivers to unknown platform "${spec.platform}"`);
+    for (const platform of spec.platforms ?? []) {
+      if (!cat.platforms[platform]) throw new Error(`Function "${name}" delivers to unknown platform "${platform}"`);
+    }
     for (const [tableName, access] of Object.entries(spec.tables)) {
       const tableSpec = cat.tables[tableName];
       if (!tableSpec) throw new Error(`Function "${name}" names unknown table "${tableName}"`);
@@ -1233,7 +1235,7 @@ export interface UpwardSettings {
  * kept in the function's environment); the USCC must pass GB 32100's check.
  */
 export function upwardSettings(cat: HubCatalogue, context: (key: string) => unknown): UpwardSettings {
-  const delivered = [...new Set(Object.values(cat.functions).flatMap((f) => (f.platform !== undefined ? [f.platform] : [])))];
+  const delivered = [...new Set(Object.values(cat.functions).flatMap((f) => f.platforms ?? []))];
   if (delivered.length === 0) return { platformUrls: {} };
   const valueOf = (key: string): string | undefined => {
     const value = context(key);

@@ -15,7 +15,7 @@
  *
  * To keep it to a few minutes, the stack runs with the test settings of the upward path (never set on AWS): a
  * platform request times out after 2 s (HUB_PLATFORM_TIMEOUT_SECONDS, instead of 10), a message given back to a
- * queue comes again after 15 s (HUB_SQS_VISIBILITY_SECONDS, instead of 6 minutes), and the sweep at start queues
+ * queue comes again after 60 s (HUB_SQS_VISIBILITY_SECONDS, instead of 6 minutes), and the sweep at start queues
  * again whatever is owed and was queued more than a second before (HUB_REQUEUE_AFTER_SECONDS, instead of 15
  * minutes). The faults are drawn from a seed per key and attempt (UPWARD_RELIABILITY_SEED, 8 by default).
  * `hub dlq redrive` of the poison record is the DLQ test's (issue 8, operations), not repeated here.
@@ -39,6 +39,11 @@ import { dynamoEndpointOf } from '../support/stack-records-table.js';
 const SEED = Number(process.env.UPWARD_RELIABILITY_SEED ?? 8);
 const seedNote = `(UPWARD_RELIABILITY_SEED=${SEED})`;
 const TIMEOUT_SECONDS = 2;
+/**
+ * The queues' visibility timeout: the connectors' own timeout (60 s), so that no message is handed out again while
+ * an invocation still holds it (a connector batch meeting hangs and 500s on a busy machine takes well over 15 s).
+ */
+const VISIBILITY_SECONDS = 60;
 const FAULTS = { failShare: 0.3, hangShare: 0.06, hangMs: (TIMEOUT_SECONDS + 1) * 1000 };
 const POISON = 'POISON-PILL';
 /** The first test: new records in requests of `perRequest`, then updates of some of them, pushed at once. */
@@ -212,7 +217,7 @@ describe('upward delivery to platforms that fail, hang and refuse', () => {
       [cataloguePlatforms.provincial.urlEnvVar]: provincial.url,
       [cataloguePlatforms.national.urlEnvVar]: national.url,
       HUB_PLATFORM_TIMEOUT_SECONDS: String(TIMEOUT_SECONDS),
-      HUB_SQS_VISIBILITY_SECONDS: '15',
+      HUB_SQS_VISIBILITY_SECONDS: String(VISIBILITY_SECONDS),
       HUB_REQUEUE_AFTER_SECONDS: '1',
       POWERTOOLS_LOG_LEVEL: 'INFO',
     };

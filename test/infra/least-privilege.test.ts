@@ -308,8 +308,8 @@ describe('field keys: explicit policies, administration without use', () => {
   it('field key: GenerateDataKey for the writers, Decrypt for the readers, by role, with the encryption context', () => {
     const roles = (use: 'encrypt' | 'decrypt') => functionEntries.filter(([, f]) => f.keys.includes(use)).map(([n]) => roleId(n)).sort();
     expect(roles('encrypt')).toEqual([roleId('submissions'), roleId('batchIngest')].sort());
-    // The records function shows identity numbers; the connectors send them to the platforms.
-    expect(roles('decrypt')).toEqual([roleId('records'), roleId('connectorProvincial'), roleId('connectorNational')].sort());
+    // The records function shows identity numbers; the connectors and the nightly sync send them to the platforms.
+    expect(roles('decrypt')).toEqual([roleId('records'), roleId('connectorProvincial'), roleId('connectorNational'), roleId('syncRunner')].sort());
     const uses = keyPolicy(stack.fieldKey).filter((s) => !rootPrincipal(s.Principal));
     const context = Object.fromEntries(Object.entries(fieldKeyUse.encryptionContext).map(([k, v]) => [`kms:EncryptionContext:${k}`, v]));
     expect(uses.map((s) => ({ action: s.Action, roles: principalRoles(s).sort(), condition: s.Condition, effect: s.Effect }))).toEqual(
@@ -614,7 +614,7 @@ describe('S3: exactly the calls each function makes, under the key prefixes it n
     for (const [name] of functionEntries) {
       for (const p of s3Grants(name)) {
         expect(p.action, name).not.toMatch(/\*|Bucket(Policy|Acl|Notification)|DeleteBucket|PutLifecycle/);
-        if (p.action !== 's3:ListBucket') expect(JSON.stringify(p.resource), name).toMatch(/\/(uploads|rejects)\/\*"/);
+        if (p.action !== 's3:ListBucket') expect(JSON.stringify(p.resource), name).toMatch(/\/(uploads|rejects|sync)\/\*"/);
       }
     }
   });

@@ -143,7 +143,7 @@ describe('event-source mappings', () => {
 describe('connectors: their platform, its URL and the sender', () => {
   it.each(Object.entries(platforms))('%s: its connector delivers to it, knows its base URL and the sender’s USCC from the deployment', (name, platform) => {
     const spec = hubCatalogue.functions[platform.connector]!;
-    expect(spec.platform).toBe(name);
+    expect(spec.platforms).toEqual([name]);
     const env = resources[id(stack.functions[platform.connector]!)].Properties.Environment.Variables;
     expect(env[platform.urlEnvVar]).toBe(upwardContext[platform.urlContext]);
     expect(env[exchange.senderUsccEnvVar]).toBe(upwardContext.senderUscc);
@@ -287,7 +287,7 @@ describe('catalogue refusals (checked before anything is built)', () => {
   it('a function naming an unknown queue or platform, or a queue without an action', () => {
     expect(() => checkCatalogue(withFunction('fanout', { queues: { regional: ['sqs:SendMessage'] } }))).toThrow(/unknown queue "regional"/);
     expect(() => checkCatalogue(withFunction('fanout', { queues: { provincial: [] } }))).toThrow(/queue "provincial" without any action/);
-    expect(() => checkCatalogue(withFunction('connectorNational', { platform: 'regional' }))).toThrow(/unknown platform "regional"/);
+    expect(() => checkCatalogue(withFunction('connectorNational', { platforms: ['regional'] }))).toThrow(/unknown platform "regional"/);
   });
 
   it('a dead-letter queue that is unknown, or keeps messages no longer than its source', () => {

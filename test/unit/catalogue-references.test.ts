@@ -19,8 +19,10 @@ describe('function references of the catalogue', () => {
       { at: 'buckets.batches.notifications[0]', function: 'submissions' },
       { at: 'schedules.sweep', function: 'health' },
       { at: 'functions.submissions.invokes[0]', function: 'records' },
-      // The catalogue's own: the batch ingest continues itself.
+      // The catalogue's own: the batch ingest and the nightly sync continue themselves; the jobs API starts the sync.
       { at: 'functions.batchIngest.invokes[0]', function: 'batchIngest' },
+      { at: 'functions.jobs.invokes[0]', function: 'syncRunner' },
+      { at: 'functions.syncRunner.invokes[0]', function: 'syncRunner' },
     ]);
   });
 

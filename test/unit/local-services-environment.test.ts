@@ -34,8 +34,9 @@ describe('the handlers’ environment for S3 and Lambda', () => {
     const withInvokes = localServicesEnvironment('http://s3', 'http://lambda', catalogue);
     expect(Object.entries(withInvokes).filter(([k]) => k.startsWith('HUB_FUNCTION_'))).toEqual([
       ['HUB_FUNCTION_RECORDS', 'credit-hub-records'],
-      // The catalogue's own: the batch ingest continues itself.
+      // The catalogue's own: the batch ingest continues itself; the jobs API starts the nightly sync, which continues itself.
       ['HUB_FUNCTION_BATCH_INGEST', 'credit-hub-batchIngest'],
+      ['HUB_FUNCTION_SYNC_RUNNER', 'credit-hub-syncRunner'],
     ]);
   });
 });
