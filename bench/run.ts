@@ -164,8 +164,11 @@ line(`credit-hub benchmark, ${new Date().toISOString().slice(0, 10)}, Node ${pro
 const parts = new Set((process.env.BENCH_PARTS ?? 'push,batches,bundles,upward').split(',').map((p) => p.trim()));
 if (parts.has('push')) await ingest();
 if (parts.has('batches')) {
-  await courtBatchBenchmark({ rows: Number(process.env.BENCH_BATCH_ROWS ?? 1_000_000), format: 'ndjson', encoding: 'utf-8' }, line);
-  await courtBatchBenchmark({ rows: Number(process.env.BENCH_CSV_ROWS ?? 100_000), format: 'csv', encoding: 'gb18030' }, line);
+  // A size of 0 leaves that batch out.
+  const ndjsonRows = Number(process.env.BENCH_BATCH_ROWS ?? 1_000_000);
+  const csvRows = Number(process.env.BENCH_CSV_ROWS ?? 100_000);
+  if (ndjsonRows > 0) await courtBatchBenchmark({ rows: ndjsonRows, format: 'ndjson', encoding: 'utf-8' }, line);
+  if (csvRows > 0) await courtBatchBenchmark({ rows: csvRows, format: 'csv', encoding: 'gb18030' }, line);
 }
 if (parts.has('bundles')) await bundles();
 if (parts.has('upward')) await upwardBenchmark(Number(process.env.BENCH_UPWARD_RECORDS ?? 10_000), line);

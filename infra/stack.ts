@@ -826,7 +826,8 @@ export class HubStack extends Stack {
     const logGroup = this.logGroup(`${id}Logs`, logGroupName);
 
     const env: Record<string, string> = {
-      NODE_OPTIONS: '--enable-source-maps',
+      // A heap cap of its own (heapMb) keeps a function's memory where its design says, below what Lambda would allow.
+      NODE_OPTIONS: spec.heapMb ? `--enable-source-maps --max-old-space-size=${spec.heapMb}` : '--enable-source-maps',
       POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
       POWERTOOLS_LOG_LEVEL: 'INFO',
     };

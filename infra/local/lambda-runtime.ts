@@ -61,8 +61,8 @@ interface EnvironmentHost {
   peakMemoryMb(): number | undefined;
 }
 
-function threadHost(data: EnvironmentData, env: NodeJS.ProcessEnv, memoryMb: number): EnvironmentHost {
-  const worker = new Worker(BOOTSTRAP, { workerData: data, env, resourceLimits: { maxOldGenerationSizeMb: memoryMb }, stdout: false, stderr: false });
+function threadHost(data: EnvironmentData, env: NodeJS.ProcessEnv, heapMb: number): EnvironmentHost {
+  const worker = new Worker(BOOTSTRAP, { workerData: data, env, resourceLimits: { maxOldGenerationSizeMb: heapMb }, stdout: false, stderr: false });
   return {
     post: (m) => worker.postMessage(m),
     onMessage: (l) => worker.on('message', l),
@@ -87,11 +87,11 @@ function peakRssMb(pid: number | undefined): number | undefined {
   }
 }
 
-function processHost(data: EnvironmentData, env: NodeJS.ProcessEnv, memoryMb: number): EnvironmentHost {
+function processHost(data: EnvironmentData, env: NodeJS.ProcessEnv, heapMb: number): EnvironmentHost {
   const child: ChildProcess = fork(BOOTSTRAP, [], {
     env: { ...env, [ENVIRONMENT_DATA_VAR]: JSON.stringify(data) },
-    // Lambda's Node runtime sizes the heap from the function's memory the same way.
-    execArgv: [`--max-old-space-size=${memoryMb}`],
+    // The function's heap limit: its heapMb (NODE_OPTIONS on AWS), else its memory.
+    execArgv: [`--max-old-space-size=${heapMb}`],
     serialization: 'advanced',
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -126,6 +126,8 @@ interface Environment {
 export interface RuntimeFunctionSpec {
   entry: string;
   memoryMb: number;
+  /** The heap limit when lower than memoryMb (the catalogue's heapMb). */
+  heapMb?: number;
   timeoutSeconds: number;
   /** Constant environment of the function's own (the catalogue's `environment`: a connector's platform). */
   environment?: Readonly<Record<string, string>>;
@@ -159,7 +161,7 @@ class FunctionEnvironments {
       AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${functionName}`,
       ...spec.environment,
     };
-    const host = (this.isolation === 'process' ? processHost : threadHost)(data, processEnv, spec.memoryMb);
+    const host = (this.isolation === 'process' ? processHost : threadHost)(data, processEnv, spec.heapMb ?? spec.memoryMb);
     const env: Environment = { host, busy: false, ready: Promise.resolve() };
     env.ready = new Promise<void>((resolveReady, rejectReady) => {
       const onMessage = (m: unknown) => {

@@ -48,8 +48,12 @@ const FAULTS = { failShare: 0.3, hangShare: 0.06, hangMs: (TIMEOUT_SECONDS + 1) 
 const POISON = 'POISON-PILL';
 /** The first test: new records in requests of `perRequest`, then updates of some of them, pushed at once. */
 const FIRST = { records: 120, perRequest: 30, updates: 40 };
-/** The SIGKILL test: clients pushing requests of new records and updates, killed after `killAfter` answers once `deliveredBeforeKill` packages of theirs reached each platform. */
-const KILL = { clients: 3, perRequest: 15, updateShare: 0.3, killAfter: 6, deliveredBeforeKill: 10, records: 360 };
+/**
+ * The SIGKILL test: clients pushing requests of new records and updates (a pause between requests: a stream, not a
+ * flood the fan-out would take minutes to work through), killed after `killAfter` answers once `deliveredBeforeKill`
+ * packages of theirs reached each platform.
+ */
+const KILL = { clients: 3, perRequest: 10, pauseMs: 500, updateShare: 0.3, killAfter: 6, deliveredBeforeKill: 5, records: 240 };
 /** How long everything owed may take to arrive. */
 const ARRIVAL_MS = 150_000;
 const PLATFORMS = Object.keys(cataloguePlatforms) as PlatformName[];
@@ -393,6 +397,7 @@ describe('upward delivery to platforms that fail, hang and refuse', () => {
         versions.applyAnswer(answer);
         answered++;
         mine.push(...batch);
+        await pause(KILL.pauseMs);
       }
     };
 

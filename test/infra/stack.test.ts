@@ -150,7 +150,8 @@ describe('catalogue-driven functions', () => {
   it.each(functionEntries)('%s: environment derived from the catalogue, nothing more', (name, spec) => {
     const env: Record<string, Json> = functionResource(name).Properties.Environment.Variables;
     const expected: Record<string, (value: Json) => boolean> = {
-      NODE_OPTIONS: (v) => v === '--enable-source-maps',
+      // A function with a heap cap of its own (heapMb) gets it through NODE_OPTIONS.
+      NODE_OPTIONS: (v) => v === ((spec as { heapMb?: number }).heapMb ? `--enable-source-maps --max-old-space-size=${(spec as { heapMb?: number }).heapMb}` : '--enable-source-maps'),
       POWERTOOLS_SERVICE_NAME: (v) => v === 'credit-hub',
       POWERTOOLS_LOG_LEVEL: (v) => v === 'INFO',
     };

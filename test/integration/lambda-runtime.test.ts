@@ -148,6 +148,17 @@ describe('local Lambda runtime, functions isolated in processes of their own', (
     expect(alive(warm.pid)).toBe(false);
   });
 
+  it('caps the heap at the function’s heapMb, below its memory: past it the environment dies as out of memory', async () => {
+    const capped = workerInvoker({ log: () => undefined, functions: { probe: { entry, memoryMb: 512, heapMb: 48, timeoutSeconds: 10 } }, isolation: () => 'process' });
+    try {
+      expect((await capped.invoke('probe', {}, 'h0')).status).toBe('ok');
+      // ~128 MB of live arrays: well within 512 MB, not within a 48 MB heap.
+      expect((await capped.invoke('probe', { allocateMb: 128 }, 'h1')).status).toBe('crashed');
+    } finally {
+      await capped.close();
+    }
+  });
+
   it('close() ends every environment process', async () => {
     const own = workerInvoker({ log: () => undefined, functions: { probe: { entry, memoryMb: 128, timeoutSeconds: 5 } }, isolation: () => 'process' });
     const r = result(await own.invoke('probe', {}, 'c1')) as ReturnType<typeof result> & { pid: number };
