@@ -4,8 +4,9 @@
  * progress line (the total is unknown until the end), and shown as counts.
  */
 import { CliError } from './errors.js';
+import { followStatus, type FollowOptions } from './follow-status.js';
 import type { HubClient } from './http-client.js';
-import { count, type ProgressFactory, type ProgressView } from './progress.js';
+import { count, type ProgressView } from './progress.js';
 
 export type BatchState = 'waiting' | 'processing' | 'completed' | 'failed';
 
@@ -54,53 +55,23 @@ export const ingestView: ProgressView<{ status: BatchStatus; elapsedMs: number }
     ].join(' | '),
 };
 
-export interface FollowOptions {
-  progress: ProgressFactory;
-  /** Between two status reads. */
-  pollMs?: number;
-  /** Gives up when neither the status nor the counts have changed for this long. */
-  stallMs?: number;
-  signal?: AbortSignal;
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
-  now?: () => number;
-}
-
-const defaultSleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(timer), reject(signal.reason)), { once: true });
-  });
+export type { FollowOptions };
 
 /** Reads the batch's status until it is completed or failed; the last status read. */
-export async function followBatch(client: HubClient, batchId: string, options: FollowOptions): Promise<BatchStatus> {
-  const now = options.now ?? Date.now;
-  const sleep = options.sleep ?? defaultSleep;
-  const pollMs = options.pollMs ?? 2000;
-  const stallMs = options.stallMs ?? 15 * 60_000;
-  const started = now();
-  let status = await getBatch(client, batchId, options.signal);
-  const progress = options.progress(ingestView, 0, { status, elapsedMs: 0 });
-  let seen = JSON.stringify(status);
-  let changedAt = now();
-  try {
-    while (!isFinished(status)) {
-      if (now() - changedAt > stallMs) {
-        throw new CliError(
-          `批次${batchId}已${Math.round(stallMs / 60_000)}分钟没有进展，仍为${status.status} (batch ${batchId} has made no progress for ${Math.round(stallMs / 60_000)} min and is still ${status.status}): ` +
-            `稍后用 hub batch status ${batchId} --follow 查看 (check later with hub batch status ${batchId} --follow)`,
-        );
-      }
-      await sleep(pollMs, options.signal);
-      status = await getBatch(client, batchId, options.signal);
-      const text = JSON.stringify(status);
-      if (text !== seen) (seen = text), (changedAt = now());
-      progress.update(status.total, { status, elapsedMs: now() - started });
-    }
-  } finally {
-    progress.stop();
-  }
-  return status;
+export function followBatch(client: HubClient, batchId: string, options: FollowOptions): Promise<BatchStatus> {
+  return followStatus(
+    {
+      read: (signal) => getBatch(client, batchId, signal),
+      isFinished,
+      view: ingestView,
+      value: (status) => status.total,
+      defaultStallMs: 15 * 60_000,
+      stalled: (status, minutes) =>
+        `批次${batchId}已${minutes}分钟没有进展，仍为${status.status} (batch ${batchId} has made no progress for ${minutes} min and is still ${status.status}): ` +
+        `稍后用 hub batch status ${batchId} --follow 查看 (check later with hub batch status ${batchId} --follow)`,
+    },
+    options,
+  );
 }
 
 /** The status for a person (stdout). */

@@ -3,8 +3,9 @@
  * (`GET /v1/jobs/runs/{runId}`), or follow it to its end with its counts on a progress line.
  */
 import { CliError } from './errors.js';
+import { followStatus, type FollowOptions } from './follow-status.js';
 import type { HubClient } from './http-client.js';
-import { bytes, count, type ProgressFactory, type ProgressView } from './progress.js';
+import { bytes, count, type ProgressView } from './progress.js';
 
 export type RunState = 'waiting' | 'running' | 'completed' | 'failed';
 
@@ -79,53 +80,23 @@ export const runView: ProgressView<{ status: JobRunStatus; elapsedMs: number }> 
     ].join(' | '),
 };
 
-export interface FollowRunOptions {
-  progress: ProgressFactory;
-  /** Between two status reads. */
-  pollMs?: number;
-  /** Gives up when neither the status nor the counts have changed for this long. */
-  stallMs?: number;
-  signal?: AbortSignal;
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
-  now?: () => number;
-}
-
-const defaultSleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(timer), reject(signal.reason)), { once: true });
-  });
+export type FollowRunOptions = FollowOptions;
 
 /** Reads the run's status until it is completed or failed; the last status read. */
-export async function followRun(client: HubClient, runId: string, options: FollowRunOptions): Promise<JobRunStatus> {
-  const now = options.now ?? Date.now;
-  const sleep = options.sleep ?? defaultSleep;
-  const pollMs = options.pollMs ?? 2000;
-  const stallMs = options.stallMs ?? 20 * 60_000;
-  const started = now();
-  let status = await getRun(client, runId, options.signal);
-  const progress = options.progress(runView, 0, { status, elapsedMs: 0 });
-  let seen = JSON.stringify(status);
-  let changedAt = now();
-  try {
-    while (!isRunFinished(status)) {
-      if (now() - changedAt > stallMs) {
-        throw new CliError(
-          `运行${runId}已${Math.round(stallMs / 60_000)}分钟没有进展，仍为${status.status} (run ${runId} has made no progress for ${Math.round(stallMs / 60_000)} min and is still ${status.status}): ` +
-            `稍后用 hub jobs status ${runId} 查看 (check later with hub jobs status ${runId})`,
-        );
-      }
-      await sleep(pollMs, options.signal);
-      status = await getRun(client, runId, options.signal);
-      const text = JSON.stringify(status);
-      if (text !== seen) (seen = text), (changedAt = now());
-      progress.update(status.counts.records, { status, elapsedMs: now() - started });
-    }
-  } finally {
-    progress.stop();
-  }
-  return status;
+export function followRun(client: HubClient, runId: string, options: FollowRunOptions): Promise<JobRunStatus> {
+  return followStatus(
+    {
+      read: (signal) => getRun(client, runId, signal),
+      isFinished: isRunFinished,
+      view: runView,
+      value: (status) => status.counts.records,
+      defaultStallMs: 20 * 60_000,
+      stalled: (status, minutes) =>
+        `运行${runId}已${minutes}分钟没有进展，仍为${status.status} (run ${runId} has made no progress for ${minutes} min and is still ${status.status}): ` +
+        `稍后用 hub jobs status ${runId} 查看 (check later with hub jobs status ${runId})`,
+    },
+    options,
+  );
 }
 
 /** The status for a person (stdout). */

@@ -1,12 +1,14 @@
 /**
- * What the local stack's emulator child processes (DynamoDB Local, s3rver) have in common: they die
- * with the stack where the platform allows, a pid file in the emulator's folder names the emulator and
- * the stack that started it, and a new start first stops an emulator left running on the same folder
- * by a stack that is gone — only when that is provable, since two emulators on one folder would fight
- * over its files, and a process that merely looks like one must never be killed.
+ * What the local stack's emulator child processes (DynamoDB Local, s3rver, fauxqs) have in common: they
+ * die with the stack where the platform allows, a pid file in the emulator's folder names the emulator
+ * and the stack that started it, and a new start first stops an emulator left running on the same
+ * folder by a stack that is gone — only when that is provable, since two emulators on one folder would
+ * fight over its files, and a process that merely looks like one must never be killed. The emulators
+ * that are Node processes of their own (s3rver, fauxqs) are started and awaited here too
+ * (startNodeEmulator); their process side shares emulator-child.mjs.
  */
-import { spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { findProcesses, identify, isAlive, type ProcessIdentity } from './process-identity.js';
 
 /** What an emulator's pid file records: the emulator, the stack that owns it, and the folder it runs on. */
@@ -118,4 +120,97 @@ export async function stopChild(child: ChildProcess, exited: Promise<void>, grac
   const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
   await exited;
   clearTimeout(timer);
+}
+
+/** Whether an argv runs `entry` (a file name it ends with) with `flag` followed by exactly `folder`. */
+export function runsEntryOn(entry: string, flag: string, folder: string): (argv: string[]) => boolean {
+  return (argv) => {
+    const at = argv.indexOf(flag);
+    return argv.some((a) => a.endsWith(entry)) && at >= 0 && argv[at + 1] === folder;
+  };
+}
+
+export interface NodeEmulatorSpec {
+  /** Its name in errors ("SQS", "S3": "SQS emulator exited …"). */
+  label: string;
+  /** The process entry (an .mjs file) and what goes before it (Node options) and after it (its arguments). */
+  entry: string;
+  nodeOptions: string[];
+  args: string[];
+  /** The child's environment (default: this process's). */
+  env?: NodeJS.ProcessEnv;
+  /** The folder it runs on, recorded in the pid file. */
+  folder: string;
+  pidFile: string;
+  /** Its stdout and stderr, appended to. */
+  log: string;
+  /** How long it gets to close on SIGTERM before it is killed. */
+  graceMs: number;
+  /** How long start-up may take (default 30 s). */
+  startTimeoutMs?: number;
+  /** Each IPC message other than `{type:'ready'}`. */
+  onMessage?: (message: { type?: unknown }) => void;
+}
+
+export interface NodeEmulator {
+  port: number;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a Node emulator process with this Node (process.execPath) in a process group of its own, sent
+ * SIGTERM when this process dies (dieWithParentPrefix, and on 'exit'), its output in its log, recorded
+ * in its pid file; resolves with the port it announces (`{type:'ready', port}` over IPC), or stops it
+ * and throws when it exits or does not announce one in time. The caller has already stopped a stale
+ * emulator on the folder (stopOrphanedEmulator).
+ */
+export async function startNodeEmulator(spec: NodeEmulatorSpec): Promise<NodeEmulator> {
+  const [command, ...prefixArgs] = [...dieWithParentPrefix(), process.execPath];
+  const args = [...prefixArgs, ...spec.nodeOptions, spec.entry, ...spec.args];
+  // The log file is handed to the child directly, so its output does not depend on this process.
+  const logFd = openSync(spec.log, 'a', 0o600);
+  let child: ChildProcess;
+  try {
+    child = spawn(command!, args, { ...(spec.env ? { env: spec.env } : {}), detached: true, stdio: ['ignore', logFd, logFd, 'ipc'], serialization: 'json' });
+  } finally {
+    closeSync(logFd);
+  }
+  if (child.pid === undefined) {
+    const error = await new Promise<Error>((r) => child.once('error', r));
+    throw new Error(`${spec.label} emulator could not be started (${command}): ${error.message}`);
+  }
+  const emulator = recordEmulator(spec.pidFile, child.pid, spec.folder);
+  const killOnExit = () => child.kill('SIGTERM');
+  process.once('exit', killOnExit);
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+
+  let readyPort: (port: number) => void = () => undefined;
+  const ready = new Promise<number>((r) => (readyPort = r));
+  child.on('message', (message: { type?: unknown; port?: number }) => {
+    if (message?.type === 'ready') readyPort(message.port!);
+    else if (message) spec.onMessage?.(message);
+  });
+  // The IPC channel must not keep this process alive on its own.
+  child.channel?.unref();
+
+  const stop = async () => {
+    await stopChild(child, exited, spec.graceMs);
+    process.removeListener('exit', killOnExit);
+    forgetEmulator(spec.pidFile, emulator);
+  };
+
+  const timeoutMs = spec.startTimeoutMs ?? 30_000;
+  let timer: NodeJS.Timeout | undefined;
+  const port = await Promise.race([
+    ready,
+    exited.then(() => new Error(`${spec.label} emulator exited (${child.exitCode ?? child.signalCode}) during start-up; see ${spec.log}`)),
+    new Promise<Error>((r) => (timer = setTimeout(() => r(new Error(`${spec.label} emulator did not start within ${timeoutMs} ms; see ${spec.log}`)), timeoutMs))),
+  ]);
+  clearTimeout(timer);
+  if (port instanceof Error) {
+    await stop();
+    throw port;
+  }
+  return { port, pid: child.pid, stop };
 }

@@ -23,6 +23,7 @@
 import net from 'node:net';
 import { mkdir } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { announceReady, logger, stopOnSignals } from './emulator-child.mjs';
 
 const LOOPBACK = '127.0.0.1';
 const WILDCARD = new Set(['0.0.0.0', '::', '0:0:0:0:0:0:0:0']);
@@ -41,7 +42,7 @@ if (!dataDir) {
   process.exit(2);
 }
 
-const say = (line) => process.stderr.write(`${new Date().toISOString()} fauxqs[${process.pid}] ${line}\n`);
+const say = logger('fauxqs');
 
 /** A listen on the wildcard address (or on no address, which is the wildcard too) becomes one on 127.0.0.1. */
 function onLoopback(args) {
@@ -116,26 +117,14 @@ if (bound !== LOOPBACK) {
   process.exit(1);
 }
 
-let stopping = false;
-async function stop(reason) {
-  if (stopping) return;
-  stopping = true;
-  say(`${reason}: stopping`);
-  const force = setTimeout(() => {
-    say(`still closing after ${STOP_GRACE_MS} ms: exiting`);
-    process.exit(1);
-  }, STOP_GRACE_MS);
-  force.unref();
-  // Closes the connections (long polls included) and then the database.
-  await server.stop().catch((e) => say(`stop: ${e?.stack ?? e}`));
-  if (process.connected) process.disconnect();
-  say('stopped');
-  // Long polls that were waiting hold timers of up to 20 s: nothing of them is still needed.
-  process.exit(0);
-}
-process.on('SIGTERM', () => void stop('SIGTERM'));
-process.on('SIGINT', () => void stop('SIGINT'));
-process.on('disconnect', () => void stop('the stack is gone (IPC channel closed)'));
+stopOnSignals({
+  say,
+  // Closes the connections (long polls included) and then the database. Long polls that were waiting
+  // hold timers of up to 20 s: nothing of them is still needed once it has exited.
+  close: () => server.stop().catch((e) => say(`stop: ${e?.stack ?? e}`)),
+  graceMs: STOP_GRACE_MS,
+  late: 'still closing',
+});
 
 say(`listening on ${LOOPBACK}:${server.port}, queues and messages in ${dataDir}`);
-if (process.connected) process.send({ type: 'ready', port: server.port });
+announceReady(server.port);

@@ -11,11 +11,10 @@
  * to the stack closes (everywhere); a start first stops an emulator that a gone stack left running on
  * the same folder, and only that (emulator-process.ts).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { dieWithParentPrefix, forgetEmulator, recordEmulator, stopOrphanedEmulator, stopChild } from './emulator-process.js';
+import { runsEntryOn, startNodeEmulator, stopOrphanedEmulator } from './emulator-process.js';
 
 export interface S3Local {
   endpoint: string;
@@ -45,21 +44,11 @@ const STOP_GRACE_MS = 15_000;
 
 export const s3Paths = (dir: string) => ({ objects: join(resolve(dir), 'buckets'), pidFile: join(resolve(dir), PID_FILE), log: join(resolve(dir), LOG_FILE) });
 
-/** Whether an argv is the S3 emulator's (s3rver-process.mjs) on exactly this objects folder. */
-function runsOn(objects: string): (argv: string[]) => boolean {
-  return (argv) => {
-    const at = argv.indexOf('--directory');
-    return argv.some((a) => a.endsWith('s3rver-process.mjs')) && at >= 0 && argv[at + 1] === objects;
-  };
-}
-
 /** Stops an S3 emulator left running on this folder by a stack that is gone (see stopOrphanedEmulator); returns the pids stopped. */
 export function stopStaleS3(dir: string): Promise<number[]> {
   const paths = s3Paths(dir);
-  return stopOrphanedEmulator({ name: 'S3 (s3rver)', folderZh: '数据目录', folder: paths.objects, pidFile: paths.pidFile, runsOn: runsOn(paths.objects), graceMs: STOP_GRACE_MS });
+  return stopOrphanedEmulator({ name: 'S3 (s3rver)', folderZh: '数据目录', folder: paths.objects, pidFile: paths.pidFile, runsOn: runsEntryOn('s3rver-process.mjs', '--directory', paths.objects), graceMs: STOP_GRACE_MS });
 }
-
-type ChildMessage = { type: 'ready'; port: number } | { type: 'event'; event: unknown };
 
 export async function startS3Local(options: S3LocalOptions): Promise<S3Local> {
   const paths = s3Paths(options.dir);
@@ -68,62 +57,23 @@ export async function startS3Local(options: S3LocalOptions): Promise<S3Local> {
   chmodSync(resolve(options.dir), 0o700);
   await stopStaleS3(options.dir);
 
-  const [command, ...prefixArgs] = [...dieWithParentPrefix(), process.execPath];
-  const args = [
-    ...prefixArgs,
+  const { port, pid, stop } = await startNodeEmulator({
+    label: 'S3',
     // Only this process gets the legacy provider (s3rver's continuation tokens use DES): never the stack.
-    '--openssl-legacy-provider',
-    ENTRY,
-    '--directory',
-    paths.objects,
-    '--port',
-    String(options.port ?? 0),
-  ];
-  // The credentials go in the environment, which only this user can read (a command line is visible to all).
-  const env = { ...process.env, S3RVER_ACCESS_KEY_ID: options.credentials.accessKeyId, S3RVER_SECRET_ACCESS_KEY: options.credentials.secretAccessKey };
-  // The log file is handed to the child directly, so its output does not depend on this process.
-  const logFd = openSync(paths.log, 'a', 0o600);
-  let child: ChildProcess;
-  try {
-    child = spawn(command!, args, { env, detached: true, stdio: ['ignore', logFd, logFd, 'ipc'], serialization: 'json' });
-  } finally {
-    closeSync(logFd);
-  }
-  if (child.pid === undefined) {
-    const error = await new Promise<Error>((r) => child.once('error', r));
-    throw new Error(`S3 emulator could not be started (${command}): ${error.message}`);
-  }
-  const emulator = recordEmulator(paths.pidFile, child.pid, paths.objects);
-  const killOnExit = () => child.kill('SIGTERM');
-  process.once('exit', killOnExit);
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-
-  let readyPort: (port: number) => void = () => undefined;
-  const ready = new Promise<number>((r) => (readyPort = r));
-  child.on('message', (message: ChildMessage) => {
-    if (message?.type === 'ready') readyPort(message.port);
-    else if (message?.type === 'event') options.onEvent(message.event);
+    nodeOptions: ['--openssl-legacy-provider'],
+    entry: ENTRY,
+    args: ['--directory', paths.objects, '--port', String(options.port ?? 0)],
+    // The credentials go in the environment, which only this user can read (a command line is visible to all).
+    env: { ...process.env, S3RVER_ACCESS_KEY_ID: options.credentials.accessKeyId, S3RVER_SECRET_ACCESS_KEY: options.credentials.secretAccessKey },
+    folder: paths.objects,
+    pidFile: paths.pidFile,
+    log: paths.log,
+    graceMs: STOP_GRACE_MS,
+    startTimeoutMs: options.startTimeoutMs,
+    // s3rver's notification records: {type:'event', event}.
+    onMessage: (message) => {
+      if (message.type === 'event') options.onEvent((message as { event: unknown }).event);
+    },
   });
-  // The IPC channel must not keep this process alive on its own.
-  child.channel?.unref();
-
-  const stop = async () => {
-    await stopChild(child, exited, STOP_GRACE_MS);
-    process.removeListener('exit', killOnExit);
-    forgetEmulator(paths.pidFile, emulator);
-  };
-
-  const timeoutMs = options.startTimeoutMs ?? 30_000;
-  let timer: NodeJS.Timeout | undefined;
-  const port = await Promise.race([
-    ready,
-    exited.then(() => new Error(`S3 emulator exited (${child.exitCode ?? child.signalCode}) during start-up; see ${paths.log}`)),
-    new Promise<Error>((r) => (timer = setTimeout(() => r(new Error(`S3 emulator did not start within ${timeoutMs} ms; see ${paths.log}`)), timeoutMs))),
-  ]);
-  clearTimeout(timer);
-  if (port instanceof Error) {
-    await stop();
-    throw port;
-  }
-  return { endpoint: `http://127.0.0.1:${port}`, port, pid: child.pid, stop };
+  return { endpoint: `http://127.0.0.1:${port}`, port, pid, stop };
 }

@@ -31,6 +31,7 @@ import { dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
+import { announceReady, logger, stopOnSignals } from './emulator-child.mjs';
 
 const require = createRequire(import.meta.url);
 const S3rver = require('s3rver');
@@ -52,7 +53,7 @@ if (!values.directory || !accessKeyId || !secretAccessKey) {
   process.exit(2);
 }
 
-const say = (line) => process.stderr.write(`${new Date().toISOString()} s3rver[${process.pid}] ${line}\n`);
+const say = logger('s3rver');
 
 /** Writes the body to a partial file and renames it into place once complete; the metadata first, so a new object appears whole. */
 FilesystemStore.prototype.putObject = async function putObject(object) {
@@ -142,27 +143,18 @@ server.on('error', (err, ctx) => {
   if (status >= 500) say(`${ctx?.method ?? ''} ${ctx?.path ?? ''}: ${err?.stack ?? err}`);
 });
 
-let stopping = false;
-async function stop(reason) {
-  if (stopping) return;
-  stopping = true;
-  say(`${reason}: stopping`);
-  const force = setTimeout(() => {
-    say(`requests still in flight after ${STOP_GRACE_MS} ms: exiting`);
-    process.exit(1);
-  }, STOP_GRACE_MS);
-  force.unref();
-  const closed = server.close().catch(() => undefined);
-  server.httpServer?.closeIdleConnections();
-  await closed;
-  if (process.connected) process.disconnect();
-  say('stopped');
-  process.exit(0);
-}
-process.on('SIGTERM', () => void stop('SIGTERM'));
-process.on('SIGINT', () => void stop('SIGINT'));
-process.on('disconnect', () => void stop('the stack is gone (IPC channel closed)'));
+stopOnSignals({
+  say,
+  // Ends the requests in flight; idle keep-alive connections are closed at once.
+  close: async () => {
+    const closed = server.close().catch(() => undefined);
+    server.httpServer?.closeIdleConnections();
+    await closed;
+  },
+  graceMs: STOP_GRACE_MS,
+  late: 'requests still in flight',
+});
 
 const { port } = await server.run();
 say(`listening on 127.0.0.1:${port}, objects in ${values.directory}`);
-if (process.connected) process.send({ type: 'ready', port });
+announceReady(port);

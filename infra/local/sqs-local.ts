@@ -17,13 +17,12 @@
  * persistence on answers 500 and loses the message until the next restart (use 1 s or more, or leave
  * the message to its visibility timeout); StartMessageMoveTask is unknown.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SQSClientConfig } from '@aws-sdk/client-sqs';
 import { CONNECTION_TIMEOUT_MS, MAX_ATTEMPTS, REQUEST_TIMEOUT_MS } from '../../shared/aws/client-config.js';
-import { dieWithParentPrefix, forgetEmulator, recordEmulator, stopChild, stopOrphanedEmulator } from './emulator-process.js';
+import { runsEntryOn, startNodeEmulator, stopOrphanedEmulator } from './emulator-process.js';
 
 export interface SqsLocal {
   /** `http://127.0.0.1:<port>`: what AWS_ENDPOINT_URL_SQS and every client's `endpoint` must be. */
@@ -57,18 +56,10 @@ export const sqsPaths = (dir: string) => ({
   log: join(resolve(dir), LOG_FILE),
 });
 
-/** Whether an argv is the SQS emulator's (fauxqs-process.mjs) on exactly this folder. */
-function runsOn(data: string): (argv: string[]) => boolean {
-  return (argv) => {
-    const at = argv.indexOf('--data-dir');
-    return argv.some((a) => a.endsWith('fauxqs-process.mjs')) && at >= 0 && argv[at + 1] === data;
-  };
-}
-
 /** Stops an SQS emulator left running on this folder by a stack that is gone (see stopOrphanedEmulator); returns the pids stopped. */
 export function stopStaleSqs(dir: string): Promise<number[]> {
   const paths = sqsPaths(dir);
-  return stopOrphanedEmulator({ name: 'SQS (fauxqs)', folderZh: '数据目录', folder: paths.data, pidFile: paths.pidFile, runsOn: runsOn(paths.data), graceMs: STOP_GRACE_MS });
+  return stopOrphanedEmulator({ name: 'SQS (fauxqs)', folderZh: '数据目录', folder: paths.data, pidFile: paths.pidFile, runsOn: runsEntryOn('fauxqs-process.mjs', '--data-dir', paths.data), graceMs: STOP_GRACE_MS });
 }
 
 /** How long a long poll may be held open by the server (SQS: WaitTimeSeconds ≤ 20). */
@@ -101,8 +92,6 @@ export function localSqsClientConfig(connection: SqsConnection, options: { longP
   };
 }
 
-type ChildMessage = { type: 'ready'; port: number };
-
 export async function startSqsLocal(options: SqsLocalOptions): Promise<SqsLocal> {
   const paths = sqsPaths(options.dir);
   mkdirSync(paths.data, { recursive: true, mode: 0o700 });
@@ -110,61 +99,17 @@ export async function startSqsLocal(options: SqsLocalOptions): Promise<SqsLocal>
   await stopStaleSqs(options.dir);
 
   // process.execPath: the project's Node 24 (fauxqs needs node:sqlite, Node ≥ 22.5).
-  const [command, ...prefixArgs] = [...dieWithParentPrefix(), process.execPath];
-  const args = [
-    ...prefixArgs,
+  const { port, pid, stop } = await startNodeEmulator({
+    label: 'SQS',
     // node:sqlite is still marked experimental: one warning per start in the log says nothing useful.
-    '--disable-warning=ExperimentalWarning',
-    ENTRY,
-    '--data-dir',
-    paths.data,
-    '--port',
-    String(options.port ?? 0),
-    '--region',
-    options.region ?? 'cn-north-1',
-  ];
-  // The log file is handed to the child directly, so its output does not depend on this process.
-  const logFd = openSync(paths.log, 'a', 0o600);
-  let child: ChildProcess;
-  try {
-    child = spawn(command!, args, { detached: true, stdio: ['ignore', logFd, logFd, 'ipc'], serialization: 'json' });
-  } finally {
-    closeSync(logFd);
-  }
-  if (child.pid === undefined) {
-    const error = await new Promise<Error>((r) => child.once('error', r));
-    throw new Error(`SQS emulator could not be started (${command}): ${error.message}`);
-  }
-  const emulator = recordEmulator(paths.pidFile, child.pid, paths.data);
-  const killOnExit = () => child.kill('SIGTERM');
-  process.once('exit', killOnExit);
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-
-  let readyPort: (port: number) => void = () => undefined;
-  const ready = new Promise<number>((r) => (readyPort = r));
-  child.on('message', (message: ChildMessage) => {
-    if (message?.type === 'ready') readyPort(message.port);
+    nodeOptions: ['--disable-warning=ExperimentalWarning'],
+    entry: ENTRY,
+    args: ['--data-dir', paths.data, '--port', String(options.port ?? 0), '--region', options.region ?? 'cn-north-1'],
+    folder: paths.data,
+    pidFile: paths.pidFile,
+    log: paths.log,
+    graceMs: STOP_GRACE_MS,
+    startTimeoutMs: options.startTimeoutMs,
   });
-  // The IPC channel must not keep this process alive on its own.
-  child.channel?.unref();
-
-  const stop = async () => {
-    await stopChild(child, exited, STOP_GRACE_MS);
-    process.removeListener('exit', killOnExit);
-    forgetEmulator(paths.pidFile, emulator);
-  };
-
-  const timeoutMs = options.startTimeoutMs ?? 30_000;
-  let timer: NodeJS.Timeout | undefined;
-  const port = await Promise.race([
-    ready,
-    exited.then(() => new Error(`SQS emulator exited (${child.exitCode ?? child.signalCode}) during start-up; see ${paths.log}`)),
-    new Promise<Error>((r) => (timer = setTimeout(() => r(new Error(`SQS emulator did not start within ${timeoutMs} ms; see ${paths.log}`)), timeoutMs))),
-  ]);
-  clearTimeout(timer);
-  if (port instanceof Error) {
-    await stop();
-    throw port;
-  }
-  return { endpoint: `http://127.0.0.1:${port}`, port, pid: child.pid, stop };
+  return { endpoint: `http://127.0.0.1:${port}`, port, pid, stop };
 }

@@ -2,10 +2,11 @@
  * The opaque `cursor` of GET /v1/audit/reads: where the previous page ended,
  * and the query it belongs to (as the client gave it, and the days it
  * resolved to, so that paging across midnight keeps the first request's
- * range). base64url of JSON; read back only through its schema.
+ * range). base64url of JSON; read back only through its schema (shared/http/opaque-cursor.ts).
  */
 import * as z from 'zod';
 import { isIsoDate } from '../domain/dates.js';
+import { decodeOpaqueCursor, encodeOpaqueCursor } from '../http/opaque-cursor.js';
 import type { AuditKey } from '../store/audit-store.js';
 
 /** The query parameters as the client sent them (a cursor is valid only with the same ones). */
@@ -39,20 +40,13 @@ const cursorSchema = z.strictObject({
 });
 
 export function encodeCursor(cursor: ReadsCursor): string {
-  return Buffer.from(JSON.stringify({ v: VERSION, ...cursor }), 'utf8').toString('base64url');
+  return encodeOpaqueCursor(VERSION, cursor);
 }
 
 /** The cursor, or undefined when it is not one the hub wrote. */
 export function decodeCursor(text: string): ReadsCursor | undefined {
-  if (!/^[A-Za-z0-9_-]+$/.test(text)) return undefined;
-  let json: unknown;
-  try {
-    json = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
-  } catch {
-    return undefined;
-  }
-  const parsed = cursorSchema.safeParse(json);
-  if (!parsed.success) return undefined;
-  const { v: _version, ...cursor } = parsed.data;
+  const parsed = decodeOpaqueCursor(text, cursorSchema);
+  if (!parsed) return undefined;
+  const { v: _version, ...cursor } = parsed;
   return cursor;
 }

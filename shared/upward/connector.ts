@@ -1,8 +1,10 @@
 /**
  * A connector's work on one queue message (one record version for its platform):
  *
- * 1. the delivery (deliveries-store.ts): delivered or superseded → nothing to do (a duplicate message); failed →
- *    tried again (the operator redrove it from the dead-letter queue); absent → nothing to do;
+ * 1. the delivery (deliveries-store.ts): only a pending one is work. Delivered or superseded → nothing to do (a
+ *    duplicate message); failed → nothing to do either (a duplicate of a refused message: sending it again would
+ *    only be refused again and dead-lettered twice; a redrive makes the delivery pending before it moves the
+ *    message back, shared/upward/redrive.ts); absent → nothing to do;
  * 2. the record's head: a newer version than the message's → superseded (that version carries the whole state,
  *    and the platform never goes back to an older one);
  * 3. the package (exchange-package.ts: the same bytes and Idempotency-Key on every try), POSTed to
@@ -127,7 +129,7 @@ export async function deliverMessage(body: string, receiveCount: number, deps: C
   }
   const message: DeliveryMessage = parsed.message;
   const delivery = await deps.deliveries.get(message);
-  if (!delivery || delivery.state === 'delivered' || delivery.state === 'superseded') return { outcome: 'settled', retries: 0 };
+  if (!delivery || delivery.state !== 'pending') return { outcome: 'settled', retries: 0 };
 
   const head = await deps.heads.getHead(message.recordId);
   const at = () => deps.now().toISOString();

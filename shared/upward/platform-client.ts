@@ -45,13 +45,17 @@ async function answerText(response: Response): Promise<string> {
   return new TextDecoder('utf-8', { fatal: false }).decode(Buffer.concat(parts).subarray(0, MAX_ANSWER_BYTES)).slice(0, MAX_ANSWER_CHARS);
 }
 
-/** The POST port over fetch (undici), with AbortSignal.timeout for the whole exchange. */
-export const fetchPost: PlatformPost = async (url, request) => {
-  const signal = AbortSignal.timeout(request.timeoutMs);
-  const response = await fetch(url, { method: 'POST', headers: request.headers, body: request.body, signal, redirect: 'manual' });
+/** A fetch answer as a PlatformResponse: its status, its Retry-After, the start of its text (the rest is not read). */
+export async function platformResponse(response: Response): Promise<PlatformResponse> {
   const text = await answerText(response);
   const retryAfter = response.headers.get('retry-after');
   return { status: response.status, ...(retryAfter !== null ? { retryAfter } : {}), text };
+}
+
+/** The POST port over fetch (undici), with AbortSignal.timeout for the whole exchange. */
+export const fetchPost: PlatformPost = async (url, request) => {
+  const signal = AbortSignal.timeout(request.timeoutMs);
+  return platformResponse(await fetch(url, { method: 'POST', headers: request.headers, body: request.body, signal, redirect: 'manual' }));
 };
 
 /** The URL packages are POSTed to: `<base URL>/packages`. */

@@ -9,6 +9,8 @@
  *   deliveries are `failed` (in the deliveries table and on GET /v1/records/{id}) and in each platform's
  *   dead-letter queue, sent once, and the others all arrive;
  * - a duplicate SQS message for a version already delivered produces no request to the platform;
+ * - the push's, the fan-out's and the connectors' summary log lines carry what each invocation cost on AWS
+ *   (DynamoDB units, requests per operation: what bench/upward.ts adds up);
  * - SIGKILL of the stack in the middle of a stream of pushes, then a start on the same data folder: every version
  *   acknowledged by the push API (unanswered pushes sent again with their Idempotency-Key) arrives at both
  *   platforms exactly once, none lost, none doubled.
@@ -349,6 +351,27 @@ describe('upward delivery to platforms that fail, hang and refuse', () => {
     }
     for (const platform of both()) expect(platform.requests().slice(requestsBefore.get(platform.name)), `${platform.name}: requests after the duplicates`).toEqual([]);
   }, 120_000);
+
+  it('the summary lines of the push, the fan-out and the connectors say what each invocation cost on AWS', () => {
+    const lines = stack
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{') && l.trimEnd().endsWith('}'))
+      .map((l) => JSON.parse(l) as Record<string, any>);
+    const push = lines.find((l) => l.message === 'request' && l.route === 'POST /v1/submissions/{kind}' && l.status === 200);
+    expect(push).toMatchObject({ writeUnits: expect.any(Number), transactWriteUnits: expect.any(Number), readUnits: expect.any(Number) });
+    expect(push!.transactWriteUnits).toBeGreaterThan(0);
+    const fanout = lines.find((l) => l.message === 'fan-out' && l.created > 0);
+    expect(fanout?.writeUnits).toBeGreaterThan(0);
+    expect(fanout?.requests['DynamoDB.PutItem']).toBeGreaterThanOrEqual(fanout!.created);
+    expect(fanout?.requests['SQS.SendMessageBatch']).toBeGreaterThan(0);
+    const connector = lines.find((l) => l.message === 'connector' && l.delivered > 0);
+    expect(connector?.readUnits).toBeGreaterThan(0);
+    expect(connector?.writeUnits).toBeGreaterThan(0);
+    expect(connector?.requests['DynamoDB.GetItem']).toBeGreaterThanOrEqual(2 * connector!.delivered);
+    const refused = lines.find((l) => l.message === 'connector' && l['dead-lettered'] > 0);
+    expect(refused?.requests['SQS.SendMessage']).toBeGreaterThan(0);
+  });
 
   it('SIGKILL of the stack in the middle of a stream of pushes, then a start on the same data folder: every acknowledged version arrives at both platforms exactly once', async () => {
     const random = seededRandom(SEED + 2);

@@ -224,10 +224,19 @@ describe('connector', () => {
     expect(updates()).toEqual([]);
   });
 
-  it('sends again a delivery that failed (the operator redrove its message), and marks it delivered', async () => {
+  it('does not send a failed delivery again (a duplicate of a refused message): nothing posted, nothing dead-lettered twice', async () => {
     stored([licence], [{ recordId: licence.id, version: 1, state: 'failed', failedReason: 'HTTP 400', owedBy: undefined }]);
     const platform = new ScriptedPlatform();
     expect(await run(platform, event(message(licence.id, 1)))).toEqual({ batchItemFailures: [] });
+    expect(platform.posted).toEqual([]);
+    expect(updates()).toEqual([]);
+    expect(deadLettered()).toEqual([]);
+  });
+
+  it('sends a redriven delivery (made pending again by the redrive) and marks it delivered', async () => {
+    stored([licence], [{ recordId: licence.id, version: 1, state: 'pending' }]);
+    const platform = new ScriptedPlatform();
+    expect(await run(platform, event(message(licence.id, 1, 6)))).toEqual({ batchItemFailures: [] });
     expect(platform.posted).toHaveLength(1);
     expect(updates()[0]!.ExpressionAttributeValues).toMatchObject({ ':delivered': 'delivered' });
   });

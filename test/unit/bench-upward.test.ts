@@ -1,0 +1,52 @@
+/**
+ * The upward benchmark's arithmetic (bench/upward.ts): what it reads out of the stack's output (the handlers'
+ * summary lines and the REPORT lines), how it prices the push's DynamoDB writes as AWS would, and the cost model.
+ */
+import { describe, expect, it } from 'vitest';
+import { modelCost, PRICES, pushUnitsOnAws, upwardFigures } from '../../bench/upward.js';
+
+const output = [
+  '[hub] starting DynamoDB Local …',
+  '{"level":"INFO","message":"request","route":"POST /v1/submissions/{kind}","status":200,"readUnits":1,"writeUnits":9,"transactWriteUnits":8}',
+  '{"level":"INFO","message":"request","route":"GET /v1/sources","status":200}',
+  '{"level":"INFO","message":"fan-out","records":100,"created":200,"readUnits":0,"writeUnits":600,"transactWriteUnits":0,"requests":{"DynamoDB.PutItem":200,"SQS.SendMessageBatch":20}}',
+  '{"level":"INFO","message":"connector","platform":"provincial","messages":10,"delivered":10,"readUnits":20,"writeUnits":30,"transactWriteUnits":0,"requests":{"DynamoDB.GetItem":20,"DynamoDB.UpdateItem":10}}',
+  '{"level":"INFO","message":"connector","platform":"national","messages":10,"delivered":9,"dead-lettered":1,"readUnits":20,"writeUnits":30,"transactWriteUnits":0,"requests":{"DynamoDB.GetItem":20,"DynamoDB.UpdateItem":10,"SQS.SendMessage":1}}',
+  '[hub] REPORT credit-hub-connectorNational RequestId: r1\tDuration: 99.2 ms\tMemory Size: 512 MB\tMax Memory Used: 120 MB',
+  '[hub] REPORT credit-hub-connectorNational RequestId: r2\tDuration: 100.0 ms\tMemory Size: 512 MB\tMax Memory Used: 120 MB',
+  '{"level":"INFO","message":"connector","platform":"prov',
+].join('\n');
+
+describe('upward benchmark figures', () => {
+  const f = upwardFigures(output);
+
+  it('adds up the summary lines per step, the requests per operation and the deliveries per platform', () => {
+    expect(f.units.push).toEqual({ lines: 1, readUnits: 1, writeUnits: 9, transactWriteUnits: 8 });
+    expect(f.units.fanout).toEqual({ lines: 1, readUnits: 0, writeUnits: 600, transactWriteUnits: 0 });
+    expect(f.units.connector).toEqual({ lines: 2, readUnits: 40, writeUnits: 60, transactWriteUnits: 0 });
+    expect(f.requests).toEqual({ 'DynamoDB.PutItem': 200, 'SQS.SendMessageBatch': 20, 'DynamoDB.GetItem': 40, 'DynamoDB.UpdateItem': 20, 'SQS.SendMessage': 1 });
+    expect(f.delivered).toEqual({ provincial: 10, national: 9 });
+  });
+
+  it('counts invocations and their billed durations (each rounded up to the millisecond) from the REPORT lines', () => {
+    expect(f.invocations).toEqual({ connectorNational: 2 });
+    expect(f.durationMs).toEqual({ connectorNational: 200 });
+  });
+
+  it('prices the push as AWS would: each head a transactional write at twice its plain units, one strongly consistent read per record', () => {
+    expect(pushUnitsOnAws(f.units.push, 100, 2)).toEqual({ readUnits: 100, writeUnits: 2 * 2 * 100 + 1 });
+  });
+
+  it('models each cost per million from the counts and the prices', () => {
+    const lines = modelCost(f, 100, { requests: 1, bytes: 1000, plainUnitsPerHead: 2 });
+    const cost = (what: string) => lines.find((l) => l.what === what)!.perMillion;
+    // (401 push + 600 fan-out + 60 connector write units) / 100 records, a million times.
+    expect(cost('DynamoDB writes')).toBeCloseTo((1061 / 100) * 1e6 * PRICES.dynamoWriteUnit, 6);
+    expect(cost('DynamoDB reads')).toBeCloseTo((140 / 100) * 1e6 * PRICES.dynamoReadUnit, 6);
+    // 21 SQS requests of the handlers, and 2 per connector invocation for Lambda's pollers.
+    expect(cost('SQS')).toBeCloseTo((25 / 100) * 1e6 * PRICES.sqsRequest, 6);
+    expect(cost('Lambda duration')).toBeCloseTo((0.2 * 0.5) / 100 * 1e6 * PRICES.lambdaGbSecond, 6);
+    expect(cost('API Gateway')).toBeCloseTo((1 / 100) * 1e6 * PRICES.httpApiRequest, 6);
+    expect(cost('S3')).toBe(0);
+  });
+});
