@@ -90,6 +90,8 @@ const DYNAMO_CALLS: Record<string, Record<string, TableAccess>> = {
     sources: { actions: ['dynamodb:GetItem'], leadingKeys: ['KEY#*'] },
     // DynamoRecordsStore.getRecord(): QueryCommand of pk REC#<id> (the head and its versions).
     records: { actions: ['dynamodb:Query'], leadingKeys: ['REC#*'] },
+    // shared/upward/delivery-view.ts → DynamoDeliveriesStore.listForVersion(): a QueryCommand of pk REC#<id>.
+    deliveries: { actions: ['dynamodb:Query'], leadingKeys: ['REC#*'] },
     // DynamoAuditStore.recordRead(): PutCommand of READ#<id> with attribute_not_exists (never an overwrite).
     audit: { actions: ['dynamodb:PutItem'], leadingKeys: ['READ#*'] },
     throttle: { actions: ['dynamodb:UpdateItem'], leadingKeys: ['RATE#*'] },
@@ -153,6 +155,20 @@ const DYNAMO_CALLS: Record<string, Record<string, TableAccess>> = {
     // DynamoRecordsStore.getHead(): a consistent GetCommand of REC#<id>/HEAD per version sent.
     records: { actions: ['dynamodb:GetItem'], leadingKeys: ['REC#*'] },
   },
+  feedback: {
+    sources: { actions: ['dynamodb:GetItem'], leadingKeys: ['KEY#*'] },
+    throttle: { actions: ['dynamodb:UpdateItem'], leadingKeys: ['RATE#*'] },
+    // shared/upward/feedback.ts → DynamoDeliveriesStore.setFeedback(): a conditional UpdateCommand of REC#<id> (an
+    // unknown delivery fails the condition and is answered in `unknown`).
+    deliveries: { actions: ['dynamodb:UpdateItem'], leadingKeys: ['REC#*'] },
+  },
+  dlq: {
+    sources: { actions: ['dynamodb:GetItem'], leadingKeys: ['KEY#*'] },
+    throttle: { actions: ['dynamodb:UpdateItem'], leadingKeys: ['RATE#*'] },
+    // shared/upward/dead-letter-list.ts → DynamoDeliveriesStore.listFailed(): QueryCommands of the failed index;
+    // shared/upward/redrive.ts → .resetToPending(): conditional UpdateCommands of REC#<id>.
+    deliveries: { actions: ['dynamodb:UpdateItem'], leadingKeys: ['REC#*'], queryIndexes: ['failed'] },
+  },
   deliverySweep: {
     // shared/upward/delivery-sweep.ts → DynamoDeliveriesStore.listOwed() and .oldestOwed(): QueryCommands of the owed
     // index; .markRequeued(): a conditional UpdateCommand of REC#<id> (one sweep requeues a delivery once).
@@ -173,6 +189,14 @@ const SQS_CALLS: Record<string, Record<string, readonly SqsAction[]>> = {
   connectorNational: { nationalDead: ['sqs:SendMessage'] },
   // SqsDeliveryQueues.send() again, for what is still owed long after it was queued.
   deliverySweep: { provincial: ['sqs:SendMessage'], national: ['sqs:SendMessage'] },
+  // shared/upward/dead-letter-queue.ts: GetQueueAttributes (depth, ARN), ListMessageMoveTasks + StartMessageMoveTask
+  // (AWS), or ReceiveMessage + SendMessage to the platform's queue + DeleteMessage (HUB_DLQ_REDRIVE=resend, locally).
+  dlq: {
+    provincialDead: ['sqs:GetQueueAttributes', 'sqs:StartMessageMoveTask', 'sqs:ListMessageMoveTasks', 'sqs:ReceiveMessage', 'sqs:DeleteMessage'],
+    nationalDead: ['sqs:GetQueueAttributes', 'sqs:StartMessageMoveTask', 'sqs:ListMessageMoveTasks', 'sqs:ReceiveMessage', 'sqs:DeleteMessage'],
+    provincial: ['sqs:SendMessage'],
+    national: ['sqs:SendMessage'],
+  },
 };
 
 /**
@@ -671,15 +695,18 @@ describe('SQS: exactly the calls each function makes, and what the mapping that 
     expect(granted.sort()).toEqual([...expected].sort());
   });
 
-  it('each connector polls its own platform’s queue and sends only to that platform’s dead-letter queue; no other function receives or deletes', () => {
+  it('each connector polls its own platform’s queue and sends only to that platform’s dead-letter queue; only the dlq function (the local redrive) also receives and deletes, and only from dead-letter queues', () => {
     for (const platform of Object.values(hubCatalogue.platforms)) {
       expect(consumedQueuesOf(platform.connector)).toEqual([platform.queue]);
       const sends = sqsGrants(platform.connector).filter((p) => p.action === 'sqs:SendMessage');
       expect(sends.map((p) => p.resource)).toEqual([getAttArn(queueId(platform.deadLetterQueue))]);
     }
     const connectors = new Set(Object.values(hubCatalogue.platforms).map((p) => p.connector));
+    const deadLetterQueues = Object.values(hubCatalogue.platforms).map((p) => getAttArn(queueId(p.deadLetterQueue)));
     for (const [name] of functionEntries.filter(([n]) => !connectors.has(n))) {
-      expect(sqsGrants(name).filter((p) => ['sqs:ReceiveMessage', 'sqs:DeleteMessage'].includes(p.action)), name).toEqual([]);
+      const receives = sqsGrants(name).filter((p) => ['sqs:ReceiveMessage', 'sqs:DeleteMessage'].includes(p.action));
+      if (name === 'dlq') for (const p of receives) expect(deadLetterQueues, `dlq ${p.action}`).toContainEqual(p.resource);
+      else expect(receives, name).toEqual([]);
     }
   });
 

@@ -15,6 +15,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { App, Validations, type CfnElement, type PolicyValidationPluginReport } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { buckets, functions } from '../../infra/catalogue.js';
 import { HubStack, hubCatalogue } from '../../infra/stack.js';
 import { cdkContext, SYNTH_TIMEOUT } from './synth.js';
 
@@ -121,11 +122,15 @@ describe('cdk-nag AwsSolutions', () => {
     });
   });
 
-  it('acknowledges IAM5 only for X-Ray, CDK’s notifications handler and the batch bucket’s key prefixes (every other statement names its resources and actions)', () => {
+  it('acknowledges IAM5 only for X-Ray, CDK’s notifications handler and the buckets’ key prefixes granted to functions (every other statement names its resources and actions)', () => {
     const resources = template!.toJSON().Resources as Record<string, { Type: string; Metadata?: { cdk_nag?: { rules_to_suppress: { id: string }[] } } }>;
     const iam5 = new Set(Object.values(resources).flatMap((r) => (r.Metadata?.cdk_nag?.rules_to_suppress ?? []).map((s) => s.id).filter((id) => id.startsWith('AwsSolutions-IAM5'))));
-    const bucket = stack.getLogicalId(stack.buckets.batches!.node.defaultChild as CfnElement);
-    const prefixes = [`AwsSolutions-IAM5[Resource::<${bucket}.Arn>/uploads/*]`, `AwsSolutions-IAM5[Resource::<${bucket}.Arn>/rejects/*]`];
+    // Every key prefix some function is granted objects under, in every bucket of the catalogue.
+    const prefixes = Object.keys(buckets).flatMap((name) => {
+      const bucket = stack.getLogicalId(stack.buckets[name]!.node.defaultChild as CfnElement);
+      const granted = new Set(Object.values(functions).flatMap((f) => Object.keys((f as { buckets?: Record<string, { objects: Record<string, unknown> }> }).buckets?.[name]?.objects ?? {})));
+      return [...granted].map((prefix) => `AwsSolutions-IAM5[Resource::<${bucket}.Arn>/${prefix}*]`);
+    });
     expect([...iam5].sort()).toEqual(['AwsSolutions-IAM5[Resource::*]', ...prefixes].sort());
     const found = unacknowledged.violations.filter((v) => v.ruleName.startsWith('AwsSolutions-IAM5'));
     expect(found.map((v) => v.ruleName).sort()).toEqual(['AwsSolutions-IAM5[Resource::*]', ...prefixes].sort());

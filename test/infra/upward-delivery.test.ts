@@ -148,10 +148,12 @@ describe('connectors: their platform, its URL and the sender', () => {
     expect(env[platform.urlEnvVar]).toBe(upwardContext[platform.urlContext]);
     expect(env[exchange.senderUsccEnvVar]).toBe(upwardContext.senderUscc);
     expect(env.HUB_PLATFORM).toBe(name);
-    // No other function learns where the platforms are.
-    for (const [other] of Object.entries(hubCatalogue.functions).filter(([n]) => n !== platform.connector)) {
-      expect(resources[id(stack.functions[other]!)].Properties.Environment.Variables[platform.urlEnvVar], other).toBeUndefined();
+    // Only the functions that send to it (its connector, the nightly sync) learn where the platform is.
+    for (const [other, otherSpec] of Object.entries(hubCatalogue.functions).filter(([n]) => n !== platform.connector)) {
+      const expected = (otherSpec as { platforms?: readonly string[] }).platforms?.includes(name) ? upwardContext[platform.urlContext] : undefined;
+      expect(resources[id(stack.functions[other]!)].Properties.Environment.Variables[platform.urlEnvVar], other).toBe(expected);
     }
+    expect(resources[id(stack.functions.syncRunner!)].Properties.Environment.Variables[platform.urlEnvVar]).toBe(upwardContext[platform.urlContext]);
   });
 });
 
@@ -260,7 +262,7 @@ describe('deployment values: the platforms’ URLs and the sender’s USCC (CDK 
   });
 
   it('a catalogue where no function delivers upward needs none', () => {
-    const functions = Object.fromEntries(Object.entries(hubCatalogue.functions).map(([n, f]) => [n, { ...f, platform: undefined }]));
+    const functions = Object.fromEntries(Object.entries(hubCatalogue.functions).map(([n, f]) => [n, { ...f, platforms: undefined }]));
     expect(upwardSettings({ ...hubCatalogue, functions }, context({}))).toEqual({ platformUrls: {} });
   });
 

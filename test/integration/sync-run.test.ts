@@ -153,7 +153,7 @@ describe('a nightly sync against DynamoDB Local, S3 and a platform', () => {
       expect(d).toMatchObject({ state: 'delivered' });
       expect(d!.owedBy).toBeUndefined();
     }
-  });
+  }, 120_000);
 
   it('killed after the upload, before the POST: run again once its lease lapsed, one package arrives under the run id; a POST whose answer was lost is stored once', async () => {
     clock += 3600_000;
@@ -201,7 +201,7 @@ describe('a nightly sync against DynamoDB Local, S3 and a platform', () => {
     expect((kept[0]!.body as any[]).slice(1).map((l) => l.recordId)).toEqual(['pen_K1', 'pen_K2']);
     expect(readdirSync(join(temp, 'platforms', 'provincial')).filter((f) => f.includes(runId) && f.endsWith('.ndjson'))).toHaveLength(1);
     expect((await runs().get(runId))!.status).toBe('completed');
-  });
+  }, 120_000);
 });
 
 describe('the DynamoDB adapters’ conditions', () => {

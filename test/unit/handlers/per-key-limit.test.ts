@@ -13,6 +13,9 @@ import { api, functions, routes } from '../../../infra/catalogue.js';
 import { hashApiKey } from '../../../shared/auth/api-keys.js';
 import { handler as audit } from '../../../functions/audit/handler.js';
 import { handler as batches } from '../../../functions/batches/handler.js';
+import { handler as dlq } from '../../../functions/dlq/handler.js';
+import { handler as feedback } from '../../../functions/feedback/handler.js';
+import { handler as jobs } from '../../../functions/jobs/handler.js';
 import { handler as records } from '../../../functions/records/handler.js';
 import { handler as sources } from '../../../functions/sources/handler.js';
 import { handler as submissions } from '../../../functions/submissions/handler.js';
@@ -81,6 +84,10 @@ describe('the per-key limit', () => {
     records: { handler: records, routeKey: 'GET /v1/records/{id}', key: DEPARTMENT_KEY, pathParameters: { id: 'lic_aaaaaaaaaaaaaaaaaaaaaaaaaa' } },
     audit: { handler: audit, routeKey: 'GET /v1/audit/reads', key: OPERATOR_KEY },
     batches: { handler: batches, routeKey: 'POST /v1/batches', key: DEPARTMENT_KEY, body: { kind: 'dishonest-debtor', format: 'ndjson' } },
+    // The limit comes before the role check: a department's key is counted (and refused) before it would get 403.
+    feedback: { handler: feedback, routeKey: 'POST /v1/feedback', key: DEPARTMENT_KEY, body: { items: [] } },
+    dlq: { handler: dlq, routeKey: 'GET /v1/dlq/{platform}', key: OPERATOR_KEY, pathParameters: { platform: 'national' } },
+    jobs: { handler: jobs, routeKey: 'POST /v1/jobs/{name}', key: OPERATOR_KEY, pathParameters: { name: 'sync-national' }, body: {} },
   };
 
   it('covers every function that authenticates', () => {
