@@ -22,6 +22,7 @@ import {
   storageEnvironment,
   unknownFunctionReferences,
   type BucketSpec,
+  type EventSourceSpec,
   type FunctionReferencing,
 } from '../catalogue.js';
 import { asyncInvocations, type AsyncInvocations } from './lambda-async.js';
@@ -56,8 +57,8 @@ export interface EventServices {
   environment: Record<string, string>;
   /** Starts the schedules: call it once the stack is up (the start-up ones fire at once). */
   startSchedules(): void;
-  /** Starts the event-source mappings (the queues' pollers): call it once the stack is up. */
-  startEventSources(): void;
+  /** Starts the event-source mappings (the queues' pollers; the catalogue's, or those given): call it once the stack is up. */
+  startEventSources(mappings?: Readonly<Record<string, EventSourceSpec>>): void;
   /** Stops what invokes functions: the schedules, the Invoke API, bucket notifications and the retries still due. */
   stopInvoking(): Promise<void>;
   /** Stops the S3 and SQS emulators (once the functions are stopped too). */
@@ -173,8 +174,9 @@ export async function startEventServices(options: EventServicesOptions): Promise
     startSchedules() {
       timers ??= startSchedules({ region, hasFunction, fire: (fn, event, source) => invocations.invoke(fn, event, source) });
     },
-    startEventSources() {
+    startEventSources(mappings) {
       pollers ??= startSqsEventSources({
+        ...(mappings ? { eventSources: mappings } : {}),
         connection: { endpoint: queueService.endpoint, region, credentials: options.credentials },
         queues: provisioned,
         invoker: options.invoker,

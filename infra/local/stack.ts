@@ -12,7 +12,7 @@ import { installOperatorKey } from '../../shared/auth/operator-key.js';
 import { DynamoSourcesStore, type OperatorKeyChange } from '../../shared/store/sources-store.js';
 import { ensureLocalKeys } from '../../shared/crypto/local-keyring.js';
 import { currentLookupKeyVersion } from '../../shared/config.js';
-import { environment, exchange, functions, platforms, tables } from '../catalogue.js';
+import { environment, eventSources, exchange, functions, platforms, tables, type EventSourceSpec } from '../catalogue.js';
 import { dataFolderCredentials, LOCAL_REGION, startDynamoDbLocal, type DynamoDbLocal, type LocalCredentials } from './dynamodb-local.js';
 import { corsOriginsFromEnv, startGateway, type Gateway } from './gateway.js';
 import { workerInvoker, type FunctionInvoker, type Isolation } from './lambda-runtime.js';
@@ -128,6 +128,20 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
  * environments run as processes of their own, each invocation reporting its peak memory (the benchmark's
  * measure of the batch ingest's memory). The others run in worker threads.
  */
+/**
+ * HUB_EVENT_SOURCES_DISABLED: event-source mappings (catalogue names of `eventSources`, comma-separated) the local
+ * stack does not run, as a mapping on AWS can be disabled (`Enabled: false`): what they would read stays where it is
+ * (a queue keeps its messages; a stream's position stays, and the mapping picks up from it when enabled again). The
+ * court-batch benchmark disables `recordChanges`, so that it measures the ingest and not the upward fan-out on the same
+ * two cores. Unknown names are refused.
+ */
+export function enabledEventSources(setting: string | undefined): Record<string, EventSourceSpec> {
+  const disabled = new Set((setting ?? '').split(',').map((n) => n.trim()).filter(Boolean));
+  const unknown = [...disabled].filter((n) => !Object.hasOwn(eventSources, n));
+  if (unknown.length > 0) throw new Error(`HUB_EVENT_SOURCES_DISABLED names no event source of the catalogue: ${unknown.join(', ')} (known: ${Object.keys(eventSources).join(', ')})`);
+  return Object.fromEntries(Object.entries(eventSources).filter(([name]) => !disabled.has(name)));
+}
+
 export function processIsolation(setting: string | undefined): (fn: string) => Isolation {
   const names = new Set((setting ?? '').split(',').map((n) => n.trim()).filter(Boolean));
   return (fn) => (names.has('*') || names.has(fn) ? 'process' : 'thread');
@@ -135,6 +149,8 @@ export function processIsolation(setting: string | undefined): (fn: string) => I
 
 async function startLockedStack(options: LocalStackOptions, dataDir: string): Promise<LocalStack> {
   const log = options.log ?? (() => undefined);
+  const mappings = enabledEventSources(process.env.HUB_EVENT_SOURCES_DISABLED);
+  for (const name of Object.keys(eventSources).filter((n) => !Object.hasOwn(mappings, n))) log(`event source ${name} disabled (HUB_EVENT_SOURCES_DISABLED)`);
   const keyDir = join(dataDir, 'keys');
   ensureLocalKeys(keyDir, currentLookupKeyVersion());
   const operator = resolveOperatorKey(dataDir, options.operatorKey);
@@ -198,8 +214,9 @@ async function startLockedStack(options: LocalStackOptions, dataDir: string): Pr
   // EventBridge's schedules, the ones marked for it fired once now: what a stopped or killed stack left undone resumes.
   events.startSchedules();
   // Lambda's event-source mappings: the queues' pollers and the records table's stream.
-  events.startEventSources();
+  events.startEventSources(mappings);
   const streams: StreamPollers = startStreamPollers({
+    eventSources: mappings,
     endpoint: dynamo.endpoint,
     region: REGION,
     credentials: dynamo.credentials,
