@@ -384,6 +384,8 @@ describe('upward delivery to platforms that fail, hang and refuse', () => {
     let unanswered = 0;
     let sent = 0;
     let killed = false;
+    /** Push requests sent and not yet answered (the kill waits for one, so that it cuts a push short). */
+    let inFlight = 0;
     let tags = 0;
     /** Per client: its records that are not in a request still unanswered (those alone may be updated, so versions follow in order). */
     const settledRefs: { ref: RecordRef; variant: number }[][] = Array.from({ length: KILL.clients }, () => []);
@@ -393,11 +395,14 @@ describe('upward delivery to platforms that fail, hang and refuse', () => {
       const deadline = Date.now() + 120_000;
       while (Date.now() < deadline) {
         await up;
+        inFlight++;
         try {
           const answer = await pushOnce(url, apiKey, 'license', body, key);
           if (!RETRIED_STATUSES.has(answer.status)) return answer;
         } catch {
           unanswered++;
+        } finally {
+          inFlight--;
         }
         await pause(RETRY_PAUSE_MS / 4);
       }
@@ -428,7 +433,7 @@ describe('upward delivery to platforms that fail, hang and refuse', () => {
     // Killed once pushes have been answered and the connectors are delivering this source's records to both platforms.
     const arrivedFromThisSource = () => Math.min(...both().map((p) => [...p.accepted().values()].filter((a) => a.versions.some((v) => versions.final.has(v.recordId))).length));
     const killBy = Date.now() + 90_000;
-    while (answered < KILL.killAfter || arrivedFromThisSource() < KILL.deliveredBeforeKill) {
+    while (answered < KILL.killAfter || arrivedFromThisSource() < KILL.deliveredBeforeKill || inFlight === 0) {
       if (Date.now() > killBy) throw new Error(`no deliveries to kill in the middle of: ${answered} pushes answered, ${arrivedFromThisSource()} packages arrived ${seedNote}`);
       await pause(50);
     }
