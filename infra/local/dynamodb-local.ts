@@ -25,6 +25,7 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { dynamoClientConfig, httpHandlerOptions } from '../../shared/aws/client-config.js';
 import { isRunning } from './process-identity.js';
 import { dieWithParentPrefix, forgetEmulator, recordEmulator, stopOrphanedEmulator, stopChild } from './emulator-process.js';
 
@@ -155,12 +156,32 @@ export function checkJava(): void {
   }
 }
 
-async function waitUntilReady(endpoint: string, credentials: LocalCredentials, child: ChildProcess, timeoutMs: number): Promise<void> {
-  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials, maxAttempts: 1 });
+/**
+ * What DynamoDB Local writes when its port was taken between freePort() and its own bind (another
+ * process's socket got the port in those seconds). It then stays up with no listener (the JVM does
+ * not exit), so it is told by its output, and the start is tried again on another port.
+ */
+const BIND_FAILURE = /Failed to bind|java\.net\.BindException/;
+
+class PortTaken extends Error {}
+
+async function waitUntilReady(
+  endpoint: string,
+  credentials: LocalCredentials,
+  child: ChildProcess,
+  output: () => string,
+  timeoutMs: number,
+): Promise<void> {
+  // Timeouts: whatever else holds the port may accept the connection and never answer.
+  // (A first answer from a JVM starting on a loaded machine can be slow: 10 s per probe.)
+  const client = new DynamoDBClient(
+    dynamoClientConfig({ endpoint, region: LOCAL_REGION, credentials, maxAttempts: 1, requestHandler: { ...httpHandlerOptions, requestTimeout: 10_000 } }),
+  );
   const deadline = Date.now() + timeoutMs;
   try {
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`DynamoDB Local exited with code ${child.exitCode} during start-up`);
+      if (BIND_FAILURE.test(output())) throw new PortTaken(`DynamoDB Local could not bind ${endpoint}: the port was taken`);
       try {
         await client.send(new ListTablesCommand({ Limit: 1 }));
         return;
@@ -172,6 +193,27 @@ async function waitUntilReady(endpoint: string, credentials: LocalCredentials, c
   } finally {
     client.destroy();
   }
+}
+
+/** What the emulator has written since it started: read back from its log file, or kept from its pipe (the last 16 KB). */
+function outputFollower(child: ChildProcess, logFile: string | undefined, logStart: number): () => string {
+  if (logFile) {
+    return () => {
+      try {
+        const text = readFileSync(logFile);
+        return text.subarray(logStart).toString('utf8');
+      } catch {
+        return '';
+      }
+    };
+  }
+  let kept = '';
+  const keep = (chunk: Buffer) => {
+    kept = (kept + chunk.toString('utf8')).slice(-16_384);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  return () => kept;
 }
 
 const PID_FILE = 'dynamodb-local.pid';
@@ -203,7 +245,13 @@ export function stopStaleEmulator(dbPath: string): Promise<number[]> {
   });
 }
 
-export type StartOptions = { port?: number; logFile?: string; log?: (line: string) => void } & (
+export type StartOptions = {
+  port?: number;
+  logFile?: string;
+  log?: (line: string) => void;
+  /** Where ports come from when none is given (freePort); tests hand out a taken one first. */
+  pickPort?: () => Promise<number>;
+} & (
   | {
       /** The database folder (created 0700), and the credentials its tables are kept under. */
       dbPath: string;
@@ -251,15 +299,27 @@ export async function startDynamoDbLocal(options: StartOptions): Promise<DynamoD
       options.log?.(`DynamoDB Local: moved the tables of ${SHARED_DB_FILE} to the data folder's own database (one per access key id now: ${CREDENTIALS_FILE})`);
     }
   }
-  const port = options.port ?? (await freePort());
+  // A port chosen by freePort() can be taken before the JVM binds it: then another port, at most 4 times.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnPort(options, credentials, options.port ?? (await (options.pickPort ?? freePort)()));
+    } catch (e) {
+      if (!(e instanceof PortTaken) || options.port !== undefined || attempt >= 4) throw e;
+      options.log?.(`${(e as Error).message}; trying another port`);
+    }
+  }
+}
+
+async function startOnPort(options: StartOptions, credentials: LocalCredentials, port: number): Promise<DynamoDbLocal> {
   const dir = emulatorDir();
   const args = emulatorArguments(dir, port, options.dbPath);
   const [command, ...prefixArgs] = [...dieWithParentPrefix(), 'java'];
   // The log file is handed to the JVM directly, so its output does not depend on this process.
+  const logStart = options.logFile && existsSync(options.logFile) ? statSync(options.logFile).size : 0;
   const logFd = options.logFile ? openSync(options.logFile, 'a', 0o600) : undefined;
   let child: ChildProcess;
   try {
-    child = spawn(command!, [...prefixArgs, ...args], { cwd: dir, detached: true, stdio: ['ignore', logFd ?? 'ignore', logFd ?? 'ignore'] });
+    child = spawn(command!, [...prefixArgs, ...args], { cwd: dir, detached: true, stdio: ['ignore', logFd ?? 'pipe', logFd ?? 'pipe'] });
   } finally {
     if (logFd !== undefined) closeSync(logFd);
   }
@@ -267,6 +327,7 @@ export async function startDynamoDbLocal(options: StartOptions): Promise<DynamoD
     const error = await new Promise<Error>((r) => child.once('error', r));
     throw new Error(`DynamoDB Local could not be started (${command}): ${error.message}`);
   }
+  const output = outputFollower(child, options.logFile, logStart);
   const endpoint = `http://127.0.0.1:${port}`;
   const pidFile = options.dbPath ? join(options.dbPath, PID_FILE) : undefined;
   const emulator = pidFile ? recordEmulator(pidFile, child.pid, options.dbPath!) : undefined;
@@ -281,7 +342,7 @@ export async function startDynamoDbLocal(options: StartOptions): Promise<DynamoD
     if (pidFile) forgetEmulator(pidFile, emulator);
   };
   try {
-    await waitUntilReady(endpoint, credentials, child, 60_000);
+    await waitUntilReady(endpoint, credentials, child, output, 60_000);
   } catch (e) {
     await stop();
     throw e;
