@@ -4,7 +4,7 @@
  * timeout (a CI run once failed so). The start reads the emulator's output, stops it, and tries
  * another port; with a port given, it fails at once and says why.
  */
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,18 +15,21 @@ import { freePort, startDynamoDbLocal } from '../../infra/local/dynamodb-local.j
 let taken: Server;
 let takenPort: number;
 let root: string;
+const sockets: Socket[] = [];
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'hub-port-taken-'));
-  taken = createServer();
+  // It accepts and never answers (as an unrelated server may); its connections are cut at the end.
+  taken = createServer((socket) => sockets.push(socket));
   // On every interface, as DynamoDB Local binds: its bind then fails.
   await new Promise<void>((resolve) => taken.listen(0, '0.0.0.0', () => resolve()));
   takenPort = (taken.address() as { port: number }).port;
 });
 
 afterAll(async () => {
-  await new Promise((resolve) => taken.close(resolve));
   rmSync(root, { recursive: true, force: true });
+  for (const socket of sockets) socket.destroy();
+  await new Promise((resolve) => taken.close(resolve));
 });
 
 describe('DynamoDB Local on a port taken before it binds', () => {
