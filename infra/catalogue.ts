@@ -112,6 +112,16 @@ export const tables = {
     description:
       'Job runs (pk RUN#<run id>, sk RUN: job, status, counts, checkpoint), one lease per job (pk LOCK#<job>, sk LOCK: two runs never overlap) and the nightly sync’s watermark per platform (pk WATERMARK#<platform>, sk WATERMARK)',
   },
+  sitePages: {
+    envVar: 'HUB_SITE_PAGES_TABLE',
+    localName: 'hub-site-pages',
+    partitionKey: { name: 'pk', type: 'S' },
+    sortKey: { name: 'sk', type: 'S' },
+    globalIndexes: [],
+    stream: false,
+    description:
+      'The public site’s own index, kept by the publisher: the public entries of each list page, subject page and column (pk LIST#<list key> / SUBJECT#<slug>, sk <record id>) and the SHA-256 of every page written to the site bucket (pk PAGE#<path>, sk PAGE), so that a change rewrites only the pages it touches and skips unchanged ones',
+  },
 } as const satisfies Record<string, TableSpec>;
 
 export type TableName = keyof typeof tables;
@@ -636,6 +646,13 @@ export const buckets = {
     notifications: [],
     // They hold identity numbers: kept for a month of re-sends and audits, not longer.
     expireAfterDays: 30,
+  },
+  site: {
+    envVar: 'HUB_SITE_BUCKET',
+    localName: 'hub-site',
+    description:
+      'The public disclosure site (API.md "The public site"): static pages and assets only, nothing else; served locally on SITE_PORT and on AWS through CloudFront (origin access control; the bucket itself is not public)',
+    notifications: [],
   },
 } as const satisfies Record<string, BucketSpec>;
 

@@ -9,14 +9,29 @@ import { base32 } from './base32.js';
 import { addMonths } from './dates.js';
 
 /**
- * pending-review: to be published once reviewed; not-published: not to be
- * published (轻微); ended: publication is over before its time (a dishonest-
- * debtor listing the court removed: `endReason`, `endedOn`).
+ * pending-review: to be published once reviewed; approved: on the site while
+ * its period runs (shared/domain/publication.ts: isPublishedOn); withheld: the
+ * operator decided not to publish it (`decision`); not-published: not to be
+ * published (轻微); ended: publication is over before its time (`endReason`,
+ * `endedOn`).
  */
-export type PublicationState = 'pending-review' | 'not-published' | 'ended';
+export type PublicationState = 'pending-review' | 'approved' | 'withheld' | 'not-published' | 'ended';
 
-/** Why a publication ended before its time: the source removed the record (a court's 失信被执行人 listing). */
-export type PublicationEndReason = 'removed';
+/**
+ * Why a publication ended before its time: the source removed the record (a court's
+ * 失信被执行人 listing), the subject's credit was repaired (信用修复), an objection was
+ * upheld as revoked, or its period ran out (the expire job).
+ */
+export type PublicationEndReason = 'removed' | 'repaired' | 'revoked' | 'expired';
+
+/** Who decided about a publication, when and why (review, withholding, repair, objection outcome). */
+export interface PublicationDecision {
+  action: 'approve' | 'withhold' | 'auto-approve' | 'repair' | 'revoke' | 'expire';
+  /** The key's principal: the operator, or `policy` for approval on arrival. */
+  by: string;
+  at: string;
+  note?: string;
+}
 
 export interface Publication {
   state: PublicationState;
@@ -32,6 +47,8 @@ export interface Publication {
   endedOn?: string;
   /** State `ended`: why. */
   endReason?: PublicationEndReason;
+  /** The decisions taken on this publication, oldest first (who, when, why). */
+  decisions?: PublicationDecision[];
 }
 
 /** active: in force; removed: the source withdrew it (a 失信被执行人 listing the court removed), and its publication has ended. */
