@@ -38,6 +38,17 @@ const DATE_SENSITIVE = [
   'test/unit/handlers/records.test.ts',
   'test/integration/store.test.ts',
   'test/e2e/api.test.ts',
+  // The upward path and the jobs: sweeps, schedules, sync windows and packages, retries, feedback.
+  'test/unit/batch-sweep.test.ts',
+  'test/unit/jobs-schedules.test.ts',
+  'test/unit/local-schedules.test.ts',
+  'test/unit/sync-runner.test.ts',
+  'test/unit/sync-package.test.ts',
+  'test/unit/handlers/delivery-sweep.test.ts',
+  'test/unit/handlers/jobs.test.ts',
+  'test/unit/upward-exchange-package.test.ts',
+  'test/unit/upward-feedback.test.ts',
+  'test/unit/upward-retry-policy.test.ts',
 ];
 
 function fail(message: string): never {
