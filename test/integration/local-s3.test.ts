@@ -4,9 +4,9 @@
  * takes a presigned PUT as a court sends it (a plain PUT, no other header) and stores the exact bytes,
  * is stopped when its stack dies, and the relay gives the notified function the event S3 would.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
@@ -17,7 +17,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { S3Event } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { BucketSpec } from '../../infra/catalogue.js';
-import { identify, isRunning, type ProcessIdentity } from '../../infra/local/process-identity.js';
+import { isRunning } from '../../infra/local/process-identity.js';
 import { provisionBuckets } from '../../infra/local/provision.js';
 import { asyncInvocations } from '../../infra/local/lambda-async.js';
 import { localServicesEnvironment } from '../../infra/local/event-services.js';
@@ -27,6 +27,7 @@ import { expireObjects } from '../../infra/local/s3-lifecycle.js';
 import { s3Paths, startS3Local, type S3Local } from '../../infra/local/s3-local.js';
 import { s3ClientConfig } from '../../shared/aws/s3-client.js';
 import { encodeGb18030 } from '../support/gb18030.js';
+import { describeOrphanedEmulator, until } from '../support/orphaned-emulator-suite.js';
 
 const REGION = 'cn-north-1';
 const credentials = { accessKeyId: `HUBTEST${randomBytes(8).toString('hex').toUpperCase()}`, secretAccessKey: randomBytes(20).toString('base64url') };
@@ -106,11 +107,6 @@ function refused(host: string, port: number): Promise<boolean> {
     socket.once('timeout', () => (socket.destroy(), r(true)));
     socket.once('error', () => r(true));
   });
-}
-
-async function until(check: () => boolean, ms: number): Promise<boolean> {
-  for (const deadline = Date.now() + ms; Date.now() < deadline; await new Promise((r) => setTimeout(r, 50))) if (check()) return true;
-  return check();
 }
 
 describe('the S3 emulator', () => {
@@ -341,79 +337,20 @@ describe('bucket notifications (the S3 event relay)', () => {
   });
 });
 
-describe('an emulator whose stack is gone', () => {
-  /** A process that is surely not running, with this boot's id. */
-  function deadOwner(): ProcessIdentity {
-    const ran = spawnSync(process.execPath, ['-e', '']);
-    return { pid: ran.pid!, startTime: '1', bootId: identify(process.pid)!.bootId };
-  }
-
-  /** An S3 emulator on `folder` started by no stack (as one left behind would be). */
-  async function strayEmulator(folder: string): Promise<ProcessIdentity> {
-    const paths = s3Paths(folder);
-    mkdirSync(paths.objects, { recursive: true });
-    const child = spawn(process.execPath, ['--openssl-legacy-provider', join(root, 'infra/local/s3rver-process.mjs'), '--directory', paths.objects], {
+describeOrphanedEmulator({
+  name: 'S3',
+  root,
+  temp,
+  others,
+  paths: (folder) => ({ pidFile: s3Paths(folder).pidFile, log: s3Paths(folder).log, data: s3Paths(folder).objects }),
+  start: (folder) => startS3Local({ dir: folder, credentials, onEvent: () => undefined }),
+  stray: (folder) => {
+    mkdirSync(s3Paths(folder).objects, { recursive: true });
+    return spawn(process.execPath, ['--openssl-legacy-provider', join(root, 'infra/local/s3rver-process.mjs'), '--directory', s3Paths(folder).objects], {
       env: { ...process.env, S3RVER_ACCESS_KEY_ID: credentials.accessKeyId, S3RVER_SECRET_ACCESS_KEY: credentials.secretAccessKey },
       stdio: 'ignore',
     });
-    others.push(child);
-    await new Promise((r) => child.once('spawn', r));
-    return identify(child.pid!)!;
-  }
-
-  it('is stopped by the next start when the pid file proves it orphaned', async () => {
-    const folder = join(temp, 'orphan');
-    const stray = await strayEmulator(folder);
-    writeFileSync(s3Paths(folder).pidFile, JSON.stringify({ emulator: stray, owner: deadOwner(), folder: s3Paths(folder).objects }));
-    const next = await startS3Local({ dir: folder, credentials, onEvent: () => undefined });
-    try {
-      expect(isRunning(stray.pid)).toBe(false);
-      expect(JSON.parse(readFileSync(s3Paths(folder).pidFile, 'utf8')).emulator.pid).toBe(next.pid);
-    } finally {
-      await next.stop();
-    }
-  });
-
-  it('is left alone, and named, when its stack still runs or no pid file proves whose it is', async () => {
-    const folder = join(temp, 'owned');
-    const stray = await strayEmulator(folder);
-    writeFileSync(s3Paths(folder).pidFile, JSON.stringify({ emulator: stray, owner: identify(process.pid), folder: s3Paths(folder).objects }));
-    await expect(startS3Local({ dir: folder, credentials, onEvent: () => undefined })).rejects.toThrow(`its stack, pid ${process.pid}, still runs`);
-    rmSync(s3Paths(folder).pidFile);
-    await expect(startS3Local({ dir: folder, credentials, onEvent: () => undefined })).rejects.toThrow(`kill ${stray.pid}`);
-    expect(isRunning(stray.pid)).toBe(true);
-    process.kill(stray.pid, 'SIGTERM');
-    expect(await until(() => !isRunning(stray.pid), 10_000)).toBe(true);
-  });
-
-  it.each([
-    ['with setpriv where there is one', false],
-    ['without setpriv: its IPC channel to the stack closes', true],
-  ])('stops by itself when its stack is killed outright (%s)', async (_, hideSetpriv) => {
-    const folder = join(temp, hideSetpriv ? 'killed-no-setpriv' : 'killed');
-    const bin = join(temp, 'no-setpriv');
-    if (hideSetpriv && !existsSync(bin)) {
-      mkdirSync(bin);
-      writeFileSync(join(bin, 'setpriv'), '#!/bin/sh\nexit 1\n');
-      chmodSync(join(bin, 'setpriv'), 0o755);
-    }
-    const script = `import { startS3Local } from ${JSON.stringify(join(root, 'infra/local/s3-local.ts'))};
-      const s3 = await startS3Local({ dir: ${JSON.stringify(folder)}, credentials: ${JSON.stringify(credentials)}, onEvent: () => {} });
-      process.stdout.write(JSON.stringify({ pid: s3.pid }) + '\\n');
-      setInterval(() => {}, 1e9);`;
-    const stack = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-      cwd: root,
-      env: { ...process.env, PATH: hideSetpriv ? `${bin}:${process.env.PATH}` : process.env.PATH },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    others.push(stack);
-    let out = '';
-    stack.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    expect(await until(() => out.includes('\n'), 30_000)).toBe(true);
-    const { pid } = JSON.parse(out) as { pid: number };
-    expect(isRunning(pid)).toBe(true);
-    stack.kill('SIGKILL');
-    expect(await until(() => !isRunning(pid), 15_000)).toBe(true);
-    expect(readFileSync(s3Paths(folder).log, 'utf8')).toMatch(/stopping[\s\S]*stopped/);
-  });
+  },
+  startSource: (folder) => `import { startS3Local } from ${JSON.stringify(join(root, 'infra/local/s3-local.ts'))};
+      const emulator = await startS3Local({ dir: ${JSON.stringify(folder)}, credentials: ${JSON.stringify(credentials)}, onEvent: () => {} });`,
 });

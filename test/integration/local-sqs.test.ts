@@ -5,8 +5,8 @@
  * restart, the queue URLs handed to handlers reach the emulator from a plain SDK client, and an
  * emulator is stopped with its stack or, once orphaned, by the next start.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -18,10 +18,11 @@ import {
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { queues as catalogueQueues } from '../../infra/catalogue.js';
-import { identify, isRunning, type ProcessIdentity } from '../../infra/local/process-identity.js';
+import { isRunning } from '../../infra/local/process-identity.js';
 import { localSqsClientConfig, sqsPaths, startSqsLocal, type SqsLocal } from '../../infra/local/sqs-local.js';
 import { localQueuesEnvironment, provisionQueues, type ProvisionedQueues } from '../../infra/local/sqs-provision.js';
 import { canListSockets, listeningSockets } from '../support/listening-sockets.js';
+import { describeOrphanedEmulator, until } from '../support/orphaned-emulator-suite.js';
 
 const REGION = 'cn-north-1';
 const credentials = { accessKeyId: 'HUBTESTSQS0000000001', secretAccessKey: 'not-checked-by-the-emulator' };
@@ -62,11 +63,6 @@ function refused(host: string, port: number): Promise<boolean> {
     socket.once('timeout', () => (socket.destroy(), r(true)));
     socket.once('error', () => r(true));
   });
-}
-
-async function until(check: () => boolean, ms: number): Promise<boolean> {
-  for (const deadline = Date.now() + ms; Date.now() < deadline; await new Promise((r) => setTimeout(r, 50))) if (check()) return true;
-  return check();
 }
 
 describe('the catalogue’s queues in the SQS emulator', () => {
@@ -194,75 +190,14 @@ describe('the SQS emulator', () => {
   });
 });
 
-describe('an SQS emulator whose stack is gone', () => {
-  /** A process that is surely not running, with this boot's id. */
-  function deadOwner(): ProcessIdentity {
-    const ran = spawnSync(process.execPath, ['-e', '']);
-    return { pid: ran.pid!, startTime: '1', bootId: identify(process.pid)!.bootId };
-  }
-
-  /** An SQS emulator on `folder` started by no stack (as one left behind would be). */
-  async function strayEmulator(folder: string): Promise<ProcessIdentity> {
-    mkdirSync(folder, { recursive: true });
-    const child = spawn(process.execPath, [join(root, 'infra/local/fauxqs-process.mjs'), '--data-dir', sqsPaths(folder).data], { stdio: 'ignore' });
-    others.push(child);
-    await new Promise((r) => child.once('spawn', r));
-    return identify(child.pid!)!;
-  }
-
-  it('is stopped by the next start when the pid file proves it orphaned', async () => {
-    const folder = join(temp, 'orphan');
-    const stray = await strayEmulator(folder);
-    writeFileSync(sqsPaths(folder).pidFile, JSON.stringify({ emulator: stray, owner: deadOwner(), folder: sqsPaths(folder).data }));
-    const next = await startSqsLocal({ dir: folder });
-    try {
-      expect(isRunning(stray.pid)).toBe(false);
-      expect(JSON.parse(readFileSync(sqsPaths(folder).pidFile, 'utf8')).emulator.pid).toBe(next.pid);
-    } finally {
-      await next.stop();
-    }
-  });
-
-  it('is left alone, and named, when its stack still runs or no pid file proves whose it is', async () => {
-    const folder = join(temp, 'owned');
-    const stray = await strayEmulator(folder);
-    writeFileSync(sqsPaths(folder).pidFile, JSON.stringify({ emulator: stray, owner: identify(process.pid), folder: sqsPaths(folder).data }));
-    await expect(startSqsLocal({ dir: folder })).rejects.toThrow(`its stack, pid ${process.pid}, still runs`);
-    rmSync(sqsPaths(folder).pidFile);
-    await expect(startSqsLocal({ dir: folder })).rejects.toThrow(`kill ${stray.pid}`);
-    expect(isRunning(stray.pid)).toBe(true);
-    process.kill(stray.pid, 'SIGTERM');
-    expect(await until(() => !isRunning(stray.pid), 10_000)).toBe(true);
-  });
-
-  it.each([
-    ['with setpriv where there is one', false],
-    ['without setpriv: its IPC channel to the stack closes', true],
-  ])('stops by itself when its stack is killed outright (%s)', async (_, hideSetpriv) => {
-    const folder = join(temp, hideSetpriv ? 'killed-no-setpriv' : 'killed');
-    const bin = join(temp, 'no-setpriv');
-    if (hideSetpriv && !existsSync(bin)) {
-      mkdirSync(bin);
-      writeFileSync(join(bin, 'setpriv'), '#!/bin/sh\nexit 1\n');
-      chmodSync(join(bin, 'setpriv'), 0o755);
-    }
-    const script = `import { startSqsLocal } from ${JSON.stringify(join(root, 'infra/local/sqs-local.ts'))};
-      const sqs = await startSqsLocal({ dir: ${JSON.stringify(folder)} });
-      process.stdout.write(JSON.stringify({ pid: sqs.pid }) + '\\n');
-      setInterval(() => {}, 1e9);`;
-    const stack = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-      cwd: root,
-      env: { ...process.env, PATH: hideSetpriv ? `${bin}:${process.env.PATH}` : process.env.PATH },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    others.push(stack);
-    let out = '';
-    stack.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    expect(await until(() => out.includes('\n'), 30_000)).toBe(true);
-    const { pid } = JSON.parse(out) as { pid: number };
-    expect(isRunning(pid)).toBe(true);
-    stack.kill('SIGKILL');
-    expect(await until(() => !isRunning(pid), 15_000)).toBe(true);
-    expect(readFileSync(sqsPaths(folder).log, 'utf8')).toMatch(/stopping[\s\S]*stopped/);
-  });
+describeOrphanedEmulator({
+  name: 'SQS',
+  root,
+  temp,
+  others,
+  paths: (folder) => ({ pidFile: sqsPaths(folder).pidFile, log: sqsPaths(folder).log, data: sqsPaths(folder).data }),
+  start: (folder) => startSqsLocal({ dir: folder }),
+  stray: (folder) => spawn(process.execPath, [join(root, 'infra/local/fauxqs-process.mjs'), '--data-dir', sqsPaths(folder).data], { stdio: 'ignore' }),
+  startSource: (folder) => `import { startSqsLocal } from ${JSON.stringify(join(root, 'infra/local/sqs-local.ts'))};
+      const emulator = await startSqsLocal({ dir: ${JSON.stringify(folder)} });`,
 });
