@@ -16,7 +16,7 @@ import { silentProgress, type ProgressFactory } from '../../cli/progress.js';
 import { followBatch } from '../../cli/batch-status.js';
 import { putFile, storageError } from '../../cli/upload-file.js';
 import { csvHeader, csvRecord, ndjsonLine, sampleRows } from '../support/batch-sample/index.js';
-import { GOOD_KEY, startFakeHub, type FakeHub } from './cli-fake-hub.js';
+import { captureIo as captureIoWith, GOOD_KEY, startFakeHub, type FakeHub } from './cli-fake-hub.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hub-cli-batch-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -35,23 +35,7 @@ function debtorFile(name: string, rows = 20, format: 'ndjson' | 'csv' = 'ndjson'
   return path;
 }
 
-function captureIo(overrides: Partial<CliIo> = {}): CliIo & { out: string; err: string } {
-  const io = {
-    out: '',
-    err: '',
-    stdout: (t: string) => void (io.out += t),
-    stderr: (t: string) => void (io.err += t),
-    sourcesStore: () => {
-      throw new Error('not used');
-    },
-    env: { HUB_URL: hub.url, HUB_KEY: GOOD_KEY },
-    progress: silentProgress,
-    client: { sleep: async () => undefined },
-    batchPollMs: 1,
-    ...overrides,
-  };
-  return io;
-}
+const captureIo = (overrides: Partial<CliIo> = {}) => captureIoWith({ HUB_URL: hub.url, HUB_KEY: GOOD_KEY }, { batchPollMs: 1, ...overrides });
 
 const batchRequests = () => hub.requests.filter((r) => r.path.startsWith('/v1/batches'));
 

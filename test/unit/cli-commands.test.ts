@@ -6,10 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConnection } from '../../cli/connection.js';
 import { CliError, describeError } from '../../cli/errors.js';
-import { runHub, type CliIo } from '../../cli/program.js';
-import { silentProgress } from '../../cli/progress.js';
+import { runHub } from '../../cli/program.js';
 import { displayWidth, parseKinds, sourcesTable, table } from '../../cli/sources.js';
-import { GOOD_KEY, OPERATOR_KEY, startFakeHub, type FakeHub } from './cli-fake-hub.js';
+import { captureIo as captureIoWith, GOOD_KEY, OPERATOR_KEY, startFakeHub, type FakeHub } from './cli-fake-hub.js';
 
 let hub: FakeHub;
 beforeAll(async () => {
@@ -17,21 +16,8 @@ beforeAll(async () => {
 });
 afterAll(() => hub.close());
 
-function captureIo(env: Record<string, string | undefined> = { HUB_URL: hub.url, HUB_KEY: OPERATOR_KEY }): CliIo & { out: string; err: string } {
-  const io = {
-    out: '',
-    err: '',
-    stdout: (t: string) => void (io.out += t),
-    stderr: (t: string) => void (io.err += t),
-    sourcesStore: () => {
-      throw new Error('not used');
-    },
-    env,
-    progress: silentProgress,
-    client: { sleep: async () => undefined },
-  };
-  return io;
-}
+const captureIo = (env: Record<string, string | undefined> = { HUB_URL: hub.url, HUB_KEY: OPERATOR_KEY }) => captureIoWith(env);
+
 
 const oneLine = (text: string) => {
   expect(text).toMatch(/^hub: [^\n]+\n$/);

@@ -4,36 +4,22 @@
  * every failure one line with exit code 1.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { runHub, type CliIo } from '../../cli/program.js';
-import { silentProgress } from '../../cli/progress.js';
+import { runHub } from '../../cli/program.js';
 import { displayWidth } from '../../cli/sources.js';
-import { OPERATOR_KEY, startFakeHub, type FakeHub, type Received } from './cli-fake-hub.js';
+import { captureIo as captureIoWith, OPERATOR_KEY, startFakeHub, type FakeHub, type Received } from './cli-fake-hub.js';
 
 let hub: FakeHub;
 beforeAll(async () => {
   hub = await startFakeHub();
 });
 afterAll(() => hub.close());
+
+const captureIo = (env: Record<string, string | undefined> = { HUB_URL: hub.url, HUB_KEY: OPERATOR_KEY }) => captureIoWith(env);
 let seen: number;
 beforeEach(() => {
   seen = hub.requests.length;
 });
 
-function captureIo(env: Record<string, string | undefined> = { HUB_URL: hub.url, HUB_KEY: OPERATOR_KEY }): CliIo & { out: string; err: string } {
-  const io = {
-    out: '',
-    err: '',
-    stdout: (t: string) => void (io.out += t),
-    stderr: (t: string) => void (io.err += t),
-    sourcesStore: () => {
-      throw new Error('not used');
-    },
-    env,
-    progress: silentProgress,
-    client: { sleep: async () => undefined },
-  };
-  return io;
-}
 
 const sent = () => hub.requests.slice(seen);
 const dlqRequests = (platform: string) => (r: Received) => r.path.startsWith(`/v1/dlq/${platform}`);

@@ -13,6 +13,8 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { CliIo } from '../../cli/program.js';
+import { silentProgress } from '../../cli/progress.js';
 
 export const GOOD_KEY = 'hub_good-key';
 export const OPERATOR_KEY = 'hub_operator-key';
@@ -264,4 +266,26 @@ export async function startFakeHub(options: { storeRecords?: boolean } = {}): Pr
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   hub.url = url;
   return hub;
+}
+
+/**
+ * The command line's input and output for a test: what it prints is kept in `out` and `err`, the
+ * environment is `env` (the hub's URL and key), no progress bars, no waiting between retries;
+ * `overrides` for the rest.
+ */
+export function captureIo(env: Record<string, string | undefined>, overrides: Partial<CliIo> = {}): CliIo & { out: string; err: string } {
+  const io = {
+    out: '',
+    err: '',
+    stdout: (t: string) => void (io.out += t),
+    stderr: (t: string) => void (io.err += t),
+    sourcesStore: () => {
+      throw new Error('not used');
+    },
+    env,
+    progress: silentProgress,
+    client: { sleep: async () => undefined },
+    ...overrides,
+  };
+  return io;
 }

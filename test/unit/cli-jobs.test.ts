@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runHub, type CliIo } from '../../cli/program.js';
 import type { ProgressFactory } from '../../cli/progress.js';
-import { OPERATOR_KEY, startFakeHub, type FakeHub, type Received } from './cli-fake-hub.js';
+import { captureIo as captureIoWith, OPERATOR_KEY, startFakeHub, type FakeHub, type Received } from './cli-fake-hub.js';
 
 let hub: FakeHub;
 beforeAll(async () => {
@@ -25,21 +25,7 @@ function captureIo(): CliIo & { out: string; err: string; lines: string[] } {
     note: () => undefined,
     stop: () => void lines.push(view.render({ value: 0, total: 0, eta: NaN }, payload, 'stopped')),
   });
-  const io = {
-    out: '',
-    err: '',
-    lines,
-    stdout: (t: string) => void (io.out += t),
-    stderr: (t: string) => void (io.err += t),
-    sourcesStore: () => {
-      throw new Error('not used');
-    },
-    env: { HUB_URL: hub.url, HUB_KEY: OPERATOR_KEY },
-    progress,
-    client: { sleep: async () => undefined },
-    jobPollMs: 0,
-  };
-  return io;
+  return Object.assign(captureIoWith({ HUB_URL: hub.url, HUB_KEY: OPERATOR_KEY }, { progress, jobPollMs: 0 }), { lines });
 }
 
 const startsJob = (r: Received) => r.method === 'POST' && r.path.startsWith('/v1/jobs/');

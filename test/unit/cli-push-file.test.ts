@@ -18,7 +18,7 @@ import { formatPushSummary, pushFile, type PushFileOptions } from '../../cli/pus
 import { loadPushState, progressPathFor } from '../../cli/push-state.js';
 import { fieldOrder, PUSH_KINDS } from '../../contracts/kinds.js';
 import { penalty } from '../support/fixtures.js';
-import { GOOD_KEY, startFakeHub, type FakeHub } from './cli-fake-hub.js';
+import { captureIo as captureIoWith, GOOD_KEY, startFakeHub, type FakeHub } from './cli-fake-hub.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hub-cli-push-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -38,22 +38,7 @@ function ndjson(count: number, bad: number[] = [], extra: string[] = []): string
   return path;
 }
 
-function captureIo(overrides: Partial<CliIo> = {}): CliIo & { out: string; err: string } {
-  const io = {
-    out: '',
-    err: '',
-    stdout: (t: string) => void (io.out += t),
-    stderr: (t: string) => void (io.err += t),
-    sourcesStore: () => {
-      throw new Error('not used');
-    },
-    env: { HUB_URL: hub.url, HUB_KEY: GOOD_KEY },
-    progress: silentProgress,
-    client: { sleep: async () => undefined },
-    ...overrides,
-  };
-  return io;
-}
+const captureIo = (overrides: Partial<CliIo> = {}) => captureIoWith({ HUB_URL: hub.url, HUB_KEY: GOOD_KEY }, overrides);
 
 function options(file: string, more: Partial<PushFileOptions> = {}): PushFileOptions {
   return {
