@@ -1,5 +1,6 @@
 /**
- * An execution environment in a child process of its own (lambda-runtime.ts, isolation `process`), as a Lambda
+ * An execution environment in a child process of its own (lambda-runtime.ts, isolation `process`), run from its
+ * bundle (lambda-bundle.ts: this module and the function are bundled as the CDK stack bundles, no tsx), as a Lambda
  * execution environment is: its memory is its own, so the runtime can report the invocation's peak memory as
  * Lambda's REPORT line does. It ends with the runtime: when the IPC channel closes (the stack stopped or was
  * killed), it exits.

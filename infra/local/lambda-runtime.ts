@@ -21,6 +21,7 @@ import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { resolve } from 'node:path';
 import { functions, type FunctionName } from '../catalogue.js';
+import { bundledModule } from './lambda-bundle.js';
 import { lambdaContext } from './lambda-context.js';
 import { ENVIRONMENT_DATA_VAR, type EnvironmentData, type InvokeMessage, type ReadyMessage, type ResultMessage } from './lambda-environment.js';
 
@@ -42,6 +43,7 @@ export type LambdaHandlerFn = (event: any, context: any) => Promise<unknown>;
 
 const repoRoot = resolve(import.meta.dirname, '../..');
 const BOOTSTRAP = new URL('./lambda-environment-bootstrap.mjs', import.meta.url);
+const PROCESS_RUNNER = resolve(import.meta.dirname, 'lambda-environment-process.ts');
 
 /**
  * Where an execution environment runs: a worker thread (`thread`: cheap, the default), or a child process of its
@@ -87,9 +89,15 @@ function peakRssMb(pid: number | undefined): number | undefined {
   }
 }
 
+/** The bundled entry of an environment process (lambda-environment-process.ts), built once per runtime process. */
+let processRunner: string | undefined;
+
 function processHost(data: EnvironmentData, env: NodeJS.ProcessEnv, heapMb: number): EnvironmentHost {
-  const child: ChildProcess = fork(BOOTSTRAP, [], {
-    env: { ...env, [ENVIRONMENT_DATA_VAR]: JSON.stringify(data) },
+  // As Lambda runs it: the function's bundle, in a process that loads no TypeScript compiler (lambda-bundle.ts).
+  processRunner ??= bundledModule(PROCESS_RUNNER);
+  const bundled: EnvironmentData = { ...data, entry: bundledModule(data.entry) };
+  const child: ChildProcess = fork(processRunner, [], {
+    env: { ...env, [ENVIRONMENT_DATA_VAR]: JSON.stringify(bundled) },
     // The function's heap limit: its heapMb (NODE_OPTIONS on AWS), else its memory.
     execArgv: [`--max-old-space-size=${heapMb}`],
     serialization: 'advanced',

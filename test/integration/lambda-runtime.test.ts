@@ -6,8 +6,10 @@
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { BUNDLE_CACHE } from '../../infra/local/lambda-bundle.js';
 import { workerInvoker, type InvokeOutcome } from '../../infra/local/lambda-runtime.js';
 
 const entry = resolve(import.meta.dirname, '../support/lambda-handlers/probe.ts');
@@ -122,6 +124,15 @@ describe('local Lambda runtime, functions isolated in processes of their own', (
     expect(second.invocations).toBe(2);
     expect(first.functionName).toBe('credit-hub-probe');
     expect(first.remainingAtStart).toBeLessThanOrEqual(5000);
+  });
+
+  it('runs the function’s bundle, built with the CDK stack’s options, in a process of its own', async () => {
+    const got = result(await isolated.invoke('probe', {}, 'b1')) as ReturnType<typeof result> & { moduleUrl: string };
+    const path = fileURLToPath(got.moduleUrl);
+    expect(dirname(path)).toBe(BUNDLE_CACHE);
+    expect(basename(path)).toMatch(/^lambda-handlers-probe-[0-9a-f]{16}\.mjs$/);
+    // The bundle is minified as on Lambda: the probe's source is not in it as written.
+    expect(readFileSync(path, 'utf8')).not.toContain('let invocations = 0;');
   });
 
   it('writes a REPORT line per invocation with the process’s peak memory, which grows with what the handler held', async () => {

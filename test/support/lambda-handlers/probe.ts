@@ -29,5 +29,15 @@ export async function handler(event: ProbeEvent, context: { getRemainingTimeInMi
   }
   if (event.sleepMs) await new Promise((r) => setTimeout(r, event.sleepMs));
   if (event.writeFile) appendFileSync(event.writeFile, `written by ${threadId}\n`);
-  return { threadId, pid: process.pid, invocations, remainingAtStart, functionName: process.env.AWS_LAMBDA_FUNCTION_NAME, contextName: context.functionName, probeSetting: process.env.PROBE_SETTING };
+  return {
+    threadId,
+    pid: process.pid,
+    invocations,
+    remainingAtStart,
+    functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
+    contextName: context.functionName,
+    probeSetting: process.env.PROBE_SETTING,
+    // Where this module was loaded from: its source, or its bundle.
+    moduleUrl: import.meta.url,
+  };
 }
