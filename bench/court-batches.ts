@@ -12,8 +12,9 @@
  *   per invocation in its log line), as DynamoDB Local reports them and as AWS would price them;
  * - raw BatchWriteItem items/s of the stored heads under new keys (25 per request, 4 in flight), and the ratio.
  *
- * The records stream's mapping to the upward fan-out is disabled in this stack (HUB_EVENT_SOURCES_DISABLED): on two
- * cores it would compete with the ingest it is measuring (the upward path has a benchmark of its own, upward.ts).
+ * The records stream's mappings to the upward fan-out and to the site publisher are disabled in this stack
+ * (HUB_EVENT_SOURCES_DISABLED): on two cores they would compete with the ingest it is measuring (the upward path and
+ * the site have benchmarks of their own, upward.ts and site.ts).
  */
 import { mkdtempSync, openAsBlob, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -121,7 +122,7 @@ export async function courtBatchBenchmark(spec: CourtBatchCase, line: (s: string
       onProgress: (done, total) => process.stderr.write(`\rgenerating: ${done}/${total}`),
     });
     process.stderr.write('\n');
-    const stack = await startStackProcess({ HUB_DATA_DIR: dataDir, HUB_OPERATOR_KEY: OPERATOR, POWERTOOLS_LOG_LEVEL: 'INFO', HUB_LAMBDA_PROCESS_FUNCTIONS: 'batchIngest', HUB_EVENT_SOURCES_DISABLED: 'recordChanges' });
+    const stack = await startStackProcess({ HUB_DATA_DIR: dataDir, HUB_OPERATOR_KEY: OPERATOR, POWERTOOLS_LOG_LEVEL: 'INFO', HUB_LAMBDA_PROCESS_FUNCTIONS: 'batchIngest', HUB_EVENT_SOURCES_DISABLED: 'recordChanges,recordPublishing' });
     try {
       const court = await call(`${stack.url}/v1/sources`, OPERATOR, 'POST', { id: 'bench-court', name: '基准测试人民法院', uscc: COURT_USCC, role: 'court', kinds: ['dishonest-debtor'] });
       if (court.status !== 201) throw new Error(`could not register the court: ${court.status} ${JSON.stringify(court.body)}`);

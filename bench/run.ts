@@ -11,10 +11,13 @@
  *     sample, bundled with the CDK stack's esbuild options);
  *  4. the upward path (bench/upward.ts): records pushed and delivered to two
  *     platforms, records/s, DynamoDB units, SQS requests and Lambda invocations
- *     per record, and the modelled AWS cost per million records.
+ *     per record, and the modelled AWS cost per million records;
+ *  5. the public site (bench/site.ts): a full build of 100,000 records, one change on it, a publish
+ *     run after 10,000 changes, S3 PUTs and DELETEs counted through the local stack's S3.
  *
- * BENCH_PARTS (push,batches,bundles,upward: all by default) picks parts; BENCH_RECORDS,
- * BENCH_BATCH_ROWS, BENCH_CSV_ROWS and BENCH_UPWARD_RECORDS change the sizes.
+ * BENCH_PARTS (push,batches,bundles,upward,site: all by default) picks parts; BENCH_RECORDS,
+ * BENCH_BATCH_ROWS, BENCH_CSV_ROWS, BENCH_UPWARD_RECORDS, BENCH_SITE_RECORDS and BENCH_SITE_CHANGES
+ * change the sizes.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -28,6 +31,7 @@ import { LOCAL_REGION, readDataFolderCredentials } from '../infra/local/dynamodb
 import { license } from '../test/support/fixtures.js';
 import { startStackProcess } from '../test/support/local-stack-process.js';
 import { courtBatchBenchmark } from './court-batches.js';
+import { siteBenchmark } from './site.js';
 import { upwardBenchmark } from './upward.js';
 
 const root = resolve(import.meta.dirname, '..');
@@ -161,7 +165,7 @@ async function bundles(): Promise<void> {
 
 const sdk = JSON.parse(readFileSync(join(root, 'node_modules/@aws-sdk/client-dynamodb/package.json'), 'utf8')) as { version: string };
 line(`credit-hub benchmark, ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model.trim()}), ${Math.round(totalmem() / 2 ** 30)} GiB, AWS SDK ${sdk.version}`);
-const parts = new Set((process.env.BENCH_PARTS ?? 'push,batches,bundles,upward').split(',').map((p) => p.trim()));
+const parts = new Set((process.env.BENCH_PARTS ?? 'push,batches,bundles,upward,site').split(',').map((p) => p.trim()));
 if (parts.has('push')) await ingest();
 if (parts.has('batches')) {
   // A size of 0 leaves that batch out.
@@ -172,3 +176,4 @@ if (parts.has('batches')) {
 }
 if (parts.has('bundles')) await bundles();
 if (parts.has('upward')) await upwardBenchmark(Number(process.env.BENCH_UPWARD_RECORDS ?? 10_000), line);
+if (parts.has('site')) await siteBenchmark(Number(process.env.BENCH_SITE_RECORDS ?? 100_000), Number(process.env.BENCH_SITE_CHANGES ?? 10_000), line);

@@ -52,8 +52,12 @@ export const submissionResponseSchema = z
 const publicationSchema = z
   .object({
     state: z
-      .enum(['pending-review', 'not-published', 'ended'])
-      .meta({ description: 'pending-review: to be published once reviewed; not-published: not to be published (轻微); ended: publication is over before its time (endReason, endedOn)' }),
+      .enum(['pending-review', 'approved', 'withheld', 'not-published', 'ended'])
+      .meta({
+        description:
+          'pending-review: to be published once reviewed; approved: on the public site while its period runs (from … until); withheld: the operator decided not to publish it (still shared upward); ' +
+          'not-published: not to be published (轻微); ended: publication is over before or at its time (endReason, endedOn)',
+      }),
     grade: z.string().optional().meta({ description: '失信等级 code: 1 轻微, 2 一般, 3 严重' }),
     from: z.string().meta({ format: 'date', description: 'publication runs from this date: the decision date, or a listing’s publishDate' }),
     minUntil: z.string().optional().meta({ format: 'date', description: 'credit repair may be applied for from this date' }),
@@ -62,7 +66,21 @@ const publicationSchema = z
       .optional()
       .meta({ format: 'date', description: 'publication ends at the end of this date; absent when open-ended. An ended publication keeps the end it would have had' }),
     endedOn: z.string().optional().meta({ format: 'date', description: 'state ended: the date (in China) publication ended' }),
-    endReason: z.enum(['removed']).optional().meta({ description: 'state ended: why; removed: the court removed the 失信被执行人 listing' }),
+    endReason: z
+      .enum(['removed', 'repaired', 'revoked', 'expired'])
+      .optional()
+      .meta({ description: 'state ended: why; removed: the court removed the 失信被执行人 listing; repaired: 信用修复; revoked: an objection upheld as wrong; expired: its period ran out (the expire job)' }),
+    decisions: z
+      .array(
+        z.object({
+          action: z.enum(['approve', 'withhold', 'auto-approve', 'repair', 'revoke', 'expire']),
+          by: z.string().meta({ description: 'operator, policy (approved on arrival) or expire (the job)' }),
+          at: z.string().meta({ format: 'date-time' }),
+          note: z.string().optional().meta({ description: 'why (a withholding’s or repair’s reason, an approval’s note)' }),
+        }),
+      )
+      .optional()
+      .meta({ description: 'the decisions taken on its publication, oldest first (at most the last 100)' }),
   })
   .meta({ id: 'Publication' });
 
@@ -97,6 +115,10 @@ export const recordViewSchema = z
     versionCount: z.number().int().meta({ description: 'how many versions the record has in all' }),
     versionsOmitted: z.number().int().optional().meta({ description: 'how many older versions are not listed (when over 50)' }),
     publication: publicationSchema,
+    objection: z
+      .object({ openSince: z.string().meta({ format: 'date-time' }), count: z.number().int() })
+      .optional()
+      .meta({ description: 'present while objections (异议) about the record are open: since when, how many; the public site marks the record 异议处理中' }),
     delivery: recordDeliverySchema,
   })
   .meta({ id: 'Record' });

@@ -9,9 +9,11 @@ import { pastDate } from './fields.js';
 /** The nightly syncs, one per upward platform (shared/sync/). */
 export const SYNC_JOBS = ['sync-provincial', 'sync-national'] as const;
 export type SyncJob = (typeof SYNC_JOBS)[number];
-/** Named by API.md, built with the public site (issue 9): until then answered 404 `not_found`, saying so. */
-export const LATER_JOBS = ['publish', 'expire'] as const;
-export const JOB_NAMES = [...SYNC_JOBS, ...LATER_JOBS] as const;
+/** The public site's job (shared/site-publishing/): publish brings the whole site up to date as of asOf. */
+export const SITE_JOBS = ['publish'] as const;
+/** The publication jobs (shared/publication/): expire ends the publications whose period is over. */
+export const PUBLICATION_JOBS = ['expire'] as const;
+export const JOB_NAMES = [...SYNC_JOBS, ...PUBLICATION_JOBS, ...SITE_JOBS] as const;
 
 export function isSyncJob(value: unknown): value is SyncJob {
   return typeof value === 'string' && (SYNC_JOBS as readonly string[]).includes(value);
@@ -71,3 +73,28 @@ export const jobRunSchema = z
   .meta({ id: 'JobRun' });
 
 export type JobRunView = z.infer<typeof jobRunSchema>;
+
+export const publishCountsSchema = z
+  .object({
+    records: count('record heads read'),
+    published: count('of those, on the public site as of asOf (approved, in their period, not ended)'),
+    pagesWritten: count('pages PUT to the site bucket (new, or changed: compared by SHA-256)'),
+    pagesUnchanged: count('pages rendered the same as the bucket holds them: not written'),
+    pagesDeleted: count('pages DELETEd: records no longer published, lists and subjects left empty'),
+  })
+  .meta({ id: 'PublishCounts', description: 'grow while the run is running; final once it is completed' });
+
+export const publishRunSchema = z
+  .object({
+    runId: z.string(),
+    job: z.enum(SITE_JOBS),
+    status: z.enum(RUN_STATUSES).meta({ description: 'waiting, running (it holds the site: changes wait), completed, or failed (see reason: another run of publish was in progress, …)' }),
+    counts: publishCountsSchema,
+    asOf: z.string().meta({ format: 'date', description: 'the day the site is brought up to date as of (China)' }),
+    requestedBy: z.enum(['operator', 'schedule']),
+    createdAt: z.string().meta({ format: 'date-time' }),
+    startedAt: z.string().optional().meta({ format: 'date-time' }),
+    finishedAt: z.string().optional().meta({ format: 'date-time' }),
+    reason: z.string().optional(),
+  })
+  .meta({ id: 'PublishRun' });

@@ -30,7 +30,27 @@ import {
 } from './api.js';
 import { AUDIT_DAYS_MAX, AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX, auditReadsPageSchema, auditReadsQuerySchema } from './audit.js';
 import { BATCH_KINDS, batchCreatedSchema, batchIdSchema, batchStatusSchema, createBatchSchema } from './batches.js';
-import { jobRunSchema, jobStartedSchema, LATER_JOBS, runIdSchema, startJobSchema, SYNC_JOBS } from './jobs.js';
+import { jobRunSchema, jobStartedSchema, PUBLICATION_JOBS, publishRunSchema, runIdSchema, SITE_JOBS, startJobSchema, SYNC_JOBS } from './jobs.js';
+import {
+  approveSchema,
+  decisionResultSchema,
+  expireRunSchema,
+  objectionFiledSchema,
+  objectionResolvedSchema,
+  objectionSchema,
+  objectionsPageSchema,
+  objectionsQuerySchema,
+  OBJECTIONS_PER_MINUTE,
+  OBJECTION_ACCEPT_WORKING_DAYS,
+  OBJECTION_ANSWER_WORKING_DAYS,
+  publicationPolicySchema,
+  publicationPolicyViewSchema,
+  repairSchema,
+  resolveObjectionSchema,
+  reviewsPageSchema,
+  reviewsQuerySchema,
+  withholdSchema,
+} from './publication.js';
 import { PUSH_KINDS } from './kinds.js';
 import {
   DLQ_PAGE_DEFAULT,
@@ -236,6 +256,7 @@ const TAGS = {
   batches: 'Court batches: large files of records uploaded to a presigned URL and ingested by the hub (court; status also for the operator)',
   upward: 'The upward platforms: their feedback on what they were sent (platform), and what they refused, for the operator to send again (operator)',
   jobs: 'Jobs: the nightly syncs to the upward platforms, run on demand, and their runs (operator)',
+  publication: 'Review, objections, repair: what is published on the public site and what ends it (operator; filing an objection needs no key)',
 } as const;
 type Tag = keyof typeof TAGS;
 
@@ -476,7 +497,8 @@ export function openApiDocument() {
           operationId: 'startJob',
           summary: 'Start a run of a job now: the nightly sync of a platform (operator)',
           description:
-            `Jobs: ${SYNC_JOBS.join(', ')} (also run every night on their schedule, at 02:00 and 02:30 China time). ${LATER_JOBS.join(' and ')} come with the public site: until then 404 \`not_found\`, saying so. ` +
+            `Jobs: ${SYNC_JOBS.join(', ')} (also run every night on their schedule, at 02:00 and 02:30 China time). ${PUBLICATION_JOBS.join(', ')}: ends the approved publications whose end (until) is before asOf (default today in China), also daily at 00:10 China time; its counts are {expired, skipped}. ` +
+            `${SITE_JOBS.join(', ')}: brings the whole public site up to date as of asOf (default today in China), also daily at 00:40 China time: every record read, every page rendered, only pages whose SHA-256 changed written, pages of records no longer published deleted; its counts are {records, published, pagesWritten, pagesUnchanged, pagesDeleted}. ` +
             'A sync sends the platform every record version changed since its watermark (the end of the last window it acknowledged) up to the moment the run was asked for ' +
             '(with asOf: the end of that day in China), and every version it still owes from before (sent again: reconciliation), as one gzip NDJSON package: ' +
             'a header line {"header":{packageId (the run id, also its Idempotency-Key), sender, platform, createdAt, from, to, recordCount, bodySha256}} and one line per version ' +
@@ -485,13 +507,13 @@ export function openApiDocument() {
             'A run that stops (out of time, crashed) goes on from its checkpoint and sends the same package under the same key. Follow it with GET /v1/jobs/runs/{runId}.',
           tag: 'jobs',
           requestParams: {
-            path: z.object({ name: z.enum([...SYNC_JOBS, ...LATER_JOBS] as [string, ...string[]]).meta({ description: `the job; ${LATER_JOBS.join(', ')}: 404 until they land` }) }),
+            path: z.object({ name: z.enum([...SYNC_JOBS, ...PUBLICATION_JOBS, ...SITE_JOBS] as [string, ...string[]]).meta({ description: 'the job' }) }),
             header: contentEncodingHeader,
           },
           requestBody: { description: `${CHARSETS} May be empty (the same as {}).`, required: false, ...json(startJobSchema) },
           errors: cases(jsonBody(4 * 1024), OPERATOR_ONLY, STORE, NO_ROUTE, {
             invalid_body: 'the body is not an object, has keys other than asOf, or asOf is not a real date YYYY-MM-DD on or before today in China (details name the field)',
-            not_found: `no such job, or ${LATER_JOBS.join(' / ')}: not available yet`,
+            not_found: 'no such job',
             unavailable: 'the run could not be started (it is failed): ask again',
           }),
           responses: { '202': { description: 'the run is made (waiting) and started', ...json(jobStartedSchema) } },
@@ -505,7 +527,146 @@ export function openApiDocument() {
           tag: 'jobs',
           requestParams: { path: z.object({ runId: runIdSchema }) },
           errors: cases(OPERATOR_ONLY, STORE, NO_ROUTE, { not_found: 'no such run' }),
-          responses: { '200': { description: 'the run', ...json(jobRunSchema) } },
+          responses: { '200': { description: 'the run: a sync’s (JobRun), the expire job’s (ExpireRun) or the publish job’s (PublishRun)', ...json(z.union([jobRunSchema, expireRunSchema, publishRunSchema])) } },
+        }),
+      },
+      '/v1/publication-policy': {
+        get: operation('GET /v1/publication-policy', {
+          operationId: 'getPublicationPolicy',
+          summary: 'What is approved on arrival; everything else waits for review (operator)',
+          tag: 'publication',
+          errors: cases(OPERATOR_ONLY, STORE),
+          responses: { '200': { description: 'the policy (the default until set: nothing approved on arrival)', ...json(publicationPolicyViewSchema) } },
+        }),
+        put: operation('PUT /v1/publication-policy', {
+          operationId: 'setPublicationPolicy',
+          summary: 'Make kinds or sources approved on arrival (operator)',
+          description:
+            'Replaces the policy. A record pushed afterwards whose kind or source is listed is approved on arrival (a decision by `policy`); any other waits for review. ' +
+            'A new version of a record (changed content) is reviewed again unless the policy approves it: it leaves the site until approved; its decisions are kept. ' +
+            'Records already waiting are not changed.',
+          tag: 'publication',
+          requestParams: { header: contentEncodingHeader },
+          requestBody: { description: CHARSETS, required: true, ...json(publicationPolicySchema) },
+          errors: cases(jsonBody(16 * 1024), OPERATOR_ONLY, STORE, { invalid_body: 'an unknown kind, a source id that is not one, a duplicate, or an unknown field (details name it)' }),
+          responses: { '200': { description: 'the policy now in force', ...json(publicationPolicyViewSchema) } },
+        }),
+      },
+      '/v1/reviews': {
+        get: operation('GET /v1/reviews', {
+          operationId: 'listReviews',
+          summary: 'The records waiting for review, oldest first (operator)',
+          description: 'Read from a sparse index holding only the records waiting. Send `next` as `cursor` for the next page; no `next` means the end.',
+          tag: 'publication',
+          requestParams: { query: reviewsQuerySchema },
+          errors: cases(OPERATOR_ONLY, STORE, { invalid_query: 'limit is not an integer from 1 to 200, an unknown parameter, or a cursor that is not one of this list (details name it)' }),
+          responses: { '200': { description: 'a page of records waiting for review', ...json(reviewsPageSchema) } },
+        }),
+      },
+      '/v1/records/{id}/approve': {
+        post: operation('POST /v1/records/{id}/approve', {
+          operationId: 'approveRecord',
+          summary: 'Approve a record for publication (operator)',
+          description:
+            'From pending-review, withheld or not-published (a 轻微 record, at most 3 months). The record is on the public site while its period runs. ' +
+            'Every decision is a new version of the record (kept with who, when and why) and reaches the upward platforms as an update.',
+          tag: 'publication',
+          requestParams: { path: z.object({ id: recordIdParam }), header: contentEncodingHeader },
+          requestBody: { description: `${CHARSETS} May be empty.`, required: false, ...json(approveSchema) },
+          errors: cases(jsonBody(16 * 1024), OPERATOR_ONLY, STORE, NO_ROUTE, {
+            not_found: 'no such record',
+            invalid_body: 'note is not a text of 1 to 2,000 characters, or an unknown field',
+            publication_state: 'the record is approved already, or its publication has ended or its period is over',
+          }),
+          responses: { '200': { description: 'approved', ...json(decisionResultSchema) } },
+        }),
+      },
+      '/v1/records/{id}/withhold': {
+        post: operation('POST /v1/records/{id}/withhold', {
+          operationId: 'withholdRecord',
+          summary: 'Withhold a record from publication; an approved one leaves the site at once (operator)',
+          description:
+            'From pending-review or approved. The record stays in force and is still shared with the upward platforms (an update): withholding concerns the public site only. ' +
+            'It may be approved later.',
+          tag: 'publication',
+          requestParams: { path: z.object({ id: recordIdParam }), header: contentEncodingHeader },
+          requestBody: { description: CHARSETS, required: true, ...json(withholdSchema) },
+          errors: cases(jsonBody(16 * 1024), OPERATOR_ONLY, STORE, NO_ROUTE, {
+            not_found: 'no such record',
+            invalid_body: 'reason is missing or not a text of 1 to 2,000 characters (details name it)',
+            publication_state: 'the record is withheld already, not published, or its publication has ended',
+          }),
+          responses: { '200': { description: 'withheld', ...json(decisionResultSchema) } },
+        }),
+      },
+      '/v1/records/{id}/repair': {
+        post: operation('POST /v1/records/{id}/repair', {
+          operationId: 'repairRecord',
+          summary: '信用修复: end a record’s publication after the grade’s minimum period (operator)',
+          description:
+            'Publication ends (state ended, endReason repaired, endedOn today in China): the record leaves the site and the upward platforms are told to delete it. ' +
+            'Only from publication.minUntil on (一般: 3 months, 严重: 1 year from the decision date); a record without a minimum period (licences, court listings) cannot be repaired.',
+          tag: 'publication',
+          requestParams: { path: z.object({ id: recordIdParam }), header: contentEncodingHeader },
+          requestBody: { description: CHARSETS, required: true, ...json(repairSchema) },
+          errors: cases(jsonBody(16 * 1024), OPERATOR_ONLY, STORE, NO_ROUTE, {
+            not_found: 'no such record',
+            invalid_body: 'reason is missing or not a text of 1 to 2,000 characters (details name it)',
+            repair_too_early: 'before publication.minUntil',
+            publication_state: 'the publication has ended already, the record is not published (轻微), or it has no minimum period',
+          }),
+          responses: { '200': { description: 'publication ended', ...json(decisionResultSchema) } },
+        }),
+      },
+      '/v1/objections': {
+        post: operation('POST /v1/objections', {
+          operationId: 'fileObjection',
+          summary: '异议: object to a published record (anyone: no key)',
+          description:
+            `No key. At most ${OBJECTIONS_PER_MINUTE} objections a minute from one client address (then 429 with Retry-After). ` +
+            'Only a record published on the public site today can be objected to; any other id is 404, exactly as an unknown one. ' +
+            'The record is marked 异议处理中 on the site until its objections are resolved. The contact is stored encrypted, shown to the credit office only, never on a page. ' +
+            `The platform says whether it accepts the objection within ${OBJECTION_ACCEPT_WORKING_DAYS} Chinese working days, the providing department answers within ${OBJECTION_ANSWER_WORKING_DAYS}.`,
+          tag: 'publication',
+          public: true,
+          requestParams: { header: contentEncodingHeader },
+          requestBody: { description: CHARSETS, required: true, ...json(objectionSchema) },
+          errors: cases(jsonBody(16 * 1024), STORE, {
+            invalid_body: 'recordId is not a record id, reason is not a text of 1 to 2,000 characters, or contact is not a telephone number or e-mail address of 5 to 200 characters (details name it)',
+            not_found: 'no record with this id is published',
+            too_many_requests: `more than ${OBJECTIONS_PER_MINUTE} objections in a minute from this address; Retry-After says when to try again`,
+          }),
+          responses: { '202': { description: 'filed', ...json(objectionFiledSchema) } },
+        }),
+        get: operation('GET /v1/objections', {
+          operationId: 'listObjections',
+          summary: 'The open objections with their deadlines, the overdue first (operator)',
+          description:
+            'Oldest first: deadlines count from the filing day, so the earliest deadlines, and the overdue, come first. ' +
+            `acceptBy: ${OBJECTION_ACCEPT_WORKING_DAYS} and answerBy: ${OBJECTION_ANSWER_WORKING_DAYS} Chinese working days after the filing day (weekends and public holidays off, adjusted working weekends on). ` +
+            'Send `next` as `cursor` for the next page.',
+          tag: 'publication',
+          requestParams: { query: objectionsQuerySchema },
+          errors: cases(OPERATOR_ONLY, STORE, { invalid_query: 'status is not open, limit is not an integer from 1 to 200, an unknown parameter, or a cursor of another list' }),
+          responses: { '200': { description: 'a page of open objections', ...json(objectionsPageSchema) } },
+        }),
+      },
+      '/v1/objections/{id}/resolve': {
+        post: operation('POST /v1/objections/{id}/resolve', {
+          operationId: 'resolveObjection',
+          summary: 'Resolve an objection: upheld, corrected or revoked (operator)',
+          description:
+            'upheld: the record stands; corrected: the record stays published and its source pushes the corrected version (reviewed like any new version); ' +
+            'revoked: publication ends (endReason revoked) and the upward platforms are told to delete the record. The 异议处理中 mark goes with the last open objection.',
+          tag: 'publication',
+          requestParams: { path: z.object({ id: z.string().meta({ description: 'objection id: obj_ and 26 base32 characters', example: 'obj_3k7vq2m5xw4hyb6tzr2a8nc4de' }) }), header: contentEncodingHeader },
+          requestBody: { description: CHARSETS, required: true, ...json(resolveObjectionSchema) },
+          errors: cases(jsonBody(16 * 1024), OPERATOR_ONLY, STORE, NO_ROUTE, {
+            not_found: 'no such objection',
+            invalid_body: 'outcome is not upheld, corrected or revoked, or note is missing (details name it)',
+            objection_state: 'the objection is resolved already',
+          }),
+          responses: { '200': { description: 'resolved', ...json(objectionResolvedSchema) } },
         }),
       },
       '/v1/audit/reads': {

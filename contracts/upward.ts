@@ -85,7 +85,7 @@ export const platformDeliverySchema = z
   .object({
     state: z.enum(DELIVERY_STATES).meta({
       description:
-        'pending: owed (queued, or not yet fanned out); delivered: the platform answered 2xx; failed: it refused the record (a 4xx) or stayed unavailable, and the delivery waits in the dead-letter queue for the operator; superseded: a newer version was stored before this one was sent',
+        'pending: owed (queued, or not yet fanned out); delivered: the platform answered 2xx; failed: it refused the record (a 4xx), or the hub could not send it for a fault of its own (`internal: …`), and the delivery waits in the dead-letter queue for the operator (a platform that is unavailable leaves it pending: it is sent again until it is taken); superseded: a newer version was stored before this one was sent',
     }),
     version: z.number().int().meta({ description: 'the record version this is about: the current one' }),
     deliveredAt: z.string().optional().meta({ format: 'date-time' }),
@@ -127,7 +127,7 @@ export const deadLetterSchema = z
     recordId: z.string(),
     version: z.number().int(),
     operation: z.enum(['upsert', 'delete']),
-    reason: z.string().meta({ description: 'why it failed: the platform’s status and answer (identity numbers redacted), or that it stayed unavailable' }),
+    reason: z.string().meta({ description: 'why it failed: the platform’s status and answer (identity numbers redacted), or `internal: <error name>` for a fault of the hub' }),
     failedAt: z.string().meta({ format: 'date-time' }),
     attempts: z.number().int().meta({ description: 'requests to the platform that did not succeed' }),
   })

@@ -15,7 +15,17 @@ export interface TableSpec {
   localName: string;
   partitionKey: { name: string; type: AttributeType };
   sortKey?: { name: string; type: AttributeType };
-  globalIndexes: { name: string; partitionKey: { name: string; type: AttributeType }; sortKey?: { name: string; type: AttributeType } }[];
+  globalIndexes: {
+    name: string;
+    partitionKey: { name: string; type: AttributeType };
+    sortKey?: { name: string; type: AttributeType };
+    /**
+     * What the index keeps of each item: everything (the default), or only the keys (`KEYS_ONLY`): then a
+     * write of the item costs one index write unit instead of one per KB of the item, and readers fetch the
+     * items themselves (BatchGetItem) — for an index that is written far more often than it is read.
+     */
+    projection?: 'KEYS_ONLY';
+  }[];
   /** Change stream for later fan-out (new and old images). */
   stream: boolean;
   /** Attribute holding an epoch-seconds expiry (DynamoDB TTL), if items expire. */
@@ -40,9 +50,24 @@ export const tables = {
     localName: 'hub-records',
     partitionKey: { name: 'pk', type: 'S' },
     sortKey: { name: 'sk', type: 'S' },
-    globalIndexes: [{ name: 'bySubject', partitionKey: { name: 'subjectKey', type: 'S' }, sortKey: { name: 'id', type: 'S' } }],
+    globalIndexes: [
+      // Keys only: every head is in it, so every push writes it (one unit instead of one per KB of the head); a
+      // reader of a subject's records (credit checks) reads their heads by key.
+      { name: 'bySubject', partitionKey: { name: 'subjectKey', type: 'S' }, sortKey: { name: 'id', type: 'S' }, projection: 'KEYS_ONLY' },
+      // Sparse: only heads waiting for review (`review`, by the time they began to wait) or approved with an end
+      // (`approved`, by `until`) carry `publicationQueue` (shared/publication/decisions.ts): GET /v1/reviews and the
+      // expire job read exactly those. One index for both (CloudFormation adds one GSI per table update).
+      // Keys only: every head waiting for review or approved with an end is in it, so each push and decision writes
+      // it; its readers (the review list, the expire job) read a page of heads by their keys.
+      {
+        name: 'publicationQueue',
+        partitionKey: { name: 'publicationQueue', type: 'S' },
+        sortKey: { name: 'publicationQueueKey', type: 'S' },
+        projection: 'KEYS_ONLY',
+      },
+    ],
     stream: true,
-    description: 'Records: pk REC#<id>; sk HEAD holds the current version, sk V#<n> each superseded one',
+    description: 'Records: pk REC#<id>; sk HEAD holds the current version, sk V#<n> each superseded one; index publicationQueue (waiting for review, approved by end date)',
   },
   idempotency: {
     envVar: 'HUB_IDEMPOTENCY_TABLE',
@@ -112,6 +137,17 @@ export const tables = {
     description:
       'Job runs (pk RUN#<run id>, sk RUN: job, status, counts, checkpoint), one lease per job (pk LOCK#<job>, sk LOCK: two runs never overlap) and the nightly sync’s watermark per platform (pk WATERMARK#<platform>, sk WATERMARK)',
   },
+  objections: {
+    envVar: 'HUB_OBJECTIONS_TABLE',
+    localName: 'hub-objections',
+    partitionKey: { name: 'pk', type: 'S' },
+    sortKey: { name: 'sk', type: 'S' },
+    // Sparse: only open objections carry `openQueue`: the operator's list reads exactly those, oldest first.
+    globalIndexes: [{ name: 'open', partitionKey: { name: 'openQueue', type: 'S' }, sortKey: { name: 'filedAt', type: 'S' } }],
+    stream: false,
+    description:
+      'Objections (异议) to published records: pk OBJ#<id>, sk OBJ: the record, the reason, the contact (field ciphertext only), deadlines in working days, the resolution; index open (open only)',
+  },
   sitePages: {
     envVar: 'HUB_SITE_PAGES_TABLE',
     localName: 'hub-site-pages',
@@ -120,7 +156,7 @@ export const tables = {
     globalIndexes: [],
     stream: false,
     description:
-      'The public site’s own index, kept by the publisher: the public entries of each list page, subject page and column (pk LIST#<list key> / SUBJECT#<slug>, sk <record id>) and the SHA-256 of every page written to the site bucket (pk PAGE#<path>, sk PAGE), so that a change rewrites only the pages it touches and skips unchanged ones',
+      'The public site’s own index, kept by the publisher (shared/site-publishing/): the public entries of each day list, subject page and search shard (pk LIST#<section>/YYYY/MM/DD, SUBJECT#<slug>, SEARCH#<shard>; sk <record id>), the days, months and sections that have records (pk MONTH#<section>/YYYY-MM, SECTION#<section>, INDEX) and the SHA-256 of every page in the site bucket (pk PAGE#<path>, sk PAGE), so that a change rewrites only the pages it touches and skips unchanged ones',
   },
 } as const satisfies Record<string, TableSpec>;
 
@@ -232,7 +268,14 @@ export interface FunctionSpec {
 }
 
 /** The SQS actions (IAM action names) a function can be granted on a queue. */
-export type SqsAction = 'sqs:SendMessage' | 'sqs:ReceiveMessage' | 'sqs:DeleteMessage' | 'sqs:GetQueueAttributes' | 'sqs:StartMessageMoveTask' | 'sqs:ListMessageMoveTasks';
+export type SqsAction =
+  | 'sqs:SendMessage'
+  | 'sqs:ReceiveMessage'
+  | 'sqs:DeleteMessage'
+  | 'sqs:ChangeMessageVisibility'
+  | 'sqs:GetQueueAttributes'
+  | 'sqs:StartMessageMoveTask'
+  | 'sqs:ListMessageMoveTasks';
 
 export const functions = {
   health: {
@@ -276,7 +319,8 @@ export const functions = {
     memoryMb: 1024,
     timeoutSeconds: 29,
     tables: {
-      sources: { actions: ['dynamodb:GetItem'], leadingKeys: ['KEY#*'] },
+      // The key lookup, and the publication policy (POLICY/PUBLICATION, one GetCommand per push).
+      sources: { actions: ['dynamodb:GetItem'], leadingKeys: ['KEY#*', 'POLICY'] },
       records: { actions: ['dynamodb:BatchGetItem', 'dynamodb:PutItem'], leadingKeys: ['REC#*'] },
       idempotency: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] },
       throttle: { actions: ['dynamodb:UpdateItem'], leadingKeys: ['RATE#*'] },
@@ -348,6 +392,8 @@ export const functions = {
     tables: {
       // The push path (shared/ingest/submit.ts), as for submissions: BatchGetCommand of heads, TransactWriteCommand of Puts.
       records: { actions: ['dynamodb:BatchGetItem', 'dynamodb:PutItem'], leadingKeys: ['REC#*'] },
+      // The publication policy, read once per chunk pushed (GetCommand of POLICY/PUBLICATION).
+      sources: { actions: ['dynamodb:GetItem'], leadingKeys: ['POLICY'] },
       // shared/store/batches-store.ts: get() a GetCommand, lease/checkpoint/complete/fail conditional UpdateCommands,
       // listUnfinished() a QueryCommand of the sparse index (the sweep).
       batches: { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], leadingKeys: ['BATCH#*'], queryIndexes: ['unfinished'] },
@@ -392,7 +438,8 @@ export const functions = {
       deliveries: { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], leadingKeys: ['REC#*'] },
     },
     // A platform's 4xx: that message alone goes to the dead-letter queue at once (not retried maxReceiveCount times).
-    queues: { provincialDead: ['sqs:SendMessage'] },
+    // A platform unavailable: the message is hidden for a growing delay before its next receive (ChangeMessageVisibility).
+    queues: { provincialDead: ['sqs:SendMessage'], provincial: ['sqs:ChangeMessageVisibility'] },
     environment: { HUB_PLATFORM: 'provincial' },
     platforms: ['provincial'],
     authenticates: false,
@@ -409,7 +456,7 @@ export const functions = {
       records: { actions: ['dynamodb:GetItem'], leadingKeys: ['REC#*'] },
       deliveries: { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], leadingKeys: ['REC#*'] },
     },
-    queues: { nationalDead: ['sqs:SendMessage'] },
+    queues: { nationalDead: ['sqs:SendMessage'], national: ['sqs:ChangeMessageVisibility'] },
     environment: { HUB_PLATFORM: 'national' },
     platforms: ['national'],
     authenticates: false,
@@ -467,7 +514,7 @@ export const functions = {
     authenticates: true,
     keys: [],
     reservedConcurrency: 5,
-    invokes: ['syncRunner'],
+    invokes: ['syncRunner', 'expireRunner', 'sitePublisher'],
   },
   syncRunner: {
     entry: 'functions/sync-runner/handler.ts',
@@ -488,6 +535,100 @@ export const functions = {
     platforms: ['provincial', 'national'],
     reservedConcurrency: 2,
     invokes: ['syncRunner'],
+  },
+  publication: {
+    entry: 'functions/publication/handler.ts',
+    description: 'The publication policy (GET|PUT /v1/publication-policy), the review queue (GET /v1/reviews) and the decisions approve, withhold and repair (POST /v1/records/{id}/…), for the operator',
+    memoryMb: 512,
+    timeoutSeconds: 10,
+    tables: {
+      // The key lookup, and the policy item (shared/publication/policy-store.ts: GetCommand, PutCommand of POLICY/PUBLICATION).
+      sources: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], leadingKeys: ['KEY#*', 'POLICY'] },
+      throttle: { actions: ['dynamodb:UpdateItem'], leadingKeys: ['RATE#*'] },
+      // shared/publication/decisions-store.ts: getHead() a GetCommand; commit() a TransactWriteCommand of two Puts (the head, the
+      // version it replaces); queue() a QueryCommand of the sparse index publicationQueue (keys only), then a BatchGetCommand of the page's heads.
+      records: { actions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem'], leadingKeys: ['REC#*'], queryIndexes: ['publicationQueue'] },
+    },
+    authenticates: true,
+    keys: [],
+    reservedConcurrency: 5,
+  },
+  objections: {
+    entry: 'functions/objections/handler.ts',
+    description: 'POST /v1/objections (anyone, no key; limited per client), GET /v1/objections and POST /v1/objections/{id}/resolve (operator)',
+    memoryMb: 512,
+    timeoutSeconds: 10,
+    tables: {
+      sources: { actions: ['dynamodb:GetItem'], leadingKeys: ['KEY#*'] },
+      // Keys' counters, and the per-client counters of objections (RATE#<hash of the address>#<minute>).
+      throttle: { actions: ['dynamodb:UpdateItem'], leadingKeys: ['RATE#*'] },
+      // The record's head, and its new version with the objection mark (a TransactWriteCommand with the objection).
+      records: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], leadingKeys: ['REC#*'] },
+      // shared/publication/objections-store.ts: get() a GetCommand; filing a Put and resolution an Update (in the
+      // record's transaction); listOpen() a QueryCommand of the sparse index open.
+      objections: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], leadingKeys: ['OBJ#*'], queryIndexes: ['open'] },
+    },
+    authenticates: true,
+    // The contact is encrypted when filed and decrypted for the operator's list.
+    keys: ['encrypt', 'decrypt'],
+    // Anyone may call it: few at a time, so that a flood cannot take more of the account.
+    reservedConcurrency: 5,
+  },
+  expireRunner: {
+    entry: 'functions/expire-runner/handler.ts',
+    description: 'The expire job: ends the approved publications whose period is over (as of a day), reading them from the sparse index publicationQueue; started by POST /v1/jobs/expire, daily by its schedule, and by itself to continue',
+    memoryMb: 512,
+    timeoutSeconds: 900,
+    tables: {
+      // The run: GetCommand, conditional UpdateCommands (shared/publication/expire-run.ts); a scheduled run: PutCommand.
+      jobs: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], leadingKeys: ['RUN#*'] },
+      // The index (QueryCommand), each head (GetCommand) and its new version (TransactWriteCommand of two Puts).
+      records: { actions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem'], leadingKeys: ['REC#*'], queryIndexes: ['publicationQueue'] },
+    },
+    authenticates: false,
+    keys: [],
+    reservedConcurrency: 1,
+    invokes: ['expireRunner'],
+  },
+  sitePublisher: {
+    entry: 'functions/site-publisher/handler.ts',
+    description: 'The public site’s only writer: each record change (the records stream) rewrites the pages it touches; the publish job (POST /v1/jobs/publish, daily) brings the whole site up to date; unchanged pages are skipped by hash',
+    memoryMb: 512,
+    timeoutSeconds: 900,
+    tables: {
+      // shared/site-publishing/site-index-store.ts: QueryCommands of a partition, BatchGetCommands of page hashes,
+      // BatchWriteCommands of entries and hashes, and the publish run's ScanCommands of the whole table (its own index).
+      sitePages: { actions: ['dynamodb:Query', 'dynamodb:Scan', 'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'] },
+      // shared/site-publishing/heads-scan.ts: the publish run's ScanCommand of the heads (a Scan names no key).
+      records: { actions: ['dynamodb:Scan'] },
+      // The publish run's item (shared/jobs/runs-store.ts: GetCommand, conditional UpdateCommands; a scheduled run's PutCommand)
+      // and the site's lease, which stream invocations take too (shared/jobs/job-lease.ts: UpdateCommands of LOCK#publish).
+      jobs: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], leadingKeys: ['RUN#*', 'LOCK#*'] },
+    },
+    buckets: {
+      // The bucket holds the site and nothing else: pages and assets are PUT and DELETEd, never listed (the site-pages
+      // table says what is there), under the site's own paths (shared/site/paths.ts; test/unit/site-publishing-paths.test.ts
+      // checks that every page the renderer makes is under one of them).
+      site: {
+        objects: {
+          'index.html': ['s3:PutObject', 's3:DeleteObject'],
+          '404.html': ['s3:PutObject', 's3:DeleteObject'],
+          'search.html': ['s3:PutObject', 's3:DeleteObject'],
+          'assets/': ['s3:PutObject', 's3:DeleteObject'],
+          'lists/': ['s3:PutObject', 's3:DeleteObject'],
+          'records/': ['s3:PutObject', 's3:DeleteObject'],
+          'subjects/': ['s3:PutObject', 's3:DeleteObject'],
+          'search/': ['s3:PutObject', 's3:DeleteObject'],
+        },
+      },
+    },
+    authenticates: false,
+    // Never decrypts: a person's certificate number is shown as 已隐藏 (shared/site/public-record.ts).
+    keys: [],
+    // One writer at a time (the site's lease makes it so in either runtime; on AWS this also keeps a run and the
+    // stream from waiting on each other's lease).
+    reservedConcurrency: 1,
+    invokes: ['sitePublisher'],
   },
   deliverySweep: {
     entry: 'functions/delivery-sweep/handler.ts',
@@ -543,6 +684,15 @@ export const routes: readonly RouteSpec[] = [
   { routeKey: 'POST /v1/dlq/{platform}/redrive', function: 'dlq' },
   { routeKey: 'POST /v1/jobs/{name}', function: 'jobs' },
   { routeKey: 'GET /v1/jobs/runs/{runId}', function: 'jobs' },
+  { routeKey: 'GET /v1/publication-policy', function: 'publication' },
+  { routeKey: 'PUT /v1/publication-policy', function: 'publication' },
+  { routeKey: 'GET /v1/reviews', function: 'publication' },
+  { routeKey: 'POST /v1/records/{id}/approve', function: 'publication' },
+  { routeKey: 'POST /v1/records/{id}/withhold', function: 'publication' },
+  { routeKey: 'POST /v1/records/{id}/repair', function: 'publication' },
+  { routeKey: 'POST /v1/objections', function: 'objections' },
+  { routeKey: 'GET /v1/objections', function: 'objections' },
+  { routeKey: 'POST /v1/objections/{id}/resolve', function: 'objections' },
   { routeKey: '$default', function: 'health' },
 ];
 
@@ -627,7 +777,51 @@ export interface BucketSpec {
   notifications: readonly BucketNotificationSpec[];
   /** Objects are deleted this many days after they were written (an S3 lifecycle expiration rule). */
   expireAfterDays?: number;
+  /**
+   * The bucket is a public website's origin: on AWS a CloudFront distribution serves it (origin access control: the
+   * bucket itself stays private) and its objects are encrypted with S3-managed keys, which CloudFront reads without a
+   * grant on any of the hub's keys; locally infra/local/site-server.ts serves it. Only public content may be put there.
+   */
+  website?: WebsiteSpec;
 }
+
+/** How a website bucket is served: the same on AWS (CloudFront, infra/stack.ts) and locally (infra/local/site-server.ts). */
+export interface WebsiteSpec {
+  /** What `/` serves (CloudFront's default root object). Only `/`: a path ending in `/` is a key like any other, as on CloudFront. */
+  indexDocument: string;
+  /** What a missing object serves, with status 404 (CloudFront's custom error response; a short built-in page where it is absent). */
+  notFoundDocument: string;
+  /** How long CloudFront may serve a page without asking the bucket again (and keeps a 404): a withheld page is gone from every edge within this. */
+  cacheSeconds: number;
+}
+
+/**
+ * The security headers of every response of a website bucket (pages, assets, errors): CloudFront's response headers
+ * policy on AWS, the local site server's own headers; defined here once for both (test/infra checks the policy).
+ * No script or style inline, nothing from another origin, no framing, no referrer sent on, HTTPS only.
+ */
+export const siteSecurityHeaders = {
+  contentSecurityPolicy: "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+  strictTransportSecurity: { maxAgeSeconds: 63_072_000, includeSubdomains: true, preload: false },
+  contentTypeOptions: 'nosniff',
+  frameOptions: 'DENY',
+  referrerPolicy: 'no-referrer',
+} as const;
+
+/** siteSecurityHeaders as HTTP response headers (lower-case names). */
+export function siteSecurityHeaderValues(): Record<string, string> {
+  const hsts = siteSecurityHeaders.strictTransportSecurity;
+  return {
+    'content-security-policy': siteSecurityHeaders.contentSecurityPolicy,
+    'strict-transport-security': `max-age=${hsts.maxAgeSeconds}${hsts.includeSubdomains ? '; includeSubDomains' : ''}${hsts.preload ? '; preload' : ''}`,
+    'x-content-type-options': siteSecurityHeaders.contentTypeOptions,
+    'x-frame-options': siteSecurityHeaders.frameOptions,
+    'referrer-policy': siteSecurityHeaders.referrerPolicy,
+  };
+}
+
+/** The local stack's public site (API.md "Running it"): SITE_PORT, 3001 unless set. */
+export const localSite = { portEnvVar: 'SITE_PORT', defaultPort: 3001 } as const;
 
 export const buckets = {
   batches: {
@@ -653,6 +847,7 @@ export const buckets = {
     description:
       'The public disclosure site (API.md "The public site"): static pages and assets only, nothing else; served locally on SITE_PORT and on AWS through CloudFront (origin access control; the bucket itself is not public)',
     notifications: [],
+    website: { indexDocument: 'index.html', notFoundDocument: '404.html', cacheSeconds: 60 },
   },
 } as const satisfies Record<string, BucketSpec>;
 
@@ -684,6 +879,8 @@ interface ScheduleCommon {
   input?: Readonly<Record<string, unknown>>;
   /** The local stack also fires it once right after it has started (work left by a stack that was stopped or killed). */
   alsoAtLocalStart: boolean;
+  /** The event of that firing at local start, when it differs from `input` (the delivery sweep: everything owed, however recently queued). */
+  localStartInput?: Readonly<Record<string, unknown>>;
   description: string;
 }
 
@@ -708,6 +905,9 @@ export const schedules = {
     function: 'deliverySweep',
     everyMinutes: 5,
     alsoAtLocalStart: true,
+    // At start, what a killed stack left in flight is queued again at once, not 15 minutes later (a duplicate
+    // message is harmless: the same Idempotency-Key, and the connector skips a delivery no longer pending).
+    localStartInput: { atStart: true },
     description: 'Queues again what an upward platform is still owed long after it was queued (exchange.requeueAfterSeconds)',
   },
   // The nightly syncs (API.md "Jobs"), half an hour apart: each platform's run holds its own lease (LOCK#<job>).
@@ -715,15 +915,34 @@ export const schedules = {
     function: 'syncRunner',
     dailyAt: '02:00',
     input: { job: 'sync-provincial' },
-    alsoAtLocalStart: false,
+    // At local start: the run a killed stack left unfinished goes on from its checkpoint (no new run is made).
+    alsoAtLocalStart: true,
+    localStartInput: { resumeJob: 'sync-provincial' },
     description: 'The nightly sync of the provincial platform: every change since its watermark and what it still owes, as one package',
   },
   syncNational: {
     function: 'syncRunner',
     dailyAt: '02:30',
     input: { job: 'sync-national' },
-    alsoAtLocalStart: false,
+    alsoAtLocalStart: true,
+    localStartInput: { resumeJob: 'sync-national' },
     description: 'The nightly sync of the national platform: every change since its watermark and what it still owes, as one package',
+  },
+  // Just after midnight in China: what ended yesterday leaves the site and the platforms are told.
+  expire: {
+    function: 'expireRunner',
+    dailyAt: '00:10',
+    input: { job: 'expire' },
+    alsoAtLocalStart: false,
+    description: 'The expire job as of today in China: ends the approved publications whose period is over',
+  },
+  // After the expire job: the whole site as of the new day (periods that began or ended by the date alone).
+  publish: {
+    function: 'sitePublisher',
+    dailyAt: '00:40',
+    input: { job: 'publish' },
+    alsoAtLocalStart: false,
+    description: 'The publish job as of today in China: brings the whole public site up to date, writing only pages that changed',
   },
 } as const satisfies Record<string, ScheduleSpec>;
 
@@ -732,6 +951,11 @@ export type ScheduleName = keyof typeof schedules;
 export interface QueueSpec {
   /** Environment variable through which handlers learn the queue URL. */
   envVar: string;
+  /**
+   * Environment variable through which handlers learn the queue's ARN (on AWS; the stack sets it with the URL): a
+   * platform's queue is the destination of its dead-letter queue's redrive (StartMessageMoveTask DestinationArn).
+   */
+  arnEnvVar?: string;
   /** Queue name in the local stack (on AWS, CloudFormation names it). */
   localName: string;
   description: string;
@@ -750,6 +974,7 @@ const FOURTEEN_DAYS = 14 * 24 * 3600;
 export const queues = {
   provincial: {
     envVar: 'HUB_PROVINCIAL_QUEUE_URL',
+    arnEnvVar: 'HUB_PROVINCIAL_QUEUE_ARN',
     localName: 'hub-provincial',
     description: 'Record versions owed to the provincial platform (one message per version), consumed by connectorProvincial',
     visibilityTimeoutSeconds: DELIVERY_VISIBILITY_SECONDS,
@@ -765,6 +990,7 @@ export const queues = {
   },
   national: {
     envVar: 'HUB_NATIONAL_QUEUE_URL',
+    arnEnvVar: 'HUB_NATIONAL_QUEUE_ARN',
     localName: 'hub-national',
     description: 'Record versions owed to the national platform (one message per version), consumed by connectorNational',
     visibilityTimeoutSeconds: DELIVERY_VISIBILITY_SECONDS,
@@ -874,6 +1100,20 @@ export const eventSources = {
     newImageEquals: { sk: 'HEAD' },
     reportBatchItemFailures: true,
     description: 'Every new head of a record (a new or changed version) → fanout',
+  },
+  recordPublishing: {
+    type: 'dynamodb-stream',
+    table: 'records',
+    function: 'sitePublisher',
+    batchSize: 100,
+    maxBatchingWindowSeconds: 1,
+    startingPosition: 'TRIM_HORIZON',
+    // Until it succeeds (24 hours): while a publish run holds the site's lease, batches come back with back-off.
+    retryAttempts: -1,
+    bisectBatchOnError: true,
+    newImageEquals: { sk: 'HEAD' },
+    reportBatchItemFailures: true,
+    description: 'Every change of a record’s head (a new version, a review decision, an objection mark) → sitePublisher: the pages it touches',
   },
   provincialDeliveries: {
     type: 'sqs',

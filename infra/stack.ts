@@ -79,6 +79,23 @@ import { Architecture, EventSourceMapping, FilterCriteria, FilterRule, Recursive
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BlockPublicAccess, Bucket, BucketEncryption, EventType, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
+import {
+  AllowedMethods,
+  CacheCookieBehavior,
+  CachedMethods,
+  CacheHeaderBehavior,
+  CachePolicy,
+  CacheQueryStringBehavior,
+  Distribution,
+  HttpVersion,
+  ResponseHeadersPolicy,
+  SecurityPolicyProtocol,
+  ViewerProtocolPolicy,
+  type HeadersFrameOption,
+  type HeadersReferrerPolicy,
+} from 'aws-cdk-lib/aws-cloudfront';
+import { S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
 import { LambdaDestination } from 'aws-cdk-lib/aws-s3-notifications';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
@@ -101,6 +118,7 @@ import {
   type TableAccess,
   type TableSpec,
   type Throttle,
+  type WebsiteSpec,
 } from './catalogue.js';
 
 /**
@@ -356,6 +374,9 @@ export class HubStack extends Stack {
   public readonly tables: Record<string, Table> = {};
   /** By catalogue bucket name. */
   public readonly buckets: Record<string, Bucket> = {};
+  /** The CloudFront distribution of each website bucket (the public site), by catalogue bucket name; and their headers policies. */
+  public readonly distributions: Record<string, Distribution> = {};
+  public readonly responseHeadersPolicies: Record<string, ResponseHeadersPolicy> = {};
   /** Receives the buckets' server access logs (who read or wrote which object, from where); only when there are buckets. */
   public readonly accessLogsBucket?: Bucket;
   /** By catalogue schedule name. */
@@ -512,7 +533,7 @@ export class HubStack extends Stack {
           indexName: index.name,
           partitionKey: { name: index.partitionKey.name, type: attributeType(index.partitionKey.type) },
           ...(index.sortKey ? { sortKey: { name: index.sortKey.name, type: attributeType(index.sortKey.type) } } : {}),
-          projectionType: ProjectionType.ALL,
+          projectionType: index.projection === 'KEYS_ONLY' ? ProjectionType.KEYS_ONLY : ProjectionType.ALL,
         });
       }
       this.tables[name] = table;
@@ -526,10 +547,13 @@ export class HubStack extends Stack {
     if (Object.keys(cat.buckets).length > 0) {
       // Server access logs of the buckets: S3 delivers them only to a bucket encrypted with S3-managed keys. It does
       // not log its own accesses (each log delivery would be logged in turn); cdk-nag's S1 knows a log bucket.
+      // A website bucket's CloudFront distribution logs here too (standard logging), which delivers through the
+      // bucket's ACL: ACLs stay enabled then (the bucket owner still owns every object; no public ACL is allowed).
+      const cdnLogs = Object.values(cat.buckets).some((b) => b.website);
       this.accessLogsBucket = new Bucket(this, 'AccessLogsBucket', {
         encryption: BucketEncryption.S3_MANAGED,
         blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-        objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        objectOwnership: cdnLogs ? ObjectOwnership.BUCKET_OWNER_PREFERRED : ObjectOwnership.BUCKET_OWNER_ENFORCED,
         enforceSSL: true,
         minimumTLSVersion: 1.2,
         lifecycleRules: [{ id: 'expire-access-logs', expiration: Duration.days(ACCESS_LOG_DAYS) }],
@@ -539,10 +563,11 @@ export class HubStack extends Stack {
     for (const [name, spec] of Object.entries(cat.buckets)) {
       const bucket = new Bucket(this, `${pascal(name)}Bucket`, {
         // The storage key, never the field key: batch files hold identity numbers in clear, so only the functions
-        // the catalogue names may read them, through S3, for this bucket (their role policies).
-        encryption: BucketEncryption.KMS,
-        encryptionKey: this.storageKey,
-        bucketKeyEnabled: true,
+        // the catalogue names may read them, through S3, for this bucket (their role policies). A website bucket
+        // holds public pages only: S3-managed keys, which CloudFront reads with no grant on any of the hub's keys.
+        ...(spec.website
+          ? { encryption: BucketEncryption.S3_MANAGED }
+          : { encryption: BucketEncryption.KMS, encryptionKey: this.storageKey, bucketKeyEnabled: true }),
         blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
         objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
         enforceSSL: true,
@@ -563,6 +588,7 @@ export class HubStack extends Stack {
       });
       this.buckets[name] = bucket;
       new CfnOutput(this, `${pascal(name)}BucketName`, { value: bucket.bucketName, description: `${spec.description} (${spec.envVar})` });
+      if (spec.website) this.addWebsite(name, bucket, spec.website);
     }
 
     // ---- Queues ---------------------------------------------------------------------
@@ -839,7 +865,9 @@ export class HubStack extends Stack {
     }
     for (const target of new Set(spec.invokes ?? [])) env[functionNameEnvVar(target)] = this.invokedFunctionName(target);
     for (const queueName of Object.keys(spec.queues ?? {})) {
-      env[this.catalogue.queues[queueName]!.envVar] = this.queues[queueName]!.queueUrl;
+      const queueSpec = this.catalogue.queues[queueName]!;
+      env[queueSpec.envVar] = this.queues[queueName]!.queueUrl;
+      if (queueSpec.arnEnvVar) env[queueSpec.arnEnvVar] = this.queues[queueName]!.queueArn;
     }
     // A connector or the nightly sync: where its platforms are, and who the hub is to them (upwardSettings checked both).
     for (const platform of spec.platforms ?? []) {
@@ -987,6 +1015,8 @@ export class HubStack extends Stack {
       const bucket = this.buckets[bucketName]!;
       for (const [prefix, actions] of Object.entries(access.objects)) {
         statements.push(new PolicyStatement({ actions: [...actions], resources: [bucket.arnForObjects(`${prefix}*`)] }));
+        // A website bucket is encrypted with S3-managed keys: no use of the storage key.
+        if (this.catalogue.buckets[bucketName]!.website) continue;
         if (actions.some((a) => S3_WRITE_ACTIONS.has(a))) written.push(bucket.bucketArn);
         else read.push(bucket.bucketArn);
       }
@@ -1052,6 +1082,94 @@ export class HubStack extends Stack {
       statements.push(new PolicyStatement({ actions: [...STORAGE_KEY_SQS_RECEIVE_ACTIONS], resources: [this.storageKey.keyArn], conditions: context(received) }));
     }
     return statements;
+  }
+
+  /**
+   * A website bucket behind CloudFront (API.md "The public site"): the bucket stays private (origin access control:
+   * CloudFront alone may read it, for this distribution only), HTTPS only (HTTP redirected), GET and HEAD only, `/`
+   * the index document, a missing page (S3 answers 403 to CloudFront, which may not list the bucket) the not-found
+   * document with 404, the catalogue's security headers on every response, pages cached at the edge for at most
+   * `cacheSeconds` (a withheld page is gone everywhere within that), and standard logs with the buckets' access logs.
+   * With the context values `siteDomainName` and `siteCertificateArn` (an ACM certificate in us-east-1) it answers on
+   * that name with TLS 1.2 at least; without them, on its cloudfront.net name with CloudFront's default certificate.
+   */
+  private addWebsite(name: string, bucket: Bucket, website: WebsiteSpec): void {
+    const id = pascal(name);
+    const headers = catalogue.siteSecurityHeaders;
+    const policy = new ResponseHeadersPolicy(this, `${id}SecurityHeaders`, {
+      comment: `Credit hub ${name}: security headers (infra/catalogue.ts siteSecurityHeaders)`,
+      securityHeadersBehavior: {
+        contentSecurityPolicy: { contentSecurityPolicy: headers.contentSecurityPolicy, override: true },
+        strictTransportSecurity: {
+          accessControlMaxAge: Duration.seconds(headers.strictTransportSecurity.maxAgeSeconds),
+          includeSubdomains: headers.strictTransportSecurity.includeSubdomains,
+          preload: headers.strictTransportSecurity.preload,
+          override: true,
+        },
+        contentTypeOptions: { override: true },
+        frameOptions: { frameOption: headers.frameOptions as HeadersFrameOption, override: true },
+        referrerPolicy: { referrerPolicy: headers.referrerPolicy as HeadersReferrerPolicy, override: true },
+      },
+    });
+    const cachePolicy = new CachePolicy(this, `${id}CachePolicy`, {
+      comment: `Credit hub ${name}: pages kept at the edge ${website.cacheSeconds} s at most; no query string, header or cookie in the key`,
+      minTtl: Duration.seconds(0),
+      defaultTtl: Duration.seconds(website.cacheSeconds),
+      maxTtl: Duration.seconds(website.cacheSeconds),
+      queryStringBehavior: CacheQueryStringBehavior.none(),
+      headerBehavior: CacheHeaderBehavior.none(),
+      cookieBehavior: CacheCookieBehavior.none(),
+      enableAcceptEncodingGzip: true,
+      enableAcceptEncodingBrotli: true,
+    });
+    const domainName = this.node.tryGetContext('siteDomainName') as string | undefined;
+    const certificateArn = this.node.tryGetContext('siteCertificateArn') as string | undefined;
+    if (Boolean(domainName) !== Boolean(certificateArn)) throw new Error('The context values siteDomainName and siteCertificateArn go together: give both or neither');
+    const distribution = new Distribution(this, `${id}Distribution`, {
+      comment: `Credit hub ${name}`,
+      defaultRootObject: website.indexDocument,
+      defaultBehavior: {
+        origin: S3BucketOrigin.withOriginAccessControl(bucket),
+        viewerProtocolPolicy: ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+        allowedMethods: AllowedMethods.ALLOW_GET_HEAD,
+        cachedMethods: CachedMethods.CACHE_GET_HEAD,
+        cachePolicy,
+        responseHeadersPolicy: policy,
+        compress: true,
+      },
+      errorResponses: [403, 404].map((httpStatus) => ({
+        httpStatus,
+        responseHttpStatus: 404,
+        responsePagePath: `/${website.notFoundDocument}`,
+        ttl: Duration.seconds(website.cacheSeconds),
+      })),
+      httpVersion: HttpVersion.HTTP2_AND_3,
+      minimumProtocolVersion: SecurityPolicyProtocol.TLS_V1_2_2021,
+      ...(domainName && certificateArn ? { domainNames: [domainName], certificate: Certificate.fromCertificateArn(this, `${id}Certificate`, certificateArn) } : {}),
+      enableLogging: true,
+      logBucket: this.accessLogsBucket,
+      logFilePrefix: `cloudfront/${name}/`,
+    });
+    const cfn = distribution.node.defaultChild!;
+    if (!domainName) {
+      Validations.of(cfn).acknowledge({
+        id: 'AwsSolutions-CFR4',
+        reason:
+          'Without the siteDomainName and siteCertificateArn context values the site answers on its cloudfront.net name with CloudFront’s default certificate, whose security policy CloudFront fixes; with them it requires TLS 1.2 (TLSv1.2_2021).',
+      });
+    }
+    Validations.of(cfn).acknowledge({
+      id: 'AwsSolutions-CFR1',
+      reason: 'The public disclosure site is for everyone by law (credit information made public): no country is to be kept from reading it.',
+    });
+    Validations.of(cfn).acknowledge({
+      id: 'AwsSolutions-CFR2',
+      reason:
+        'The site is static pages read with GET and HEAD only, with no form, query or cookie reaching the origin: nothing for a web application firewall to inspect; CloudFront’s own DDoS protection applies.',
+    });
+    this.distributions[name] = distribution;
+    this.responseHeadersPolicies[name] = policy;
+    new CfnOutput(this, `${id}Url`, { value: `https://${domainName || distribution.distributionDomainName}/${website.indexDocument}`, description: `The public site of the bucket ${name} (CloudFront)` });
   }
 
   /**

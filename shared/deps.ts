@@ -6,11 +6,13 @@ import { DynamoAuditStore } from './store/audit-store.js';
 import { DynamoRecordsStore } from './store/records-store.js';
 import { DynamoSourcesStore } from './store/sources-store.js';
 import { DynamoThrottleStore } from './store/throttle-store.js';
+import { DynamoPolicyStore } from './publication/policy-store.js';
 
 let sources: DynamoSourcesStore | undefined;
 let records: DynamoRecordsStore | undefined;
 let throttle: DynamoThrottleStore | undefined;
 let audit: DynamoAuditStore | undefined;
+let policy: DynamoPolicyStore | undefined;
 
 export function sourcesStore(): DynamoSourcesStore {
   sources ??= new DynamoSourcesStore(dynamo(), tableName('sources'));
@@ -36,4 +38,10 @@ export function auditStore(): DynamoAuditStore {
 
 export function authDeps(): AuthDeps {
   return { sources: sourcesStore(), throttle: throttleStore() };
+}
+
+/** The publication policy (one item of the sources table): read by the push path, set by the operator. */
+export function policyStore(): DynamoPolicyStore {
+  policy ??= new DynamoPolicyStore(dynamo(), tableName('sources'));
+  return policy;
 }

@@ -14,7 +14,7 @@ import { ingestBatch, type IngestOutcome } from '../../shared/batch/ingest-batch
 import { sweepBatches, type SweepReport } from '../../shared/batch/sweep-batches.js';
 import { capacitySince, consumedCapacity } from '../../shared/aws/consumed-capacity.js';
 import { fieldCipher, lookupHasher } from '../../shared/config.js';
-import { recordsStore } from '../../shared/deps.js';
+import { policyStore, recordsStore } from '../../shared/deps.js';
 import { logger } from '../../shared/logger.js';
 import { batchPorts } from './deps.js';
 import { ingestRequest } from './events.js';
@@ -30,7 +30,7 @@ async function ingest(batchId: string, context: Context): Promise<IngestOutcome>
     objects: ports.objects,
     rejects: ports.rejects,
     continuer: ports.continuer,
-    push: { store: recordsStore(), cipher, hasher },
+    push: { store: recordsStore(), cipher, hasher, policy: () => policyStore().get() },
     remainingMs: () => context.getRemainingTimeInMillis(),
     limits: { leaseMs: batchLimits.leaseSeconds * 1000 },
   });

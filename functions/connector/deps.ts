@@ -1,7 +1,7 @@
 /**
  * What a connector works with, built once per container from its environment: HUB_PLATFORM (the catalogue sets
- * it per function) names the platform; its base URL, dead-letter queue URL and redrive policy follow from the
- * catalogue (`platforms`, `queues`).
+ * it per function) names the platform; its base URL, its queue's and dead-letter queue's URLs and the redrive
+ * policy follow from the catalogue (`platforms`, `queues`).
  */
 import type { Context } from 'aws-lambda';
 import { exchange, platforms, queues } from '../../infra/catalogue.js';
@@ -12,8 +12,8 @@ import { recordsStore } from '../../shared/deps.js';
 import type { ConnectorDeps } from '../../shared/upward/connector.js';
 import { DynamoDeliveriesStore } from '../../shared/upward/deliveries-store.js';
 import { PowertoolsDeliveryMetrics, type DeliveryMetrics } from '../../shared/upward/delivery-metrics.js';
-import { SqsDeadLetters } from '../../shared/upward/delivery-queues.js';
-import { connectorPlatform, platformRequestTimeoutMs, requiredEnv } from '../../shared/upward/environment.js';
+import { SqsDeadLetters, SqsRedelivery } from '../../shared/upward/delivery-queues.js';
+import { connectorPlatform, platformRequestTimeoutMs, redeliveryBaseSeconds, requiredEnv } from '../../shared/upward/environment.js';
 import { fetchPost } from '../../shared/upward/platform-client.js';
 import { senderUscc } from '../../shared/upward/sender.js';
 
@@ -35,6 +35,9 @@ function connectorPorts(): Ports {
       cipher: fieldCipher,
       post: fetchPost,
       deadLetters: new SqsDeadLetters(sqs(), requiredEnv(queues[spec.deadLetterQueue].envVar)),
+      redelivery: new SqsRedelivery(sqs(), requiredEnv(queues[spec.queue].envVar)),
+      // retry-policy.ts REDELIVERY_BASE_SECONDS; HUB_REDELIVERY_BASE_SECONDS in tests and demos only.
+      redeliveryBaseSeconds: redeliveryBaseSeconds(),
       maxReceiveCount: queues[spec.queue].deadLetter.maxReceiveCount,
       attemptsPerInvocation: exchange.attemptsPerInvocation,
       // exchange.requestTimeoutSeconds; HUB_PLATFORM_TIMEOUT_SECONDS in tests and demos only.

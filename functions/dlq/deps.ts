@@ -22,7 +22,14 @@ export function deadLetterQueue(platform: PlatformName): DeadLetterQueue {
   let queue = deadLetterQueues.get(platform);
   if (!queue) {
     const spec = platforms[platform];
-    queue = new SqsDeadLetterQueue(sqs(), { deadLetter: requiredEnv(queues[spec.deadLetterQueue].envVar), queue: requiredEnv(queues[spec.queue].envVar) });
+    const destination = queues[spec.queue];
+    // The queue's ARN: the move task's destination, set by the CDK stack (locally the redrive resends: not needed).
+    const queueArn = process.env[destination.arnEnvVar];
+    queue = new SqsDeadLetterQueue(sqs(), {
+      deadLetter: requiredEnv(queues[spec.deadLetterQueue].envVar),
+      queue: requiredEnv(destination.envVar),
+      ...(queueArn ? { queueArn } : {}),
+    });
     deadLetterQueues.set(platform, queue);
   }
   return queue;

@@ -3,7 +3,7 @@
  * operator (API.md "Jobs"). A run is made waiting here and started on the sync runner (shared/sync/run-sync.ts),
  * asynchronously; a run that could not be started is failed, and the answer is 503 (ask again).
  */
-import { isSyncJob, LATER_JOBS, RUN_ID_PATTERN, startJobSchema, SYNC_JOBS } from '../../contracts/jobs.js';
+import { isSyncJob, JOB_NAMES, RUN_ID_PATTERN, startJobSchema } from '../../contracts/jobs.js';
 import { authenticate, requireRole } from '../../shared/auth/authenticate.js';
 import { authDeps } from '../../shared/deps.js';
 import { shorten } from '../../shared/domain/text.js';
@@ -15,6 +15,10 @@ import { json } from '../../shared/http/response.js';
 import { fieldErrors } from '../../shared/http/validation.js';
 import { logger } from '../../shared/logger.js';
 import { runsStore, runStarter } from './deps.js';
+import { EXPIRE_JOB, expireRunView, isExpireRun } from '../../shared/publication/expire-run.js';
+import { startExpire } from './expire.js';
+import { isPublishRun, PUBLISH_JOB, publishRunView } from '../../shared/site-publishing/publish-run-model.js';
+import { startPublish } from './publish.js';
 
 const MAX_BODY = 4 * 1024;
 /** How much of a requested name or id an error message quotes back. */
@@ -25,10 +29,9 @@ export const handler = httpHandler(async (event) => {
   switch (event.routeKey) {
     case 'POST /v1/jobs/{name}': {
       const name = event.pathParameters?.name ?? '';
-      if ((LATER_JOBS as readonly string[]).includes(name)) {
-        throw notFound(`任务${name}尚未提供 (job ${name} is not available yet: it comes with the public site; available now: ${SYNC_JOBS.join(', ')})`);
-      }
-      if (!isSyncJob(name)) throw notFound(`没有任务${shorten(name, QUOTED_MAX)} (no such job; available: ${SYNC_JOBS.join(', ')})`);
+      if (name === EXPIRE_JOB) return startExpire(event);
+      if (name === PUBLISH_JOB) return startPublish(event);
+      if (!isSyncJob(name)) throw notFound(`没有任务${shorten(name, QUOTED_MAX)} (no such job; available: ${JOB_NAMES.join(', ')})`);
       // No body at all is the same as {}.
       const body = bodyText(event, MAX_BODY).trim() === '' ? {} : jsonObjectBody(event, MAX_BODY);
       const parsed = startJobSchema.safeParse(body);
@@ -49,6 +52,8 @@ export const handler = httpHandler(async (event) => {
       const id = event.pathParameters?.runId ?? '';
       const run = RUN_ID_PATTERN.test(id) ? await runsStore().get(id) : undefined;
       if (!run) throw notFound(`没有运行记录${shorten(id, QUOTED_MAX)} (unknown run id)`);
+      if (isExpireRun(run)) return json(200, expireRunView(run));
+      if (isPublishRun(run)) return json(200, publishRunView(run));
       logger.appendKeys({ runId: id, status: run.status });
       return json(200, runView(run));
     }

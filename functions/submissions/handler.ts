@@ -5,7 +5,7 @@ import { PUSH_KINDS, PUSHING_ROLES, pushKind, type PushKindSpec, type RecordKind
 import { api } from '../../infra/catalogue.js';
 import { authenticate, requireRole } from '../../shared/auth/authenticate.js';
 import { fieldCipher, lookupHasher } from '../../shared/config.js';
-import { authDeps, recordsStore } from '../../shared/deps.js';
+import { authDeps, policyStore, recordsStore } from '../../shared/deps.js';
 import { jsonEnvelopeBody } from '../../shared/http/body.js';
 import { badRequest, forbidden, notFound } from '../../shared/http/errors.js';
 import { httpHandler } from '../../shared/http/middleware.js';
@@ -47,7 +47,7 @@ async function push(event: APIGatewayProxyEventV2, spec: PushKindSpec, principal
   deadline.check();
   let result: SubmissionResult;
   try {
-    result = await submitRecords(spec, principal, envelope.data.records, { store: recordsStore(), cipher, hasher, signal: deadline.signal, requestKey }, body.itemErrors);
+    result = await submitRecords(spec, principal, envelope.data.records, { store: recordsStore(), cipher, hasher, signal: deadline.signal, requestKey, policy: () => policyStore().get() }, body.itemErrors);
   } catch (e) {
     throw asDeadlineError(e, deadline.signal);
   }

@@ -18,6 +18,7 @@ import { DynamoWatermarks } from '../../shared/jobs/watermark-store.js';
 import { logger } from '../../shared/logger.js';
 import { DynamoDeliveryPages } from '../../shared/sync/delivery-pages.js';
 import { S3PackageSegments } from '../../shared/sync/package-segments.js';
+import { DynamoLeaseReader, type LeaseReader } from '../../shared/sync/resume-run.js';
 import type { SyncDeps } from '../../shared/sync/run-sync.js';
 import { syncLimits } from '../../shared/sync/sync-limits.js';
 import { fetchSyncPost } from '../../shared/sync/sync-post.js';
@@ -61,4 +62,12 @@ function runnerPorts(): Ports {
 /** The runner's dependencies for one invocation; `overrides` replace ports (tests). */
 export function syncDeps(context: Pick<Context, 'getRemainingTimeInMillis'>, overrides: Partial<SyncDeps> = {}): SyncDeps {
   return { ...runnerPorts(), remainingMs: () => context.getRemainingTimeInMillis(), ...overrides };
+}
+
+let reader: LeaseReader | undefined;
+
+/** The job leases as they stand, for a resume at local start. */
+export function leaseReader(): LeaseReader {
+  reader ??= new DynamoLeaseReader(dynamo(), tableName('jobs'));
+  return reader;
 }

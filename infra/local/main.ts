@@ -1,6 +1,7 @@
 /**
  * `npm start`: the whole hub on this machine, no Docker, no cloud account.
  *   PORT          HTTP API port (default 3000)
+ *   SITE_PORT     the public disclosure site's port (default 3001): the site bucket as CloudFront serves it
  *   HUB_DATA_DIR  state folder (default .hub-data/), kept across restarts; one stack per folder (stack.lock)
  *   HUB_OPERATOR_KEY  the credit office's key (default: generated once, kept in HUB_DATA_DIR)
  *
@@ -12,14 +13,19 @@
  * stops an emulator that was orphaned all the same. Started by `npm start`, it also stops when npm
  * itself is killed, since npm can then no longer pass signals on.
  */
-import { queues, tables } from '../catalogue.js';
+import { localSite, queues, tables } from '../catalogue.js';
 import { startLocalStack, type LocalStack } from './stack.js';
 
 const port = Number(process.env.PORT ?? 3000);
+const sitePort = Number(process.env[localSite.portEnvVar] ?? localSite.defaultPort);
 const dataDir = process.env.HUB_DATA_DIR || '.hub-data';
 
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.stderr.write(`PORT must be a port number, got ${process.env.PORT}\n`);
+  process.exit(2);
+}
+if (!Number.isInteger(sitePort) || sitePort < 0 || sitePort > 65535) {
+  process.stderr.write(`${localSite.portEnvVar} must be a port number, got ${process.env[localSite.portEnvVar]}\n`);
   process.exit(2);
 }
 
@@ -74,13 +80,14 @@ function stopWhenNpmIsGone(): void {
 
 try {
   stopWhenNpmIsGone();
-  stack = await startLocalStack({ port, dataDir, operatorKey: process.env.HUB_OPERATOR_KEY || undefined, log: say });
+  stack = await startLocalStack({ port, sitePort, dataDir, operatorKey: process.env.HUB_OPERATOR_KEY || undefined, log: say });
   say(`data folder:   ${stack.dataDir}   (stack pid ${process.pid})`);
   say(`DynamoDB Local: ${stack.dynamoEndpoint}   (tables: ${Object.values(tables).map((t) => t.localName).join(', ')})`);
   say(`S3 (s3rver):   ${stack.s3Endpoint}   (path-style, objects in ${stack.dataDir}/s3; Lambda Invoke API: ${stack.lambdaEndpoint})`);
   say(`SQS (fauxqs):  ${stack.sqsEndpoint}   (queues: ${Object.values(queues).map((q) => q.localName).join(', ')}; messages in ${stack.dataDir}/sqs)`);
   if (stack.receiver) say(`platforms:     ${stack.receiver.url}/provincial and /national (built-in receiver: HUB_PROVINCIAL_URL / HUB_NATIONAL_URL unset); what they receive is kept in ${stack.receiver.dir}/<platform>/`);
   say(`HTTP API:      ${stack.apiUrl}   (health: ${stack.apiUrl}/health, OpenAPI: ${stack.apiUrl}/openapi.json)`);
+  say(`public site:   ${stack.siteUrl}/index.html   (the site bucket as CloudFront serves it)`);
   say(
     process.env.HUB_OPERATOR_KEY
       ? 'operator key:  from HUB_OPERATOR_KEY'

@@ -5,6 +5,7 @@ import {
   DescribeTableCommand,
   ResourceInUseException,
   ResourceNotFoundException,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
   type AttributeDefinition,
   type DynamoDBClient,
@@ -21,12 +22,46 @@ function keySchema(pk: { name: string }, sk?: { name: string }) {
   return [{ AttributeName: pk.name, KeyType: 'HASH' as const }, ...(sk ? [{ AttributeName: sk.name, KeyType: 'RANGE' as const }] : [])];
 }
 
-/** Creates missing tables; leaves existing ones (and their data) alone. Returns the names created. */
+/**
+ * Adds the global secondary indexes the catalogue has and an existing table lacks (a data folder made before the
+ * index was added), one at a time as DynamoDB takes them; the table's data stays. Returns the indexes added.
+ */
+async function addMissingIndexes(client: DynamoDBClient, spec: TableSpec, existing: readonly string[]): Promise<string[]> {
+  const added: string[] = [];
+  for (const g of spec.globalIndexes) {
+    if (existing.includes(g.name)) continue;
+    await client.send(
+      new UpdateTableCommand({
+        TableName: spec.localName,
+        AttributeDefinitions: definitions(spec),
+        GlobalSecondaryIndexUpdates: [{ Create: { IndexName: g.name, KeySchema: keySchema(g.partitionKey, g.sortKey), Projection: { ProjectionType: g.projection ?? 'ALL' } } }],
+      }),
+    );
+    added.push(`${spec.localName}/${g.name}`);
+    await indexActive(client, spec.localName, g.name);
+  }
+  return added;
+}
+
+/** Waits until a new index can be queried (DynamoDB builds it from the table's items first). */
+async function indexActive(client: DynamoDBClient, table: string, index: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const described = await client.send(new DescribeTableCommand({ TableName: table }));
+    const status = described.Table?.GlobalSecondaryIndexes?.find((i) => i.IndexName === index)?.IndexStatus;
+    if (status === 'ACTIVE') return;
+    if (Date.now() > deadline) throw new Error(`index ${index} of ${table} still ${status ?? 'missing'} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Creates missing tables (and indexes missing from existing ones); leaves existing data alone. Returns the names created. */
 export async function provisionTables(client: DynamoDBClient): Promise<string[]> {
   const created: string[] = [];
   for (const spec of Object.values(tables) as TableSpec[]) {
     try {
-      await client.send(new DescribeTableCommand({ TableName: spec.localName }));
+      const described = await client.send(new DescribeTableCommand({ TableName: spec.localName }));
+      created.push(...(await addMissingIndexes(client, spec, (described.Table?.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName ?? ''))));
       continue;
     } catch (e) {
       if (!(e instanceof ResourceNotFoundException)) throw e;
@@ -43,7 +78,7 @@ export async function provisionTables(client: DynamoDBClient): Promise<string[]>
                 GlobalSecondaryIndexes: spec.globalIndexes.map((g) => ({
                   IndexName: g.name,
                   KeySchema: keySchema(g.partitionKey, g.sortKey),
-                  Projection: { ProjectionType: 'ALL' },
+                  Projection: { ProjectionType: g.projection ?? 'ALL' },
                 })),
               }
             : {}),

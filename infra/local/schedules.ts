@@ -4,7 +4,8 @@
  * cron rule does — a timer set to the next occurrence, set again after each firing — with the event
  * EventBridge would send the function — the schedule's constant input, or else a "Scheduled Event" —
  * and, for the schedules marked `alsoAtLocalStart`, once right after the stack has started (what a
- * stopped or killed stack left undone is picked up at once rather than minutes later). The function
+ * stopped or killed stack left undone is picked up at once rather than minutes later), with the
+ * schedule's `localStartInput` when it has one (else the same event). The function
  * is invoked asynchronously, as EventBridge invokes Lambda.
  */
 import { randomUUID } from 'node:crypto';
@@ -56,7 +57,7 @@ export function startSchedules(options: SchedulesOptions): ScheduleTimers {
   for (const [name, spec] of Object.entries(options.schedules ?? catalogueSchedules) as [string, ScheduleSpec][]) {
     if (!options.hasFunction(spec.function)) continue;
     names.push(name);
-    const fire = (when: string) => options.fire(spec.function, spec.input ? structuredClone(spec.input) : scheduledEvent(name, options.region, now()), `schedule ${name} (${when})`);
+    const fire = (when: string, input = spec.input) => options.fire(spec.function, input ? structuredClone(input) : scheduledEvent(name, options.region, now()), `schedule ${name} (${when})`);
     if (spec.dailyAt !== undefined) {
       const dailyAt = spec.dailyAt;
       // One timer at a time, to the next occurrence as the clock says then (a sleeping laptop fires late, once).
@@ -81,7 +82,7 @@ export function startSchedules(options: SchedulesOptions): ScheduleTimers {
     if (spec.alsoAtLocalStart) {
       const once = setTimeout(() => {
         timers.delete(once);
-        fire('at start');
+        fire('at start', spec.localStartInput ?? spec.input);
       }, 0);
       once.unref();
       timers.add(once);

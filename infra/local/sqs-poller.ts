@@ -13,7 +13,8 @@
  * A message received more than the queue's maxReceiveCount times is moved to its dead-letter queue
  * by the emulator itself, at the receive, as SQS does (sqs-local.ts; test/integration/sqs-event-source.test.ts).
  * Nothing here changes a message's visibility (ChangeMessageVisibility to 0 loses messages in this
- * fauxqs version). One log line per failed invocation and per batch with failed items, naming the
+ * fauxqs version); a connector puts off a message its platform could not take itself, with a
+ * ChangeMessageVisibility of a second or more on the emulator, as on AWS (test/integration/local-sqs.test.ts). One log line per failed invocation and per batch with failed items, naming the
  * request and the counts, never a message body.
  *
  * stop() ends the long polls at once (they are aborted; the emulator takes nothing for an abandoned

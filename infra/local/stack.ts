@@ -12,7 +12,7 @@ import { installOperatorKey } from '../../shared/auth/operator-key.js';
 import { DynamoSourcesStore, type OperatorKeyChange } from '../../shared/store/sources-store.js';
 import { ensureLocalKeys } from '../../shared/crypto/local-keyring.js';
 import { currentLookupKeyVersion } from '../../shared/config.js';
-import { environment, eventSources, exchange, functions, platforms, tables, type EventSourceSpec } from '../catalogue.js';
+import { buckets, environment, eventSources, exchange, functions, platforms, tables, type EventSourceSpec } from '../catalogue.js';
 import { dataFolderCredentials, LOCAL_REGION, startDynamoDbLocal, type DynamoDbLocal, type LocalCredentials } from './dynamodb-local.js';
 import { corsOriginsFromEnv, startGateway, type Gateway } from './gateway.js';
 import { workerInvoker, type FunctionInvoker, type Isolation } from './lambda-runtime.js';
@@ -21,6 +21,7 @@ import { provisionTables } from './provision.js';
 import { acquireDataFolderLock } from './data-folder-lock.js';
 import { parseReceiverFaults, RECEIVER_FAULTS_ENV, startPlatformReceiver, type PlatformReceiver } from './platform-receiver.js';
 import { startStreamPollers, type StreamPollers } from './stream-poller.js';
+import { startSiteServer, type SiteServer } from './site-server.js';
 import { REDRIVE_MODE_ENV } from '../../shared/upward/redrive.js';
 
 export interface LocalStackOptions {
@@ -32,6 +33,8 @@ export interface LocalStackOptions {
   log?: (line: string) => void;
   /** The built-in platform receiver's port (0 or unset: any free port); it runs only for platforms without a URL. */
   receiverPort?: number;
+  /** The public site's port (SITE_PORT; 0 or unset: any free port). */
+  sitePort?: number;
 }
 
 /**
@@ -52,6 +55,8 @@ export interface LocalStack {
   s3Endpoint: string;
   sqsEndpoint: string;
   lambdaEndpoint: string;
+  /** The public site (the site bucket behind the CloudFront stand-in, site-server.ts). */
+  siteUrl: string;
   /** The built-in receiver standing in for the platforms without a URL, and where it keeps what it received. */
   receiver?: { url: string; dir: string };
   stop(): Promise<void>;
@@ -165,6 +170,7 @@ async function startLockedStack(options: LocalStackOptions, dataDir: string): Pr
   let invoker: FunctionInvoker | undefined;
   let services: EventServices | undefined;
   let receiver: PlatformReceiver | undefined;
+  let site: SiteServer | undefined;
   let operatorKeyChange: OperatorKeyChange = 'unchanged';
   // What this start put in process.env for the handlers that the user had not set, taken out again at stop.
   const defaulted: string[] = [];
@@ -197,8 +203,16 @@ async function startLockedStack(options: LocalStackOptions, dataDir: string): Pr
       client.destroy();
     }
 
+    site = await startSiteServer({
+      port: options.sitePort ?? 0,
+      s3: { endpoint: services.s3Endpoint, region: REGION, credentials: dynamo.credentials },
+      bucket: buckets.site.localName,
+      website: buckets.site.website,
+      log,
+    });
     gateway = await startGateway({ port: options.port, invoker, corsOrigins: corsOriginsFromEnv() });
   } catch (e) {
+    await site?.close();
     await services?.stopInvoking();
     await invoker?.close();
     await receiver?.close();
@@ -226,6 +240,7 @@ async function startLockedStack(options: LocalStackOptions, dataDir: string): Pr
     log,
   });
   const platformReceiver = receiver;
+  const siteServer = site;
   return {
     apiUrl: gw.url,
     operatorKey: operator.key,
@@ -236,12 +251,14 @@ async function startLockedStack(options: LocalStackOptions, dataDir: string): Pr
     s3Endpoint: events.s3Endpoint,
     sqsEndpoint: events.sqsEndpoint,
     lambdaEndpoint: events.lambdaEndpoint,
+    siteUrl: siteServer.url,
     ...(platformReceiver ? { receiver: { url: platformReceiver.url, dir: platformReceiver.dir } } : {}),
     stop: async () => {
       await gw.close();
       await Promise.all([streams.stop(), events.stopInvoking()]);
       await functionsRuntime.close();
       await platformReceiver?.close();
+      await siteServer.close();
       await events.stopEmulators();
       await dynamo.stop();
       for (const name of defaulted) delete process.env[name];

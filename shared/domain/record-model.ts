@@ -100,6 +100,24 @@ export interface StoredHead extends RecordContent {
    * changed the record in between.
    */
   appliedRequests?: AppliedRequest[];
+  /**
+   * Present while at least one objection (异议) about the record is open: the site marks the record
+   * 异议处理中 from it (shared/publication/decisions.ts markObjection / clearObjection).
+   */
+  objection?: ObjectionMark;
+  /**
+   * The sparse index `publicationQueue` of the records table (shared/publication/decisions.ts queueOf):
+   * `review` while pending-review (key: when it began to wait, ISO time), `approved` while approved with an
+   * end (key: `until`, for the expire job); absent otherwise.
+   */
+  publicationQueue?: 'review' | 'approved';
+  publicationQueueKey?: string;
+}
+
+/** An open objection about a record: since when the first one still open was filed, and how many are open. */
+export interface ObjectionMark {
+  openSince: string;
+  count: number;
 }
 
 export interface AppliedRequest {

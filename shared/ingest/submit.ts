@@ -12,6 +12,7 @@ import type { FieldError } from '../http/errors.js';
 import { StoreBusyError } from '../store/errors.js';
 import type { RecordsStore, RecordWrite } from '../store/records-store.js';
 import type { KeyPrincipal } from '../store/sources-store.js';
+import { DEFAULT_POLICY, onArrival, type PublicationPolicy } from '../publication/policy.js';
 import { prepareRecord, type PrepareDeps, type Prepared } from './prepare.js';
 
 export type ResultStatus = 'accepted' | 'updated' | 'duplicate' | 'rejected';
@@ -46,6 +47,11 @@ export interface SubmitDeps extends PrepareDeps {
    * already changed (see StoredHead.appliedRequests).
    */
   requestKey?: string;
+  /**
+   * The publication policy (shared/publication/policy.ts), read once per push: what is approved on arrival.
+   * Without it every new or changed record waits for review.
+   */
+  policy?: () => Promise<PublicationPolicy>;
 }
 
 const MAX_DECISION_ROUNDS = 5;
@@ -63,6 +69,7 @@ export async function submitRecords(
   rejectedBefore: ReadonlyMap<number, FieldError[]> = new Map(),
 ): Promise<SubmissionResult> {
   const receivedAt = (deps.now ?? (() => new Date()))();
+  const policy = deps.policy ? await deps.policy() : DEFAULT_POLICY;
   const results: RecordResult[] = new Array(records.length);
   const prepared = await Promise.all(
     records.map((raw, index): Promise<Prepared> | Prepared => {
@@ -93,7 +100,11 @@ export async function submitRecords(
       const stored = await deps.store.getHeads(pending.map((p) => p.head.id), deps.signal);
       const decided = pending.map((p) => ({
         ...p,
-        decision: decide(spec, stored.get(p.head.id), p.head, deps.requestKey === undefined ? undefined : `${deps.requestKey}#${p.occurrence}`),
+        decision: onArrival(
+          decide(spec, stored.get(p.head.id), p.head, deps.requestKey === undefined ? undefined : `${deps.requestKey}#${p.occurrence}`),
+          policy,
+          receivedAt.toISOString(),
+        ),
       }));
       const writes = decided.filter((d) => d.decision.status !== 'duplicate' && d.decision.status !== 'applied');
       const outcomes = await deps.store.write(writes.map((d) => toWrite(d.decision, receivedAt)), deps.signal);

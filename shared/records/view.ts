@@ -109,6 +109,7 @@ export async function recordView(head: StoredHead, versions: StoredVersion[], re
     versionCount: versions.length + 1,
     ...(omitted > 0 ? { versionsOmitted: omitted } : {}),
     publication: head.publication,
+    ...(head.objection ? { objection: head.objection } : {}),
     delivery: recordDeliveryView(head.version, deliveries),
   };
 }

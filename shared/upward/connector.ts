@@ -10,18 +10,22 @@
  * 3. the package (exchange-package.ts: the same bytes and Idempotency-Key on every try), POSTed to
  *    `<base URL>/packages`:
  *    - 2xx → delivered;
- *    - 5xx, 408, 429, a timeout or a network error → tried again in this invocation (back-off with full jitter,
- *      at least Retry-After) while time allows, up to `attemptsPerInvocation`; then the message is given back to
- *      the queue (`retry-later`: the caller throws, SQS redelivers after the visibility timeout). On its last
- *      receive (maxReceiveCount) the delivery is marked failed first: SQS moves the message to the dead-letter
- *      queue;
+ *    - 5xx, 408, 429, 3xx, a timeout or a network error (the platform is unavailable) → tried again in this
+ *      invocation (back-off with full jitter, at least Retry-After) while time allows, up to
+ *      `attemptsPerInvocation`; then the message is given back to the queue (`retry-later`: the caller throws),
+ *      hidden for min(12 h, max(Retry-After, base × 2^receiveCount)) (ChangeMessageVisibility,
+ *      retry-policy.ts redeliveryDelaySeconds), and the delivery's lastQueuedAt is set to when it is due again
+ *      (the sweep does not queue a second copy meanwhile). On its last receive (maxReceiveCount) the message is
+ *      let go instead (`released`: the caller deletes it, it never reaches the dead-letter queue) and the
+ *      delivery stays pending, owed: the sweep queues it again `exchange.requeueAfterSeconds` later, and the
+ *      nightly sync sends it too, for as long as the outage lasts — an unavailable platform is never a failure;
  *    - any other 4xx → failed with the platform's reason, and the message goes to the dead-letter queue at once
  *      (`dead-lettered`): it is never retried and never holds up the others.
  *
  * Never logs or stores a record's content; a refusal's reason keeps at most 300 characters of the platform's
  * answer, with identity numbers redacted (the reason is shown to the source and the operator).
  */
-import { redactIdentityNumbers } from '../domain/identity-number-text.js';
+import { REDACTED_ID, redactIdentityNumbers } from '../domain/identity-number-text.js';
 import type { StoredHead } from '../domain/record-model.js';
 import { parseDeliveryMessage, type DeliveryMessage, type PlatformName } from './delivery-model.js';
 import type { DeliveriesStore } from './deliveries-store.js';
@@ -29,7 +33,12 @@ import type { DeadLetters } from './delivery-queues.js';
 import { buildExchangePackage } from './exchange-package.js';
 import { MAX_ANSWER_CHARS, packagesUrl, type PlatformPost, type PlatformResponse } from './platform-client.js';
 import { nationalFields, type Decrypter } from './record-fields.js';
-import { backoffMs, classifyStatus, retryAfterMs } from './retry-policy.js';
+import { backoffMs, classifyStatus, redeliveryDelaySeconds, retryAfterMs } from './retry-policy.js';
+
+/** Hides a received message of the platform's queue for a while (ChangeMessageVisibility). */
+export interface Redelivery {
+  delay(receiptHandle: string, seconds: number): Promise<void>;
+}
 
 export interface ConnectorDeps {
   platform: PlatformName;
@@ -41,6 +50,10 @@ export interface ConnectorDeps {
   cipher: () => Promise<Decrypter>;
   post: PlatformPost;
   deadLetters: DeadLetters;
+  /** The platform's queue, to put off the next receive of a message the platform could not take. */
+  redelivery: Redelivery;
+  /** The first redelivery delay, doubled at each receive (retry-policy.ts redeliveryDelaySeconds). */
+  redeliveryBaseSeconds: number;
   /** The queue's redrive policy: receives before SQS moves a message to the dead-letter queue. */
   maxReceiveCount: number;
   attemptsPerInvocation: number;
@@ -62,23 +75,43 @@ export type DeliveryOutcome =
   | 'settled'
   /** Refused by the platform (4xx) or unreadable: failed, and in the dead-letter queue. */
   | 'dead-lettered'
-  /** The platform stayed unavailable: the message goes back to the queue (the caller throws). */
+  /** The platform stayed unavailable: the message goes back to the queue, hidden for a while (the caller throws). */
   | 'retry-later'
-  /** Same, on the message's last receive: marked failed, and SQS moves it to the dead-letter queue. */
-  | 'given-up';
+  /** Same, on the message's last receive: the message is let go (the caller deletes it) and the delivery stays owed (the sweep queues it again). */
+  | 'released';
 
 export interface DeliveryResult {
   outcome: DeliveryOutcome;
   /** POSTs sent after the first one for this message, in this invocation. */
   retries: number;
+  /** retry-later: how long the message was hidden (undefined when the change of its visibility failed: it comes back after the queue's timeout). */
+  delaySeconds?: number;
+}
+
+/** A message of the platform's queue as the connector receives it. */
+export interface QueueMessage {
+  body: string;
+  /** Receives so far, this one included (ApproximateReceiveCount). */
+  receiveCount: number;
+  receiptHandle: string;
 }
 
 /** Time kept back after a POST for the writes that settle it (an update, a dead-letter send). */
 export const SETTLE_MARGIN_MS = 5_000;
 
-/** Why a package was refused, as kept on the delivery: the status and the start of the answer, identity numbers redacted. */
+/** Digits (half- or full-width, with single spaces or hyphens, an X last) ending a text: what may be left of a number cut short. */
+const TRAILING_DIGITS = /[0-9\uFF10-\uFF19](?:[ \-]?[0-9\uFF10-\uFF19])*[ \-]?[XxＸｘ]?$/;
+const MIN_TRAILING_DIGITS = 6;
+
+/**
+ * Why a package was refused, as kept on the delivery: the status and the start of the answer. Identity numbers are
+ * redacted in the whole text read (ANSWER_READ_CHARS) before it is cut to MAX_ANSWER_CHARS, and a run of 6 or more
+ * digits left at the cut (the start of a number cut in two, by the cut or by the read) is redacted too.
+ */
 export function refusalReason(response: PlatformResponse): string {
-  const answer = redactIdentityNumbers(response.text.replace(/\s+/g, ' ').trim()).slice(0, MAX_ANSWER_CHARS);
+  let answer = redactIdentityNumbers(response.text.replace(/\s+/g, ' ').trim()).slice(0, MAX_ANSWER_CHARS);
+  const tail = TRAILING_DIGITS.exec(answer);
+  if (tail && tail[0].replace(/[^0-9\uFF10-\uFF19]/g, '').length >= MIN_TRAILING_DIGITS) answer = answer.slice(0, tail.index) + REDACTED_ID;
   return answer ? `HTTP ${response.status}: ${answer}` : `HTTP ${response.status}`;
 }
 
@@ -87,13 +120,19 @@ function failureOf(result: PlatformResponse | Error): string {
   return result.name === 'TimeoutError' || result.name === 'AbortError' ? 'timeout' : 'network error';
 }
 
-type PostResult = { kind: 'delivered'; attempts: number } | { kind: 'refused'; attempts: number; response: PlatformResponse } | { kind: 'unavailable'; attempts: number; last: string };
+type PostResult =
+  | { kind: 'delivered'; attempts: number }
+  | { kind: 'refused'; attempts: number; response: PlatformResponse }
+  /** `retryAfterMs`: what the last answer's Retry-After asked for. */
+  | { kind: 'unavailable'; attempts: number; last: string; retryAfterMs?: number };
 
 /** The POSTs of one package in this invocation, with back-off, while attempts and time allow. */
 async function postWithRetries(url: string, body: string, headers: Record<string, string>, deps: ConnectorDeps): Promise<PostResult> {
   let last = 'no attempt: the invocation had no time left';
+  let asked: number | undefined;
+  const unavailable = (attempts: number): PostResult => ({ kind: 'unavailable', attempts, last, ...(asked !== undefined ? { retryAfterMs: asked } : {}) });
   for (let attempt = 1; attempt <= deps.attemptsPerInvocation; attempt++) {
-    if (deps.remainingMs() < deps.requestTimeoutMs + SETTLE_MARGIN_MS) return { kind: 'unavailable', attempts: attempt - 1, last };
+    if (deps.remainingMs() < deps.requestTimeoutMs + SETTLE_MARGIN_MS) return unavailable(attempt - 1);
     let result: PlatformResponse | Error;
     try {
       result = await deps.post(url, { body, headers, timeoutMs: deps.requestTimeoutMs });
@@ -106,21 +145,22 @@ async function postWithRetries(url: string, body: string, headers: Record<string
       if (cls === 'refused') return { kind: 'refused', attempts: attempt, response: result };
     }
     last = failureOf(result);
-    if (attempt === deps.attemptsPerInvocation) return { kind: 'unavailable', attempts: attempt, last };
-    const asked = result instanceof Error ? undefined : retryAfterMs(result.retryAfter, deps.now());
+    asked = result instanceof Error ? undefined : retryAfterMs(result.retryAfter, deps.now());
+    if (attempt === deps.attemptsPerInvocation) return unavailable(attempt);
     const wait = Math.max(backoffMs(attempt, deps.random), asked ?? 0);
     // Never wait past what the invocation has left for one more POST and its settling.
-    if (wait + deps.requestTimeoutMs + SETTLE_MARGIN_MS > deps.remainingMs()) return { kind: 'unavailable', attempts: attempt, last };
+    if (wait + deps.requestTimeoutMs + SETTLE_MARGIN_MS > deps.remainingMs()) return unavailable(attempt);
     await deps.sleep(wait);
   }
-  return { kind: 'unavailable', attempts: deps.attemptsPerInvocation, last };
+  return unavailable(deps.attemptsPerInvocation);
 }
 
 /**
- * Delivers the message `body` (received `receiveCount` times, this time included). Throws only when the stores
- * fail (the message comes back); the caller also gives the message back on `retry-later` and `given-up`.
+ * Delivers a queue message. Throws only when the stores fail (the message comes back); the caller also gives the
+ * message back on `retry-later`, and lets it go (deletes it) on every other outcome.
  */
-export async function deliverMessage(body: string, receiveCount: number, deps: ConnectorDeps): Promise<DeliveryResult> {
+export async function deliverMessage(queued: QueueMessage, deps: ConnectorDeps): Promise<DeliveryResult> {
+  const { body, receiveCount } = queued;
   const parsed = parseDeliveryMessage(body);
   if (!parsed.ok || parsed.message.platform !== deps.platform) {
     // Nobody should have sent it: for the operator, never retried.
@@ -166,12 +206,41 @@ export async function deliverMessage(body: string, receiveCount: number, deps: C
       await deps.deliveries.markFailed(message, reason, at(), result.attempts);
       return { outcome: 'dead-lettered', retries };
     }
-    case 'unavailable':
+    case 'unavailable': {
       if (receiveCount >= deps.maxReceiveCount) {
-        await deps.deliveries.markFailed(message, `platform unavailable after ${receiveCount} receives (last: ${result.last})`, at(), result.attempts);
-        return { outcome: 'given-up', retries };
+        // Still owed, due again now: the sweep queues it once exchange.requeueAfterSeconds have passed.
+        await deps.deliveries.recordAttempt(message, result.attempts, at());
+        return { outcome: 'released', retries };
       }
-      if (result.attempts > 0) await deps.deliveries.recordAttempt(message, result.attempts);
-      return { outcome: 'retry-later', retries };
+      const delaySeconds = redeliveryDelaySeconds(receiveCount, result.retryAfterMs, deps.redeliveryBaseSeconds);
+      // Due again when the message reappears: the sweep does not queue a second copy before then.
+      await deps.deliveries.recordAttempt(message, result.attempts, new Date(deps.now().getTime() + delaySeconds * 1000).toISOString());
+      try {
+        await deps.redelivery.delay(queued.receiptHandle, delaySeconds);
+      } catch {
+        // It comes back after the queue's visibility timeout instead: sooner, not lost.
+        return { outcome: 'retry-later', retries };
+      }
+      return { outcome: 'retry-later', retries, delaySeconds };
+    }
   }
+}
+
+/** An error's name as a reason may show it: its kind only (never its message, which may quote data). */
+function errorKind(error: unknown): string {
+  const name = error instanceof Error ? error.name : typeof error;
+  return (name.replace(/[^A-Za-z0-9_.-]/g, '').slice(0, 64) || 'Error');
+}
+
+/**
+ * After a fault that is not the platform's answer (a key denied, a missing setting, a store failing) on the
+ * message's last receive (maxReceiveCount): SQS moves the message to the dead-letter queue at its next receive, so
+ * the delivery is marked failed with `internal: <error name>` (no personal data) for the operator's list
+ * (GET /v1/dlq) and a redrive. Earlier receives change nothing: the message simply comes back. Whether it marked.
+ */
+export async function markInternalFailure(queued: QueueMessage, error: unknown, deps: Pick<ConnectorDeps, 'platform' | 'deliveries' | 'maxReceiveCount' | 'now'>): Promise<boolean> {
+  if (queued.receiveCount < deps.maxReceiveCount) return false;
+  const parsed = parseDeliveryMessage(queued.body);
+  if (!parsed.ok || parsed.message.platform !== deps.platform) return false;
+  return (await deps.deliveries.markFailed(parsed.message, `internal: ${errorKind(error)}`, deps.now().toISOString(), 0)) === 'updated';
 }

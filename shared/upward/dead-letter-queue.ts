@@ -2,9 +2,11 @@
  * A platform's dead-letter queue as the operator's functions see it (port and SQS adapter): its depth, and the two
  * ways its messages go back to the platform's queue —
  *
- * - `startMoveTask`: SQS's own redrive (StartMessageMoveTask, SourceArn = the dead-letter queue's ARN, no
- *   destination: each message goes back to the queue it came from); a task already running is reported rather
- *   than started twice (ListMessageMoveTasks);
+ * - `startMoveTask`: SQS's own redrive (StartMessageMoveTask, SourceArn = the dead-letter queue's ARN,
+ *   DestinationArn = the platform's queue's ARN). The destination is named, not left to SQS: a message the connector
+ *   put there itself (a 4xx: SendMessage) carries no DeadLetterQueueSourceArn, and SQS cannot move such a message
+ *   "back to its source". A task already running is reported rather than started twice (ListMessageMoveTasks
+ *   before, and again when StartMessageMoveTask refuses because one is running: two redrives at once);
  * - receive, send to the platform's queue, delete: where StartMessageMoveTask is missing (the local emulator).
  *   A message is deleted only once it is sent; it is never made visible again with ChangeMessageVisibility 0
  *   (that loses it in the emulator): one not moved reappears after the queue's visibility timeout.
@@ -27,7 +29,7 @@ export interface DeadLetterMessage {
 export interface DeadLetterQueue {
   /** Messages waiting (ApproximateNumberOfMessages; those being received are not counted). */
   depth(): Promise<number>;
-  /** Starts SQS's move of every message back to its source queue, or finds the one running; its task handle. */
+  /** Starts SQS's move of every message to the platform's queue, or finds the one running; its task handle. */
   startMoveTask(): Promise<string>;
   /** Up to `max` (≤ 10) messages, hidden from other receivers for the queue's visibility timeout. */
   receive(max: number): Promise<DeadLetterMessage[]>;
@@ -41,7 +43,8 @@ export class SqsDeadLetterQueue implements DeadLetterQueue {
 
   constructor(
     private readonly client: SQSClient,
-    private readonly urls: { deadLetter: string; queue: string },
+    /** `queueArn`: the platform's queue's ARN (needed by startMoveTask only: the stack sets it on AWS). */
+    private readonly urls: { deadLetter: string; queue: string; queueArn?: string },
     /** How long a receive waits for a message when none is there (SQS long polling). */
     private readonly waitSeconds = 1,
   ) {}
@@ -61,14 +64,29 @@ export class SqsDeadLetterQueue implements DeadLetterQueue {
     return arn;
   }
 
-  async startMoveTask(): Promise<string> {
-    const source = await this.#queueArn();
+  async #runningTask(source: string): Promise<string | undefined> {
     const listed = await this.client.send(new ListMessageMoveTasksCommand({ SourceArn: source, MaxResults: 1 }));
     const latest = listed.Results?.[0];
-    if (latest?.Status === 'RUNNING' && latest.TaskHandle) return latest.TaskHandle;
-    const started = await this.client.send(new StartMessageMoveTaskCommand({ SourceArn: source }));
-    if (!started.TaskHandle) throw new Error('StartMessageMoveTask answered without a task handle');
-    return started.TaskHandle;
+    return latest?.Status === 'RUNNING' && latest.TaskHandle ? latest.TaskHandle : undefined;
+  }
+
+  async startMoveTask(): Promise<string> {
+    const destination = this.urls.queueArn;
+    if (!destination) throw new Error("the platform queue's ARN is not known: the redrive's destination (its arnEnvVar) is not set");
+    const source = await this.#queueArn();
+    const running = await this.#runningTask(source);
+    if (running) return running;
+    try {
+      const started = await this.client.send(new StartMessageMoveTaskCommand({ SourceArn: source, DestinationArn: destination }));
+      if (!started.TaskHandle) throw new Error('StartMessageMoveTask answered without a task handle');
+      return started.TaskHandle;
+    } catch (e) {
+      // Refused because another redrive started one between the list and the start (InvalidParameterValue, "…
+      // already …": the code varies): that one is reported. Any other refusal stands.
+      const other = await this.#runningTask(source).catch(() => undefined);
+      if (other) return other;
+      throw e;
+    }
   }
 
   async receive(max: number): Promise<DeadLetterMessage[]> {

@@ -74,8 +74,11 @@ export interface DeliveriesStore {
   resetToPending(ref: DeliveryRef, at: string): Promise<Transition>;
   /** Keeps the platform's feedback on the delivery, replacing an earlier one; `lost` when there is no such delivery. */
   setFeedback(ref: DeliveryRef, feedback: StoredFeedback): Promise<Transition>;
-  /** Counts POSTs that failed without settling the delivery (it is tried again later). */
-  recordAttempt(ref: DeliveryRef, attemptsAdded: number): Promise<Transition>;
+  /**
+   * Counts POSTs that failed without settling the delivery (it is tried again later), and sets lastQueuedAt to
+   * `dueAt` (when its message is due again): the sweep's age counts from there, not from the first queueing.
+   */
+  recordAttempt(ref: DeliveryRef, attemptsAdded: number, dueAt: string): Promise<Transition>;
   /**
    * Deliveries `platform` still owes that were owed before `olderThan` and last queued before it, oldest first,
    * `limit` read per page (a page may hold fewer: those queued again since are skipped).
@@ -234,8 +237,12 @@ export class DynamoDeliveriesStore implements DeliveriesStore {
     });
   }
 
-  recordAttempt(ref: DeliveryRef, attemptsAdded: number): Promise<Transition> {
-    return this.#transition(ref, { UpdateExpression: 'ADD attempts :n', ConditionExpression: 'attribute_exists(pk)', ExpressionAttributeValues: { ':n': attemptsAdded } });
+  recordAttempt(ref: DeliveryRef, attemptsAdded: number, dueAt: string): Promise<Transition> {
+    return this.#transition(ref, {
+      UpdateExpression: 'SET lastQueuedAt = :due ADD attempts :n',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeValues: { ':n': attemptsAdded, ':due': dueAt },
+    });
   }
 
   async listOwed(platform: PlatformName, olderThan: string, limit: number, cursor?: string): Promise<OwedPage> {

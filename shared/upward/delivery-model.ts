@@ -62,7 +62,12 @@ export interface Delivery extends DeliveryRef {
 /** The body of a delivery queue message: one record version for one platform. */
 export type DeliveryMessage = DeliveryRef;
 
-/** What a record version's change means to a platform. Withheld, revoked and repaired records (issue 9) will end here too. */
+/**
+ * What a record version's change means to a platform. Every publication decision is a new version
+ * (shared/publication/decisions.ts): one that ends publication — removed by its source, repaired, revoked after an
+ * objection, expired — is a delete ("repaired or expired information stops being shared"); approval, withholding
+ * (the record stays in force: it is only kept off the public site) and objection marks are updates.
+ */
 export function operationOf(head: Pick<StoredHead, 'status' | 'publication'>): DeliveryOperation {
   if (head.status === 'removed' || head.publication.state === 'ended') return 'delete';
   return 'upsert';

@@ -2,7 +2,7 @@
  * The platforms' delivery queues and dead-letter queues (infra/catalogue.ts `queues`): port and SQS adapter.
  * One message per record version (delivery-model.ts `messageBody`); sent ten to a request where there are many.
  */
-import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { messageBody, type DeliveryRef, type PlatformName } from './delivery-model.js';
 
 /** SQS's limit of entries per SendMessageBatch. */
@@ -68,5 +68,22 @@ export class SqsDeadLetters implements DeadLetters {
     await this.client.send(
       new SendMessageCommand({ QueueUrl: this.url, MessageBody: body, MessageAttributes: { [REASON_ATTRIBUTE]: { DataType: 'String', StringValue: reason || 'refused' } } }),
     );
+  }
+}
+
+/**
+ * A connector's own queue: a message the platform could not take is hidden for a while before its next receive
+ * (ChangeMessageVisibility on the receipt handle Lambda's event carries), so that the retries of an outage spread
+ * out and honour Retry-After. Never 0: that would make it visible at once (and loses it in the local emulator).
+ */
+export class SqsRedelivery {
+  constructor(
+    private readonly client: SQSClient,
+    private readonly url: string,
+  ) {}
+
+  async delay(receiptHandle: string, seconds: number): Promise<void> {
+    const timeout = Math.max(1, Math.min(43_200, Math.ceil(seconds)));
+    await this.client.send(new ChangeMessageVisibilityCommand({ QueueUrl: this.url, ReceiptHandle: receiptHandle, VisibilityTimeout: timeout }));
   }
 }

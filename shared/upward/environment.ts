@@ -1,5 +1,6 @@
 /** What the upward functions learn from their environment, by the catalogue's names (`queues`, `platforms`). */
 import { exchange, platforms, queues } from '../../infra/catalogue.js';
+import { REDELIVERY_BASE_SECONDS } from './retry-policy.js';
 import { isPlatformName, PLATFORM_NAMES, type PlatformName } from './delivery-model.js';
 
 /** The environment variable naming a connector's platform (functions.connector*.environment). */
@@ -30,6 +31,7 @@ export function connectorPlatform(env: Readonly<Record<string, string | undefine
  */
 export const PLATFORM_TIMEOUT_ENV = 'HUB_PLATFORM_TIMEOUT_SECONDS';
 export const REQUEUE_AFTER_ENV = 'HUB_REQUEUE_AFTER_SECONDS';
+export const REDELIVERY_BASE_ENV = 'HUB_REDELIVERY_BASE_SECONDS';
 
 /** A whole number of seconds, at least 1, from `variable`; `fallback` when unset or empty; throws on anything else. */
 export function secondsSetting(variable: string, fallback: number, env: Readonly<Record<string, string | undefined>> = process.env): number {
@@ -47,4 +49,12 @@ export function platformRequestTimeoutMs(env: Readonly<Record<string, string | u
 /** How long after it was last queued the sweep queues an owed delivery again (HUB_REQUEUE_AFTER_SECONDS, else exchange.requeueAfterSeconds), in ms. */
 export function requeueAfterMs(env: Readonly<Record<string, string | undefined>> = process.env): number {
   return secondsSetting(REQUEUE_AFTER_ENV, exchange.requeueAfterSeconds, env) * 1000;
+}
+
+/**
+ * The first redelivery delay of a message its platform could not take (HUB_REDELIVERY_BASE_SECONDS, else
+ * retry-policy.ts REDELIVERY_BASE_SECONDS), in seconds: doubled at each receive.
+ */
+export function redeliveryBaseSeconds(env: Readonly<Record<string, string | undefined>> = process.env): number {
+  return secondsSetting(REDELIVERY_BASE_ENV, REDELIVERY_BASE_SECONDS, env);
 }

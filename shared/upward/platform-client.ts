@@ -15,16 +15,21 @@ export interface PlatformResponse {
   status: number;
   /** The Retry-After header, as sent. */
   retryAfter?: string;
-  /** The start of the answer's text (at most MAX_ANSWER_CHARS): for the reason of a refusal. */
+  /** The start of the answer's text (at most ANSWER_READ_CHARS): for the reason of a refusal, which redacts it, then cuts it to MAX_ANSWER_CHARS. */
   text: string;
 }
 
 /** Sends one request; throws when no answer came (network error, timeout). */
 export type PlatformPost = (url: string, request: PlatformRequest) => Promise<PlatformResponse>;
 
-/** How much of an answer is read: a refusal's reason keeps at most 300 characters of it. */
+/** A refusal's reason keeps at most 300 characters of the answer. */
 export const MAX_ANSWER_CHARS = 300;
-const MAX_ANSWER_BYTES = 4 * MAX_ANSWER_CHARS;
+/**
+ * How much of an answer is read: more than the reason keeps, so that identity numbers are redacted in the text
+ * before it is cut (a number cut in two at 300 characters would no longer look like one).
+ */
+export const ANSWER_READ_CHARS = 400;
+const MAX_ANSWER_BYTES = 4 * ANSWER_READ_CHARS;
 
 async function answerText(response: Response): Promise<string> {
   if (!response.body) return '';
@@ -42,7 +47,7 @@ async function answerText(response: Response): Promise<string> {
     // The rest is not wanted: release the connection instead of reading a large answer to its end.
     await reader.cancel().catch(() => undefined);
   }
-  return new TextDecoder('utf-8', { fatal: false }).decode(Buffer.concat(parts).subarray(0, MAX_ANSWER_BYTES)).slice(0, MAX_ANSWER_CHARS);
+  return new TextDecoder('utf-8', { fatal: false }).decode(Buffer.concat(parts).subarray(0, MAX_ANSWER_BYTES)).slice(0, ANSWER_READ_CHARS);
 }
 
 /** A fetch answer as a PlatformResponse: its status, its Retry-After, the start of its text (the rest is not read). */

@@ -49,6 +49,13 @@ const DATE_SENSITIVE = [
   'test/unit/upward-exchange-package.test.ts',
   'test/unit/upward-feedback.test.ts',
   'test/unit/upward-retry-policy.test.ts',
+  // Publication decisions: periods, repair dates, objection deadlines, the expire job (issue 9).
+  'test/unit/publication-decisions.test.ts',
+  'test/unit/handlers/publication.test.ts',
+  'test/unit/handlers/objections.test.ts',
+  'test/unit/handlers/expire-job.test.ts',
+  'test/unit/push-publication-policy.test.ts',
+  'test/e2e/publication-decisions.test.ts',
 ];
 
 function fail(message: string): never {

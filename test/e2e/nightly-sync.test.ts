@@ -101,10 +101,11 @@ describe('the nightly sync, asked for over HTTP', () => {
     expect(after.find((p) => p.idempotencyKey === second.runId)).toMatchObject({ records: 0 });
   }, 240_000);
 
-  it('publish and expire are not available yet (404); an unknown run is 404; a source key is refused (403)', async () => {
-    const publish = await call(`${api}/v1/jobs/publish`, OPERATOR_KEY, { method: 'POST', body: '{}' });
-    expect(publish.status).toBe(404);
-    expect(publish.body.error.message).toContain('not available yet');
+  it('an unknown job is 404; an unknown run is 404; a source key is refused (403)', async () => {
+    // publish and expire have runs of their own (test/e2e/site-publishing.test.ts, publication-decisions.test.ts).
+    const unknown = await call(`${api}/v1/jobs/sync-everything`, OPERATOR_KEY, { method: 'POST', body: '{}' });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.message).toContain('no such job');
     expect((await call(`${api}/v1/jobs/runs/run_abcdefghijklmnopqrstuvwxyz`, OPERATOR_KEY)).status).toBe(404);
     const key = await registerSource(api, OPERATOR_KEY, { id: 'shi-swj', name: '市税务局', uscc: SOURCE_USCC, role: 'department', kinds: ['penalty'] });
     expect((await call(`${api}/v1/jobs/sync-national`, key, { method: 'POST', body: '{}' })).status).toBe(403);

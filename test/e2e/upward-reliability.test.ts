@@ -17,9 +17,10 @@
  *
  * To keep it to a few minutes, the stack runs with the test settings of the upward path (never set on AWS): a
  * platform request times out after 2 s (HUB_PLATFORM_TIMEOUT_SECONDS, instead of 10), a message given back to a
- * queue comes again after 60 s (HUB_SQS_VISIBILITY_SECONDS, instead of 6 minutes), and the sweep at start queues
- * again whatever is owed and was queued more than a second before (HUB_REQUEUE_AFTER_SECONDS, instead of 15
- * minutes). The faults are drawn from a seed per key and attempt (UPWARD_RELIABILITY_SEED, 8 by default).
+ * queue comes again after 60 s (HUB_SQS_VISIBILITY_SECONDS, instead of 6 minutes) — or sooner: one put off by its
+ * connector (the platform unavailable) comes again after 5 × 2^receives seconds (HUB_REDELIVERY_BASE_SECONDS,
+ * instead of 30) — and the sweep queues again whatever is owed and was queued more than a second before
+ * (HUB_REQUEUE_AFTER_SECONDS, instead of 15 minutes). The faults are drawn from a seed per key and attempt (UPWARD_RELIABILITY_SEED, 8 by default).
  * `hub dlq redrive` of the poison record is the DLQ test's (issue 8, operations), not repeated here.
  */
 import { randomUUID } from 'node:crypto';
@@ -225,6 +226,7 @@ describe('upward delivery to platforms that fail, hang and refuse', () => {
       HUB_PLATFORM_TIMEOUT_SECONDS: String(TIMEOUT_SECONDS),
       HUB_SQS_VISIBILITY_SECONDS: String(VISIBILITY_SECONDS),
       HUB_REQUEUE_AFTER_SECONDS: '1',
+      HUB_REDELIVERY_BASE_SECONDS: '5',
       POWERTOOLS_LOG_LEVEL: 'INFO',
     };
     stack = await startStackProcess(env);

@@ -76,7 +76,8 @@ const DYNAMO_CALLS: Record<string, Record<string, TableAccess>> = {
     throttle: { actions: ['dynamodb:UpdateItem'], leadingKeys: ['RATE#*'] },
   },
   submissions: {
-    sources: { actions: ['dynamodb:GetItem'], leadingKeys: ['KEY#*'] },
+    // The key, and the publication policy: shared/publication/policy-store.ts get(), a GetCommand of POLICY/PUBLICATION per push.
+    sources: { actions: ['dynamodb:GetItem'], leadingKeys: ['KEY#*', 'POLICY'] },
     // shared/ingest/submit.ts → DynamoRecordsStore.getHeads(): BatchGetCommand of REC#<id>/HEAD;
     // .write(): TransactWriteCommand of Puts only (the head, and the superseded version), all REC#<id>.
     records: { actions: ['dynamodb:BatchGetItem', 'dynamodb:PutItem'], leadingKeys: ['REC#*'] },
@@ -115,6 +116,8 @@ const DYNAMO_CALLS: Record<string, Record<string, TableAccess>> = {
   batchIngest: {
     // shared/batch/ingest-batch.ts → submitRecords (shared/ingest/submit.ts): the push path, as for submissions.
     records: { actions: ['dynamodb:BatchGetItem', 'dynamodb:PutItem'], leadingKeys: ['REC#*'] },
+    // The publication policy, as for submissions: a GetCommand of POLICY/PUBLICATION per chunk pushed.
+    sources: { actions: ['dynamodb:GetItem'], leadingKeys: ['POLICY'] },
     // DynamoBatchesStore.get(): GetCommand; .takeLease/.begin/.saveCheckpoint/.releaseLease/.complete/.fail():
     // conditional UpdateCommands of BATCH#<id>; .listUnfinished() (the sweep): QueryCommand of the unfinished index.
     batches: { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], leadingKeys: ['BATCH#*'], queryIndexes: ['unfinished'] },
@@ -141,7 +144,8 @@ const DYNAMO_CALLS: Record<string, Record<string, TableAccess>> = {
     sources: { actions: ['dynamodb:GetItem'], leadingKeys: ['KEY#*'] },
     throttle: { actions: ['dynamodb:UpdateItem'], leadingKeys: ['RATE#*'] },
     // shared/jobs/runs-store.ts DynamoRunsStore.create(): a conditional PutCommand of RUN#<id>; .get(): GetCommand;
-    // .replaceWaiting(): a conditional PutCommand (a run the runner could not be reached for is failed).
+    // .replaceWaiting(): a conditional PutCommand (a run the runner could not be reached for is failed). The same for
+    // expire runs (shared/publication/expire-run.ts DynamoExpireRunsStore create / get / replaceWaiting).
     jobs: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], leadingKeys: ['RUN#*'] },
   },
   syncRunner: {
@@ -174,6 +178,43 @@ const DYNAMO_CALLS: Record<string, Record<string, TableAccess>> = {
     // index; .markRequeued(): a conditional UpdateCommand of REC#<id> (one sweep requeues a delivery once).
     deliveries: { actions: ['dynamodb:UpdateItem'], leadingKeys: ['REC#*'], queryIndexes: ['owed'] },
   },
+  publication: {
+    // The key, and DynamoPolicyStore get() / put(): a GetCommand and a PutCommand of POLICY/PUBLICATION.
+    sources: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], leadingKeys: ['KEY#*', 'POLICY'] },
+    throttle: { actions: ['dynamodb:UpdateItem'], leadingKeys: ['RATE#*'] },
+    // shared/publication/decisions-store.ts: getHead() a GetCommand of REC#<id>/HEAD; commit() a TransactWriteCommand of
+    // two Puts (the new head on the version read, the replaced head as V#<n>); queue() a QueryCommand of publicationQueue (keys only)
+    // and a BatchGetCommand of the page's heads.
+    records: { actions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem'], leadingKeys: ['REC#*'], queryIndexes: ['publicationQueue'] },
+  },
+  objections: {
+    sources: { actions: ['dynamodb:GetItem'], leadingKeys: ['KEY#*'] },
+    // Keys' counters, and shared/publication/client-limit.ts: the per-client counter of objections (RATE#<hash>#<minute>).
+    throttle: { actions: ['dynamodb:UpdateItem'], leadingKeys: ['RATE#*'] },
+    // decisions-store.ts getHead() and commit() (the objection mark), as for publication; it never lists the queue.
+    records: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], leadingKeys: ['REC#*'] },
+    // shared/publication/objections-store.ts: get() a GetCommand; filing() a Put and resolution() an Update inside the
+    // record's TransactWriteCommand; listOpen() a QueryCommand of the open index.
+    objections: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], leadingKeys: ['OBJ#*'], queryIndexes: ['open'] },
+  },
+  expireRunner: {
+    // shared/publication/expire-run.ts DynamoExpireRunsStore: get() GetCommand, save() conditional UpdateCommands,
+    // create() (a schedule's run) a PutCommand, all RUN#<id>.
+    jobs: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], leadingKeys: ['RUN#*'] },
+    // decisions-store.ts: queue() a QueryCommand of publicationQueue; getHead() and commit() per record ended.
+    records: { actions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem'], leadingKeys: ['REC#*'], queryIndexes: ['publicationQueue'] },
+  },
+  sitePublisher: {
+    // shared/site-publishing/site-index-store.ts DynamoSiteIndex: QueryCommands of a partition (members, hasMembers),
+    // BatchGetCommands of PAGE#<path> hashes, BatchWriteCommands of entries, group members and hashes (puts and deletes),
+    // and the publish run's ScanCommands of the whole table (its own index: a Scan names no key, so no LeadingKeys).
+    sitePages: { actions: ['dynamodb:Query', 'dynamodb:Scan', 'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'] },
+    // shared/site-publishing/heads-scan.ts DynamoHeadsScan: the publish run's ScanCommand of the heads (filter sk = HEAD).
+    records: { actions: ['dynamodb:Scan'] },
+    // DynamoRunsStore (through publishRuns): get() GetCommand, create() (a scheduled run) PutCommand, the rest conditional
+    // UpdateCommands of RUN#<id>; DynamoJobLeases: UpdateCommands of LOCK#publish (runs and stream invocations alike).
+    jobs: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], leadingKeys: ['RUN#*', 'LOCK#*'] },
+  },
 };
 
 /**
@@ -184,9 +225,10 @@ const DYNAMO_CALLS: Record<string, Record<string, TableAccess>> = {
 const SQS_CALLS: Record<string, Record<string, readonly SqsAction[]>> = {
   // shared/upward/delivery-queues.ts SqsDeliveryQueues.send(): SendMessageBatchCommands to each platform's queue.
   fanout: { provincial: ['sqs:SendMessage'], national: ['sqs:SendMessage'] },
-  // SqsDeadLetters.send(): a SendMessageCommand to the platform's dead-letter queue (a 4xx: that message alone).
-  connectorProvincial: { provincialDead: ['sqs:SendMessage'] },
-  connectorNational: { nationalDead: ['sqs:SendMessage'] },
+  // SqsDeadLetters.send(): a SendMessageCommand to the platform's dead-letter queue (a 4xx: that message alone);
+  // SqsRedelivery.delay(): a ChangeMessageVisibilityCommand on its own queue (the platform unavailable: a later receive).
+  connectorProvincial: { provincialDead: ['sqs:SendMessage'], provincial: ['sqs:ChangeMessageVisibility'] },
+  connectorNational: { nationalDead: ['sqs:SendMessage'], national: ['sqs:ChangeMessageVisibility'] },
   // SqsDeliveryQueues.send() again, for what is still owed long after it was queued.
   deliverySweep: { provincial: ['sqs:SendMessage'], national: ['sqs:SendMessage'] },
   // shared/upward/dead-letter-queue.ts: GetQueueAttributes (depth, ARN), ListMessageMoveTasks + StartMessageMoveTask
@@ -221,6 +263,15 @@ const S3_CALLS: Record<string, Record<string, BucketAccess>> = {
     batches: {
       objects: { 'uploads/': ['s3:GetObject'], 'rejects/': ['s3:PutObject', 's3:GetObject', 's3:DeleteObject', 's3:AbortMultipartUpload'] },
       lists: ['uploads/', 'rejects/'],
+    },
+  },
+  sitePublisher: {
+    // shared/site-publishing/site-bucket.ts S3SiteBucket: PutObjectCommand and DeleteObjectCommand of pages and assets
+    // under the site's paths (shared/site/paths.ts); never listed (the sitePages table says what is there).
+    site: {
+      objects: Object.fromEntries(
+        ['index.html', '404.html', 'search.html', 'assets/', 'lists/', 'records/', 'subjects/', 'search/'].map((prefix) => [prefix, ['s3:PutObject', 's3:DeleteObject']]),
+      ),
     },
   },
 };
@@ -331,9 +382,10 @@ describe('field keys: explicit policies, administration without use', () => {
 
   it('field key: GenerateDataKey for the writers, Decrypt for the readers, by role, with the encryption context', () => {
     const roles = (use: 'encrypt' | 'decrypt') => functionEntries.filter(([, f]) => f.keys.includes(use)).map(([n]) => roleId(n)).sort();
-    expect(roles('encrypt')).toEqual([roleId('submissions'), roleId('batchIngest')].sort());
+    // The objections function encrypts an objector's contact, and decrypts it for the operator's list.
+    expect(roles('encrypt')).toEqual([roleId('submissions'), roleId('batchIngest'), roleId('objections')].sort());
     // The records function shows identity numbers; the connectors and the nightly sync send them to the platforms.
-    expect(roles('decrypt')).toEqual([roleId('records'), roleId('connectorProvincial'), roleId('connectorNational'), roleId('syncRunner')].sort());
+    expect(roles('decrypt')).toEqual([roleId('records'), roleId('connectorProvincial'), roleId('connectorNational'), roleId('syncRunner'), roleId('objections')].sort());
     const uses = keyPolicy(stack.fieldKey).filter((s) => !rootPrincipal(s.Principal));
     const context = Object.fromEntries(Object.entries(fieldKeyUse.encryptionContext).map(([k, v]) => [`kms:EncryptionContext:${k}`, v]));
     expect(uses.map((s) => ({ action: s.Action, roles: principalRoles(s).sort(), condition: s.Condition, effect: s.Effect }))).toEqual(
@@ -348,7 +400,8 @@ describe('field keys: explicit policies, administration without use', () => {
   it('lookup key: GenerateMac for the writers only, HMAC_SHA_256 only', () => {
     const uses = keyPolicy(stack.lookupKey).filter((s) => !rootPrincipal(s.Principal));
     expect(uses.map((s) => ({ action: s.Action, roles: principalRoles(s).sort(), condition: s.Condition, effect: s.Effect }))).toEqual([
-      { action: ['kms:GenerateMac'], roles: [roleId('submissions'), roleId('batchIngest')].sort(), condition: { StringEquals: { 'kms:MacAlgorithm': fieldKeyUse.macAlgorithm } }, effect: 'Allow' },
+      // `encrypt` brings the lookup key too (catalogue KeyUse): the objections function holds it without using it.
+      { action: ['kms:GenerateMac'], roles: [roleId('submissions'), roleId('batchIngest'), roleId('objections')].sort(), condition: { StringEquals: { 'kms:MacAlgorithm': fieldKeyUse.macAlgorithm } }, effect: 'Allow' },
     ]);
   });
 
@@ -435,10 +488,17 @@ describe('DynamoDB: exactly the calls each function makes', () => {
     }
   });
 
-  it('no function may Scan, BatchWriteItem or use PartiQL anywhere', () => {
+  it('no function may Scan, BatchWriteItem or use PartiQL anywhere, but the site publisher on what its full run reads and its own index', () => {
+    // The publish job rebuilds the site from every head (a Scan of the records table: it holds no field key, so it can
+    // neither decrypt certificates nor derive lookup hashes) and sweeps its own sitePages table (Scan, BatchWriteItem).
+    const allowed: Record<string, Record<string, readonly string[]>> = {
+      sitePublisher: { records: ['dynamodb:Scan'], sitePages: ['dynamodb:Scan', 'dynamodb:BatchWriteItem'] },
+    };
+    expect(hubCatalogue.functions.sitePublisher!.keys).toEqual([]);
     for (const [name] of functionEntries) {
       const risky = granted(name).filter((p) => p.effect === 'Allow' && /^dynamodb:(Scan|BatchWriteItem|PartiQL.*|\*)$/.test(p.action));
-      expect(risky, name).toEqual([]);
+      const exempt = (p: (typeof risky)[number]) => Object.entries(allowed[name] ?? {}).some(([table, actions]) => actions.includes(p.action) && refersTo(p.resource, tableId(table)));
+      expect(risky.filter((p) => !exempt(p)), name).toEqual([]);
     }
   });
 
@@ -634,18 +694,28 @@ describe('S3: exactly the calls each function makes, under the key prefixes it n
     expect(granted.sort()).toEqual(expected.sort());
   });
 
-  it('no role may read or write a whole bucket, delete the bucket, or change its policy', () => {
+  it('no role may read or write a whole bucket, delete the bucket, or change its policy; the site bucket has one writer', () => {
+    const siteArn = JSON.stringify(getAttArn(bucketId('site')));
     for (const [name] of functionEntries) {
       for (const p of s3Grants(name)) {
         expect(p.action, name).not.toMatch(/\*|Bucket(Policy|Acl|Notification)|DeleteBucket|PutLifecycle/);
-        if (p.action !== 's3:ListBucket') expect(JSON.stringify(p.resource), name).toMatch(/\/(uploads|rejects|sync)\/\*"/);
+        if (p.action === 's3:ListBucket') continue;
+        // The site bucket: only its one writer, only PUT and DELETE, only under the site's paths (never `/*`).
+        if (JSON.stringify(p.resource).includes(siteArn)) {
+          expect(name).toBe('sitePublisher');
+          expect(['s3:PutObject', 's3:DeleteObject']).toContain(p.action);
+          expect(JSON.stringify(p.resource)).toMatch(/\/(index\.html|404\.html|search\.html|assets\/|lists\/|records\/|subjects\/|search\/)\*"/);
+        } else expect(JSON.stringify(p.resource), name).toMatch(/\/(uploads|rejects|sync)\/\*"/);
       }
     }
+    const siteWriters = functionEntries.filter(([, f]) => Object.keys(f.buckets ?? {}).includes('site')).map(([n]) => n);
+    expect(siteWriters).toEqual(['sitePublisher']);
   });
 
   it.each(functionEntries)('%s: the storage key through S3 only for its buckets, generating data keys only where it writes', (name, spec) => {
     const viaS3 = permissions(roleStatements(resources, roleId(name))).filter((p) => JSON.stringify(p.condition?.StringEquals?.['kms:ViaService'] ?? '').includes('"s3.'));
-    const buckets = Object.entries(spec.buckets ?? {}) as [string, BucketAccess][];
+    // A website bucket (the public site) is encrypted with S3-managed keys: no use of the storage key for it.
+    const buckets = (Object.entries(spec.buckets ?? {}) as [string, BucketAccess][]).filter(([b]) => !hubCatalogue.buckets[b]!.website);
     if (buckets.length === 0) {
       expect(viaS3).toEqual([]);
       return;
@@ -737,8 +807,10 @@ describe('Lambda: a function invokes exactly the functions the catalogue says', 
     const lambda = permissions(roleStatements(resources, roleId(name))).filter((p) => p.action.startsWith('lambda:'));
     const targets = [...new Set(spec.invokes ?? [])];
     expect(lambda.map((p) => p.action)).toEqual(targets.map(() => 'lambda:InvokeFunction'));
-    for (const [i, target] of targets.entries()) {
-      expect(JSON.stringify(lambda[i]!.resource)).toContain(`:function:${stack.invokedFunctionName(target)}"`);
+    // One statement naming each target (in whatever order the policy renders them).
+    const named = lambda.map((p) => JSON.stringify(p.resource));
+    for (const target of targets) {
+      expect(named.filter((r) => r.includes(`:function:${stack.invokedFunctionName(target)}"`)), target).toHaveLength(1);
       expect(resources[id(stack.functions[target]!)].Properties.FunctionName).toBe(stack.invokedFunctionName(target));
       expect(resources[id(stack.functions[name]!)].Properties.Environment.Variables[functionNameEnvVar(target)]).toBe(stack.invokedFunctionName(target));
     }

@@ -115,6 +115,11 @@ describe('cdk-nag AwsSolutions', () => {
     }
     expect(Object.fromEntries([...byRule].map(([rule, types]) => [rule, [...types].sort()]))).toEqual({
       'AwsSolutions-APIG4': ['AWS::ApiGatewayV2::Route'],
+      // The public site's distribution: no geo restriction and no WAF (static public pages), CloudFront's default
+      // certificate while no domain is given (infra/stack.ts addWebsite).
+      'AwsSolutions-CFR1': ['AWS::CloudFront::Distribution'],
+      'AwsSolutions-CFR2': ['AWS::CloudFront::Distribution'],
+      'AwsSolutions-CFR4': ['AWS::CloudFront::Distribution'],
       // The AWS managed basic execution policy of CDK's bucket-notifications handler (its role only).
       'AwsSolutions-IAM4': ['AWS::IAM::Role'],
       // X-Ray and the notifications handler's PutBucketNotification (default policies); object key prefixes (roles).

@@ -86,7 +86,7 @@ describe('catalogue-driven tables', () => {
         { AttributeName: index.partitionKey.name, KeyType: 'HASH' },
         ...(index.sortKey ? [{ AttributeName: index.sortKey.name, KeyType: 'RANGE' }] : []),
       ],
-      Projection: { ProjectionType: 'ALL' },
+      Projection: { ProjectionType: 'projection' in index ? index.projection : 'ALL' },
     }));
     expect(p.GlobalSecondaryIndexes ?? []).toEqual(expectedIndexes);
 
@@ -164,6 +164,9 @@ describe('catalogue-driven functions', () => {
     for (const target of spec.invokes ?? []) expected[functionNameEnvVar(target)] = (v) => v === stack.invokedFunctionName(target);
     for (const queueName of Object.keys(spec.queues ?? {})) {
       expected[hubCatalogue.queues[queueName]!.envVar] = (v) => JSON.stringify(v) === JSON.stringify({ Ref: logicalId(stack.queues[queueName]!) });
+      // A platform's queue: its ARN too (the destination of its dead-letter queue's redrive).
+      const arnEnvVar = (hubCatalogue.queues[queueName] as { arnEnvVar?: string }).arnEnvVar;
+      if (arnEnvVar) expected[arnEnvVar] = (v) => JSON.stringify(v) === JSON.stringify({ 'Fn::GetAtt': [logicalId(stack.queues[queueName]!), 'Arn'] });
     }
     for (const platformName of spec.platforms ?? []) {
       const platform = hubCatalogue.platforms[platformName]!;
@@ -254,7 +257,8 @@ describe('catalogue-driven buckets', () => {
     expect(ids.sort()).toEqual([...bucketEntries.map(([name]) => logicalId(stack.buckets[name]!)), logicalId(stack.accessLogsBucket!)].sort());
   });
 
-  it.each(bucketEntries)('%s: encrypted with the storage key (bucket key), private, unversioned, retained, logged', (name) => {
+  // A website bucket (the public site: S3-managed keys, read by CloudFront) is tested in public-site-cdn.test.ts.
+  it.each(bucketEntries.filter(([, b]) => !b.website))('%s: encrypted with the storage key (bucket key), private, unversioned, retained, logged', (name) => {
     const b = resource(stack.buckets[name]!);
     expect(b.Properties.BucketEncryption.ServerSideEncryptionConfiguration).toEqual([
       { BucketKeyEnabled: true, ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { 'Fn::GetAtt': [storageKeyId(), 'Arn'] } } },
@@ -275,11 +279,12 @@ describe('catalogue-driven buckets', () => {
     ]);
   });
 
-  it.each(bucketEntries)('%s: its policy refuses every request without TLS (and below TLS 1.2)', (name) => {
+  it.each(bucketEntries)('%s: its policy refuses every request without TLS (and below TLS 1.2)', (name, spec) => {
     const policy = Object.values(resources).find((r) => r.Type === 'AWS::S3::BucketPolicy' && refersTo(r.Properties.Bucket, logicalId(stack.buckets[name]!)));
     const denies = policy.Properties.PolicyDocument.Statement.filter((st: Json) => st.Effect === 'Deny');
     expect(denies.map((st: Json) => st.Condition)).toEqual(expect.arrayContaining([{ Bool: { 'aws:SecureTransport': 'false' } }, { NumericLessThan: { 's3:TlsVersion': 1.2 } }]));
-    expect(JSON.stringify(policy.Properties.PolicyDocument)).not.toMatch(/"Effect":"Allow"/);
+    // A website bucket allows its CloudFront distribution to read (public-site-cdn.test.ts); no other bucket allows anything.
+    if (!spec.website) expect(JSON.stringify(policy.Properties.PolicyDocument)).not.toMatch(/"Effect":"Allow"/);
   });
 
   it('the access-log bucket: S3-managed keys (the only ones S3 logging delivers to), private, TLS only, logs kept a year, written by S3 logging for these buckets only', () => {
@@ -401,6 +406,7 @@ describe('outputs', () => {
         ...tableEntries.map(([name]) => `${pascal(name)}TableName`),
         ...Object.keys(buckets).map((name) => `${pascal(name)}BucketName`),
         ...Object.keys(queues).map((name) => `${pascal(name)}QueueUrl`),
+        ...Object.entries(hubCatalogue.buckets).filter(([, b]) => b.website).map(([name]) => `${pascal(name)}Url`),
       ].sort(),
     );
   });

@@ -40,12 +40,12 @@ export interface Synthesised {
   dispose(): void;
 }
 
-/** The hub's stack, synthesised into a temp folder of its own. */
-export function synthesise(props: HubStackProps = {}, id = 'CreditHub'): Synthesised {
+/** The hub's stack, synthesised into a temp folder of its own (with context values besides cdkContext, if given). */
+export function synthesise(props: HubStackProps = {}, id = 'CreditHub', context: Record<string, unknown> = {}): Synthesised {
   const outdir = mkdtempSync(path.join(tmpdir(), 'hub-cdk-'));
   const dispose = () => rmSync(outdir, { recursive: true, force: true });
   try {
-    const app = new App({ context: cdkContext, outdir });
+    const app = new App({ context: { ...cdkContext, ...context }, outdir });
     const stack = new HubStack(app, id, props);
     const template = Template.fromStack(stack);
     return { app, stack, template, resources: template.toJSON().Resources, dispose };

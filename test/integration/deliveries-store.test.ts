@@ -59,7 +59,7 @@ describe('DynamoDeliveriesStore', () => {
   it('pending → delivered: no longer owed, its time and attempts kept; not twice', async () => {
     const d = delivery('national', at('2026-03-01T00:00:00.000Z'));
     await store.createIfAbsent(d);
-    expect(await store.recordAttempt(d, 4)).toBe('updated');
+    expect(await store.recordAttempt(d, 4, '2026-03-01T00:01:00.000Z')).toBe('updated');
     expect(await store.markDelivered(d, '2026-03-01T00:05:00.000Z', 1)).toBe('updated');
     const stored = await store.get(d);
     expect(stored).toMatchObject({ state: 'delivered', deliveredAt: '2026-03-01T00:05:00.000Z', attempts: 5 });
@@ -89,7 +89,19 @@ describe('DynamoDeliveriesStore', () => {
   });
 
   it('counts attempts only on a delivery that exists', async () => {
-    expect(await store.recordAttempt({ recordId: 'pen_NONE', version: 1, platform: 'national' }, 1)).toBe('lost');
+    expect(await store.recordAttempt({ recordId: 'pen_NONE', version: 1, platform: 'national' }, 1, '2026-03-01T00:00:00.000Z')).toBe('lost');
+  });
+
+  it('an attempt moves lastQueuedAt to when the message is due again: the sweep’s age counts from there', async () => {
+    // An era of its own (1991): the owed index shows exactly this one.
+    const d = delivery('national', at('1991-01-01T00:00:00.000Z'));
+    await store.createIfAbsent(d);
+    expect((await store.listOwed('national', '1991-01-01T00:20:00.000Z', 10)).items.map((x) => x.recordId)).toContain(d.recordId);
+    expect(await store.recordAttempt(d, 3, '1991-01-01T00:30:00.000Z')).toBe('updated');
+    expect(await store.get(d)).toMatchObject({ state: 'pending', attempts: 3, lastQueuedAt: '1991-01-01T00:30:00.000Z', owedSince: d.owedSince });
+    expect((await store.listOwed('national', '1991-01-01T00:20:00.000Z', 10)).items.map((x) => x.recordId)).not.toContain(d.recordId);
+    expect((await store.listOwed('national', '1991-01-01T00:31:00.000Z', 10)).items.map((x) => x.recordId)).toContain(d.recordId);
+    await store.markSuperseded(d, '1991-01-02T00:00:00.000Z');
   });
 
   it('lists a record’s deliveries, oldest version first', async () => {

@@ -79,9 +79,12 @@ describe('the local event services', () => {
     services!.startSchedules();
     await new Promise((r) => setTimeout(r, 100));
     const due = Object.values(schedules).filter((s) => s.alsoAtLocalStart && hasFunction(s.function));
-    // A schedule with an input gets it; one without gets EventBridge's "Scheduled Event".
+    // A schedule with an input for the start (localStartInput) or an input gets it; one without gets EventBridge's "Scheduled Event".
     expect(invoked).toEqual(
-      due.map((s) => ({ fn: s.function, event: (s as ScheduleSpec).input ?? expect.objectContaining({ 'detail-type': 'Scheduled Event', source: 'aws.events' }) })),
+      due.map((s) => ({
+        fn: s.function,
+        event: (s as ScheduleSpec).localStartInput ?? (s as ScheduleSpec).input ?? expect.objectContaining({ 'detail-type': 'Scheduled Event', source: 'aws.events' }),
+      })),
     );
   });
 

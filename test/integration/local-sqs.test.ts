@@ -11,6 +11,7 @@ import { connect } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
+  DeleteMessageCommand,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SendMessageCommand,
@@ -21,6 +22,7 @@ import { queues as catalogueQueues } from '../../infra/catalogue.js';
 import { isRunning } from '../../infra/local/process-identity.js';
 import { localSqsClientConfig, sqsPaths, startSqsLocal, type SqsLocal } from '../../infra/local/sqs-local.js';
 import { localQueuesEnvironment, provisionQueues, type ProvisionedQueues } from '../../infra/local/sqs-provision.js';
+import { SqsRedelivery } from '../../shared/upward/delivery-queues.js';
 import { canListSockets, listeningSockets } from '../support/listening-sockets.js';
 import { describeOrphanedEmulator, until } from '../support/orphaned-emulator-suite.js';
 
@@ -151,6 +153,23 @@ describe('the SQS emulator', () => {
     const paths = sqsPaths(dir);
     expect(statSync(paths.data).mode & 0o777).toBe(0o700);
     for (const file of [paths.database, paths.log]) expect(statSync(file).mode & 0o077, file).toBe(0);
+  });
+
+  it('takes a connector’s put-off (ChangeMessageVisibility, never 0) with persistence on: the message stays hidden, then comes back, its receive count grown', async () => {
+    const url = provisioned.queues.national!.url;
+    const body = JSON.stringify({ recordId: 'r-put-off', version: 1, platform: 'national' });
+    await client.send(new SendMessageCommand({ QueueUrl: url, MessageBody: body }));
+    const receive = (wait: number) => client.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: wait, MessageSystemAttributeNames: ['All'] }));
+    const first = (await receive(1)).Messages ?? [];
+    expect(first.map((m) => m.Body)).toEqual([body]);
+    const redelivery = new SqsRedelivery(client, url);
+    await redelivery.delay(first[0]!.ReceiptHandle!, 600);
+    expect((await receive(0)).Messages ?? []).toEqual([]);
+    // Put off again, shorter (as a Retry-After would): it comes back.
+    await redelivery.delay(first[0]!.ReceiptHandle!, 1);
+    const again = (await receive(10)).Messages ?? [];
+    expect(again.map((m) => [m.Body, m.Attributes?.ApproximateReceiveCount])).toEqual([[body, '2']]);
+    await client.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: again[0]!.ReceiptHandle! }));
   });
 
   it('keeps queues, redrive policies and messages across a restart, and its pid file names only the running emulator', async () => {

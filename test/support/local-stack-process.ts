@@ -18,6 +18,8 @@ const root = resolve(import.meta.dirname, '../..');
 
 export interface StackProcess {
   url: string;
+  /** The public site (SITE_PORT), as the start-up banner names it. */
+  siteUrl: string;
   /** The pid a supervisor would signal: the stack's own node process, or npm's with `via: 'npm'`. */
   mainPid: number;
   /** The stack's own node process (main.ts), as its data folder's lock names it. */
@@ -52,7 +54,7 @@ export function tempDataDir(prefix = 'hub-e2e-'): string {
 export function launchStackProcess(env: Record<string, string>, via: 'node' | 'npm' = 'node'): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
   if (!env.HUB_DATA_DIR) throw new Error('startStackProcess needs HUB_DATA_DIR');
   dataDirs.add(resolve(env.HUB_DATA_DIR));
-  const fullEnv = { ...process.env, PORT: '0', npm_config_update_notifier: 'false', ...env };
+  const fullEnv = { ...process.env, PORT: '0', SITE_PORT: '0', npm_config_update_notifier: 'false', ...env };
   const child =
     via === 'npm'
       ? // npm would otherwise keep Node's compile cache in the temp folder (module.enableCompileCache).
@@ -84,7 +86,8 @@ export async function startStackProcess(env: Record<string, string>, options: St
       throw new Error(`local stack did not become healthy:\n${output()}`);
     }
     url ??= /HTTP API:\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output())?.[1];
-    if (url) {
+    // The public site's line follows the API's in the banner.
+    if (url && /public site:/.test(output())) {
       try {
         if ((await fetch(`${url}/health`)).status === 200) break;
       } catch {
@@ -97,8 +100,10 @@ export async function startStackProcess(env: Record<string, string>, options: St
   const lock = readDataFolderLock(dataDir);
   const emulator = JSON.parse(readFileSync(join(dataDir, 'dynamodb', 'dynamodb-local.pid'), 'utf8')) as { emulator: { pid: number } };
   if (!lock) throw new Error(`no lock in ${dataDir} although the stack answers`);
+  const siteUrl = /public site:\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output())![1]!;
   return {
     url,
+    siteUrl,
     mainPid: child.pid!,
     stackPid: lock.pid,
     emulatorPid: emulator.emulator.pid,

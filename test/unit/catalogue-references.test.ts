@@ -22,7 +22,11 @@ describe('function references of the catalogue', () => {
       // The catalogue's own: the batch ingest and the nightly sync continue themselves; the jobs API starts the sync.
       { at: 'functions.batchIngest.invokes[0]', function: 'batchIngest' },
       { at: 'functions.jobs.invokes[0]', function: 'syncRunner' },
+      { at: 'functions.jobs.invokes[1]', function: 'expireRunner' },
+      { at: 'functions.jobs.invokes[2]', function: 'sitePublisher' },
       { at: 'functions.syncRunner.invokes[0]', function: 'syncRunner' },
+      { at: 'functions.expireRunner.invokes[0]', function: 'expireRunner' },
+      { at: 'functions.sitePublisher.invokes[0]', function: 'sitePublisher' },
     ]);
   });
 

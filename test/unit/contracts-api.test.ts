@@ -220,7 +220,10 @@ describe('the record view schema', () => {
   it('knows no other status, publication state or end reason', () => {
     expect(recordViewSchema.safeParse({ ...view, status: 'listed' }).success).toBe(false);
     expect(recordViewSchema.safeParse({ ...view, publication: { ...view.publication, state: 'published' } }).success).toBe(false);
-    expect(recordViewSchema.safeParse({ ...view, publication: { ...view.publication, endReason: 'expired' } }).success).toBe(false);
+    expect(recordViewSchema.safeParse({ ...view, publication: { ...view.publication, endReason: 'lapsed' } }).success).toBe(false);
+    // Issue 9's states and end reasons are known.
+    expect(recordViewSchema.safeParse({ ...view, publication: { ...view.publication, state: 'ended', endReason: 'expired' } }).success).toBe(true);
+    expect(recordViewSchema.safeParse({ ...view, publication: { ...view.publication, state: 'withheld' } }).success).toBe(true);
     const { governmentBody: _g, ...withoutFlag } = view;
     expect(recordViewSchema.safeParse(withoutFlag).success).toBe(false);
   });

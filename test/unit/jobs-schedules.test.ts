@@ -95,9 +95,9 @@ describe('local daily timers', () => {
 });
 
 describe('the nightly syncs in the catalogue', () => {
-  it('syncProvincial at 02:00 and syncNational at 02:30 China time, each starting the sync runner with its job, not at local start', () => {
-    expect(schedules.syncProvincial).toMatchObject({ function: 'syncRunner', dailyAt: '02:00', input: { job: 'sync-provincial' }, alsoAtLocalStart: false });
-    expect(schedules.syncNational).toMatchObject({ function: 'syncRunner', dailyAt: '02:30', input: { job: 'sync-national' }, alsoAtLocalStart: false });
+  it('syncProvincial at 02:00 and syncNational at 02:30 China time, each starting the sync runner with its job; at local start only a resume of a stopped run', () => {
+    expect(schedules.syncProvincial).toMatchObject({ function: 'syncRunner', dailyAt: '02:00', input: { job: 'sync-provincial' }, alsoAtLocalStart: true, localStartInput: { resumeJob: 'sync-provincial' } });
+    expect(schedules.syncNational).toMatchObject({ function: 'syncRunner', dailyAt: '02:30', input: { job: 'sync-national' }, alsoAtLocalStart: true, localStartInput: { resumeJob: 'sync-national' } });
     expect(Object.hasOwn(functions, 'syncRunner')).toBe(true);
   });
 

@@ -90,14 +90,26 @@ describe('local schedules', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it('fires a start-up schedule with its localStartInput at start, and with its input (or the Scheduled Event) at its rate', async () => {
+    start({
+      drain: { function: 'ingest', everyMinutes: 5, alsoAtLocalStart: true, localStartInput: { atStart: true }, description: 'test' },
+      sweep: { function: 'ingest', everyMinutes: 5, input: { sweep: true }, alsoAtLocalStart: true, localStartInput: { sweep: true, atStart: true }, description: 'test' },
+    });
+    await vi.advanceTimersByTimeAsync(5 * 60_000);
+    expect(fired.filter((f) => f.source.endsWith('(at start)')).map((f) => f.event)).toEqual([{ atStart: true }, { sweep: true, atStart: true }]);
+    const rated = fired.filter((f) => f.source.endsWith('(every 5 min)'));
+    expect(rated.map((f) => (f.event as { 'detail-type'?: string })['detail-type'] ?? f.event)).toEqual(['Scheduled Event', { sweep: true }]);
+  });
+
   it('runs the catalogue’s schedules by default: the batch sweep at its period and once at start, the delivery sweep once at start', async () => {
     timers = startSchedules({ region: 'cn-north-1', hasFunction: () => true, fire: (fn, event, source) => fired.push({ fn, event, source, at: Date.now() }) });
     expect(timers.names).toEqual(Object.keys(catalogueSchedules));
     await vi.advanceTimersByTimeAsync(catalogueSchedules.batchSweep.everyMinutes * 60_000);
     const batchSweeps = fired.filter((f) => f.fn === catalogueSchedules.batchSweep.function);
     expect(batchSweeps.map((f) => f.event)).toEqual([{ sweep: true }, { sweep: true }]);
-    // Within the batch sweep's first minute, the delivery sweep (every 5 minutes) has fired only at start.
-    expect(fired.filter((f) => f.fn === catalogueSchedules.deliverySweep.function).map((f) => (f.event as { 'detail-type'?: string })['detail-type'])).toEqual(['Scheduled Event']);
+    // Within the batch sweep's first minute, the delivery sweep (every 5 minutes) has fired only at start: with
+    // {atStart: true}, which queues again everything owed at once.
+    expect(fired.filter((f) => f.fn === catalogueSchedules.deliverySweep.function).map((f) => f.event)).toEqual([{ atStart: true }]);
   });
 });
 

@@ -37,6 +37,10 @@ describe('the handlers’ environment for S3 and Lambda', () => {
       // The catalogue's own: the batch ingest continues itself; the jobs API starts the nightly sync, which continues itself.
       ['HUB_FUNCTION_BATCH_INGEST', 'credit-hub-batchIngest'],
       ['HUB_FUNCTION_SYNC_RUNNER', 'credit-hub-syncRunner'],
+      // The jobs API also starts the expire runner, which continues itself.
+      ['HUB_FUNCTION_EXPIRE_RUNNER', 'credit-hub-expireRunner'],
+      // And the site publisher (the publish job), which continues itself too.
+      ['HUB_FUNCTION_SITE_PUBLISHER', 'credit-hub-sitePublisher'],
     ]);
   });
 });

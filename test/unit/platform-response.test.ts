@@ -3,7 +3,7 @@
  * POST (fetchPost) and the nightly sync's (sync-post.ts) alike.
  */
 import { describe, expect, it } from 'vitest';
-import { MAX_ANSWER_CHARS, platformResponse } from '../../shared/upward/platform-client.js';
+import { ANSWER_READ_CHARS, MAX_ANSWER_CHARS, platformResponse } from '../../shared/upward/platform-client.js';
 
 describe('platformResponse', () => {
   it('the status, the Retry-After as sent, and the text', async () => {
@@ -11,7 +11,7 @@ describe('platformResponse', () => {
     expect(await platformResponse(new Response(null, { status: 204 }))).toEqual({ status: 204, text: '' });
   });
 
-  it('keeps at most MAX_ANSWER_CHARS of the text (multi-byte too) and stops reading a long answer', async () => {
+  it('keeps at most ANSWER_READ_CHARS of the text (multi-byte too: more than a reason keeps, so that it is redacted before it is cut) and stops reading a long answer', async () => {
     let pulled = 0;
     const endless = new ReadableStream<Uint8Array>({
       pull(controller) {
@@ -20,7 +20,8 @@ describe('platformResponse', () => {
       },
     });
     const answer = await platformResponse(new Response(endless, { status: 400 }));
-    expect(answer.text).toBe('拒'.repeat(MAX_ANSWER_CHARS));
+    expect(ANSWER_READ_CHARS).toBeGreaterThanOrEqual(MAX_ANSWER_CHARS + 100);
+    expect(answer.text).toBe('拒'.repeat(ANSWER_READ_CHARS));
     expect(pulled).toBeLessThan(10);
   });
 });

@@ -11,6 +11,9 @@ import { verifyNdjson } from '../../infra/local/platform-receiver.js';
 import type { StoredHead } from '../../shared/domain/record-model.js';
 import { newRun, type JobRun } from '../../shared/jobs/run-model.js';
 import { runSync, type RunEvent, type SyncDeps } from '../../shared/sync/run-sync.js';
+import { LAPSE_MARGIN_MS, resumeStoppedRun, type LeaseReader } from '../../shared/sync/resume-run.js';
+import { runnerRequest } from '../../functions/sync-runner/events.js';
+import { schedules } from '../../infra/catalogue.js';
 import { syncLimits } from '../../shared/sync/sync-limits.js';
 import type { SyncRequest } from '../../shared/sync/sync-post.js';
 import { newDelivery, type Delivery } from '../../shared/upward/delivery-model.js';
@@ -349,5 +352,57 @@ describe('what the platform answers', () => {
     expect(w.run(runId).reason).toBe(`platform unavailable: the platform did not take the package in ${syncLimits.postAttempts} attempts (last: HTTP 500)`);
     expect(w.posted).toHaveLength(syncLimits.postAttempts);
     expect(w.watermarks.items.size).toBe(0);
+  });
+});
+
+describe('resuming a stopped run at local start (resume-run.ts)', () => {
+  /** A run killed mid-way (after its upload, before the POST): its lease still held by the dead invocation. */
+  async function killedRun(w: ReturnType<typeof world>): Promise<string> {
+    for (let i = 0; i < 3; i++) w.change(`pen_R${i}`, 1, `2026-03-01T0${i}:00:00.000Z`);
+    const killed = await w.ask();
+    const save = w.runs.save.bind(w.runs);
+    w.runs.save = async (id, prev, cp, counts) => {
+      if (cp.sendAttempts === 1) throw new Error('SIGKILL');
+      return save(id, prev, cp, counts);
+    };
+    const release = w.leases.release.bind(w.leases);
+    w.leases.release = async () => 'ok';
+    await expect(runSync({ runId: killed }, w.deps)).rejects.toThrow('SIGKILL');
+    w.runs.save = save;
+    w.leases.release = release;
+    return killed;
+  }
+  const reader = (w: ReturnType<typeof world>): LeaseReader => ({ current: async (job) => w.leases.items.get(job) });
+
+  it('waits for the dead invocation’s lease to lapse, then resumes the run from its checkpoint: one package, completed', async () => {
+    const w = world();
+    const killed = await killedRun(w);
+    w.advance(10_000); // the stack restarts 10 s later
+    const sleeps: number[] = [];
+    const deps = { ...w.deps, sleep: async (ms: number) => void (sleeps.push(ms), w.advance(ms)), leaseReader: reader(w) };
+    const result = await resumeStoppedRun('sync-provincial', deps);
+    expect(result).toEqual({ resumed: true, runId: killed, outcomes: { [killed]: 'completed' } });
+    expect(sleeps[0]).toBe(syncLimits.leaseMs - 10_000 + LAPSE_MARGIN_MS);
+    expect(w.posted.map((p) => p.headers['Idempotency-Key'])).toEqual([killed]);
+    expect(w.run(killed).status).toBe('completed');
+    // Once done, a second resume finds nothing stopped.
+    expect(await resumeStoppedRun('sync-provincial', deps)).toEqual({ resumed: false, reason: 'nothing-stopped' });
+  });
+
+  it('finds nothing to resume without a lease, for another job, or when the run ended; does not wait past what the invocation has', async () => {
+    const w = world();
+    expect(await resumeStoppedRun('sync-provincial', { ...w.deps, leaseReader: reader(w) })).toEqual({ resumed: false, reason: 'nothing-stopped' });
+    const killed = await killedRun(w);
+    expect(await resumeStoppedRun('sync-national', { ...w.deps, leaseReader: reader(w) })).toEqual({ resumed: false, reason: 'nothing-stopped' });
+    w.setRemaining(syncLimits.reserveMs + 1_000);
+    expect(await resumeStoppedRun('sync-provincial', { ...w.deps, leaseReader: reader(w) })).toEqual({ resumed: false, reason: 'no-time', runId: killed });
+    expect(w.posted).toEqual([]);
+  });
+
+  it('the runner takes {"resumeJob": …} (the schedules’ localStartInput) as a resume, and the catalogue fires it at local start for each sync job', () => {
+    expect(runnerRequest({ resumeJob: 'sync-national' })).toEqual({ kind: 'resume', job: 'sync-national' });
+    expect(runnerRequest({ resumeJob: 'sync-elsewhere' })).toEqual({ kind: 'unknown' });
+    expect(schedules.syncProvincial).toMatchObject({ alsoAtLocalStart: true, localStartInput: { resumeJob: 'sync-provincial' }, input: { job: 'sync-provincial' } });
+    expect(schedules.syncNational).toMatchObject({ alsoAtLocalStart: true, localStartInput: { resumeJob: 'sync-national' }, input: { job: 'sync-national' } });
   });
 });

@@ -7,10 +7,13 @@ import {
   PLATFORM_ENV,
   PLATFORM_TIMEOUT_ENV,
   platformRequestTimeoutMs,
+  REDELIVERY_BASE_ENV,
+  redeliveryBaseSeconds,
   REQUEUE_AFTER_ENV,
   requeueAfterMs,
   secondsSetting,
 } from '../../shared/upward/environment.js';
+import { REDELIVERY_BASE_SECONDS } from '../../shared/upward/retry-policy.js';
 
 describe('upward environment', () => {
   it('takes each platform’s queue URL from its queue’s envVar, and names the one missing', () => {
@@ -35,6 +38,12 @@ describe('test and demo settings of the upward path', () => {
   it('take HUB_PLATFORM_TIMEOUT_SECONDS and HUB_REQUEUE_AFTER_SECONDS in whole seconds', () => {
     expect(platformRequestTimeoutMs({ [PLATFORM_TIMEOUT_ENV]: '2' })).toBe(2000);
     expect(requeueAfterMs({ [REQUEUE_AFTER_ENV]: ' 30 ' })).toBe(30_000);
+  });
+
+  it('take HUB_REDELIVERY_BASE_SECONDS (a connector’s first put-off), else retry-policy’s 30 s', () => {
+    expect(redeliveryBaseSeconds({})).toBe(REDELIVERY_BASE_SECONDS);
+    expect(redeliveryBaseSeconds({ [REDELIVERY_BASE_ENV]: '5' })).toBe(5);
+    expect(() => redeliveryBaseSeconds({ [REDELIVERY_BASE_ENV]: '0' })).toThrow(REDELIVERY_BASE_ENV);
   });
 
   it('refuse anything but a whole number of seconds of at least 1, naming the variable', () => {

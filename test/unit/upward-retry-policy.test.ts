@@ -1,12 +1,24 @@
 /** When a POST to a platform is tried again and after how long (shared/upward/retry-policy.ts). */
 import { describe, expect, it } from 'vitest';
-import { BACKOFF_BASE_MS, BACKOFF_CAP_MS, backoffMs, classifyStatus, retryAfterMs } from '../../shared/upward/retry-policy.js';
+import { BACKOFF_BASE_MS, BACKOFF_CAP_MS, backoffMs, classifyStatus, MAX_VISIBILITY_SECONDS, REDELIVERY_BASE_SECONDS, redeliveryDelaySeconds, retryAfterMs } from '../../shared/upward/retry-policy.js';
 
 describe('classifyStatus', () => {
-  it('2xx delivered; 5xx, 408 and 429 retried; any other status refused', () => {
+  it('2xx delivered; 5xx, 408, 429 and 3xx (a redirect is not followed) retried; any other status refused', () => {
     expect([200, 201, 202, 204].map(classifyStatus)).toEqual(['delivered', 'delivered', 'delivered', 'delivered']);
     expect([500, 502, 503, 504, 408, 429].map(classifyStatus)).toEqual(Array(6).fill('retry'));
-    expect([400, 401, 403, 404, 409, 413, 422, 301].map(classifyStatus)).toEqual(Array(8).fill('refused'));
+    expect([300, 301, 302, 303, 307, 308].map(classifyStatus)).toEqual(Array(6).fill('retry'));
+    expect([400, 401, 403, 404, 409, 413, 422].map(classifyStatus)).toEqual(Array(7).fill('refused'));
+  });
+});
+
+describe('redeliveryDelaySeconds', () => {
+  it('base × 2^receiveCount, at least Retry-After, at most 12 hours, never 0', () => {
+    expect([1, 2, 3, 4].map((n) => redeliveryDelaySeconds(n, undefined))).toEqual([2, 4, 8, 16].map((f) => f * REDELIVERY_BASE_SECONDS));
+    expect(redeliveryDelaySeconds(1, 600_500)).toBe(601);
+    expect(redeliveryDelaySeconds(1, 100 * 3600 * 1000)).toBe(MAX_VISIBILITY_SECONDS);
+    expect(redeliveryDelaySeconds(40, undefined)).toBe(MAX_VISIBILITY_SECONDS);
+    expect(redeliveryDelaySeconds(0, 0, 0)).toBe(1);
+    expect(redeliveryDelaySeconds(2, undefined, 5)).toBe(20);
   });
 });
 

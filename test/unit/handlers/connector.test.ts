@@ -4,7 +4,7 @@
  * that every retry resends the same bytes under the same Idempotency-Key, and its metrics. No real waiting:
  * the back-off's sleep, random and clock are injected. One test goes over a real local HTTP server.
  */
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -13,12 +13,14 @@ import type { AddressInfo } from 'node:net';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { exchange, platforms, queues, tables } from '../../../infra/catalogue.js';
 import type { StoredHead } from '../../../shared/domain/record-model.js';
-import type { ConnectorDeps } from '../../../shared/upward/connector.js';
+import { refusalReason, type ConnectorDeps } from '../../../shared/upward/connector.js';
+import { REDACTED_ID } from '../../../shared/domain/identity-number-text.js';
+import { REDELIVERY_BASE_SECONDS, redeliveryDelaySeconds } from '../../../shared/upward/retry-policy.js';
 import { deliveryKey, newDelivery, type Delivery } from '../../../shared/upward/delivery-model.js';
 import type { ConnectorCounts, DeliveryMetrics } from '../../../shared/upward/delivery-metrics.js';
 import { REASON_ATTRIBUTE } from '../../../shared/upward/delivery-queues.js';
 import { packageIdOf, sha256Hex } from '../../../shared/upward/exchange-package.js';
-import type { PlatformRequest, PlatformResponse } from '../../../shared/upward/platform-client.js';
+import { ANSWER_READ_CHARS, type PlatformRequest, type PlatformResponse } from '../../../shared/upward/platform-client.js';
 import { senderUscc, SenderConfigurationError } from '../../../shared/upward/sender.js';
 import { IDENTITY_NUMBER, personLicence, storedLicence } from './fixtures.js';
 import { RECORDS_TABLE, ddb, department, lambdaContext } from './support.js';
@@ -28,11 +30,13 @@ import { connectorHandler } from '../../../functions/connector/handler.js';
 const DELIVERIES_TABLE = 'test-deliveries';
 const BASE_URL = 'https://national.example.test/exchange/';
 const DLQ_URL = 'https://sqs.cn-north-1.amazonaws.com.cn/000000000000/hub-national-dlq';
+const QUEUE_URL = 'https://sqs.cn-north-1.amazonaws.com.cn/000000000000/hub-national';
 const SENDER = '91110000600037341L';
 process.env[tables.deliveries.envVar] = DELIVERIES_TABLE;
 process.env.HUB_PLATFORM = 'national';
 process.env[platforms.national.urlEnvVar] = BASE_URL;
 process.env[queues[platforms.national.deadLetterQueue].envVar] = DLQ_URL;
+process.env[queues[platforms.national.queue].envVar] = QUEUE_URL;
 process.env[exchange.senderUsccEnvVar] = SENDER;
 
 const sqs = mockClient(SQSClient);
@@ -115,10 +119,13 @@ function stored(heads: StoredHead[], deliveries: Partial<Delivery>[] = []) {
   }
   ddb.on(UpdateCommand, { TableName: DELIVERIES_TABLE }).resolves({});
   sqs.on(SendMessageCommand).resolves({ MessageId: 'dlq-1' });
+  sqs.on(ChangeMessageVisibilityCommand).resolves({});
 }
 
 const updates = () => ddb.commandCalls(UpdateCommand, { TableName: DELIVERIES_TABLE }).map((c) => c.args[0].input);
 const deadLettered = () => sqs.commandCalls(SendMessageCommand).map((c) => c.args[0].input);
+const visibilityChanges = () => sqs.commandCalls(ChangeMessageVisibilityCommand).map((c) => c.args[0].input);
+const plusSeconds = (seconds: number) => new Date(NOW.getTime() + seconds * 1000).toISOString();
 
 let licence: StoredHead;
 let other: StoredHead;
@@ -203,8 +210,23 @@ describe('connector', () => {
 
   it('keeps a refusal’s reason to the status and 300 characters of the answer', async () => {
     stored([licence], [{ recordId: licence.id, version: 1 }]);
-    await run(new ScriptedPlatform({ [licence.id]: [{ status: 422, text: 'x'.repeat(300) }] }), event(message(licence.id, 1)));
+    await run(new ScriptedPlatform({ [licence.id]: [{ status: 422, text: 'x'.repeat(400) }] }), event(message(licence.id, 1)));
     expect(updates()[0]!.ExpressionAttributeValues![':reason']).toBe(`HTTP 422: ${'x'.repeat(300)}`);
+  });
+
+  it('redacts identity numbers before it cuts the answer: none survives in part at the cut', async () => {
+    // The number straddles the 300th character: cut first, its first 12 digits would survive.
+    const straddling = `${'x'.repeat(288)}${IDENTITY_NUMBER}${'y'.repeat(50)}`;
+    expect(refusalReason({ status: 400, text: straddling })).toBe(`HTTP 400: ${`${'x'.repeat(288)}${REDACTED_ID}${'y'.repeat(50)}`.slice(0, 300)}`);
+    // Cut short by the read itself (the answer's first ANSWER_READ_CHARS): what is left of it is redacted at the cut.
+    const cutByRead = `${'x'.repeat(290)}${IDENTITY_NUMBER.slice(0, 10)}`;
+    expect(refusalReason({ status: 400, text: cutByRead })).toBe(`HTTP 400: ${'x'.repeat(290)}${REDACTED_ID}`);
+    // Fewer than 6 digits at the cut are left alone.
+    expect(refusalReason({ status: 400, text: `${'x'.repeat(295)}12345` })).toBe(`HTTP 400: ${'x'.repeat(295)}12345`);
+    for (let at = 280; at <= 300; at++) {
+      const reason = refusalReason({ status: 400, text: `${'x'.repeat(at)}${IDENTITY_NUMBER}${'y'.repeat(ANSWER_READ_CHARS - at - 18)}` });
+      expect(reason, `number at ${at}`).not.toMatch(/\d{6}/);
+    }
   });
 
   it('does not send a version superseded by a newer one, and marks it superseded', async () => {
@@ -241,28 +263,91 @@ describe('connector', () => {
     expect(updates()[0]!.ExpressionAttributeValues).toMatchObject({ ':delivered': 'delivered' });
   });
 
-  it('gives a message back to the queue when the platform stays unavailable, counting the attempts', async () => {
+  it('gives a message back to the queue when the platform stays unavailable, hidden base × 2^receiveCount, counting the attempts and when it is due again', async () => {
     stored([licence], [{ recordId: licence.id, version: 1 }]);
     const platform = new ScriptedPlatform({ [licence.id]: [{ status: 500, text: '' }] });
     const m = message(licence.id, 1, 2);
     expect(await run(platform, event(m))).toEqual({ batchItemFailures: [{ itemIdentifier: m.messageId }] });
     expect(platform.posted).toHaveLength(exchange.attemptsPerInvocation);
     expect(slept).toHaveLength(exchange.attemptsPerInvocation - 1);
-    expect(updates()).toEqual([expect.objectContaining({ UpdateExpression: 'ADD attempts :n', ExpressionAttributeValues: { ':n': exchange.attemptsPerInvocation } })]);
+    const delay = REDELIVERY_BASE_SECONDS * 2 ** 2;
+    expect(visibilityChanges()).toEqual([{ QueueUrl: QUEUE_URL, ReceiptHandle: m.receiptHandle, VisibilityTimeout: delay }]);
+    // The sweep's age counts from when the message is due again (not from when the record was first queued).
+    expect(updates()).toEqual([
+      expect.objectContaining({ UpdateExpression: 'SET lastQueuedAt = :due ADD attempts :n', ExpressionAttributeValues: { ':n': exchange.attemptsPerInvocation, ':due': plusSeconds(delay) } }),
+    ]);
     expect(deadLettered()).toEqual([]);
     expect(metrics.connectorCounts[0]!.counts).toEqual({ delivered: 0, retried: exchange.attemptsPerInvocation - 1, deadLettered: 0 });
   });
 
-  it('marks the delivery failed on the message’s last receive (SQS then moves it to the dead-letter queue)', async () => {
+  it('hides the message at least as long as the platform’s Retry-After asked, at most 12 hours, never 0', async () => {
+    stored([licence, other], [{ recordId: licence.id, version: 1 }, { recordId: other.id, version: 1 }]);
+    const platform = new ScriptedPlatform({ [licence.id]: [{ status: 503, retryAfter: '3600', text: '' }], [other.id]: [{ status: 429, retryAfter: '999999', text: '' }] });
+    const a = message(licence.id, 1, 1);
+    const b = message(other.id, 1, 1);
+    await run(platform, event(a, b));
+    expect(visibilityChanges().sort((x, y) => x.ReceiptHandle!.localeCompare(y.ReceiptHandle!))).toEqual(
+      [
+        { QueueUrl: QUEUE_URL, ReceiptHandle: a.receiptHandle, VisibilityTimeout: 3600 },
+        { QueueUrl: QUEUE_URL, ReceiptHandle: b.receiptHandle, VisibilityTimeout: 43_200 },
+      ].sort((x, y) => x.ReceiptHandle.localeCompare(y.ReceiptHandle)),
+    );
+    expect(redeliveryDelaySeconds(0, 0, 0)).toBe(1);
+  });
+
+  it('still gives the message back when its visibility cannot be changed (it returns after the queue’s timeout)', async () => {
+    stored([licence], [{ recordId: licence.id, version: 1 }]);
+    sqs.on(ChangeMessageVisibilityCommand).rejects(Object.assign(new Error('receipt handle expired'), { name: 'ReceiptHandleIsInvalid' }));
+    const m = message(licence.id, 1, 1);
+    expect(await run(new ScriptedPlatform({ [licence.id]: [{ status: 502, text: '' }] }), event(m))).toEqual({ batchItemFailures: [{ itemIdentifier: m.messageId }] });
+    expect(visibilityChanges()).toHaveLength(1);
+  });
+
+  it('on the message’s last receive, lets it go and leaves the delivery pending (owed: the sweep and the nightly sync send it again); never failed, never dead-lettered', async () => {
     stored([licence], [{ recordId: licence.id, version: 1 }]);
     const platform = new ScriptedPlatform({ [licence.id]: [{ status: 503, text: '' }] });
     const m = message(licence.id, 1, MAX_RECEIVES);
-    expect(await run(platform, event(m))).toEqual({ batchItemFailures: [{ itemIdentifier: m.messageId }] });
-    expect(updates()).toHaveLength(1);
-    expect(updates()[0]!.ExpressionAttributeValues).toMatchObject({ ':failedState': 'failed', ':reason': `platform unavailable after ${MAX_RECEIVES} receives (last: HTTP 503)` });
-    // SQS's redrive policy moves it: the connector does not send a second copy.
+    // Not a batch item failure: the event-source mapping deletes it, so SQS never moves it to the dead-letter queue.
+    expect(await run(platform, event(m))).toEqual({ batchItemFailures: [] });
+    expect(updates()).toEqual([
+      expect.objectContaining({ UpdateExpression: 'SET lastQueuedAt = :due ADD attempts :n', ExpressionAttributeValues: { ':n': exchange.attemptsPerInvocation, ':due': NOW.toISOString() } }),
+    ]);
+    expect(JSON.stringify(updates())).not.toContain('failed');
     expect(deadLettered()).toEqual([]);
-    expect(metrics.connectorCounts[0]!.counts.deadLettered).toBe(1);
+    expect(visibilityChanges()).toEqual([]);
+    expect(metrics.connectorCounts[0]!.counts.deadLettered).toBe(0);
+  });
+
+  it('treats a 3xx as the platform unavailable (a redirect is not followed): retried, never a refusal', async () => {
+    stored([licence], [{ recordId: licence.id, version: 1 }]);
+    const platform = new ScriptedPlatform({ [licence.id]: [{ status: 301, text: 'moved' }, { status: 307, text: '' }, { status: 200, text: '' }] });
+    expect(await run(platform, event(message(licence.id, 1)))).toEqual({ batchItemFailures: [] });
+    expect(platform.posted).toHaveLength(3);
+    expect(deadLettered()).toEqual([]);
+    expect(updates()[0]!.ExpressionAttributeValues).toMatchObject({ ':delivered': 'delivered', ':n': 2 });
+  });
+
+  it('marks the delivery failed (`internal: <error name>`, no message) when a fault that is not the platform’s hits the message’s last receive; earlier receives change nothing', async () => {
+    stored([licence], [{ recordId: licence.id, version: 1 }]);
+    const denied = Object.assign(new Error(`KMS denied decrypting for ${IDENTITY_NUMBER}`), { name: 'AccessDeniedException' });
+    const cipher = async () => {
+      throw denied;
+    };
+    const early = message(licence.id, 1, MAX_RECEIVES - 1);
+    expect(await run(new ScriptedPlatform(), event(early), { deps: { cipher } })).toEqual({ batchItemFailures: [{ itemIdentifier: early.messageId }] });
+    expect(updates()).toEqual([]);
+
+    const last = message(licence.id, 1, MAX_RECEIVES);
+    expect(await run(new ScriptedPlatform(), event(last), { deps: { cipher } })).toEqual({ batchItemFailures: [{ itemIdentifier: last.messageId }] });
+    expect(updates()).toEqual([
+      expect.objectContaining({
+        Key: deliveryKey({ recordId: licence.id, version: 1, platform: 'national' }),
+        ExpressionAttributeValues: expect.objectContaining({ ':failedState': 'failed', ':reason': 'internal: AccessDeniedException', ':n': 0 }),
+      }),
+    ]);
+    expect(JSON.stringify(updates())).not.toContain(IDENTITY_NUMBER);
+    expect(deadLettered()).toEqual([]);
+    expect(metrics.connectorCounts.at(-1)!.counts.deadLettered).toBe(1);
   });
 
   it('never waits past the invocation’s time: a Retry-After longer than what is left ends the tries at once', async () => {
@@ -280,7 +365,9 @@ describe('connector', () => {
     const m = message(licence.id, 1);
     expect(await run(platform, event(m), { remainingMs: exchange.requestTimeoutSeconds * 1000 })).toEqual({ batchItemFailures: [{ itemIdentifier: m.messageId }] });
     expect(platform.posted).toEqual([]);
-    expect(updates()).toEqual([]);
+    // No attempt counted; the message is put off as any other the platform did not take.
+    expect(updates()).toEqual([expect.objectContaining({ ExpressionAttributeValues: { ':n': 0, ':due': plusSeconds(REDELIVERY_BASE_SECONDS * 2) } })]);
+    expect(visibilityChanges()).toEqual([{ QueueUrl: QUEUE_URL, ReceiptHandle: m.receiptHandle, VisibilityTimeout: REDELIVERY_BASE_SECONDS * 2 }]);
   });
 
   it('delivers the messages of a batch in parallel: a slow POST does not hold up the next', async () => {

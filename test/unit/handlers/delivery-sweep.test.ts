@@ -9,7 +9,7 @@ import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { exchange, platforms, queues, tables } from '../../../infra/catalogue.js';
+import { exchange, platforms, queues, schedules, tables } from '../../../infra/catalogue.js';
 import { deliveryKey, newDelivery, type Delivery, type PlatformName } from '../../../shared/upward/delivery-model.js';
 import type { ConnectorCounts, DeliveryMetrics } from '../../../shared/upward/delivery-metrics.js';
 import { SWEEP_MARGIN_MS } from '../../../shared/upward/delivery-sweep.js';
@@ -61,9 +61,9 @@ function queuesAccept() {
 }
 
 let metrics: RecordingMetrics;
-function run(remainingMs = 250_000) {
+function run(remainingMs = 250_000, event: unknown = {}) {
   const context: Context = { ...lambdaContext('credit-hub-deliverySweep'), getRemainingTimeInMillis: () => remainingMs };
-  return sweepHandler((ctx) => sweepDeps(ctx, { now: () => NOW }), () => metrics)({}, context);
+  return sweepHandler((ctx) => sweepDeps(ctx, { now: () => NOW }), () => metrics)(event, context);
 }
 const requeues = () => ddb.commandCalls(UpdateCommand, { TableName: DELIVERIES_TABLE }).map((c) => c.args[0].input);
 const sent = () => sqs.commandCalls(SendMessageBatchCommand).flatMap((c) => c.args[0].input.Entries!.map((e) => ({ url: c.args[0].input.QueueUrl, body: JSON.parse(e.MessageBody!) })));
@@ -97,6 +97,28 @@ describe('delivery sweep', () => {
     expect(sent()).toEqual([{ url: URLS.provincial, body: { recordId: 'pen_A', version: 1, platform: 'provincial' } }]);
     const listQuery = ddb.commandCalls(QueryCommand).map((c) => c.args[0].input).find((q) => q.FilterExpression)!;
     expect(listQuery).toMatchObject({ IndexName: 'owed', ExpressionAttributeValues: { ':before': new Date(NOW.getTime() - exchange.requeueAfterSeconds * 1000).toISOString() } });
+  });
+
+  it('at local start ({atStart: true}, the schedule’s localStartInput) queues again everything owed and not due later, however recently queued', async () => {
+    expect(schedules.deliverySweep.localStartInput).toEqual({ atStart: true });
+    const stale = owed('pen_A', 'provincial', 60);
+    const recent = owed('pen_B', 'provincial', 5);
+    const inFlight = owed('pen_C', 'national', 1, 0);
+    // Put off by the connector (the platform unavailable): due again in 2 minutes, its message still in the queue.
+    const dueLater = { ...owed('pen_D', 'national', 30), lastQueuedAt: new Date(NOW.getTime() + 120_000).toISOString() };
+    owedIndex({ provincial: [stale, recent], national: [inFlight, dueLater] });
+    ddb.on(UpdateCommand).resolves({});
+    queuesAccept();
+
+    const report = await run(250_000, schedules.deliverySweep.localStartInput);
+    expect(report.provincial).toMatchObject({ requeued: 2, complete: true });
+    expect(report.national).toMatchObject({ requeued: 0, complete: true });
+    expect(sent().map((m) => m.body.recordId).sort()).toEqual(['pen_A', 'pen_B']);
+    // A scheduled event (or anything else) sweeps with the catalogue's age.
+    ddb.resetHistory();
+    sqs.resetHistory();
+    await run(250_000, { 'detail-type': 'Scheduled Event', atStart: 'yes' });
+    expect(sent().map((m) => m.body.recordId)).toEqual(['pen_A']);
   });
 
   it('publishes each platform’s OldestOwedAgeSeconds: since the oldest owed delivery became owed, 0 when none is', async () => {

@@ -34,6 +34,9 @@ const URLS = {
 };
 for (const [name, url] of Object.entries(URLS)) process.env[queues[name as keyof typeof queues].envVar] = url;
 const DLQ_ARN = 'arn:aws-cn:sqs:cn-north-1:000000000000:hub-national-dlq';
+// The platform's queue's ARN, as the CDK stack sets it (queues.national.arnEnvVar): the move task's destination.
+const QUEUE_ARN = 'arn:aws-cn:sqs:cn-north-1:000000000000:hub-national';
+process.env[queues.national.arnEnvVar] = QUEUE_ARN;
 const NATIONAL_KEY = 'hub_national-platform-key-for-unit-tests-0123';
 
 const sqs = mockClient(SQSClient);
@@ -224,14 +227,14 @@ describe('POST /v1/dlq/{platform}/redrive', () => {
     expect(sqs.commandCalls(DeleteMessageCommand)).toHaveLength(0);
   });
 
-  it('on AWS: starts StartMessageMoveTask from the dead-letter queue’s ARN, back to the original queue (no destination)', async () => {
+  it('on AWS: starts StartMessageMoveTask from the dead-letter queue’s ARN to the platform’s queue (named: a message the connector dead-lettered itself has no source SQS knows)', async () => {
     sqs.on(GetQueueAttributesCommand).resolves({ Attributes: { ApproximateNumberOfMessages: '4', QueueArn: DLQ_ARN } });
     sqs.on(ListMessageMoveTasksCommand).resolves({ Results: [{ Status: 'COMPLETED', TaskHandle: 'old-task' }] });
     sqs.on(StartMessageMoveTaskCommand).resolves({ TaskHandle: 'task-1' });
     const res = await redrive('national');
     expect(res.status).toBe(202);
     expect(res.body).toEqual({ platform: 'national', redriven: 0, task: 'task-1' });
-    expect(sqs.commandCalls(StartMessageMoveTaskCommand).map((c) => c.args[0].input)).toEqual([{ SourceArn: DLQ_ARN }]);
+    expect(sqs.commandCalls(StartMessageMoveTaskCommand).map((c) => c.args[0].input)).toEqual([{ SourceArn: DLQ_ARN, DestinationArn: QUEUE_ARN }]);
     expect(sqs.commandCalls(ListMessageMoveTasksCommand)[0]!.args[0].input).toEqual({ SourceArn: DLQ_ARN, MaxResults: 1 });
     expect(sqs.commandCalls(ReceiveMessageCommand)).toHaveLength(0);
   });
@@ -243,6 +246,27 @@ describe('POST /v1/dlq/{platform}/redrive', () => {
     expect(sqs.commandCalls(StartMessageMoveTaskCommand)).toHaveLength(0);
     sqs.on(GetQueueAttributesCommand).resolves({ Attributes: { ApproximateNumberOfMessages: '0', QueueArn: DLQ_ARN } });
     expect((await redrive('national')).body).toEqual({ platform: 'national', redriven: 0, moved: 0 });
+  });
+
+  it('on AWS: a move task started by another redrive between the list and the start is reported, not a 500', async () => {
+    sqs.on(GetQueueAttributesCommand).resolves({ Attributes: { ApproximateNumberOfMessages: '4', QueueArn: DLQ_ARN } });
+    sqs
+      .on(ListMessageMoveTasksCommand)
+      .resolvesOnce({ Results: [{ Status: 'COMPLETED', TaskHandle: 'old-task' }] })
+      .resolves({ Results: [{ Status: 'RUNNING', TaskHandle: 'their-task' }] });
+    const refusal = Object.assign(new Error('There is already a task running. Only one active task is allowed for each source queue arn at a given time.'), { name: 'InvalidParameterValueException' });
+    sqs.on(StartMessageMoveTaskCommand).rejects(refusal);
+    const res = await redrive('national');
+    expect(res.status).toBe(202);
+    expect(res.body).toEqual({ platform: 'national', redriven: 0, task: 'their-task' });
+    expect(sqs.commandCalls(ListMessageMoveTasksCommand)).toHaveLength(2);
+  });
+
+  it('on AWS: a refusal of StartMessageMoveTask with no task running stays an error (500)', async () => {
+    sqs.on(GetQueueAttributesCommand).resolves({ Attributes: { ApproximateNumberOfMessages: '4', QueueArn: DLQ_ARN } });
+    sqs.on(ListMessageMoveTasksCommand).resolves({ Results: [] });
+    sqs.on(StartMessageMoveTaskCommand).rejects(Object.assign(new Error('Access to the resource is denied'), { name: 'AccessDenied' }));
+    expect((await redrive('national')).status).toBe(500);
   });
 
   it('says `more` when the invocation runs short of time, having done what it could', async () => {

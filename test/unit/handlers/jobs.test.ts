@@ -1,8 +1,8 @@
 /**
  * POST /v1/jobs/{name} and GET /v1/jobs/runs/{runId} (functions/jobs/handler.ts) with mocked AWS clients: the
  * operator starts a run (202 {runId}: the run stored waiting, the sync runner invoked asynchronously with it),
- * reads it back; every other key is refused; a bad body is 400 naming the field; publish / expire are not
- * available yet; an unknown run is 404; a runner that cannot be reached fails the run and answers 503.
+ * reads it back; every other key is refused; a bad body is 400 naming the field; an unknown job is 404; an
+ * unknown run is 404; a runner that cannot be reached fails the run and answers 503.
  */
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
@@ -98,12 +98,8 @@ describe('POST /v1/jobs/{name}', () => {
     expect(lambda.commandCalls(InvokeCommand)).toEqual([]);
   });
 
-  it('publish and expire: 404 not_found saying they are not available yet; another name: 404 not_found', async () => {
-    for (const name of ['publish', 'expire']) {
-      const res = await start(name, {});
-      expect(res.status).toBe(404);
-      expect(errorOf(res)).toMatchObject({ code: 'not_found', message: expect.stringContaining(`job ${name} is not available yet`) });
-    }
+  it('another name: 404 not_found', async () => {
+    // expire and publish are there now (test/unit/handlers/expire-job.test.ts, publish-job.test.ts).
     const other = await start('sync-everything', {});
     expect(errorOf(other)).toMatchObject({ code: 'not_found', message: expect.stringContaining('no such job') });
     expect(puts()).toEqual([]);

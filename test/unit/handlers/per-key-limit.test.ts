@@ -16,6 +16,8 @@ import { handler as batches } from '../../../functions/batches/handler.js';
 import { handler as dlq } from '../../../functions/dlq/handler.js';
 import { handler as feedback } from '../../../functions/feedback/handler.js';
 import { handler as jobs } from '../../../functions/jobs/handler.js';
+import { handler as objections } from '../../../functions/objections/handler.js';
+import { handler as publication } from '../../../functions/publication/handler.js';
 import { handler as records } from '../../../functions/records/handler.js';
 import { handler as sources } from '../../../functions/sources/handler.js';
 import { handler as submissions } from '../../../functions/submissions/handler.js';
@@ -88,6 +90,9 @@ describe('the per-key limit', () => {
     feedback: { handler: feedback, routeKey: 'POST /v1/feedback', key: DEPARTMENT_KEY, body: { items: [] } },
     dlq: { handler: dlq, routeKey: 'GET /v1/dlq/{platform}', key: OPERATOR_KEY, pathParameters: { platform: 'national' } },
     jobs: { handler: jobs, routeKey: 'POST /v1/jobs/{name}', key: OPERATOR_KEY, pathParameters: { name: 'sync-national' }, body: {} },
+    publication: { handler: publication, routeKey: 'GET /v1/reviews', key: OPERATOR_KEY },
+    // The operator's side; POST /v1/objections has no key and its own per-client limit (test/unit/handlers/objections.test.ts).
+    objections: { handler: objections, routeKey: 'GET /v1/objections', key: OPERATOR_KEY },
   };
 
   it('covers every function that authenticates', () => {
