@@ -26,6 +26,7 @@ import { join, resolve } from 'node:path';
 import { BatchWriteItemCommand, DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { build } from 'esbuild';
 import { bundling } from '../infra/bundling.js';
+import { stackBuildOptions } from '../infra/local/lambda-bundle.js';
 import { functions, tables } from '../infra/catalogue.js';
 import { LOCAL_REGION, readDataFolderCredentials } from '../infra/local/dynamodb-local.js';
 import { license } from '../test/support/fixtures.js';
@@ -136,15 +137,8 @@ async function bundles(): Promise<void> {
     const result = await build({
       entryPoints: [join(root, spec.entry)],
       outfile,
-      bundle: true,
-      format: bundling.format,
-      platform: bundling.platform,
-      target: bundling.target,
-      minify: bundling.minify,
+      ...stackBuildOptions,
       sourcemap: bundling.sourceMap,
-      mainFields: [...bundling.mainFields],
-      external: [...bundling.externalModules],
-      banner: { js: bundling.banner },
       metafile: true,
       logLevel: 'error',
     });

@@ -14,8 +14,20 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { buildSync } from 'esbuild';
+import { buildSync, type BuildOptions } from 'esbuild';
 import { bundling } from '../bundling.js';
+
+/** infra/bundling.ts as esbuild's own options: what NodejsFunction passes it (the source map aside). */
+export const stackBuildOptions = {
+  bundle: true,
+  format: bundling.format,
+  platform: bundling.platform,
+  target: bundling.target,
+  minify: bundling.minify,
+  mainFields: [...bundling.mainFields],
+  external: [...bundling.externalModules],
+  banner: { js: bundling.banner },
+} satisfies BuildOptions;
 
 const repoRoot = resolve(import.meta.dirname, '../..');
 export const BUNDLE_CACHE = join(repoRoot, 'node_modules', '.cache', 'hub-lambda-bundles');
@@ -23,16 +35,9 @@ export const BUNDLE_CACHE = join(repoRoot, 'node_modules', '.cache', 'hub-lambda
 /** The path of the bundle of a TypeScript (or JavaScript) entry, built now if its content is new. */
 export function bundledModule(entry: string): string {
   const built = buildSync({
+    ...stackBuildOptions,
     entryPoints: [entry],
-    bundle: true,
     write: false,
-    format: bundling.format,
-    platform: bundling.platform,
-    target: bundling.target,
-    minify: bundling.minify,
-    mainFields: [...bundling.mainFields],
-    external: [...bundling.externalModules],
-    banner: { js: bundling.banner },
     // The bundle's folder is not the entry's: the name comes from the hash below.
     outfile: join(BUNDLE_CACHE, 'bundle.mjs'),
     logLevel: 'silent',

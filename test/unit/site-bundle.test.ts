@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
-import { bundling } from '../../infra/bundling.js';
+import { stackBuildOptions } from '../../infra/local/lambda-bundle.js';
 import { renderFullSite } from '../../shared/site/full-site.js';
 import { pageHash } from '../../shared/site/page.js';
 import type { PublicRecord } from '../../shared/site/public-record.js';
@@ -33,15 +33,8 @@ describe('the site renderer in a Lambda bundle', () => {
   it('bundles with the stack options and renders the same pages', async () => {
     const result = await build({
       stdin: { contents: "export { renderFullSite } from './shared/site/full-site.ts'; export { pageHash } from './shared/site/page.ts';", resolveDir: process.cwd(), loader: 'ts' },
-      bundle: true,
+      ...stackBuildOptions,
       write: false,
-      format: bundling.format,
-      platform: bundling.platform,
-      target: bundling.target,
-      minify: bundling.minify,
-      mainFields: [...bundling.mainFields],
-      external: [...bundling.externalModules],
-      banner: { js: bundling.banner },
       logLevel: 'silent',
     });
     expect(result.errors).toEqual([]);
