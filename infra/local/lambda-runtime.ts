@@ -89,14 +89,18 @@ function peakRssMb(pid: number | undefined): number | undefined {
   }
 }
 
-/** The bundled entry of an environment process (lambda-environment-process.ts), built once per runtime process. */
-let processRunner: string | undefined;
+/** Bundles built by this runtime process, by entry: each entry is bundled once, not at every environment start. */
+const bundles = new Map<string, string>();
+function bundleOf(entry: string): string {
+  let path = bundles.get(entry);
+  if (path === undefined) bundles.set(entry, (path = bundledModule(entry)));
+  return path;
+}
 
 function processHost(data: EnvironmentData, env: NodeJS.ProcessEnv, heapMb: number): EnvironmentHost {
   // As Lambda runs it: the function's bundle, in a process that loads no TypeScript compiler (lambda-bundle.ts).
-  processRunner ??= bundledModule(PROCESS_RUNNER);
-  const bundled: EnvironmentData = { ...data, entry: bundledModule(data.entry) };
-  const child: ChildProcess = fork(processRunner, [], {
+  const bundled: EnvironmentData = { ...data, entry: bundleOf(data.entry) };
+  const child: ChildProcess = fork(bundleOf(PROCESS_RUNNER), [], {
     env: { ...env, [ENVIRONMENT_DATA_VAR]: JSON.stringify(bundled) },
     // The function's heap limit: its heapMb (NODE_OPTIONS on AWS), else its memory.
     execArgv: [`--max-old-space-size=${heapMb}`],
