@@ -114,6 +114,21 @@ export function refusal(action: Action, status: number, body: ErrorBody | string
   return `${action.zh}失败 (${action.en} failed): ${message}${details ? ` — ${details}` : ''} [HTTP ${status}${code ? ` ${code}` : ''}]${extra ? ` ${extra}` : ''}`;
 }
 
+/** The hub refused a request (an answer that is not retried): the one line to print, and the answer's status and error. */
+export class HubRefusal extends CliError {
+  override name = 'HubRefusal';
+  constructor(
+    message: string,
+    readonly status: number,
+    /** The API's `error.code`, when the answer had one. */
+    readonly code: string | undefined,
+    /** The API's `error.message`, when the answer had one. */
+    readonly apiMessage: string | undefined,
+  ) {
+    super(message);
+  }
+}
+
 export class HubClient {
   readonly url: string;
   readonly #key: string;
@@ -170,7 +185,10 @@ export class HubClient {
       }
       const code = typeof parsed === 'object' && parsed !== null ? (parsed as ErrorBody).error?.code : undefined;
       const retried = res.status === 503 || res.status === 429 || (res.status === 409 && code === 'idempotency_in_progress');
-      if (!retried) throw new CliError(refusal(options.action, res.status, parsed as ErrorBody | string, options.hints?.[res.status]));
+      if (!retried) {
+        const error = typeof parsed === 'object' && parsed !== null ? (parsed as ErrorBody).error : undefined;
+        throw new HubRefusal(refusal(options.action, res.status, parsed as ErrorBody | string, options.hints?.[res.status]), res.status, code, error?.message);
+      }
       if (attempt >= this.#policy.attempts) {
         throw new CliError(
           `${refusal(options.action, res.status, parsed as ErrorBody | string)} — 已尝试${attempt}次，请稍后重新运行同一命令 (still refused after ${attempt} attempts: run the same command again later)`,

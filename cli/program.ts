@@ -9,6 +9,7 @@
  *   hub sources add|list|rotate-key                         sources (operator key)
  *   hub jobs run JOB [--wait], hub jobs status RUN           the nightly syncs, on demand (operator key)
  *   hub dlq list|redrive PLATFORM                           an upward platform's dead letters (operator key)
+ *   hub reviews|records|policy|objections …                 review, repair, policy, objections (operator key: cli/publication-commands.ts)
  *
  * With the caller's own AWS credentials (the standard chain), never a function's role:
  *   hub operator rotate-key --table <SourcesTableName> [--region <region>]
@@ -38,6 +39,7 @@ import { terminalProgress, trackingProgress, type ProgressFactory } from './prog
 import { PUSH_LIMITS } from './push-chunks.js';
 import { formatPushSummary, pushFile, type PushSummary } from './push-file.js';
 import { progressPathFor } from './push-state.js';
+import { addPublicationCommands } from './publication-commands.js';
 import { FILE_ENCODINGS, FILE_FORMATS, formatFromPath, type FileEncoding, type FileFormat } from './record-reader.js';
 import { addSource, listSources, parseKinds, parseRole, rotateSourceKey, sourcesTable } from './sources.js';
 import { isHelp, usageMessage } from './usage-errors.js';
@@ -312,6 +314,8 @@ export function hubProgram(io: CliIo = processIo, outcome: Outcome = { exitCode:
     const totals = await redriveDeadLetters(clientFor(o), platform, notice, io.signal);
     io.stdout(o.json ? `${JSON.stringify(totals)}\n` : formatRedrive(totals));
   });
+
+  addPublicationCommands(program, { client: clientFor, stdout: io.stdout, notice, connectionOptions, ...signal });
 
   const operator = program.command('operator').description("the operator's (credit office's) key, written with your AWS credentials");
   operator
