@@ -599,8 +599,9 @@ export const functions = {
       // shared/site-publishing/site-index-store.ts: QueryCommands of a partition, BatchGetCommands of page hashes,
       // BatchWriteCommands of entries and hashes, and the publish run's ScanCommands of the whole table (its own index).
       sitePages: { actions: ['dynamodb:Query', 'dynamodb:Scan', 'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'] },
-      // shared/site-publishing/heads-scan.ts: the publish run's ScanCommand of the heads (a Scan names no key).
-      records: { actions: ['dynamodb:Scan'] },
+      // shared/site-publishing/heads-scan.ts: the publish run's ScanCommand of the heads (a Scan names no key), and setQueue(): a
+      // conditional UpdateCommand of a head an older hub stored without the review queue's index attributes (those two only).
+      records: { actions: ['dynamodb:Scan', 'dynamodb:UpdateItem'] },
       // The publish run's item (shared/jobs/runs-store.ts: GetCommand, conditional UpdateCommands; a scheduled run's PutCommand)
       // and the site's lease, which stream invocations take too (shared/jobs/job-lease.ts: UpdateCommands of LOCK#publish).
       jobs: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], leadingKeys: ['RUN#*', 'LOCK#*'] },

@@ -64,6 +64,19 @@ export function queueOf(head: StoredHead, since: string): Pick<StoredHead, 'publ
   return {};
 }
 
+/**
+ * A head written before the review queue existed (by an older hub: no `publicationQueue` attribute) that belongs in
+ * it: its index attributes, or undefined when it has them already or belongs nowhere (withheld, not published, ended,
+ * approved with no end). A record never decided on has waited since it first arrived; one decided on before has
+ * waited at least since its current version arrived (the best the head tells).
+ */
+export function missingQueueOf(head: StoredHead): Required<Pick<StoredHead, 'publicationQueue' | 'publicationQueueKey'>> | undefined {
+  if (head.publicationQueue !== undefined || !head.publication) return undefined;
+  const since = (head.publication.decisions ?? []).length === 0 ? (head.firstReceivedAt ?? head.receivedAt) : head.receivedAt;
+  const { publicationQueue, publicationQueueKey } = queueOf(head, since);
+  return publicationQueue !== undefined && publicationQueueKey !== undefined ? { publicationQueue, publicationQueueKey } : undefined;
+}
+
 /** `head` with its index attributes set from its publication (and none left over from an earlier state). */
 export function withQueue(head: StoredHead, since: string): StoredHead {
   const { publicationQueue: _q, publicationQueueKey: _k, ...rest } = head;

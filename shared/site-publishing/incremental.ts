@@ -7,7 +7,8 @@
  * 2. The entries: put where the record is listed now (a new place, or new data), deleted where it no longer is.
  * 3. The partitions touched, and each of their ancestors up to the index, are rendered again from the stored members;
  *    a partition left empty loses its page and its place in its parent (which is then rendered again too), one that
- *    gained its first member is added to its parent.
+ *    gained its first member is added to its parent. A search shard is rendered piece by piece instead: only the
+ *    pieces around the entry, and the shard's list of pieces when it changed (model.piecewise, search-pieces.ts).
  * 4. The record page is written (or deleted, when the record left the site); every page goes through writePages
  *    (hash compare: unchanged pages are not written).
  *
@@ -40,24 +41,38 @@ export async function publishChange(oldHead: StoredHead | undefined, newHead: St
   const id = after !== undefined ? model.recordId(after) : before !== undefined ? model.recordId(before) : undefined;
   if (id === undefined) return { before: false, after: false, written: 0, unchanged: 0, deleted: 0 };
 
-  const oldPlaces = new Map((before !== undefined ? model.placements(before) : []).map((p) => [p.pk, p.data]));
-  const newPlaces = new Map((after !== undefined ? model.placements(after) : []).map((p) => [p.pk, p.data]));
-  const puts: MemberWrite[] = [];
-  for (const [pk, data] of newPlaces) {
-    // A place the old image already had with the same data is written again all the same: a retry after a crash
-    // between the steps finds it missing otherwise. Only the pages depend on whether it changed.
-    puts.push({ pk, sk: id, data });
-  }
-  const removed = [...oldPlaces.keys()].filter((pk) => !newPlaces.has(pk));
-  const changed = new Set([...removed, ...[...newPlaces].filter(([pk, data]) => !isDeepStrictEqual(oldPlaces.get(pk), data)).map(([pk]) => pk)]);
+  // A place is a partition and the entry's sort key in it (the record id, or a search shard's name order).
+  const placesOf = (record: unknown) => new Map(model.placements(record).map((p) => [`${p.pk}\u0000${p.sk ?? id}`, { pk: p.pk, sk: p.sk ?? id, data: p.data }]));
+  const oldPlaces = before !== undefined ? placesOf(before) : new Map<string, MemberWrite>();
+  const newPlaces = after !== undefined ? placesOf(after) : new Map<string, MemberWrite>();
+  // A place the old image already had with the same data is written again all the same: a retry after a crash
+  // between the steps finds it missing otherwise. Only the pages depend on whether it changed.
+  const puts: MemberWrite[] = [...newPlaces.values()];
+  const removed = [...oldPlaces].filter(([key]) => !newPlaces.has(key)).map(([, place]) => place);
+  const changed = [...removed, ...[...newPlaces].filter(([key, place]) => !isDeepStrictEqual(oldPlaces.get(key)?.data, place.data)).map(([, place]) => place)];
 
   if (puts.length > 0) await index.putMembers(puts);
-  if (removed.length > 0) await index.deleteMembers(removed.map((pk) => ({ pk, sk: id })));
+  if (removed.length > 0) await index.deleteMembers(removed.map(({ pk, sk }) => ({ pk, sk })));
 
-  const { pages, deletions } = await refreshPartitions(changed, asOf, deps);
+  const piecewise = model.piecewise;
+  const pieceChanges = new Map<string, string[]>();
+  const touched = new Set<string>();
+  for (const { pk, sk } of changed) {
+    if (piecewise?.owns(pk)) pieceChanges.set(pk, [...(pieceChanges.get(pk) ?? []), sk]);
+    else touched.add(pk);
+  }
+  const { pages, deletions } = await refreshPartitions(touched, asOf, deps);
+  const afterWrites: (() => Promise<void>)[] = [];
+  for (const [pk, sks] of pieceChanges) {
+    const refreshed = await piecewise!.refresh(pk, sks, index);
+    pages.push(...refreshed.pages);
+    deletions.push(...refreshed.deletions);
+    afterWrites.push(refreshed.afterWrites);
+  }
   if (after !== undefined) pages.push(model.recordPage(after, asOf));
   else deletions.push(model.recordPath(id));
   const counts = await writePages(pages, deletions, deps);
+  for (const write of afterWrites) await write();
   return { before: before !== undefined, after: after !== undefined, ...counts };
 }
 

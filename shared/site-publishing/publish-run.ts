@@ -5,10 +5,12 @@
  *
  * Phases, each saved in the run's checkpoint page by page (publish-run-model.ts):
  * 1. records: the heads, page by page (a Scan): each published record's entries are written (tagged with the run id)
- *    and its page rendered and written where it changed;
+ *    and its page rendered and written where it changed; a head an older hub stored without the review queue's
+ *    index attributes gets them (indexForReview: the one write to the records table);
  * 2. partitions: a Scan of the site index; each list, subject and search partition is read once, its members not
  *    written by this run (records no longer published) removed, its page rendered from the rest (or left to the sweep
- *    when none are left), and its month noted; group members (days, months) not written by this run are removed;
+ *    when none are left), and its month noted (a search shard: its pieces and its list of pieces, the pieces' keys
+ *    written to its piece group); group members (days, months, pieces) not written by this run are removed;
  * 3. groups: the months noted, the sections and the index rendered again, their members written (tagged);
  *    the fixed pages (stylesheet, script, search and not-found pages);
  * 4. sweep: a Scan of the page hashes; a page this run did not render is deleted from the bucket and the index.
@@ -21,6 +23,7 @@
  * Logs counts and ids only.
  */
 import type { StoredHead } from '../domain/record-model.js';
+import { missingQueueOf } from '../publication/decisions.js';
 import type { JobLeases } from '../jobs/job-lease.js';
 import { describeError } from '../sync/run-sync.js';
 import type { HeadsScan } from './heads-scan.js';
@@ -208,6 +211,13 @@ async function processRun(stored: PublishRun, continued: boolean, token: string,
       for (const m of members) if (m.run !== runId) staleMembers.push({ pk: group.pk, sk: m.sk });
       const fresh = members.filter((m) => m.run === runId);
       if (fresh.length === 0) continue; // its page is not rendered: the sweep deletes it
+      if (deps.model.piecewise?.owns(group.pk)) {
+        // A search shard: its pieces and its list of them; the pieces' keys are its group's members (tagged).
+        const all = deps.model.piecewise.renderAll(group.pk, fresh);
+        pages.push(...all.pages);
+        for (const m of all.groupMembers) parentPuts.set(`${m.pk}\u0000${m.sk}`, { pk: m.pk, sk: m.sk, data: {}, run: runId });
+        continue;
+      }
       pages.push(deps.model.partitionPage(group.pk, fresh, asOf));
       for (const p of deps.model.parentsOf(group.pk)) {
         months.add(p.pk);
@@ -248,15 +258,39 @@ async function processRun(stored: PublishRun, continued: boolean, token: string,
   return 'finished';
 }
 
+/** Heads given their place in the review queue at once (conditional updates of one item each). */
+const QUEUE_UPDATES_IN_FLIGHT = 8;
+
+/**
+ * Heads an older hub wrote without the review queue's index attributes (no `publicationQueue`): those that belong in
+ * it (waiting for review; approved with an end, for the expire job) get them, by a conditional update that changes
+ * nothing else and makes no new version. Without it such a record would never be listed by GET /v1/reviews, nor
+ * ended by the expire job. A head that has them is not written: a second run writes nothing.
+ */
+async function indexForReview(heads: readonly StoredHead[], deps: PublishRunDeps): Promise<number> {
+  const missing = heads.flatMap((head) => {
+    const queue = missingQueueOf(head);
+    return queue ? [{ head, queue }] : [];
+  });
+  let set = 0;
+  for (let i = 0; i < missing.length; i += QUEUE_UPDATES_IN_FLIGHT) {
+    const done = await Promise.all(missing.slice(i, i + QUEUE_UPDATES_IN_FLIGHT).map(({ head, queue }) => deps.heads.setQueue(head.id, head.version, queue)));
+    set += done.filter(Boolean).length;
+  }
+  return set;
+}
+
 /** One page of heads: the entries of those published on asOf (tagged with the run), their pages written where changed. */
 async function publishHeads(heads: readonly StoredHead[], asOf: string, runId: string, deps: PublishRunDeps): Promise<{ written: WriteCounts; published: number }> {
+  const indexed = await indexForReview(heads, deps);
+  if (indexed > 0) deps.log?.('publish: heads an older hub stored put in the review queue index', { runId, heads: indexed });
   const members: MemberWrite[] = [];
   const pages: RenderedPage[] = [];
   for (const head of heads) {
     const record = deps.model.publicRecord(head, asOf);
     if (record === undefined) continue;
     const id = deps.model.recordId(record);
-    for (const place of deps.model.placements(record)) members.push({ pk: place.pk, sk: id, data: place.data, run: runId });
+    for (const place of deps.model.placements(record)) members.push({ pk: place.pk, sk: place.sk ?? id, data: place.data, run: runId });
     pages.push(deps.model.recordPage(record, asOf));
   }
   if (members.length > 0) await deps.index.putMembers(members);

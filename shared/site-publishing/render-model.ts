@@ -8,13 +8,15 @@
  * | `SECTION#<section>` | months with records | the section page (a kind, or 政务诚信专栏) | — |
  * | `INDEX` | every section's months | `index.html` | — (the root: always rendered) |
  * | `SUBJECT#<slug>` | records | the subject page | — |
- * | `SEARCH#<shard>` | records | the search shard (`search/<xx>.json`) | — |
+ * | `SEARCH#<shard>` | records (sk: searchSortKey, name then id) | the pieces of a search shard (search-pieces.ts) | — |
+ * | `SEARCHPIECES#<shard>` | the shard's pieces | the shard's file (`search/<xx>.json`) | — |
  */
 import { collectionsOf, parseCollection } from '../site/change-plan.js';
 import { listPagePath, monthOf, monthPagePath, kindPagePath, INDEX_PATH, isSection, parseListKey, SECTIONS, recordPath, subjectPath, type Section } from '../site/paths.js';
 import { toListEntry, toPublicRecord, type ListEntry, type PublicRecord } from '../site/public-record.js';
 import { renderIndex, renderKindPage, renderListPage, renderMonthPage, renderRecordPage, renderSubjectPage, staticAssets, subjectOfEntries } from '../site/render.js';
-import { renderSearchShard, searchShardPath } from '../site/search-index.js';
+import { searchShardPath, searchSortKey } from '../site/search-index.js';
+import { searchPieces, searchPartition } from './search-pieces.js';
 import type { Member } from './site-index-store.js';
 import type { Placement, SiteModel } from './site-model.js';
 
@@ -54,8 +56,10 @@ export const siteModel: SiteModel<PublicRecord> = {
     const data = entry as unknown as Record<string, unknown>;
     return collectionsOf(entry).map((collection) => {
       const parsed = parseCollection(collection);
-      const pk = parsed.type === 'list' ? `LIST#${parsed.key}` : parsed.type === 'subject' ? `SUBJECT#${parsed.slug}` : `SEARCH#${parsed.shard}`;
-      return { pk, data };
+      if (parsed.type === 'list') return { pk: `LIST#${parsed.key}`, data };
+      if (parsed.type === 'subject') return { pk: `SUBJECT#${parsed.slug}`, data };
+      // A search shard sorts its entries by name, so that a change reads only the names around it (search-pieces.ts).
+      return { pk: searchPartition(parsed.shard), sk: searchSortKey(entry), data };
     });
   },
 
@@ -101,8 +105,6 @@ export const siteModel: SiteModel<PublicRecord> = {
         const list = entries(members);
         return renderSubjectPage(subjectOfEntries(list), list);
       }
-      case 'SEARCH':
-        return renderSearchShard(key, entries(members));
       default:
         throw new RangeError(`not a partition of the site: ${JSON.stringify(pk.slice(0, 60))}`);
     }
@@ -124,6 +126,7 @@ export const siteModel: SiteModel<PublicRecord> = {
       case 'SUBJECT':
         return subjectPath(key);
       case 'SEARCH':
+        // Its list of pieces (the pieces themselves: search-pieces.ts).
         return searchShardPath(key);
       default:
         throw new RangeError(`not a partition of the site: ${JSON.stringify(pk.slice(0, 60))}`);
@@ -131,4 +134,6 @@ export const siteModel: SiteModel<PublicRecord> = {
   },
 
   fixedPages: () => staticAssets(),
+
+  piecewise: searchPieces,
 };

@@ -56,6 +56,12 @@ export interface SiteIndex {
   members(pk: string): Promise<Member[]>;
   /** Whether a partition has any member (strongly consistent). */
   hasMembers(pk: string): Promise<boolean>;
+  /**
+   * Members of a partition next to `sk` (strongly consistent): those after it in sort-key order (`forward`), or those
+   * before it, nearest first (`backward`); `sk` itself too when `inclusive`. At most `limit`: fewer when the partition
+   * ends first.
+   */
+  membersNear(pk: string, sk: string, direction: 'forward' | 'backward', inclusive: boolean, limit: number): Promise<Member[]>;
   /** The stored hashes of these pages (those that have one). */
   pages(paths: readonly string[]): Promise<Map<string, StoredPage>>;
   putPages(pages: readonly StoredPage[]): Promise<void>;
@@ -115,6 +121,30 @@ export class DynamoSiteIndex implements SiteIndex {
       new QueryCommand({ TableName: this.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk }, ProjectionExpression: 'sk', ConsistentRead: true, Limit: 1 }),
     );
     return (page.Items ?? []).length > 0;
+  }
+
+  async membersNear(pk: string, sk: string, direction: 'forward' | 'backward', inclusive: boolean, limit: number): Promise<Member[]> {
+    const operator = direction === 'forward' ? (inclusive ? '>=' : '>') : inclusive ? '<=' : '<';
+    const out: Member[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: `pk = :pk AND sk ${operator} :sk`,
+          ExpressionAttributeValues: { ':pk': pk, ':sk': sk },
+          ProjectionExpression: 'sk, #data, #run',
+          ExpressionAttributeNames: { '#data': 'data', '#run': 'run' },
+          ScanIndexForward: direction === 'forward',
+          Limit: limit - out.length,
+          ConsistentRead: true,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      for (const item of page.Items ?? []) out.push({ sk: String(item.sk), data: (item.data ?? {}) as Record<string, unknown>, ...(item.run !== undefined ? { run: String(item.run) } : {}) });
+      start = page.LastEvaluatedKey;
+    } while (start && out.length < limit);
+    return out;
   }
 
   async pages(paths: readonly string[]): Promise<Map<string, StoredPage>> {

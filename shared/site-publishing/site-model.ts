@@ -12,12 +12,31 @@
  */
 import type { StoredHead } from '../domain/record-model.js';
 import type { RenderedPage } from './page-writer.js';
-import type { Member } from './site-index-store.js';
+import type { Member, SiteIndex } from './site-index-store.js';
 
-/** Where a record's entry is listed: a partition key (`LIST#…`, `SUBJECT#…`) and the entry's data. */
+/** Where a record's entry is listed: a partition key (`LIST#…`, `SUBJECT#…`, `SEARCH#…`) and the entry's data. */
 export interface Placement {
   pk: string;
+  /** Its sort key in the partition: the record id unless the partition sorts its entries otherwise (a search shard: by name). */
+  sk?: string;
   data: Record<string, unknown>;
+}
+
+/**
+ * Partitions whose pages are pieces of the partition (the search shards: a file listing the pieces, and one file
+ * per piece), so that a change reads and renders the pieces around the members it changed, not the whole partition.
+ * The pieces' keys are kept as a group of their own in the site index (its members are the pieces' keys).
+ */
+export interface PiecewisePartitions {
+  owns(pk: string): boolean;
+  /**
+   * After members at `changed` (sort keys put or removed) changed in `pk`: the pages to write and to delete, and
+   * `afterWrites`, which brings the index's piece group up to date once they are written (so that a change cut
+   * short before it is done again whole). Reads only the runs of members around those sort keys.
+   */
+  refresh(pk: string, changed: readonly string[], index: SiteIndex): Promise<{ pages: RenderedPage[]; deletions: string[]; afterWrites: () => Promise<void> }>;
+  /** Every page of the partition from all its members (a publish run), and the piece group's members. */
+  renderAll(pk: string, members: readonly Member[]): { pages: RenderedPage[]; groupMembers: { pk: string; sk: string }[] };
 }
 
 export interface SiteModel<R = unknown> {
@@ -40,4 +59,6 @@ export interface SiteModel<R = unknown> {
   readonly permanent: readonly string[];
   /** Pages that do not depend on records (the not-found page, stylesheets, scripts). */
   fixedPages(): RenderedPage[];
+  /** Partitions rendered in pieces (partitionPage and partitionPath are not used for them). */
+  readonly piecewise?: PiecewisePartitions;
 }

@@ -11,6 +11,7 @@
  *
  * Logs counts and record ids only.
  */
+import { isDeepStrictEqual } from 'node:util';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
@@ -60,12 +61,25 @@ export function headsOf(record: DynamoDBRecord): { before?: StoredHead; after?: 
   return { ...(before ? { before } : {}), ...(after ? { after } : {}) };
 }
 
+/**
+ * A head given only the review queue's index attributes, at the same version (publish-run.ts indexForReview, for a
+ * head an older hub stored): nothing a page shows changed.
+ */
+function sameVersion(before: StoredHead | undefined, after: StoredHead | undefined): boolean {
+  if (before === undefined || after === undefined || before.version !== after.version) return false;
+  const { publicationQueue: _q1, publicationQueueKey: _k1, ...was } = before;
+  const { publicationQueue: _q2, publicationQueueKey: _k2, ...is } = after;
+  return isDeepStrictEqual(was, is);
+}
+
 export async function publishStream(event: DynamoDBStreamEvent, deps: StreamPublisherDeps, context?: Context): Promise<StreamReport> {
   const report: StreamReport = { records: event.Records.length, entered: 0, left: 0, failed: 0, deferred: false, ...ZERO_WRITE_COUNTS, batchItemFailures: [] };
   const asOf = todayInChina(deps.now());
-  // Most changes (a push waiting for review, a record that stays off the site) touch no page: no lease, no read.
+  // Most changes (a push waiting for review, a record that stays off the site, a head given its queue attributes)
+  // touch no page: no lease, no read.
   const touchesSite = event.Records.some((record) => {
     const { before, after } = headsOf(record);
+    if (sameVersion(before, after)) return false;
     return (before !== undefined && deps.model.publicRecord(before, asOf) !== undefined) || (after !== undefined && deps.model.publicRecord(after, asOf) !== undefined);
   });
   if (!touchesSite) return report;
@@ -83,6 +97,7 @@ export async function publishStream(event: DynamoDBStreamEvent, deps: StreamPubl
     let counts = ZERO_WRITE_COUNTS;
     const apply = async (record: DynamoDBRecord) => {
       const { before, after } = headsOf(record);
+      if (sameVersion(before, after)) return;
       const change = await publishChange(before, after, asOf, deps);
       counts = addCounts(counts, change);
       if (!change.before && change.after) report.entered++;

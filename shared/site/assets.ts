@@ -2,10 +2,13 @@
  * The site's static files: its stylesheet and the small search script. Files, not inline
  * blocks, so that `Content-Security-Policy: default-src 'self'` holds; the script only
  * enhances the search page (every record is reachable by links without it), builds results
- * with DOM text nodes (never innerHTML), and fetches one index shard per query
- * (search-index.ts).
+ * with DOM text nodes (never innerHTML), and fetches a shard's list of pieces and then
+ * only the pieces a query needs (search-index.ts).
  */
-import { SEARCH_SHARDS, SHARD_FUNCTION_SOURCE } from './search-index.js';
+import { SEARCH_FUNCTIONS_SOURCE } from './search-index.js';
+
+/** Results shown at a time: more pieces are read when the reader asks for more. */
+export const SEARCH_RESULTS_PAGE = 50;
 
 export const STYLESHEET = `:root {
   --text: #1b1b1b;
@@ -56,6 +59,8 @@ thead th { background: var(--band); }
 .search-form input { flex: 1 1 16rem; font-size: 1rem; padding: 0.4rem; border: 1px solid var(--muted); }
 .search-form button { font-size: 1rem; padding: 0.4rem 1.2rem; background: var(--link); color: #ffffff; border: 0; }
 .search-status { color: var(--muted); }
+#search-more { font-size: 1rem; padding: 0.4rem 1.2rem; background: var(--link); color: #ffffff; border: 0; }
+#search-more[hidden] { display: none; }
 .site-footer { border-top: 1px solid var(--line); color: var(--muted); font-size: 0.9rem; padding: 1rem; max-width: 72rem; margin: 2rem auto 0; }
 @media (max-width: 40rem) {
   .entries thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
@@ -68,63 +73,122 @@ thead th { background: var(--band); }
 
 /**
  * The search page's script. It reads the query (from the form, or `?q=` when a search link
- * is followed), fetches the one shard its first two characters name, and lists the entries
- * whose subject name begins with it.
+ * is followed), fetches the shard its first two characters name, then the pieces of that
+ * shard whose range may hold names beginning with the query, one after another until a page
+ * of results is found (a "more" button fetches the next ones), and lists the entries whose
+ * subject name begins with the query.
  */
 export const SEARCH_SCRIPT = `'use strict';
 (function () {
-${SHARD_FUNCTION_SOURCE}
-  var SHARDS = ${SEARCH_SHARDS};
+${SEARCH_FUNCTIONS_SOURCE}
+  var PAGE = ${SEARCH_RESULTS_PAGE};
   var SAFE_HREF = /^\\/records\\/[a-z0-9_]+\\.html$/;
+  var SAFE_ID = /^[0-9a-f]{12}$/;
   var KINDS = { 'license': '行政许可', 'penalty': '行政处罚', 'dishonest-debtor': '失信被执行人' };
   var form = document.getElementById('search-form');
   var input = document.getElementById('search-query');
   var status = document.getElementById('search-status');
   var results = document.getElementById('search-results');
-  if (!form || !input || !status || !results || SHARDS < 1) return;
+  if (!form || !input || !status || !results) return;
+  var more = document.createElement('button');
+  more.type = 'button';
+  more.id = 'search-more';
+  more.textContent = '显示更多结果';
+  more.hidden = true;
+  results.parentNode.insertBefore(more, results.nextSibling);
+  /** The search under way: its query, shard, the pieces still to read, how many results are shown. */
+  var current = null;
 
-  function normal(text) { return String(text).normalize('NFKC').trim().toLowerCase(); }
-
-  function show(items, query) {
-    while (results.firstChild) results.removeChild(results.firstChild);
-    var found = items.filter(function (item) { return normal(item.name).indexOf(query) === 0 && SAFE_HREF.test(item.href); });
-    status.textContent = found.length === 0 ? '未找到名称以“' + query + '”开头的公示信息。' : '找到 ' + found.length + ' 条公示信息。';
-    found.forEach(function (item) {
-      var li = document.createElement('li');
-      var link = document.createElement('a');
-      link.href = item.href;
-      link.textContent = item.title;
-      li.appendChild(link);
-      var text = '：' + item.name + '（' + item.label + '），' + (KINDS[item.kind] || '') + '，' + item.date;
-      li.appendChild(document.createTextNode(text));
-      if (item.objection) {
-        var mark = document.createElement('strong');
-        mark.className = 'badge objection-badge';
-        mark.textContent = '异议处理中';
-        li.appendChild(document.createTextNode(' '));
-        li.appendChild(mark);
-      }
-      results.appendChild(li);
+  function getJson(url) {
+    return fetch(url, { headers: { accept: 'application/json' } }).then(function (response) {
+      if (response.status === 404) return null;
+      if (!response.ok) throw new Error(String(response.status));
+      return response.json();
     });
   }
 
+  function append(item) {
+    var li = document.createElement('li');
+    var link = document.createElement('a');
+    link.href = item.href;
+    link.textContent = item.title;
+    li.appendChild(link);
+    var text = '：' + item.name + '（' + item.label + '），' + (KINDS[item.kind] || '') + '，' + item.date;
+    li.appendChild(document.createTextNode(text));
+    if (item.objection) {
+      var mark = document.createElement('strong');
+      mark.className = 'badge objection-badge';
+      mark.textContent = '异议处理中';
+      li.appendChild(document.createTextNode(' '));
+      li.appendChild(mark);
+    }
+    results.appendChild(li);
+  }
+
+  function report(search) {
+    var rest = search.pieces.length > 0;
+    more.hidden = !rest;
+    if (search.shown === 0 && !rest) status.textContent = '未找到名称以“' + search.query + '”开头的公示信息。';
+    else if (rest) status.textContent = '已显示 ' + search.shown + ' 条公示信息，还有更多。';
+    else status.textContent = '找到 ' + search.shown + ' 条公示信息。';
+  }
+
+  /** Reads pieces until a page of results is shown or none is left; a newer search stops an older one. */
+  function next(search) {
+    var target = search.shown + PAGE;
+    function step() {
+      if (search !== current) return undefined;
+      if (search.shown >= target || search.pieces.length === 0) return report(search);
+      var id = search.pieces.shift();
+      if (!SAFE_ID.test(id)) return step();
+      return getJson('/search/' + search.shard + '/' + id + '.json').then(function (piece) {
+        if (search !== current) return undefined;
+        var items = piece && Array.isArray(piece.items) ? piece.items : [];
+        items.forEach(function (item) {
+          if (searchKey(item.name).indexOf(search.query) === 0 && SAFE_HREF.test(item.href)) {
+            append(item);
+            search.shown++;
+          }
+        });
+        return step();
+      });
+    }
+    more.hidden = true;
+    status.textContent = '正在搜索……';
+    return Promise.resolve()
+      .then(step)
+      .catch(function () {
+        if (search === current) status.textContent = '搜索暂时不可用，请按类别浏览。';
+      });
+  }
+
   function search(raw) {
-    var query = normal(raw);
+    var query = searchKey(raw);
+    while (results.firstChild) results.removeChild(results.firstChild);
+    more.hidden = true;
+    current = null;
     if (query.length < 2) {
       status.textContent = '请输入至少两个字。';
       return;
     }
+    var shard = shardOf(query);
+    var started = { query: query, shard: shard, pieces: [], shown: 0 };
+    current = started;
     status.textContent = '正在搜索……';
-    fetch('/search/' + shardOf(query) + '.json', { headers: { accept: 'application/json' } })
-      .then(function (response) {
-        if (response.status === 404) return { items: [] };
-        if (!response.ok) throw new Error(String(response.status));
-        return response.json();
+    getJson('/search/' + shard + '.json')
+      .then(function (index) {
+        if (started !== current) return undefined;
+        started.pieces = index && Array.isArray(index.pieces) ? piecesFor(index.pieces, query) : [];
+        return next(started);
       })
-      .then(function (shard) { show(Array.isArray(shard.items) ? shard.items : [], query); })
-      .catch(function () { status.textContent = '搜索暂时不可用，请按类别浏览。'; });
+      .catch(function () {
+        if (started === current) status.textContent = '搜索暂时不可用，请按类别浏览。';
+      });
   }
 
+  more.addEventListener('click', function () {
+    if (current) next(current);
+  });
   form.addEventListener('submit', function (event) {
     event.preventDefault();
     var url = new URL(window.location.href);

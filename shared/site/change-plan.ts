@@ -28,7 +28,8 @@ import { searchShardOf, searchShardPath } from './search-index.js';
 
 /**
  * A set of entries with a page of its own: a day list (`list:penalty/2026/11/28`), a subject
- * (`subject:<slug>`), a search shard (`search:3f`). Strings, so that plans merge with a Set.
+ * (`subject:<slug>`), a search shard (`search:3f`: its file lists its pieces, and the entry is in one
+ * of them, search-index.ts). Strings, so that plans merge with a Set.
  */
 export type Collection = `list:${string}` | `subject:${string}` | `search:${string}`;
 
@@ -51,7 +52,10 @@ export function parseCollection(collection: Collection): ParsedCollection {
   return { type: 'search', shard: name };
 }
 
-/** The page of a collection (where it is written, or deleted when the collection is empty). */
+/**
+ * The page of a collection (where it is written, or deleted when the collection is empty); of a search shard, its
+ * file listing its pieces (the piece an entry is in depends on the shard's other entries: search-index.ts).
+ */
 export function collectionPath(collection: Collection): string {
   const parsed = parseCollection(collection);
   if (parsed.type === 'list') return listPagePath(parsed.key);

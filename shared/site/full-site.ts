@@ -9,7 +9,7 @@ import type { SitePage } from './page.js';
 import { monthOf, parseListKey, type Section, SECTIONS } from './paths.js';
 import { type ListEntry, type PublicRecord, toListEntry } from './public-record.js';
 import { renderIndex, renderKindPage, renderListPage, renderMonthPage, renderRecordPage, renderSubjectPage, staticAssets, subjectOfEntries } from './render.js';
-import { renderSearchShard } from './search-index.js';
+import { renderSearchShardPages } from './search-index.js';
 
 /** Pages of `records` (each record once; ids must be unique), static assets included, in a stable order. */
 export function renderFullSite(records: readonly PublicRecord[]): SitePage[] {
@@ -40,7 +40,7 @@ export function renderFullSite(records: readonly PublicRecord[]): SitePage[] {
     } else if (parsed.type === 'subject') {
       pages.push(renderSubjectPage(subjectOfEntries(entries), entries));
     } else {
-      pages.push(renderSearchShard(parsed.shard, entries));
+      pages.push(...renderSearchShardPages(parsed.shard, entries));
     }
   }
   const monthsBySection: Partial<Record<Section, string[]>> = {};

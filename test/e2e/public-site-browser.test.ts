@@ -368,4 +368,49 @@ describe('the public site in a browser', () => {
     },
     180_000,
   );
+
+  browserTest(
+    `a reader searches by the first characters of a name (the shard's list of pieces, then a piece) and follows a result to the record; unpublished records are not found${browserTitle}`,
+    async () => {
+      expect(HAVE_CHROMIUM, `${CHROMIUM} is missing: CI must install Debian's chromium (.ci/run)`).toBe(true);
+      let browser: Browser | undefined;
+      try {
+        browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+        const context = await browser.newContext({ viewport: { width: 1200, height: 900 }, locale: 'zh-CN' });
+        const page = await context.newPage();
+        const breaches: string[] = [];
+        page.on('console', (message) => {
+          // A shard no published name falls in has no file: its 404 (the browser logs it) means "nothing found".
+          const url = message.location().url;
+          if (message.type() === 'error' && !url.endsWith('/favicon.ico') && !/\/search\/[0-9a-f]{2}\.json$/.test(url)) breaches.push(`${message.text()} [${url}]`);
+        });
+        page.on('pageerror', (error) => breaches.push(error.message));
+
+        await page.goto(`${stack.siteUrl}/search.html`);
+        await page.locator('#search-query').fill('上海某某');
+        await page.locator('#search-form button[type="submit"]').click();
+        await expect.poll(() => page.locator('#search-status').innerText(), { timeout: 15_000 }).toBe('找到 2 条公示信息。');
+        const found = await page.locator('#search-results li').allInnerTexts();
+        expect(found.join('\n')).toContain('上海某某贸易有限公司');
+        expect(found.join('\n')).toContain('上海某某餐饮有限公司');
+        expect(await page.locator('#search-more').isVisible()).toBe(false);
+        expect(await seriousViolations(page), 'the search page with results').toEqual([]);
+        const target = `/${recordPath(ids.companyPenalty!)}`;
+        await Promise.all([page.waitForURL(`${stack.siteUrl}${target}`), page.locator(`#search-results a[href="${target}"]`).click()]);
+        expect(await page.locator('body').innerText()).toContain('上海某某贸易有限公司');
+
+        // A search link (?q=) finds the person by the first two characters of the name; a withheld record is not found.
+        await page.goto(`${stack.siteUrl}/search.html?q=${encodeURIComponent(PERSON_NAME.slice(0, 2))}`);
+        await expect.poll(() => page.locator('#search-status').innerText(), { timeout: 15_000 }).toMatch(/^找到 \d+ 条公示信息。$/);
+        expect(await page.locator('#search-results').innerText()).toContain(PERSON_NAME);
+        await page.goto(`${stack.siteUrl}/search.html?q=${encodeURIComponent('暂缓公示')}`);
+        await expect.poll(() => page.locator('#search-status').innerText(), { timeout: 15_000 }).toBe('未找到名称以“暂缓公示”开头的公示信息。');
+        expect(breaches, 'console errors (a CSP breach shows here)').toEqual([]);
+        await context.close();
+      } finally {
+        await browser?.close();
+      }
+    },
+    180_000,
+  );
 });

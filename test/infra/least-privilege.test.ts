@@ -209,8 +209,9 @@ const DYNAMO_CALLS: Record<string, Record<string, TableAccess>> = {
     // BatchGetCommands of PAGE#<path> hashes, BatchWriteCommands of entries, group members and hashes (puts and deletes),
     // and the publish run's ScanCommands of the whole table (its own index: a Scan names no key, so no LeadingKeys).
     sitePages: { actions: ['dynamodb:Query', 'dynamodb:Scan', 'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'] },
-    // shared/site-publishing/heads-scan.ts DynamoHeadsScan: the publish run's ScanCommand of the heads (filter sk = HEAD).
-    records: { actions: ['dynamodb:Scan'] },
+    // shared/site-publishing/heads-scan.ts DynamoHeadsScan: the publish run's ScanCommand of the heads (filter sk = HEAD), and
+    // setQueue(): a conditional UpdateCommand of the review queue's two index attributes on a head an older hub stored without them.
+    records: { actions: ['dynamodb:Scan', 'dynamodb:UpdateItem'] },
     // DynamoRunsStore (through publishRuns): get() GetCommand, create() (a scheduled run) PutCommand, the rest conditional
     // UpdateCommands of RUN#<id>; DynamoJobLeases: UpdateCommands of LOCK#publish (runs and stream invocations alike).
     jobs: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], leadingKeys: ['RUN#*', 'LOCK#*'] },

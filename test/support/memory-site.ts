@@ -5,6 +5,7 @@
  */
 import type { JobLeases, Lease, TakeResult } from '../../shared/jobs/job-lease.js';
 import type { SitePage } from '../../shared/site/page.js';
+import { compareKeys } from '../../shared/site/search-index.js';
 import type { PublishCheckpoint, PublishCounts, PublishRun, PublishRuns } from '../../shared/site-publishing/publish-run-model.js';
 import type { SiteBucket, SiteObject } from '../../shared/site-publishing/site-bucket.js';
 import type { Member, MemberWrite, ScanPage, SiteIndex, StoredPage } from '../../shared/site-publishing/site-index-store.js';
@@ -19,7 +20,8 @@ interface Item {
 }
 
 const keyOf = (pk: string, sk: string) => `${pk}\u0000${sk}`;
-const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+/** Code-point order (UTF-8 byte order), as DynamoDB sorts string keys (not UTF-16 code-unit order). */
+const compare = compareKeys;
 
 export class MemorySiteIndex implements SiteIndex {
   readonly items = new Map<string, Item>();
@@ -49,6 +51,15 @@ export class MemorySiteIndex implements SiteIndex {
 
   async hasMembers(pk: string): Promise<boolean> {
     return [...this.items.values()].some((i) => i.pk === pk);
+  }
+
+  async membersNear(pk: string, sk: string, direction: 'forward' | 'backward', inclusive: boolean, limit: number): Promise<Member[]> {
+    const all = await this.members(pk);
+    const near = all.filter((m) => {
+      const c = compare(m.sk, sk);
+      return direction === 'forward' ? c > 0 || (inclusive && c === 0) : c < 0 || (inclusive && c === 0);
+    });
+    return (direction === 'forward' ? near : near.reverse()).slice(0, limit);
   }
 
   async pages(paths: readonly string[]): Promise<Map<string, StoredPage>> {

@@ -12,7 +12,7 @@ import { addMonths, todayInChina } from '../../shared/domain/dates.js';
 import { isPublishedOn } from '../../shared/domain/publication.js';
 import { decidePush, dishonestyPublication, GRADE, licencePublication, type StoredHead } from '../../shared/domain/record-model.js';
 import { addWorkingDays, isWorkingDay } from '../../shared/domain/workdays.js';
-import { approve, clearObjection, expire, isRefusal, markObjection, repair, revoke, withhold, type DecisionContext, type Outcome } from '../../shared/publication/decisions.js';
+import { approve, clearObjection, expire, isRefusal, markObjection, missingQueueOf, repair, revoke, withhold, type DecisionContext, type Outcome } from '../../shared/publication/decisions.js';
 import { objectionDeadlines, overdue } from '../../shared/publication/objection-model.js';
 import { DEFAULT_POLICY, onArrival, type PublicationPolicy } from '../../shared/publication/policy.js';
 import { newVersionOf } from '../../shared/upward/fanout.js';
@@ -261,5 +261,29 @@ describe('every decision reaches the upward platforms', () => {
       expect(version, after.publication.state).toMatchObject({ id: after.id, version: before.version + 1 });
       expect(operationOf(version!)).toBe(operation);
     }
+  });
+});
+
+describe('heads an older hub stored without the review queue attributes', () => {
+  const bare = (head: StoredHead): StoredHead => {
+    const { publicationQueue: _q, publicationQueueKey: _k, ...rest } = head;
+    return rest;
+  };
+
+  it('belong where a decision would have put them: waiting since they first arrived (never decided on), approved by their end', () => {
+    const later = '2026-06-02T03:00:00.000Z';
+    expect(missingQueueOf(penaltyHead({ receivedAt: later, version: 3 }))).toEqual({ publicationQueue: 'review', publicationQueueKey: AT });
+    const approvedHead = bare(written(approve(arrived(penaltyHead()), ctx('2026-05-21'))));
+    expect(missingQueueOf(approvedHead)).toEqual({ publicationQueue: 'approved', publicationQueueKey: approvedHead.publication.until });
+    // Decided on before, and back in review since a new version arrived: waiting at least since that version.
+    const back = bare({ ...approvedHead, publication: { ...approvedHead.publication, state: 'pending-review' }, receivedAt: later });
+    expect(missingQueueOf(back)).toEqual({ publicationQueue: 'review', publicationQueueKey: later });
+  });
+
+  it('are left alone when they have their place already, or belong in neither queue', () => {
+    expect(missingQueueOf(arrived(penaltyHead()))).toBeUndefined();
+    expect(missingQueueOf(bare(written(withhold(arrived(penaltyHead()), ctx('2026-05-21'), '核实中'))))).toBeUndefined();
+    expect(missingQueueOf(penaltyHead({}, GRADE.minor))).toBeUndefined();
+    expect(missingQueueOf(bare(penaltyHead({ publication: { ...licencePublication(DECIDED), state: 'approved' } })))).toBeUndefined();
   });
 });

@@ -22,7 +22,7 @@ function handler() {
     model: siteModel,
     runs,
     leases: new MemoryLeases(),
-    heads: { scan: async () => ({ heads: [] }) },
+    heads: { scan: async () => ({ heads: [] }), setQueue: async () => false },
     continueLater: async () => undefined,
     limits: publishRunLimits,
     leaseMs: publishRunLimits.leaseMs,

@@ -4,9 +4,9 @@
  * batches of 25 with unprocessed items sent again, the run's scans), the site bucket (Content-Type and Cache-Control
  * on every PUT) and the scan of record heads.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DynamoHeadsScan } from '../../shared/site-publishing/heads-scan.js';
@@ -146,5 +146,41 @@ describe('DynamoHeadsScan', () => {
       ExpressionAttributeValues: { ':head': 'HEAD' },
       Limit: 200,
     });
+  });
+
+  it('sets the review queue attributes of a head only while it has none and is at the version read, and says when it did not', async () => {
+    const heads = new DynamoHeadsScan(doc, 'hub-records');
+    ddb.on(UpdateCommand).resolvesOnce({}).rejectsOnce(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
+    expect(await heads.setQueue('pen_a', 3, { publicationQueue: 'review', publicationQueueKey: '2026-11-01T02:00:00.000Z' })).toBe(true);
+    expect(await heads.setQueue('pen_a', 3, { publicationQueue: 'review', publicationQueueKey: '2026-11-01T02:00:00.000Z' })).toBe(false);
+    expect(ddb.commandCalls(UpdateCommand)[0]!.args[0].input).toEqual({
+      TableName: 'hub-records',
+      Key: { pk: 'REC#pen_a', sk: 'HEAD' },
+      UpdateExpression: 'SET publicationQueue = :queue, publicationQueueKey = :key',
+      ConditionExpression: 'attribute_exists(pk) AND version = :version AND attribute_not_exists(publicationQueue)',
+      ExpressionAttributeValues: { ':queue': 'review', ':key': '2026-11-01T02:00:00.000Z', ':version': 3 },
+    });
+    ddb.on(UpdateCommand).rejects(new Error('ProvisionedThroughputExceededException'));
+    await expect(heads.setQueue('pen_a', 3, { publicationQueue: 'approved', publicationQueueKey: '2029-01-01' })).rejects.toThrow('ProvisionedThroughputExceeded');
+  });
+});
+
+describe('DynamoSiteIndex.membersNear', () => {
+  it('reads the members after or before a sort key, nearest first, strongly consistent, until it has the number asked for', async () => {
+    ddb
+      .on(QueryCommand)
+      .resolvesOnce({ Items: [{ sk: 'b', data: { n: 1 } }], LastEvaluatedKey: { pk: 'SEARCH#3f', sk: 'b' } })
+      .resolvesOnce({ Items: [{ sk: 'c', data: { n: 2 }, run: 'run_1' }] });
+    expect(await index.membersNear('SEARCH#3f', 'a', 'forward', false, 2)).toEqual([
+      { sk: 'b', data: { n: 1 } },
+      { sk: 'c', data: { n: 2 }, run: 'run_1' },
+    ]);
+    const [first, second] = ddb.commandCalls(QueryCommand).map((c) => c.args[0].input);
+    expect(first).toMatchObject({ KeyConditionExpression: 'pk = :pk AND sk > :sk', ExpressionAttributeValues: { ':pk': 'SEARCH#3f', ':sk': 'a' }, ScanIndexForward: true, Limit: 2, ConsistentRead: true });
+    expect(second).toMatchObject({ Limit: 1, ExclusiveStartKey: { pk: 'SEARCH#3f', sk: 'b' } });
+    ddb.reset();
+    ddb.on(QueryCommand).resolves({ Items: [] });
+    expect(await index.membersNear('SEARCH#3f', 'z', 'backward', true, 5)).toEqual([]);
+    expect(ddb.commandCalls(QueryCommand)[0]!.args[0].input).toMatchObject({ KeyConditionExpression: 'pk = :pk AND sk <= :sk', ScanIndexForward: false, Limit: 5 });
   });
 });

@@ -115,8 +115,9 @@ describe('publishing one change', () => {
     expect(left[recordPath(record.id)]).toBeUndefined();
     expect(left[subjectPath(record.subjectSlug)]).toBeUndefined();
     expect(left[listPagePath(listKeysFor(record)[0]!)]).toBeUndefined();
-    // Record, subject, day list, search shard and month pages: gone. The index and the (empty) section pages remain.
-    expect(report.deleted).toBe(5);
+    // Record, subject, day list, month pages and the search shard's two files (its list of pieces, its one piece):
+    // gone. The index and the (empty) section pages remain.
+    expect(report.deleted).toBe(6);
     expect(left).toEqual(expected([]));
     expect(Object.keys(left).filter((path) => !FIXED.has(path))).toEqual(['index.html', 'lists/dishonest-debtor/index.html', 'lists/gov/index.html', 'lists/license/index.html', 'lists/penalty/index.html']);
   });
@@ -207,6 +208,7 @@ function runHarness(heads: StoredHead[], options: { pageSize?: number; invocatio
   const runs = new MemoryPublishRuns();
   const leases = new MemoryLeases();
   const continued: string[] = [];
+  const queueWrites: { id: string; publicationQueue: string; publicationQueueKey: string }[] = [];
   let calls = 0;
   let records = heads;
   const deps: PublishRunDeps = {
@@ -220,6 +222,15 @@ function runHarness(heads: StoredHead[], options: { pageSize?: number; invocatio
         const from = start ? Number(start.at) : 0;
         const page = records.slice(from, from + limit);
         return { heads: page, ...(from + limit < records.length ? { next: { at: from + limit } } : {}) };
+      },
+      // As DynamoDB does it: on condition that the head is still at that version and has no queue attributes yet.
+      setQueue: async (id, version, queue) => {
+        const at = records.findIndex((h) => h.id === id);
+        const head = records[at];
+        if (!head || head.version !== version || head.publicationQueue !== undefined) return false;
+        records = records.map((h, i) => (i === at ? { ...h, ...queue } : h));
+        queueWrites.push({ id, ...queue });
+        return true;
       },
     },
     continueLater: async (event) => {
@@ -240,6 +251,8 @@ function runHarness(heads: StoredHead[], options: { pageSize?: number; invocatio
     runs,
     continued,
     deps,
+    queueWrites,
+    records: () => records,
     setRecords: (next: StoredHead[]) => (records = next),
     resetBudget: () => (calls = 0),
   };
@@ -275,6 +288,34 @@ describe('the publish run', () => {
     const again = await startRun(h);
     expect(await runPublish({ runId: again }, h.deps)).toBe('completed');
     expect(h.runs.runs.get(again)!.counts).toMatchObject({ pagesWritten: 0, pagesDeleted: 0 });
+  });
+
+  it('puts heads an older hub stored without the review queue attributes in the queue, once, changing nothing else', async () => {
+    const bare = (head: StoredHead): StoredHead => {
+      const { publicationQueue: _q, publicationQueueKey: _k, ...rest } = head;
+      return rest;
+    };
+    const waiting = bare(await penalty(factory.deps, penaltyRaw('Q1', daysAgo(9))));
+    const ending = bare(approved(await penalty(factory.deps, penaltyRaw('Q2', daysAgo(9)))));
+    const stopped = bare(withheld(await penalty(factory.deps, penaltyRaw('Q3', daysAgo(9)))));
+    const indexed = { ...approved(await penalty(factory.deps, penaltyRaw('Q4', daysAgo(9)))), publicationQueue: 'approved' as const, publicationQueueKey: '2099-01-01' };
+    expect(waiting.publication.state).toBe('pending-review');
+    expect(ending.publication.until).toBeDefined();
+    const h = runHarness([waiting, ending, stopped, indexed], { pageSize: 3 });
+    expect(await runPublish({ runId: await startRun(h) }, h.deps)).toBe('completed');
+    // Waiting since it arrived (never decided on); approved: by its end, for the expire job. Withheld: nowhere.
+    expect(h.queueWrites).toEqual([
+      { id: waiting.id, publicationQueue: 'review', publicationQueueKey: waiting.firstReceivedAt },
+      { id: ending.id, publicationQueue: 'approved', publicationQueueKey: ending.publication.until },
+    ]);
+    const after = new Map(h.records().map((x) => [x.id, x]));
+    expect(after.get(waiting.id)).toEqual({ ...waiting, publicationQueue: 'review', publicationQueueKey: waiting.firstReceivedAt });
+    expect(after.get(stopped.id)).toEqual(stopped);
+    expect(after.get(indexed.id)).toEqual(indexed);
+    // The site is the same as without them: the attributes are not on any page.
+    expect(h.bucket.contents()).toEqual(expected([waiting, ending, stopped, indexed]));
+    expect(await runPublish({ runId: await startRun(h) }, h.deps)).toBe('completed');
+    expect(h.queueWrites).toHaveLength(2);
   });
 
   it('takes down what is no longer published (withheld, or its period over by the date alone) and what changed', async () => {

@@ -69,6 +69,21 @@ describe('publishing the records stream', () => {
     expect([...leases.leases.values()].every((l) => l.until === 0)).toBe(true);
   });
 
+  it('a head written again at the same version (given its review queue attributes) touches no page and takes no lease', async () => {
+    const head = approved(await penalty(factory.deps, penaltyRaw('Q', daysAgo(3))));
+    const { bucket, index, leases, deps: d } = deps();
+    await publishStream({ Records: [streamRecord(undefined, head)] }, d);
+    const requests = bucket.requests();
+    const items = index.items.size;
+    const lease = leases.leases.get('publish');
+    expect(lease).toBeDefined();
+    const indexed = { ...head, publicationQueue: 'approved' as const, publicationQueueKey: head.publication.until ?? '2099-12-31' };
+    expect(await publishStream({ Records: [streamRecord(head, indexed)] }, d)).toMatchObject({ records: 1, written: 0, unchanged: 0, deleted: 0, failed: 0 });
+    expect(bucket.requests()).toEqual(requests);
+    expect(index.items.size).toBe(items);
+    expect(leases.leases.get('publish')).toBe(lease); // never taken: the same object, untouched
+  });
+
   it('publishes as of the clock’s day in China: a period beginning tomorrow is published once the clock is there', async () => {
     const head = approved(await penalty(factory.deps, penaltyRaw('C', daysAgo(1))));
     const fromTomorrow = { ...head, publication: { ...head.publication, from: daysAgo(-1) } };
