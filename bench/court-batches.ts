@@ -9,7 +9,8 @@
  * - the ingest worker's peak RSS: batchIngest runs in a process of its own (HUB_LAMBDA_PROCESS_FUNCTIONS), and
  *   each invocation's REPORT line gives its peak (VmHWM), as Lambda's "Max Memory Used" does;
  * - DynamoDB write units per row, from what the ingest's own calls reported (ReturnConsumedCapacity, summed
- *   per invocation in its log line), as DynamoDB Local reports them and as AWS would price them;
+ *   per invocation in its log line), as DynamoDB Local reports them and as AWS would price them (a new record is
+ *   a conditional PutItem of its head, taken as reported; an update's two items are a transaction, repriced);
  * - raw BatchWriteItem items/s of the stored heads under new keys (25 per request, 4 in flight), and the ratio.
  *
  * The records stream's mappings to the upward fan-out and to the site publisher are disabled in this stack
@@ -159,11 +160,13 @@ export async function courtBatchBenchmark(spec: CourtBatchCase, line: (s: string
 
       const ingestRate = rate(spec.rows, ingestMs);
       const rawRate = rate(raw.items, raw.ms);
-      // DynamoDB Local's TransactWriteItems capacity figures are not AWS's (README, Benchmarks): the stored items'
+      // A new record is one conditional PutItem of its head, which DynamoDB Local reports per item as AWS bills it:
+      // taken as reported, with the checkpoints. An update writes two items (head and old version) in a transaction,
+      // and DynamoDB Local's TransactWriteItems capacity figures are not AWS's (README, Benchmarks): those items'
       // units come from their plain BatchWriteItem (same items, same table and index), doubled as AWS prices a
-      // transactional write; each new record puts one item (its head), each update two (head and old version).
+      // transactional write.
       const unitsPerItem = raw.writeUnits / raw.items;
-      const transactionalItems = counts.accepted + 2 * counts.updated;
+      const transactionalItems = 2 * counts.updated;
       const otherWriteUnits = figures.writeUnits - figures.transactWriteUnits;
       const awsWriteUnits = 2 * unitsPerItem * transactionalItems + otherWriteUnits;
       line(
@@ -173,8 +176,8 @@ export async function courtBatchBenchmark(spec: CourtBatchCase, line: (s: string
       line(`court batch ${name}: ingest worker peak RSS ${figures.peakRssMb} MB (goal ≤ 256 MB; its own process, Lambda memory 512 MB)`);
       line(
         `court batch ${name}: DynamoDB write units per row ${(awsWriteUnits / spec.rows).toFixed(2)} on AWS ` +
-          `(${transactionalItems} items in transactions at 2 × ${unitsPerItem.toFixed(2)} units, their plain BatchWriteItem's ReturnConsumedCapacity, ` +
-          `+ ${otherWriteUnits} units of checkpoints as reported); read units per row ${(figures.readUnits / spec.rows).toFixed(3)}`,
+          `(${transactionalItems} items of updates in transactions at 2 × ${unitsPerItem.toFixed(2)} units, their plain BatchWriteItem's ReturnConsumedCapacity, ` +
+          `+ ${otherWriteUnits} units as reported: ${counts.accepted} new records' conditional PutItems and the checkpoints); read units per row ${(figures.readUnits / spec.rows).toFixed(3)}`,
       );
       line(`court batch ${name}: raw BatchWriteItem of the first ${raw.items} stored heads in ${(raw.ms / 1000).toFixed(1)} s = ${rawRate} items/s (${RAW_BATCH} per request, ${RAW_IN_FLIGHT} in flight, same emulator and table)`);
       line(`batch ratio: ${(ingestRate / rawRate).toFixed(2)}`);

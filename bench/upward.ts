@@ -8,9 +8,11 @@
  *   own, HUB_LAMBDA_PROCESS_FUNCTIONS, so that each invocation has its REPORT line);
  * - DynamoDB read and write units and AWS requests per record, from the handlers' own summary lines: the push's
  *   request line (readUnits, writeUnits, transactWriteUnits), and the fan-out's and connectors' lines, which add
- *   their requests per operation (shared/aws/request-meter.ts). DynamoDB Local's figures for the push's
- *   TransactWriteItems and BatchGetItem are per request, not AWS's per item: they are replaced (pushUnitsOnAws),
- *   as bench/court-batches.ts does, by the plain units of the stored heads written raw, doubled;
+ *   their requests per operation (shared/aws/request-meter.ts). A new record is a conditional PutItem of its
+ *   head, reported per item as AWS bills it; DynamoDB Local's figures for TransactWriteItems (updates) and
+ *   BatchGetItem are per request, not AWS's per item: they are replaced (pushUnitsOnAws), as
+ *   bench/court-batches.ts does, by the plain units of the stored heads written raw, doubled. The benchmark
+ *   pushes only new licences, so its push writes no transaction;
  * - from those counts and us-east-1 list prices (PRICES), a modelled AWS cost per million records ingested and
  *   delivered to two platforms, the breakdown first and `cost per million: $N.NN` on a line of its own.
  */
@@ -127,21 +129,24 @@ export function upwardFigures(output: string): UpwardFigures {
     units.writeUnits += entry.writeUnits ?? 0;
     units.transactWriteUnits += entry.transactWriteUnits ?? 0;
     for (const [name, n] of Object.entries((entry.requests ?? {}) as Record<string, number>)) add(f.requests, name, n);
-    if (step === 'connector') add(f.delivered, String(entry.platform), entry.delivered ?? 0);
+    if (step === 'connector') add(f.delivered, String(entry.platform), entry.records ?? 0);
   }
   return f;
 }
 
 /**
- * The push's DynamoDB units as AWS would bill them. DynamoDB Local's figures for TransactWriteItems and for a
- * strongly consistent BatchGetItem are per request, not per item (8 write units and 1 read unit for a request
- * of 100 records), so they are replaced: each stored head is a transactional write at twice its plain units,
- * measured by writing the stored heads raw (`plainUnitsPerHead`); each record's head is looked up once, strongly
- * consistent, one read unit (items under 4 KB). The push's other writes (the per-key counter, the idempotency
- * record) are taken as reported.
+ * The push's DynamoDB units as AWS would bill them, for `records.created` new records and `records.updated`
+ * updates. A new record is one conditional PutItem of its head, not a transaction: DynamoDB Local reports it per
+ * item, at its plain units as AWS bills it, so it is taken as reported, with the push's other plain writes (the
+ * per-key counter, the idempotency record). An update writes two items (the new head and the old one kept as a
+ * version, each about a head's size) in a TransactWriteItems, for which DynamoDB Local's figures are per request,
+ * not per item: replaced by twice the plain units of both items, a head's measured by writing the stored heads
+ * raw (`plainUnitsPerHead`). Each record's head is looked up once in a strongly consistent BatchGetItem (also
+ * reported per request): one read unit each (items under 4 KB).
  */
-export function pushUnitsOnAws(push: StepUnits, records: number, plainUnitsPerHead: number): { readUnits: number; writeUnits: number } {
-  return { readUnits: records, writeUnits: 2 * plainUnitsPerHead * records + (push.writeUnits - push.transactWriteUnits) };
+export function pushUnitsOnAws(push: StepUnits, records: { created: number; updated: number }, plainUnitsPerHead: number): { readUnits: number; writeUnits: number } {
+  const updates = 2 * (2 * plainUnitsPerHead) * records.updated;
+  return { readUnits: records.created + records.updated, writeUnits: push.writeUnits - push.transactWriteUnits + updates };
 }
 
 export interface CostLine {
@@ -150,13 +155,17 @@ export interface CostLine {
   basis: string;
 }
 
-/** The modelled AWS cost per million records, item by item, from the figures of `records` records pushed in `pushRequests` requests of `pushBytes` in all. */
-export function modelCost(f: UpwardFigures, records: number, push: { requests: number; bytes: number; plainUnitsPerHead: number }): CostLine[] {
+/**
+ * The modelled AWS cost per million records, item by item, from the figures of `records` records pushed in
+ * `push.requests` requests of `push.bytes` in all, `push.updated` of them updates (none by default: new records).
+ */
+export function modelCost(f: UpwardFigures, records: number, push: { requests: number; bytes: number; plainUnitsPerHead: number; updated?: number }): CostLine[] {
   const perRecord = (n: number) => n / records;
   const million = 1e6;
   const sum = (m: Record<string, number>) => Object.values(m).reduce((a, b) => a + b, 0);
   const requestsOf = (service: string) => Object.entries(f.requests).filter(([k]) => k.startsWith(`${service}.`)).reduce((n, [, v]) => n + v, 0);
-  const pushUnits = pushUnitsOnAws(f.units.push, records, push.plainUnitsPerHead);
+  const updated = push.updated ?? 0;
+  const pushUnits = pushUnitsOnAws(f.units.push, { created: records - updated, updated }, push.plainUnitsPerHead);
   const upward = [f.units.fanout, f.units.connector, f.units.sweep];
   const writeUnits = pushUnits.writeUnits + upward.reduce((n, u) => n + u.writeUnits, 0);
   const readUnits = pushUnits.readUnits + upward.reduce((n, u) => n + u.readUnits, 0);
@@ -224,7 +233,8 @@ async function plainUnitsPerHead(endpoint: string, dataDir: string, limit: numbe
 const pause = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Every record version each platform has kept: its count. */
-const keptCount = (p: FakePlatform) => p.accepted().size;
+/** Record versions a platform has accepted (packages carry up to 100). */
+const keptCount = (p: FakePlatform) => [...p.accepted().values()].reduce((n, a) => n + a.versions.length, 0);
 
 export async function upwardBenchmark(records: number, line: (s: string) => void): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'hub-bench-upward-'));
@@ -303,12 +313,13 @@ export async function upwardBenchmark(records: number, line: (s: string) => void
       const endpoint = /DynamoDB Local:\s+(\S+)/.exec(stack.output())?.[1];
       if (!endpoint) throw new Error('the local stack did not say where DynamoDB Local is');
       const plain = await plainUnitsPerHead(endpoint, dataDir, 1000);
-      const pushOnAws = pushUnitsOnAws(figures.units.push, records, plain);
+      // Only new licences are pushed (every one of them accepted, checked above): no update, so no transaction.
+      const pushOnAws = pushUnitsOnAws(figures.units.push, { created: records, updated: 0 }, plain);
       const reported = (u: StepUnits) => `${perRecord(u.writeUnits)} W / ${perRecord(u.readUnits)} R`;
       line(
-        `upward: DynamoDB units per record as reported: push ${reported(figures.units.push)} (DynamoDB Local's per-request figures for transactions and BatchGetItem), ` +
+        `upward: DynamoDB units per record as reported: push ${reported(figures.units.push)} (new records: a conditional PutItem each, as AWS bills it; DynamoDB Local's per-request figure for BatchGetItem), ` +
           `fan-out ${reported(figures.units.fanout)}, connectors ${reported(figures.units.connector)}, sweep ${reported(figures.units.sweep)}; ` +
-          `push on AWS ${perRecord(pushOnAws.writeUnits)} W / ${perRecord(pushOnAws.readUnits)} R (a head is ${plain.toFixed(2)} units written plain, twice that in a transaction)`,
+          `push on AWS ${perRecord(pushOnAws.writeUnits)} W / ${perRecord(pushOnAws.readUnits)} R (a head is ${plain.toFixed(2)} units written plain; only new records pushed: ${perRecord(figures.units.push.transactWriteUnits)} W in transactions)`,
       );
       const requestList = Object.entries(figures.requests).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, n]) => `${k} ${perRecord(n)}`).join(', ');
       line(`upward: AWS requests per record by the fan-out, connectors and sweep: ${requestList}; push: ${perRecord(bodies.length)} HTTP requests per record`);

@@ -45,7 +45,7 @@ export const syncCountsSchema = z
   .object({
     changes: count('record versions changed since the watermark (the run’s window), sent'),
     owed: count('record versions the platform still owed from before the window (not acknowledged), sent again'),
-    skipped: count('versions of the window not sent: superseded by a newer version, refused by the platform before (in its dead-letter list), or no longer stored'),
+    skipped: count('versions of the window not sent: refused by the platform before (in its dead-letter list), or no longer stored'),
     records: count('NDJSON lines of the package after its header: changes + owed'),
     bytes: count('size of the package as sent (gzip)'),
   })

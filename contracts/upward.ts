@@ -69,7 +69,7 @@ export type FeedbackResponse = z.output<typeof feedbackResponseSchema>;
 
 // ---- Delivery state of a record ------------------------------------------------------------------
 
-export const DELIVERY_STATES = ['pending', 'delivered', 'failed', 'superseded'] as const;
+export const DELIVERY_STATES = ['pending', 'delivered', 'failed'] as const;
 
 export const storedFeedbackSchema = z
   .object({
@@ -85,7 +85,7 @@ export const platformDeliverySchema = z
   .object({
     state: z.enum(DELIVERY_STATES).meta({
       description:
-        'pending: owed (queued, or not yet fanned out); delivered: the platform answered 2xx; failed: it refused the record (a 4xx), or the hub could not send it for a fault of its own (`internal: …`), and the delivery waits in the dead-letter queue for the operator (a platform that is unavailable leaves it pending: it is sent again until it is taken); superseded: a newer version was stored before this one was sent',
+        'pending: owed (queued, or not yet fanned out); delivered: the platform answered 2xx; failed: it refused the record (a 4xx), or the hub could not send it for a fault of its own (`internal: …`), and the delivery waits in the dead-letter queue for the operator (a platform that is unavailable leaves it pending: it is sent again until it is taken). Every version travels, in a package of up to 100; a package the platform refuses whole is split until the record it refuses is alone',
     }),
     version: z.number().int().meta({ description: 'the record version this is about: the current one' }),
     deliveredAt: z.string().optional().meta({ format: 'date-time' }),

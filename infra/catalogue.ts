@@ -122,10 +122,13 @@ export const tables = {
       { name: 'failed', partitionKey: { name: 'failedBy', type: 'S' }, sortKey: { name: 'failedAt', type: 'S' } },
       // Every delivery by platform and day (`changeDay` = <platform>#<YYYY-MM-DD>, China time), in order: the nightly sync reads the changes since its watermark.
       { name: 'byDay', partitionKey: { name: 'changeDay', type: 'S' }, sortKey: { name: 'createdAt', type: 'S' } },
+      // Sparse: only package bodies whose claims are not settled carry `openFor` (a fan-out stopped between opening
+      // and closing one): the sweep settles them. Keys only: the body is read by its key.
+      { name: 'open', partitionKey: { name: 'openFor', type: 'S' }, sortKey: { name: 'openedAt', type: 'S' }, projection: 'KEYS_ONLY' },
     ],
     stream: false,
     description:
-      'What each upward platform is owed and was sent, per record version: pk REC#<record id>, sk <platform>#<version, 10 digits>; state pending | delivered | failed | superseded, its idempotency key, attempts, the platform’s feedback; indexes owed (pending only), failed (failed only), byDay (every delivery, by platform and day)',
+      'What each upward platform is owed and was sent, by package (docs/upward-packages.md): claims pk REC#<record id>, sk V#<version, 10 digits> (the package carrying that version, the platforms’ feedback); bodies pk PKG#<package key>, sk BODY (the record versions in it); deliveries pk PKG#<package key>, sk <platform>[#<part>] (pending | delivered | failed | split, its idempotency key, attempts); indexes owed (pending only), failed (failed only), byDay (every delivery, by platform and day), open (bodies being settled)',
   },
   jobs: {
     envVar: 'HUB_JOBS_TABLE',
@@ -337,8 +340,8 @@ export const functions = {
     tables: {
       sources: { actions: ['dynamodb:GetItem'], leadingKeys: ['KEY#*'] },
       records: { actions: ['dynamodb:Query'], leadingKeys: ['REC#*'] },
-      // The record's deliveries to the upward platforms, with the platforms' feedback (one Query of its partition).
-      deliveries: { actions: ['dynamodb:Query'], leadingKeys: ['REC#*'] },
+      // The current version's claim (GetItem REC#), its package's body (GetItem PKG#) and deliveries (Query PKG#).
+      deliveries: { actions: ['dynamodb:GetItem', 'dynamodb:Query'], leadingKeys: ['REC#*', 'PKG#*'] },
       audit: { actions: ['dynamodb:PutItem'], leadingKeys: ['READ#*'] },
       throttle: { actions: ['dynamodb:UpdateItem'], leadingKeys: ['RATE#*'] },
     },
@@ -390,7 +393,8 @@ export const functions = {
     // Lambda's limit: a longer batch continues from its checkpoint in another invocation.
     timeoutSeconds: 900,
     tables: {
-      // The push path (shared/ingest/submit.ts), as for submissions: BatchGetCommand of heads, TransactWriteCommand of Puts.
+      // The push path (shared/ingest/submit.ts), as for submissions: BatchGetCommand of heads; a conditional PutCommand per
+      // new record, a TransactWriteCommand of Puts per update.
       records: { actions: ['dynamodb:BatchGetItem', 'dynamodb:PutItem'], leadingKeys: ['REC#*'] },
       // The publication policy, read once per chunk pushed (GetCommand of POLICY/PUBLICATION).
       sources: { actions: ['dynamodb:GetItem'], leadingKeys: ['POLICY'] },
@@ -415,12 +419,13 @@ export const functions = {
   },
   fanout: {
     entry: 'functions/fanout/handler.ts',
-    description: 'Turns each new record version (the records table’s change stream) into a delivery owed to each upward platform, and queues it',
+    description: 'Packs the new record versions of the records table’s change stream into packages owed to each upward platform, and queues them',
     memoryMb: 512,
     timeoutSeconds: 60,
     tables: {
-      // shared/upward/deliveries-store.ts: a conditional PutCommand per version and platform (a stream record read twice writes once).
-      deliveries: { actions: ['dynamodb:PutItem'], leadingKeys: ['REC#*'] },
+      // shared/upward/packages-store.ts: conditional PutCommands of claims (REC#), bodies and deliveries (PKG#); the
+      // body closed by a conditional UpdateCommand; a body read back with GetCommand (a package claimed before).
+      deliveries: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], leadingKeys: ['REC#*', 'PKG#*'] },
     },
     queues: { provincial: ['sqs:SendMessage'], national: ['sqs:SendMessage'] },
     authenticates: false,
@@ -429,17 +434,19 @@ export const functions = {
   },
   connectorProvincial: {
     entry: 'functions/connector/handler.ts',
-    description: 'Delivers record versions to the provincial platform (省信用信息共享平台) from its queue, in exchange packages',
+    description: 'Delivers packages of record versions to the provincial platform (省信用信息共享平台) from its queue',
     memoryMb: 512,
     timeoutSeconds: 60,
     tables: {
-      // The record version to send (HEAD or V#<n>): a GetCommand; its delivery: GetCommand, conditional UpdateCommands.
-      records: { actions: ['dynamodb:GetItem'], leadingKeys: ['REC#*'] },
-      deliveries: { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], leadingKeys: ['REC#*'] },
+      // The package's record versions (HEAD, or V#<n> when superseded): BatchGetCommands; its body and delivery:
+      // GetCommands (PKG#); conditional UpdateCommands; a split: a TransactWriteCommand (an Update and two Puts, PKG#).
+      records: { actions: ['dynamodb:BatchGetItem'], leadingKeys: ['REC#*'] },
+      deliveries: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], leadingKeys: ['PKG#*'] },
     },
-    // A platform's 4xx: that message alone goes to the dead-letter queue at once (not retried maxReceiveCount times).
+    // A platform's 4xx on a part of one record: that message goes to the dead-letter queue at once (not retried
+    // maxReceiveCount times); on a package of several, its two parts are queued on the platform's own queue.
     // A platform unavailable: the message is hidden for a growing delay before its next receive (ChangeMessageVisibility).
-    queues: { provincialDead: ['sqs:SendMessage'], provincial: ['sqs:ChangeMessageVisibility'] },
+    queues: { provincialDead: ['sqs:SendMessage'], provincial: ['sqs:ChangeMessageVisibility', 'sqs:SendMessage'] },
     environment: { HUB_PLATFORM: 'provincial' },
     platforms: ['provincial'],
     authenticates: false,
@@ -449,14 +456,14 @@ export const functions = {
   },
   connectorNational: {
     entry: 'functions/connector/handler.ts',
-    description: 'Delivers record versions to the national platform (全国信用信息共享平台) from its queue, in exchange packages',
+    description: 'Delivers packages of record versions to the national platform (全国信用信息共享平台) from its queue',
     memoryMb: 512,
     timeoutSeconds: 60,
     tables: {
-      records: { actions: ['dynamodb:GetItem'], leadingKeys: ['REC#*'] },
-      deliveries: { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], leadingKeys: ['REC#*'] },
+      records: { actions: ['dynamodb:BatchGetItem'], leadingKeys: ['REC#*'] },
+      deliveries: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], leadingKeys: ['PKG#*'] },
     },
-    queues: { nationalDead: ['sqs:SendMessage'], national: ['sqs:ChangeMessageVisibility'] },
+    queues: { nationalDead: ['sqs:SendMessage'], national: ['sqs:ChangeMessageVisibility', 'sqs:SendMessage'] },
     environment: { HUB_PLATFORM: 'national' },
     platforms: ['national'],
     authenticates: false,
@@ -471,7 +478,7 @@ export const functions = {
     tables: {
       sources: { actions: ['dynamodb:GetItem'], leadingKeys: ['KEY#*'] },
       throttle: { actions: ['dynamodb:UpdateItem'], leadingKeys: ['RATE#*'] },
-      // The delivery each outcome is about: a conditional UpdateCommand of its feedback (an unknown one fails the condition).
+      // The claim of the version each outcome is about: a conditional UpdateCommand of its feedback (an unknown one fails the condition).
       deliveries: { actions: ['dynamodb:UpdateItem'], leadingKeys: ['REC#*'] },
     },
     authenticates: true,
@@ -486,8 +493,9 @@ export const functions = {
     tables: {
       sources: { actions: ['dynamodb:GetItem'], leadingKeys: ['KEY#*'] },
       throttle: { actions: ['dynamodb:UpdateItem'], leadingKeys: ['RATE#*'] },
-      // The failed index (Query, oldest first); a redriven delivery is made pending again (conditional UpdateCommand).
-      deliveries: { actions: ['dynamodb:UpdateItem'], leadingKeys: ['REC#*'], queryIndexes: ['failed'] },
+      // The failed index (Query, oldest first), each failed delivery's body (GetCommand: its records); a redriven
+      // delivery is made pending again (conditional UpdateCommand).
+      deliveries: { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], leadingKeys: ['PKG#*'], queryIndexes: ['failed'] },
     },
     // The dead-letter queues' depth, and their redrive: StartMessageMoveTask on AWS; where that is missing (the local
     // emulator), receive, send to the platform's queue, delete.
@@ -523,8 +531,11 @@ export const functions = {
     timeoutSeconds: 900,
     tables: {
       jobs: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], leadingKeys: ['RUN#*', 'LOCK#*', 'WATERMARK#*'] },
-      deliveries: { actions: ['dynamodb:UpdateItem'], leadingKeys: ['REC#*'], queryIndexes: ['byDay', 'owed'] },
-      records: { actions: ['dynamodb:GetItem'], leadingKeys: ['REC#*'] },
+      // Package deliveries by day and owed (Query of the indexes); their bodies (GetItem of PKG#<key>/BODY); marked
+      // delivered once the platform acknowledged the package (conditional UpdateItem of PKG#<key>/<platform>[#<part>]).
+      deliveries: { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], leadingKeys: ['PKG#*'], queryIndexes: ['byDay', 'owed'] },
+      // The record versions' content (shared/upward/record-versions.ts: BatchGetItem of heads and V# items).
+      records: { actions: ['dynamodb:BatchGetItem'], leadingKeys: ['REC#*'] },
     },
     buckets: {
       exchange: { objects: { 'sync/': ['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload'] } },
@@ -637,8 +648,10 @@ export const functions = {
     memoryMb: 512,
     timeoutSeconds: 300,
     tables: {
-      // The owed index (Query, oldest first) and a conditional UpdateCommand of each delivery queued again.
-      deliveries: { actions: ['dynamodb:UpdateItem'], leadingKeys: ['REC#*'], queryIndexes: ['owed'] },
+      // The owed index (Query, oldest first) and a conditional UpdateCommand of each delivery queued again; the open
+      // index, and each open body settled as the fan-out does (GetCommand, claims and deliveries PutCommands, the body
+      // closed by an UpdateCommand).
+      deliveries: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], leadingKeys: ['REC#*', 'PKG#*'], queryIndexes: ['owed', 'open'] },
     },
     queues: { provincial: ['sqs:SendMessage'], national: ['sqs:SendMessage'] },
     authenticates: false,
@@ -977,7 +990,7 @@ export const queues = {
     envVar: 'HUB_PROVINCIAL_QUEUE_URL',
     arnEnvVar: 'HUB_PROVINCIAL_QUEUE_ARN',
     localName: 'hub-provincial',
-    description: 'Record versions owed to the provincial platform (one message per version), consumed by connectorProvincial',
+    description: 'Packages of record versions owed to the provincial platform (one message per package, or part of one), consumed by connectorProvincial',
     visibilityTimeoutSeconds: DELIVERY_VISIBILITY_SECONDS,
     retentionSeconds: 4 * 24 * 3600,
     deadLetter: { queue: 'provincialDead', maxReceiveCount: 5 },
@@ -993,7 +1006,7 @@ export const queues = {
     envVar: 'HUB_NATIONAL_QUEUE_URL',
     arnEnvVar: 'HUB_NATIONAL_QUEUE_ARN',
     localName: 'hub-national',
-    description: 'Record versions owed to the national platform (one message per version), consumed by connectorNational',
+    description: 'Packages of record versions owed to the national platform (one message per package, or part of one), consumed by connectorNational',
     visibilityTimeoutSeconds: DELIVERY_VISIBILITY_SECONDS,
     retentionSeconds: 4 * 24 * 3600,
     deadLetter: { queue: 'nationalDead', maxReceiveCount: 5 },
@@ -1036,6 +1049,8 @@ export const exchange = {
   senderUsccContext: 'senderUscc',
   /** A delivery still owed this long after it was last queued is queued again by the sweep. */
   requeueAfterSeconds: 15 * 60,
+  /** A package body still open this long after it was opened (its fan-out stopped half way) is settled by the sweep. */
+  settleOpenAfterSeconds: 60,
   /** Attempts of one POST inside one invocation (5xx, 408, 429, timeouts), with exponential back-off and full jitter. */
   attemptsPerInvocation: 4,
   /** A POST taking longer is abandoned as a timeout (and retried). */

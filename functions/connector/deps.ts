@@ -8,13 +8,13 @@ import { exchange, platforms, queues } from '../../infra/catalogue.js';
 import { dynamo } from '../../shared/aws/clients.js';
 import { sqs } from '../../shared/aws/sqs-client.js';
 import { fieldCipher, tableName } from '../../shared/config.js';
-import { recordsStore } from '../../shared/deps.js';
 import type { ConnectorDeps } from '../../shared/upward/connector.js';
-import { DynamoDeliveriesStore } from '../../shared/upward/deliveries-store.js';
 import { PowertoolsDeliveryMetrics, type DeliveryMetrics } from '../../shared/upward/delivery-metrics.js';
-import { SqsDeadLetters, SqsRedelivery } from '../../shared/upward/delivery-queues.js';
+import { SqsDeadLetters, SqsDeliveryQueues, SqsRedelivery } from '../../shared/upward/delivery-queues.js';
 import { connectorPlatform, platformRequestTimeoutMs, redeliveryBaseSeconds, requiredEnv } from '../../shared/upward/environment.js';
+import { DynamoPackagesStore } from '../../shared/upward/packages-store.js';
 import { fetchPost } from '../../shared/upward/platform-client.js';
+import { DynamoRecordVersions } from '../../shared/upward/record-versions.js';
 import { senderUscc } from '../../shared/upward/sender.js';
 
 type Ports = Omit<ConnectorDeps, 'remainingMs'>;
@@ -30,8 +30,9 @@ function connectorPorts(): Ports {
       baseUrl: requiredEnv(spec.urlEnvVar),
       // Checked when the first package is built: a missing sender fails every delivery, clearly, until it is set.
       sender: () => (sender ??= senderUscc()),
-      deliveries: new DynamoDeliveriesStore(dynamo(), tableName('deliveries')),
-      heads: recordsStore(),
+      packages: new DynamoPackagesStore(dynamo(), tableName('deliveries')),
+      versions: new DynamoRecordVersions(dynamo(), tableName('records')),
+      queues: new SqsDeliveryQueues(sqs(), { [platform]: requiredEnv(queues[spec.queue].envVar) }),
       cipher: fieldCipher,
       post: fetchPost,
       deadLetters: new SqsDeadLetters(sqs(), requiredEnv(queues[spec.deadLetterQueue].envVar)),

@@ -28,6 +28,7 @@ export function connectorHandler(makeDeps: (context: Context) => ConnectorDeps, 
     const deps = makeDeps(context);
     const outcomes: Partial<Record<DeliveryOutcome | 'error' | 'internal-failed', number>> = {};
     let retried = 0;
+    let delivered = 0;
     const tally = (key: DeliveryOutcome | 'error' | 'internal-failed') => (outcomes[key] = (outcomes[key] ?? 0) + 1);
     const deliver = async (record: SQSRecord): Promise<void> => {
       const queued: QueueMessage = { body: record.body, receiveCount: Number(record.attributes.ApproximateReceiveCount ?? '1'), receiptHandle: record.receiptHandle };
@@ -36,6 +37,7 @@ export function connectorHandler(makeDeps: (context: Context) => ConnectorDeps, 
         const result = await deliverMessage(queued, deps);
         retried += result.retries;
         outcome = result.outcome;
+        if (outcome === 'delivered') delivered += result.records;
       } catch (e) {
         tally('error');
         // The error's kind and message only (AWS errors, a version mismatch): never the message body.
@@ -53,8 +55,8 @@ export function connectorHandler(makeDeps: (context: Context) => ConnectorDeps, 
     try {
       return await processPartialResponse(event, deliver, new BatchProcessor(EventType.SQS), { context, throwOnFullBatchFailure: false });
     } finally {
-      metrics().connector(deps.platform, { delivered: outcomes.delivered ?? 0, retried, deadLettered: (outcomes['dead-lettered'] ?? 0) + (outcomes['internal-failed'] ?? 0) });
-      logger.info('connector', { platform: deps.platform, messages: event.Records.length, retried, ...outcomes, ...usageSince(mark) });
+      metrics().connector(deps.platform, { delivered, retried, deadLettered: (outcomes['dead-lettered'] ?? 0) + (outcomes['internal-failed'] ?? 0) });
+      logger.info('connector', { platform: deps.platform, messages: event.Records.length, records: delivered, retried, ...outcomes, ...usageSince(mark) });
     }
   };
 }

@@ -2,10 +2,11 @@
 import { dynamo } from '../../shared/aws/clients.js';
 import { sqs } from '../../shared/aws/sqs-client.js';
 import { tableName } from '../../shared/config.js';
-import { DynamoDeliveriesStore } from '../../shared/upward/deliveries-store.js';
+import { DynamoPackagesStore } from '../../shared/upward/packages-store.js';
 import { PowertoolsDeliveryMetrics, type DeliveryMetrics } from '../../shared/upward/delivery-metrics.js';
 import { SqsDeliveryQueues } from '../../shared/upward/delivery-queues.js';
 import type { SweepDeps } from '../../shared/upward/delivery-sweep.js';
+import { exchange } from '../../infra/catalogue.js';
 import { deliveryQueueUrls, requeueAfterMs } from '../../shared/upward/environment.js';
 
 type Ports = Omit<SweepDeps, 'remainingMs'>;
@@ -14,10 +15,11 @@ let metrics: DeliveryMetrics | undefined;
 
 function sweepPorts(): Ports {
   ports ??= {
-    store: new DynamoDeliveriesStore(dynamo(), tableName('deliveries')),
+    store: new DynamoPackagesStore(dynamo(), tableName('deliveries')),
     queues: new SqsDeliveryQueues(sqs(), deliveryQueueUrls()),
     // exchange.requeueAfterSeconds; HUB_REQUEUE_AFTER_SECONDS in tests and demos only.
     requeueAfterMs: requeueAfterMs(),
+    settleOpenAfterMs: exchange.settleOpenAfterSeconds * 1000,
     now: () => new Date(),
   };
   return ports;

@@ -5,14 +5,15 @@
  * it started (catalogue schedules.deliverySweep.localStartInput), queues again everything owed that is not due
  * later (requeue age 0): a message a killed stack had in flight goes out at once rather than 15 minutes later. A
  * duplicate message is harmless (the same Idempotency-Key; the connector skips a delivery no longer pending).
+ * Package bodies a stopped fan-out left open are settled first (at start, at once).
  * Logs counts only.
  */
 import type { Context } from 'aws-lambda';
 import { usageMark, usageSince } from '../../shared/aws/request-meter.js';
 import { logger } from '../../shared/logger.js';
 import type { DeliveryMetrics } from '../../shared/upward/delivery-metrics.js';
-import { sweepDeliveries, type PlatformSweep, type SweepDeps } from '../../shared/upward/delivery-sweep.js';
-import type { PlatformName } from '../../shared/upward/delivery-model.js';
+import { settleOpenPackages, sweepDeliveries, type PlatformSweep, type SweepDeps } from '../../shared/upward/delivery-sweep.js';
+import type { PlatformName } from '../../shared/upward/package-model.js';
 import { sweepDeps, sweepMetrics } from './deps.js';
 
 /** Whether the event is the local stack's firing at start (`{"atStart": true}`). */
@@ -24,9 +25,14 @@ export function sweepHandler(makeDeps: (context: Context) => SweepDeps, metrics:
   return async (event: unknown, context: Context): Promise<Record<PlatformName, PlatformSweep>> => {
     const mark = usageMark();
     const deps = makeDeps(context);
-    const report = await sweepDeliveries(isStartSweep(event) ? { ...deps, requeueAfterMs: 0 } : deps);
-    for (const [platform, sweep] of Object.entries(report) as [PlatformName, PlatformSweep][]) metrics().oldestOwedAge(platform, sweep.oldestOwedAgeSeconds);
-    logger.info('delivery sweep', { ...report, ...usageSince(mark) });
+    const sweep = isStartSweep(event) ? { ...deps, requeueAfterMs: 0, settleOpenAfterMs: 0 } : deps;
+    // Packages a stopped fan-out left open first: their deliveries are created (and queued) before the owed ones are read.
+    const open = await settleOpenPackages(sweep);
+    const report = await sweepDeliveries(sweep);
+    for (const [platform, platformSweep] of Object.entries(report) as [PlatformName, PlatformSweep][]) metrics().oldestOwedAge(platform, platformSweep.oldestOwedAgeSeconds);
+    // Counts only: what could not be settled now is settled by a later sweep (or queued again by one).
+    if (open.failed > 0) logger.warn('delivery sweep: open packages not settled', { open });
+    logger.info('delivery sweep', { ...report, open, ...usageSince(mark) });
     return report;
   };
 }

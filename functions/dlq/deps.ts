@@ -3,17 +3,17 @@ import { platforms, queues } from '../../infra/catalogue.js';
 import { dynamo } from '../../shared/aws/clients.js';
 import { sqs } from '../../shared/aws/sqs-client.js';
 import { tableName } from '../../shared/config.js';
-import { DynamoDeliveriesStore } from '../../shared/upward/deliveries-store.js';
+import { DynamoPackagesStore } from '../../shared/upward/packages-store.js';
 import { SqsDeadLetterQueue, type DeadLetterQueue } from '../../shared/upward/dead-letter-queue.js';
-import type { PlatformName } from '../../shared/upward/delivery-model.js';
+import type { PlatformName } from '../../shared/upward/package-model.js';
 import { requiredEnv } from '../../shared/upward/environment.js';
 import { redriveMode, type RedriveMode } from '../../shared/upward/redrive.js';
 
-let store: DynamoDeliveriesStore | undefined;
+let store: DynamoPackagesStore | undefined;
 const deadLetterQueues = new Map<PlatformName, DeadLetterQueue>();
 
-export function deliveriesStore(): DynamoDeliveriesStore {
-  store ??= new DynamoDeliveriesStore(dynamo(), tableName('deliveries'));
+export function deliveriesStore(): DynamoPackagesStore {
+  store ??= new DynamoPackagesStore(dynamo(), tableName('deliveries'));
   return store;
 }
 

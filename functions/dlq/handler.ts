@@ -13,7 +13,7 @@ import { json } from '../../shared/http/response.js';
 import { fieldErrors } from '../../shared/http/validation.js';
 import { logger } from '../../shared/logger.js';
 import { listDeadLetters } from '../../shared/upward/dead-letter-list.js';
-import { isPlatformName, PLATFORM_NAMES } from '../../shared/upward/delivery-model.js';
+import { isPlatformName, PLATFORM_NAMES } from '../../shared/upward/package-model.js';
 import { redriveDeadLetters } from '../../shared/upward/redrive.js';
 import { currentRedriveMode, deadLetterQueue, deliveriesStore } from './deps.js';
 

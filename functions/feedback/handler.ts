@@ -12,7 +12,7 @@ import { httpHandler } from '../../shared/http/middleware.js';
 import { json } from '../../shared/http/response.js';
 import { fieldErrors } from '../../shared/http/validation.js';
 import { logger } from '../../shared/logger.js';
-import { isPlatformName } from '../../shared/upward/delivery-model.js';
+import { isPlatformName } from '../../shared/upward/package-model.js';
 import { recordFeedback } from '../../shared/upward/feedback.js';
 import { feedbackDeps } from './deps.js';
 

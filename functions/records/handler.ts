@@ -10,8 +10,9 @@
  * fails, so does the read: no disclosure goes unrecorded.
  *
  * `delivery` is the current version's delivery to each upward platform, with
- * the platform's feedback: one Query of the record's partition in the
- * deliveries table, made only for a caller who may see the record.
+ * the platform's feedback: the version's claim, then its package's body and
+ * deliveries (shared/upward/delivery-view.ts), read only for a caller who may
+ * see the record.
  */
 import { RECORD_ID_PATTERN } from '../../contracts/record-id.js';
 import { readEntry } from '../../shared/audit/read-entry.js';
@@ -24,14 +25,15 @@ import { notFound } from '../../shared/http/errors.js';
 import { httpHandler } from '../../shared/http/middleware.js';
 import { json } from '../../shared/http/response.js';
 import { recordView, showsCertificateNumber } from '../../shared/records/view.js';
-import { DynamoDeliveriesStore } from '../../shared/upward/deliveries-store.js';
+import { readVersionDeliveries } from '../../shared/upward/delivery-view.js';
+import { DynamoPackagesStore } from '../../shared/upward/packages-store.js';
 
 /** How much of the requested id an error message quotes back. */
 const QUOTED_ID_MAX = 64;
 
-let deliveries: DynamoDeliveriesStore | undefined;
-function deliveriesStore(): DynamoDeliveriesStore {
-  deliveries ??= new DynamoDeliveriesStore(dynamo(), tableName('deliveries'));
+let deliveries: DynamoPackagesStore | undefined;
+function deliveriesStore(): DynamoPackagesStore {
+  deliveries ??= new DynamoPackagesStore(dynamo(), tableName('deliveries'));
   return deliveries;
 }
 
@@ -44,6 +46,6 @@ export const handler = httpHandler(async (event) => {
   if (!visible) throw notFound(`没有记录${shorten(id, QUOTED_ID_MAX)} (unknown record id)`);
   // Recorded before anything is decrypted: no identity number is even produced for an unrecorded read.
   if (operator && showsCertificateNumber(found.head, found.versions)) await auditStore().recordRead(readEntry(event, principal, id, new Date()));
-  const delivered = await deliveriesStore().listForVersion(id, found.head.version);
+  const delivered = await readVersionDeliveries(deliveriesStore(), id, found.head.version);
   return json(200, await recordView(found.head, found.versions, operator, fieldCipher, delivered));
 });

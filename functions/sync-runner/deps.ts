@@ -1,7 +1,8 @@
 /**
  * What the sync runner works with, built once per container from its environment (the catalogue's names): the
- * jobs table (runs, leases, watermarks), the deliveries and records tables, the exchange bucket, itself (its
- * continuations), both platforms' base URLs and the sender's USCC.
+ * jobs table (runs, leases, watermarks), the deliveries table (package deliveries by day and owed, bodies, marked
+ * delivered), the records table (the versions' content), the exchange bucket, itself (its continuations), both
+ * platforms' base URLs and the sender's USCC.
  */
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
@@ -10,7 +11,6 @@ import { dynamo } from '../../shared/aws/clients.js';
 import { lambda } from '../../shared/aws/lambda-client.js';
 import { s3 } from '../../shared/aws/s3-client.js';
 import { fieldCipher, tableName } from '../../shared/config.js';
-import { recordsStore } from '../../shared/deps.js';
 import { DynamoJobLeases } from '../../shared/jobs/job-lease.js';
 import { LambdaRunStarter } from '../../shared/jobs/run-starter.js';
 import { DynamoRunsStore } from '../../shared/jobs/runs-store.js';
@@ -22,8 +22,9 @@ import { DynamoLeaseReader, type LeaseReader } from '../../shared/sync/resume-ru
 import type { SyncDeps } from '../../shared/sync/run-sync.js';
 import { syncLimits } from '../../shared/sync/sync-limits.js';
 import { fetchSyncPost } from '../../shared/sync/sync-post.js';
-import { DynamoDeliveriesStore } from '../../shared/upward/deliveries-store.js';
 import { requiredEnv } from '../../shared/upward/environment.js';
+import { DynamoPackagesStore } from '../../shared/upward/packages-store.js';
+import { DynamoRecordVersions } from '../../shared/upward/record-versions.js';
 import { senderUscc } from '../../shared/upward/sender.js';
 
 type Ports = Omit<SyncDeps, 'remainingMs'>;
@@ -39,9 +40,9 @@ function runnerPorts(): Ports {
       leases: new DynamoJobLeases(dynamo(), jobs),
       watermarks: new DynamoWatermarks(dynamo(), jobs),
       pages: new DynamoDeliveryPages(dynamo(), tableName('deliveries')),
-      heads: recordsStore(),
+      packages: new DynamoPackagesStore(dynamo(), tableName('deliveries')),
+      versions: new DynamoRecordVersions(dynamo(), tableName('records')),
       cipher: fieldCipher,
-      deliveries: new DynamoDeliveriesStore(dynamo(), tableName('deliveries')),
       segments: new S3PackageSegments(s3(), requiredEnv(buckets.exchange.envVar)),
       post: fetchSyncPost,
       continueLater: (event) => starter.start(event),

@@ -9,7 +9,7 @@ import type { JobRunView, RunStatus, SyncJob } from '../../contracts/jobs.js';
 import { base32 } from '../domain/base32.js';
 import { runBounds } from '../sync/sync-window.js';
 import { ZERO_COUNTS, type SyncCheckpoint, type SyncCounts } from '../sync/sync-model.js';
-import type { PlatformName } from '../upward/delivery-model.js';
+import type { PlatformName } from '../upward/package-model.js';
 
 export type { RunStatus, SyncJob };
 

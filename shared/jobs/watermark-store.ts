@@ -5,7 +5,7 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { PlatformName } from '../upward/delivery-model.js';
+import type { PlatformName } from '../upward/package-model.js';
 
 export const watermarkKey = (platform: string) => ({ pk: `WATERMARK#${platform}`, sk: 'WATERMARK' });
 

@@ -21,8 +21,7 @@ import { inFieldOrder, pushKind } from '../../contracts/kinds.js';
 import type { FieldCipher } from '../crypto/field-cipher.js';
 import { maskIdentityNumber } from '../domain/identifiers.js';
 import type { RecordContent, StoredHead, StoredVersion } from '../domain/record-model.js';
-import type { Delivery } from '../upward/delivery-model.js';
-import { recordDeliveryView } from '../upward/delivery-view.js';
+import { recordDeliveryView, type VersionDeliveries } from '../upward/delivery-view.js';
 
 const CODED_FIELDS: Record<string, CodeTable> = {
   XK_XDR_LB: SUBJECT_CATEGORY,
@@ -78,8 +77,8 @@ export function showsCertificateNumber(head: StoredHead, versions: StoredVersion
   return head.certificate !== undefined || shownVersions(versions).some((v) => v.certificate !== undefined);
 }
 
-/** `deliveries`: the record's deliveries (those of its current version are shown; none yet: pending). */
-export async function recordView(head: StoredHead, versions: StoredVersion[], reveal: boolean, cipher: () => Promise<FieldCipher>, deliveries: readonly Delivery[] = []) {
+/** `deliveries`: what the deliveries table holds of the current version (nothing yet: pending). */
+export async function recordView(head: StoredHead, versions: StoredVersion[], reveal: boolean, cipher: () => Promise<FieldCipher>, deliveries: VersionDeliveries = { deliveries: [] }) {
   const fields = await fieldsFor(head.id, head.kind, head, reveal, cipher);
   const shown = shownVersions(versions);
   const history = await Promise.all(
@@ -110,6 +109,6 @@ export async function recordView(head: StoredHead, versions: StoredVersion[], re
     ...(omitted > 0 ? { versionsOmitted: omitted } : {}),
     publication: head.publication,
     ...(head.objection ? { objection: head.objection } : {}),
-    delivery: recordDeliveryView(head.version, deliveries),
+    delivery: recordDeliveryView(head.id, head.version, deliveries),
   };
 }

@@ -1,19 +1,21 @@
 /**
- * The nightly sync's reads of the `deliveries` table, one page at a time (bounded memory for any number):
+ * The nightly sync's reads of the `deliveries` table's package deliveries (shared/upward/package-model.ts: one
+ * per package, or part of one, and platform), one page at a time (bounded memory for any number):
  * - the changes of one China day of the window: the byDay index (`changeDay` = `<platform>#<day>`, sort key
  *   `createdAt`), between the window's bounds;
  * - what the platform still owes from before the window: the sparse `owed` index (pending deliveries only), those
  *   created up to the window's start (the window's own are read by day).
+ * Bodies and claims carry no `changeDay` nor `owedBy`: only deliveries are in these indexes.
  * A page's `next` is DynamoDB's LastEvaluatedKey, kept in the run's checkpoint as it is.
  */
 import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Delivery, PlatformName } from '../upward/delivery-model.js';
-import { OWED_INDEX } from '../upward/deliveries-store.js';
+import type { PackageDelivery, PlatformName } from '../upward/package-model.js';
+import { OWED_INDEX } from '../upward/packages-store.js';
 
 export const BY_DAY_INDEX = 'byDay';
 
 export interface DeliveryPage {
-  items: Delivery[];
+  items: PackageDelivery[];
   next?: Record<string, unknown>;
 }
 
@@ -24,9 +26,9 @@ export interface DeliveryPages {
   owed(platform: PlatformName, createdUpTo: string, limit: number, startKey?: Record<string, unknown>): Promise<DeliveryPage>;
 }
 
-function strip(item: Record<string, unknown>): Delivery {
+function strip(item: Record<string, unknown>): PackageDelivery {
   const { pk: _pk, sk: _sk, ...rest } = item;
-  return rest as unknown as Delivery;
+  return rest as unknown as PackageDelivery;
 }
 
 export class DynamoDeliveryPages implements DeliveryPages {

@@ -1,16 +1,21 @@
 /**
- * The lines of a nightly sync package (pure; sync-model.ts describes the package). Each object is built key by
+ * The lines of a nightly sync package (pure; sync-model.ts describes the package), what the sync does with each
+ * delivery it reads, and the lines of a segment's list of the deliveries it carried. Each object is built key by
  * key, so that the bytes never depend on how a caller ordered its own: the same versions give the same bytes.
  */
-import type { StoredHead } from '../domain/record-model.js';
-import type { Delivery } from '../upward/delivery-model.js';
 import type { PackageRecord } from '../upward/exchange-package.js';
+import { isPackageKey, isPartPath, type PackageDelivery, type PartPath } from '../upward/package-model.js';
 import type { SyncHeader } from './sync-model.js';
 
-/** One record version's line: `{"operation","kind","recordId","version","sourceId","fields":{…}}` and a newline. */
-export function syncLine(record: PackageRecord): string {
-  const { operation, kind, recordId, version, sourceId, fields } = record;
-  return `${JSON.stringify({ operation, kind, recordId, version, sourceId, fields: { ...fields } })}\n`;
+/** A record version as a sync line has it: as in a real-time package, and the Idempotency-Key of the package that carries it in real time. */
+export interface SyncRecord extends PackageRecord {
+  packageId: string;
+}
+
+/** One record version's line: `{"operation","kind","recordId","version","sourceId","packageId","fields":{…}}` and a newline. */
+export function syncLine(record: SyncRecord): string {
+  const { operation, kind, recordId, version, sourceId, packageId, fields } = record;
+  return `${JSON.stringify({ operation, kind, recordId, version, sourceId, packageId, fields: { ...fields } })}\n`;
 }
 
 /** The manifest line that opens the package: `{"header":{…}}` and a newline. */
@@ -20,22 +25,43 @@ export function headerLine(header: SyncHeader): string {
 }
 
 /**
- * Whether a delivery's version goes into the package, by the record's current head:
- * - send: the version is the current one (an upsert, or a delete of a removed record);
- * - superseded: a newer version exists (it carries the record's whole state, in this package or the next), or the
- *   delivery was marked so;
- * - refused: the platform refused it before (a 4xx: it is in the dead-letter list for the operator; sending it in
- *   the package would have the whole package refused);
- * - gone: the record is no longer stored.
- * A head older than the delivery cannot be read back strongly consistent: a fault (thrown), tried again.
+ * What the sync does with a delivery it read (by day in the window, or owed from before it):
+ * - send: pending or delivered — every record version in it goes into the package (the window is every change
+ *   since the watermark, delivered in real time or not); those of a pending one are marked delivered once the
+ *   platform acknowledged the package;
+ * - refused: failed — the platform refused it (a part of one record, in the dead-letter list for the operator:
+ *   sending it in the package would have the whole package refused), or the hub could not send it; its versions
+ *   are skipped (counted);
+ * - split: it carries nothing itself: its parts are deliveries of their own, created at the split, read by their
+ *   own createdAt (in this window or the next) or as owed.
  */
-export type Inclusion = 'send' | 'superseded' | 'refused' | 'gone';
+export type Treatment = 'send' | 'refused' | 'split';
 
-export function inclusionOf(delivery: Pick<Delivery, 'recordId' | 'version' | 'state'>, head: Pick<StoredHead, 'version'> | undefined): Inclusion {
-  if (delivery.state === 'superseded') return 'superseded';
-  if (delivery.state === 'failed') return 'refused';
-  if (!head) return 'gone';
-  if (head.version > delivery.version) return 'superseded';
-  if (head.version < delivery.version) throw new Error(`record ${delivery.recordId}: delivery of version ${delivery.version} but the head is at version ${head.version}`);
-  return 'send';
+export function treatmentOf(delivery: Pick<PackageDelivery, 'state'>): Treatment {
+  switch (delivery.state) {
+    case 'pending':
+    case 'delivered':
+      return 'send';
+    case 'failed':
+      return 'refused';
+    case 'split':
+      return 'split';
+  }
+}
+
+/** A delivery to the run's platform, as a segment's list of those it carried names it. */
+export interface CarriedDelivery {
+  key: string;
+  path: PartPath;
+}
+
+/** One line of that list: `{"key","path"}` and a newline. */
+export function carriedLine(ref: CarriedDelivery): string {
+  return `${JSON.stringify({ key: ref.key, path: ref.path })}\n`;
+}
+
+export function parseCarriedLine(line: string): CarriedDelivery {
+  const parsed = JSON.parse(line) as { key?: unknown; path?: unknown };
+  if (!isPackageKey(parsed.key) || !isPartPath(parsed.path)) throw new Error('a line of a segment’s carried deliveries is not {"key","path"}');
+  return { key: parsed.key, path: parsed.path };
 }

@@ -8,14 +8,16 @@
  *    run unfinished): that run is resumed first, then this one.
  * 2. Started: the window is (watermark, to] — the watermark read now (for a platform's first run, a lookback:
  *    sync-window.ts), `to` fixed when the run was asked for — kept in the run item with the checkpoint.
- * 3. building: the body is written to S3 segment by segment (build-package.ts), the checkpoint saved after each.
+ * 3. building: the body is written to S3 segment by segment (build-package.ts): the package deliveries of the
+ *    window, then those owed from before it, expanded to their record versions; the checkpoint saved after each.
  * 4. uploaded: the header (record count, SHA-256 of the body) is sealed into the checkpoint, and the package is
  *    POSTed (send-package.ts) — the same bytes and Idempotency-Key (the run id) on every attempt and resume.
  *    Refused (4xx) or unavailable after its attempts: the run fails with the reason; the watermark does not move
  *    (the next run sends the same changes again, and more).
- * 5. sent (2xx): every version in the package is marked delivered (the platform acknowledged it; one already
- *    delivered stays so), segment by segment; the watermark moves from the value the run started from to `to`;
- *    the run is completed with its counts.
+ * 5. sent (2xx): every pending delivery the package carried whole is marked delivered (the platform acknowledged
+ *    it; conditional: one delivered, split or refused meanwhile stays so), segment by segment, from each segment's
+ *    list in S3; the watermark moves from the value the run started from to `to`; the run is completed with its
+ *    counts.
  *
  * Every step is saved before the next begins, and repeating one is harmless: a run stopped anywhere (out of time:
  * it continues itself asynchronously; crashed: the next invocation after its lease lapses) goes on from its
@@ -25,21 +27,22 @@
  */
 import { createInterface } from 'node:readline';
 import { redactIdentityNumbers } from '../domain/identity-number-text.js';
-import type { StoredHead } from '../domain/record-model.js';
 import type { JobLeases } from '../jobs/job-lease.js';
 import type { JobRun } from '../jobs/run-model.js';
 import type { RunsStore } from '../jobs/runs-store.js';
 import type { Watermarks } from '../jobs/watermark-store.js';
-import type { DeliveriesStore } from '../upward/deliveries-store.js';
-import type { PlatformName } from '../upward/delivery-model.js';
+import type { PlatformName } from '../upward/package-model.js';
+import type { PackagesStore } from '../upward/packages-store.js';
 import type { Decrypter } from '../upward/record-fields.js';
+import type { RecordVersions } from '../upward/record-versions.js';
 import { initialCursor, writeNextSegment } from './build-package.js';
 import type { DeliveryPages } from './delivery-pages.js';
 import { bodyDigest } from './package-body.js';
+import { parseCarriedLine } from './package-lines.js';
 import type { PackageSegments } from './package-segments.js';
 import { sendPackage } from './send-package.js';
 import type { SyncLimits } from './sync-limits.js';
-import type { SyncCheckpoint, SyncCounts } from './sync-model.js';
+import { carriedKey, EMPTY_BODY, segmentKey, segmentKeys, type SyncCheckpoint, type SyncCounts } from './sync-model.js';
 import type { SyncPost } from './sync-post.js';
 import { windowStart } from './sync-window.js';
 
@@ -56,9 +59,10 @@ export interface SyncDeps {
   leases: JobLeases;
   watermarks: Watermarks;
   pages: DeliveryPages;
-  heads: { getHead(id: string): Promise<StoredHead | undefined> };
+  /** The packages' bodies (their record versions), and the deliveries marked delivered once acknowledged. */
+  packages: Pick<PackagesStore, 'getBody' | 'markDelivered'>;
+  versions: RecordVersions;
   cipher: () => Promise<Decrypter>;
-  deliveries: Pick<DeliveriesStore, 'markDelivered'>;
   segments: PackageSegments;
   post: SyncPost;
   /** Invokes the runner again, asynchronously, with `event`. */
@@ -205,7 +209,7 @@ async function processRun(stored: JobRun, continued: boolean, deps: SyncDeps, si
   if (run.status === 'waiting') {
     const watermark = (await deps.watermarks.get(run.platform))?.at;
     const from = windowStart(watermark, run.to);
-    const checkpoint: SyncCheckpoint = { phase: 'building', step: 0, cursor: initialCursor(from, run.to), segments: [] };
+    const checkpoint: SyncCheckpoint = { phase: 'building', step: 0, cursor: initialCursor(from, run.to), body: { ...EMPTY_BODY } };
     const begun = await deps.runs.begin(run.runId, { from, ...(watermark !== undefined ? { watermark } : {}), startedAt: at(), checkpoint });
     if (begun === 'lost') throw lost();
     run = { ...run, status: 'running', from, ...(watermark !== undefined ? { watermark } : {}), startedAt: at(), checkpoint };
@@ -226,7 +230,7 @@ async function processRun(stored: JobRun, continued: boolean, deps: SyncDeps, si
   while (checkpoint.phase === 'building') {
     signal.throwIfAborted();
     if (checkpoint.cursor.pass === 'done') {
-      const digest = await bodyDigest(checkpoint.segments, deps.segments);
+      const digest = await bodyDigest(checkpoint.body, segmentKeys(run.platform, run.runId, checkpoint.body.segments), deps.segments);
       const header = {
         packageId: run.runId,
         sender: deps.sender(),
@@ -243,15 +247,16 @@ async function processRun(stored: JobRun, continued: boolean, deps: SyncDeps, si
     if (!timeLeft()) return 'continued';
     const state = await writeNextSegment(
       { platform: run.platform, runId: run.runId, from, to: run.to },
-      { cursor: checkpoint.cursor, segments: checkpoint.segments, counts },
-      { ...deps.limits, pages: deps.pages, heads: deps.heads, cipher: deps.cipher, segments: deps.segments, timeLeft, signal },
+      { cursor: checkpoint.cursor, body: checkpoint.body, counts },
+      { ...deps.limits, pages: deps.pages, bodies: deps.packages, versions: deps.versions, cipher: deps.cipher, segments: deps.segments, timeLeft, signal },
     );
-    await save({ ...checkpoint, cursor: state.cursor, segments: state.segments }, state.counts);
+    await save({ ...checkpoint, cursor: state.cursor, body: state.body }, state.counts);
   }
 
   // 4. Sending.
   if (checkpoint.phase === 'uploaded') {
-    const sent = await sendPackage(deps.baseUrl(run.platform), checkpoint.header!, checkpoint.segments, checkpoint.sendAttempts ?? 0, {
+    const keys = segmentKeys(run.platform, run.runId, checkpoint.body.segments);
+    const sent = await sendPackage(deps.baseUrl(run.platform), checkpoint.header!, keys, checkpoint.sendAttempts ?? 0, {
       post: deps.post,
       segments: deps.segments,
       limits: deps.limits,
@@ -275,12 +280,12 @@ async function processRun(stored: JobRun, continued: boolean, deps: SyncDeps, si
     }
   }
 
-  // 5. Acknowledged: the versions in it are delivered, the watermark moves, the run is completed.
-  while ((checkpoint.marked ?? 0) < checkpoint.segments.length) {
+  // 5. Acknowledged: the deliveries it carried are delivered, the watermark moves, the run is completed.
+  while ((checkpoint.marked ?? 0) < checkpoint.body.segments) {
     signal.throwIfAborted();
     if (!timeLeft()) return 'continued';
     const index = checkpoint.marked ?? 0;
-    await markSegment(checkpoint.segments[index]!.key, run.platform, deps);
+    await markSegment(segmentKey(run.platform, run.runId, index + 1), run.platform, deps);
     await save({ ...checkpoint, marked: index + 1 }, counts);
   }
   if (run.to > from) {
@@ -295,19 +300,22 @@ async function processRun(stored: JobRun, continued: boolean, deps: SyncDeps, si
   return 'completed';
 }
 
-/** Marks every version of one segment delivered (conditional: a delivery not pending or failed stays as it is). */
+/**
+ * Marks the deliveries one segment carried delivered (its list beside it in S3), a few at once; conditional: a
+ * delivery no longer pending or failed (delivered in real time meanwhile, split) stays as it is, and marking one
+ * again after a resume changes nothing.
+ */
 async function markSegment(key: string, platform: PlatformName, deps: SyncDeps): Promise<void> {
   const at = deps.now().toISOString();
-  const lines = createInterface({ input: await deps.segments.open(key), crlfDelay: Infinity });
-  let batch: { recordId: string; version: number }[] = [];
+  const lines = createInterface({ input: await deps.segments.open(carriedKey(key)), crlfDelay: Infinity });
+  let batch: { key: string; path: string }[] = [];
   const flush = async () => {
-    await Promise.all(batch.map((ref) => deps.deliveries.markDelivered({ ...ref, platform }, at, 0)));
+    await Promise.all(batch.map((ref) => deps.packages.markDelivered({ key: ref.key, path: ref.path, platform }, at, 0)));
     batch = [];
   };
   for await (const line of lines) {
     if (line === '') continue;
-    const { recordId, version } = JSON.parse(line) as { recordId: string; version: number };
-    batch.push({ recordId, version });
+    batch.push(parseCarriedLine(line));
     if (batch.length >= deps.limits.markConcurrency) await flush();
   }
   await flush();

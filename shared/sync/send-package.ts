@@ -15,7 +15,7 @@ import { backoffMs, classifyStatus, retryAfterMs } from '../upward/retry-policy.
 import { packageStream } from './package-body.js';
 import type { PackageSegments } from './package-segments.js';
 import type { SyncLimits } from './sync-limits.js';
-import type { Segment, SyncHeader } from './sync-model.js';
+import type { SyncHeader } from './sync-model.js';
 import { syncUrl, type SyncPost } from './sync-post.js';
 
 export interface SendPorts {
@@ -42,8 +42,8 @@ function failureOf(result: PlatformResponse | Error): string {
   return result.name === 'TimeoutError' ? 'timeout' : `network error (${result.name})`;
 }
 
-/** Sends the package; `attemptsBefore` POSTs of it were made by earlier invocations. */
-export async function sendPackage(baseUrl: string, header: SyncHeader, segments: readonly Segment[], attemptsBefore: number, ports: SendPorts): Promise<SendResult> {
+/** Sends the package (its header, then the segments `keys`); `attemptsBefore` POSTs of it were made by earlier invocations. */
+export async function sendPackage(baseUrl: string, header: SyncHeader, keys: readonly string[], attemptsBefore: number, ports: SendPorts): Promise<SendResult> {
   const { limits } = ports;
   const headers = { 'Content-Type': 'application/x-ndjson', 'Content-Encoding': 'gzip', 'Idempotency-Key': header.packageId };
   let attempts = attemptsBefore;
@@ -54,7 +54,7 @@ export async function sendPackage(baseUrl: string, header: SyncHeader, segments:
     ports.signal?.throwIfAborted();
     attempts++;
     await ports.attempting(attempts);
-    const body = packageStream(header, segments, ports.segments);
+    const body = packageStream(header, keys, ports.segments);
     let result: PlatformResponse | Error;
     try {
       result = await ports.post(syncUrl(baseUrl), { body: body.stream, headers, timeoutMs, ...(ports.signal ? { signal: ports.signal } : {}) });

@@ -3,10 +3,10 @@ export interface SyncLimits {
   /** A run's lease on its job lasts this long unrenewed; the heartbeat renews it every heartbeatMs (0: no heartbeat). */
   leaseMs: number;
   heartbeatMs: number;
-  /** Deliveries read per page (byDay, owed). */
+  /** Deliveries read per page (byDay, owed): each is a package, or a part of one, of up to 100 record versions. */
   pageSize: number;
-  /** Record heads read (and certificate numbers decrypted) at once. */
-  headConcurrency: number;
+  /** Package bodies read, and certificate numbers decrypted, at once. */
+  readConcurrency: number;
   /** Deliveries marked delivered at once after the platform acknowledged the package. */
   markConcurrency: number;
   /** A segment of the body is closed after the page that brings it to this many lines. */
@@ -29,8 +29,8 @@ export interface SyncLimits {
 export const syncLimits: SyncLimits = {
   leaseMs: 120_000,
   heartbeatMs: 30_000,
-  pageSize: 100,
-  headConcurrency: 25,
+  pageSize: 20,
+  readConcurrency: 25,
   markConcurrency: 25,
   maxSegmentRecords: 20_000,
   reserveMs: 60_000,

@@ -1,15 +1,15 @@
 /**
- * A connector's work on one queue message (one record version for its platform):
+ * A connector's work on one queue message (a package, or a part of one, for its platform: package-model.ts):
  *
- * 1. the delivery (deliveries-store.ts): only a pending one is work. Delivered or superseded → nothing to do (a
- *    duplicate message); failed → nothing to do either (a duplicate of a refused message: sending it again would
- *    only be refused again and dead-lettered twice; a redrive makes the delivery pending before it moves the
- *    message back, shared/upward/redrive.ts); absent → nothing to do;
- * 2. the record's head: a newer version than the message's → superseded (that version carries the whole state,
- *    and the platform never goes back to an older one);
- * 3. the package (exchange-package.ts: the same bytes and Idempotency-Key on every try), POSTed to
- *    `<base URL>/packages`:
- *    - 2xx → delivered;
+ * 1. the delivery: only a pending one is work. Delivered or split → nothing to do (a duplicate message); failed →
+ *    nothing to do either (a duplicate of a refused message: sending it again would only be refused again; a
+ *    redrive makes the delivery pending before it moves the message back, shared/upward/redrive.ts); absent →
+ *    nothing to do;
+ * 2. the package's record versions (its body's refs, the part's share of them) as stored (record-versions.ts):
+ *    the same versions give the same bytes (exchange-package.ts), so every try sends what the first sent, under
+ *    the same Idempotency-Key; a version whose record is no longer stored fails the package (`internal`);
+ * 3. the package POSTed to `<base URL>/packages`:
+ *    - 2xx → delivered: every record version in it;
  *    - 5xx, 408, 429, 3xx, a timeout or a network error (the platform is unavailable) → tried again in this
  *      invocation (back-off with full jitter, at least Retry-After) while time allows, up to
  *      `attemptsPerInvocation`; then the message is given back to the queue (`retry-later`: the caller throws),
@@ -19,20 +19,23 @@
  *      let go instead (`released`: the caller deletes it, it never reaches the dead-letter queue) and the
  *      delivery stays pending, owed: the sweep queues it again `exchange.requeueAfterSeconds` later, and the
  *      nightly sync sends it too, for as long as the outage lasts — an unavailable platform is never a failure;
- *    - any other 4xx → failed with the platform's reason, and the message goes to the dead-letter queue at once
- *      (`dead-lettered`): it is never retried and never holds up the others.
+ *    - any other 4xx of a package of several records → `split`: the platform took none of it, so its two halves
+ *      are sent on their own (each a part with an Idempotency-Key of its own), and so on until the record it
+ *      refuses is alone; the others are delivered in their parts, never held up by it;
+ *    - any other 4xx of a part of one record → failed with the platform's reason, and the message goes to the
+ *      dead-letter queue at once (`dead-lettered`).
  *
  * Never logs or stores a record's content; a refusal's reason keeps at most 300 characters of the platform's
  * answer, with identity numbers redacted (the reason is shown to the source and the operator).
  */
 import { REDACTED_ID, redactIdentityNumbers } from '../domain/identity-number-text.js';
-import type { StoredHead } from '../domain/record-model.js';
-import { parseDeliveryMessage, type DeliveryMessage, type PlatformName } from './delivery-model.js';
-import type { DeliveriesStore } from './deliveries-store.js';
-import type { DeadLetters } from './delivery-queues.js';
-import { buildExchangePackage } from './exchange-package.js';
+import type { DeadLetters, DeliveryQueues } from './delivery-queues.js';
+import { buildExchangePackage, type PackageRecord } from './exchange-package.js';
+import { halvesOf, newDelivery, parseDeliveryMessage, type DeliveryMessage, type PackageRef, type PlatformName } from './package-model.js';
+import type { PackagesStore } from './packages-store.js';
 import { MAX_ANSWER_CHARS, packagesUrl, type PlatformPost, type PlatformResponse } from './platform-client.js';
 import { nationalFields, type Decrypter } from './record-fields.js';
+import type { RecordVersions } from './record-versions.js';
 import { backoffMs, classifyStatus, redeliveryDelaySeconds, retryAfterMs } from './retry-policy.js';
 
 /** Hides a received message of the platform's queue for a while (ChangeMessageVisibility). */
@@ -45,8 +48,10 @@ export interface ConnectorDeps {
   baseUrl: string;
   /** The sender's USCC (sender.ts), read when the first package is built. */
   sender: () => string;
-  deliveries: Pick<DeliveriesStore, 'get' | 'markDelivered' | 'markSuperseded' | 'markFailed' | 'recordAttempt'>;
-  heads: { getHead(id: string): Promise<StoredHead | undefined> };
+  packages: Pick<PackagesStore, 'getDelivery' | 'getBody' | 'markDelivered' | 'markFailed' | 'split' | 'recordAttempt'>;
+  versions: RecordVersions;
+  /** The platform's queue, for the parts of a package split. */
+  queues: DeliveryQueues;
   cipher: () => Promise<Decrypter>;
   post: PlatformPost;
   deadLetters: DeadLetters;
@@ -69,11 +74,11 @@ export interface ConnectorDeps {
 export type DeliveryOutcome =
   /** The platform answered 2xx. */
   | 'delivered'
-  /** A newer version of the record was stored: not sent. */
-  | 'superseded'
-  /** Delivered or superseded already (a duplicate message), or no such delivery: nothing sent. */
+  /** Refused whole (4xx) with several records in it: its two parts are queued instead. */
+  | 'split'
+  /** Delivered or split already (a duplicate message), failed, or no such delivery: nothing sent. */
   | 'settled'
-  /** Refused by the platform (4xx) or unreadable: failed, and in the dead-letter queue. */
+  /** Refused by the platform (4xx, one record) or unreadable: failed, and in the dead-letter queue. */
   | 'dead-lettered'
   /** The platform stayed unavailable: the message goes back to the queue, hidden for a while (the caller throws). */
   | 'retry-later'
@@ -82,6 +87,8 @@ export type DeliveryOutcome =
 
 export interface DeliveryResult {
   outcome: DeliveryOutcome;
+  /** Record versions in the package (or part) this message is about; 0 when nothing was read. */
+  records: number;
   /** POSTs sent after the first one for this message, in this invocation. */
   retries: number;
   /** retry-later: how long the message was hidden (undefined when the change of its visibility failed: it comes back after the queue's timeout). */
@@ -155,6 +162,18 @@ async function postWithRetries(url: string, body: string, headers: Record<string
   return unavailable(deps.attemptsPerInvocation);
 }
 
+/** The records of a package's refs, as the platform receives them (numbers decrypted), in order. */
+async function packageRecords(refs: readonly PackageRef[], deps: ConnectorDeps): Promise<PackageRecord[]> {
+  const contents = await deps.versions.read(refs);
+  const records: PackageRecord[] = [];
+  for (const [i, ref] of refs.entries()) {
+    const content = contents[i];
+    if (!content) throw new Error(`record ${ref.recordId} of a package is no longer stored`);
+    records.push({ operation: ref.operation, kind: content.kind, recordId: ref.recordId, version: ref.version, sourceId: content.sourceId, fields: await nationalFields(content, deps.cipher) });
+  }
+  return records;
+}
+
 /**
  * Delivers a queue message. Throws only when the stores fail (the message comes back); the caller also gives the
  * message back on `retry-later`, and lets it go (deletes it) on every other outcome.
@@ -165,63 +184,60 @@ export async function deliverMessage(queued: QueueMessage, deps: ConnectorDeps):
   if (!parsed.ok || parsed.message.platform !== deps.platform) {
     // Nobody should have sent it: for the operator, never retried.
     await deps.deadLetters.send(body, parsed.ok ? `a message for platform ${parsed.message.platform} on ${deps.platform}'s queue` : `unreadable message: ${parsed.reason}`);
-    return { outcome: 'dead-lettered', retries: 0 };
+    return { outcome: 'dead-lettered', records: 0, retries: 0 };
   }
   const message: DeliveryMessage = parsed.message;
-  const delivery = await deps.deliveries.get(message);
-  if (!delivery || delivery.state !== 'pending') return { outcome: 'settled', retries: 0 };
+  const delivery = await deps.packages.getDelivery(message);
+  if (!delivery || delivery.state !== 'pending') return { outcome: 'settled', records: 0, retries: 0 };
+  const packageBody = await deps.packages.getBody(message.key);
+  // A delivery is created only once its body is closed: anything else is a fault, tried again.
+  if (!packageBody || packageBody.open) throw new Error(`package ${message.key} has a pending delivery but no closed body`);
+  const refs = packageBody.refs.slice(delivery.from, delivery.to);
+  if (refs.length === 0) throw new Error(`package ${message.key} part "${message.path}" has no records`);
 
-  const head = await deps.heads.getHead(message.recordId);
-  const at = () => deps.now().toISOString();
-  if (!head) {
-    const reason = 'the record is no longer stored';
-    await deps.deadLetters.send(body, reason);
-    await deps.deliveries.markFailed(message, reason, at(), 0);
-    return { outcome: 'dead-lettered', retries: 0 };
-  }
-  if (head.version > message.version) {
-    await deps.deliveries.markSuperseded(message, at());
-    return { outcome: 'superseded', retries: 0 };
-  }
-  // A head older than the version queued cannot be read back strongly consistent: a fault, tried again later.
-  if (head.version < message.version) throw new Error(`record version ${message.version} queued but the head is at version ${head.version}`);
-
-  const sent = buildExchangePackage({
-    platform: deps.platform,
-    sender: deps.sender(),
-    createdAt: head.receivedAt,
-    record: { operation: delivery.operation, kind: head.kind, recordId: head.id, version: head.version, sourceId: head.sourceId, fields: await nationalFields(head, deps.cipher) },
-  });
+  const sent = buildExchangePackage({ packageId: delivery.packageId, sender: deps.sender(), createdAt: packageBody.openedAt, records: await packageRecords(refs, deps) });
   const headers = { 'Content-Type': 'application/json', 'Idempotency-Key': sent.packageId };
   const result = await postWithRetries(packagesUrl(deps.baseUrl), sent.bytes, headers, deps);
   const retries = Math.max(0, result.attempts - 1);
+  const at = () => deps.now().toISOString();
+  const records = refs.length;
   switch (result.kind) {
     case 'delivered':
-      await deps.deliveries.markDelivered(message, at(), result.attempts - 1);
-      return { outcome: 'delivered', retries };
+      await deps.packages.markDelivered(message, at(), result.attempts - 1);
+      return { outcome: 'delivered', records, retries };
     case 'refused': {
+      const halves = halvesOf(packageBody.refs.length, message.path);
+      if (halves.length > 0) {
+        // None of it was taken: each half goes on its own, under a key of its own.
+        const parts = halves.map((path) => newDelivery(message.key, packageBody.refs.length, deps.platform, path, deps.now()));
+        if ((await deps.packages.split(message, parts, at(), result.attempts)) === 'updated') {
+          // A part not queued now is queued by the sweep (it is pending, owed).
+          await deps.queues.send(parts);
+        }
+        return { outcome: 'split', records, retries };
+      }
       const reason = refusalReason(result.response);
       // In the dead-letter queue before it is marked failed: a failed delivery is always there for the operator.
       await deps.deadLetters.send(body, reason);
-      await deps.deliveries.markFailed(message, reason, at(), result.attempts);
-      return { outcome: 'dead-lettered', retries };
+      await deps.packages.markFailed(message, reason, at(), result.attempts);
+      return { outcome: 'dead-lettered', records, retries };
     }
     case 'unavailable': {
       if (receiveCount >= deps.maxReceiveCount) {
         // Still owed, due again now: the sweep queues it once exchange.requeueAfterSeconds have passed.
-        await deps.deliveries.recordAttempt(message, result.attempts, at());
-        return { outcome: 'released', retries };
+        await deps.packages.recordAttempt(message, result.attempts, at());
+        return { outcome: 'released', records, retries };
       }
       const delaySeconds = redeliveryDelaySeconds(receiveCount, result.retryAfterMs, deps.redeliveryBaseSeconds);
       // Due again when the message reappears: the sweep does not queue a second copy before then.
-      await deps.deliveries.recordAttempt(message, result.attempts, new Date(deps.now().getTime() + delaySeconds * 1000).toISOString());
+      await deps.packages.recordAttempt(message, result.attempts, new Date(deps.now().getTime() + delaySeconds * 1000).toISOString());
       try {
         await deps.redelivery.delay(queued.receiptHandle, delaySeconds);
       } catch {
         // It comes back after the queue's visibility timeout instead: sooner, not lost.
-        return { outcome: 'retry-later', retries };
+        return { outcome: 'retry-later', records, retries };
       }
-      return { outcome: 'retry-later', retries, delaySeconds };
+      return { outcome: 'retry-later', records, retries, delaySeconds };
     }
   }
 }
@@ -238,9 +254,9 @@ function errorKind(error: unknown): string {
  * the delivery is marked failed with `internal: <error name>` (no personal data) for the operator's list
  * (GET /v1/dlq) and a redrive. Earlier receives change nothing: the message simply comes back. Whether it marked.
  */
-export async function markInternalFailure(queued: QueueMessage, error: unknown, deps: Pick<ConnectorDeps, 'platform' | 'deliveries' | 'maxReceiveCount' | 'now'>): Promise<boolean> {
+export async function markInternalFailure(queued: QueueMessage, error: unknown, deps: Pick<ConnectorDeps, 'platform' | 'packages' | 'maxReceiveCount' | 'now'>): Promise<boolean> {
   if (queued.receiveCount < deps.maxReceiveCount) return false;
   const parsed = parseDeliveryMessage(queued.body);
   if (!parsed.ok || parsed.message.platform !== deps.platform) return false;
-  return (await deps.deliveries.markFailed(parsed.message, `internal: ${errorKind(error)}`, deps.now().toISOString(), 0)) === 'updated';
+  return (await deps.packages.markFailed(parsed.message, `internal: ${errorKind(error)}`, deps.now().toISOString(), 0)) === 'updated';
 }

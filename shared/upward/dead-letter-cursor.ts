@@ -4,8 +4,8 @@
  */
 import * as z from 'zod';
 import { decodeOpaqueCursor, encodeOpaqueCursor } from '../http/opaque-cursor.js';
-import type { PlatformName } from './delivery-model.js';
-import type { FailedKey } from './deliveries-store.js';
+import type { PlatformName } from './package-model.js';
+import type { IndexKey as FailedKey } from './packages-store.js';
 
 const VERSION = 1;
 

@@ -1,9 +1,9 @@
 /**
  * The platforms' delivery queues and dead-letter queues (infra/catalogue.ts `queues`): port and SQS adapter.
- * One message per record version (delivery-model.ts `messageBody`); sent ten to a request where there are many.
+ * One message per package and platform (package-model.ts `messageBody`); sent ten to a request where there are many.
  */
 import { ChangeMessageVisibilityCommand, SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { messageBody, type DeliveryRef, type PlatformName } from './delivery-model.js';
+import { messageBody, type DeliveryRef, type PlatformName } from './package-model.js';
 
 /** SQS's limit of entries per SendMessageBatch. */
 export const SEND_BATCH_SIZE = 10;

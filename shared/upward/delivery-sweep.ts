@@ -7,17 +7,24 @@
  * lastQueuedAt on, on condition that nobody did since it was read; the message is sent after. A send that fails
  * leaves it for the next sweep. Both platforms are swept page by page in turn, so that one platform's backlog does
  * not use up the time of the other's; the sweep stops while it still has time to finish the page it is on.
+ *
+ * First, package bodies left open (a fan-out stopped between opening a package and closing it, and the stream
+ * batch was never read again with the same first version: docs/upward-packages.md) are settled as the fan-out
+ * would have: their candidates claimed, closed, their deliveries created and queued (settleOpenPackages).
  */
-import { PLATFORM_NAMES, type Delivery, type PlatformName } from './delivery-model.js';
-import type { DeliveriesStore } from './deliveries-store.js';
 import type { DeliveryQueues } from './delivery-queues.js';
+import { settlePackage, type SettleDeps, type SettleReport } from './fanout.js';
+import { PLATFORM_NAMES, type PackageDelivery, type PlatformName } from './package-model.js';
+import type { IndexKey, PackagesStore } from './packages-store.js';
 
 export interface SweepDeps {
-  store: Pick<DeliveriesStore, 'listOwed' | 'oldestOwed' | 'markRequeued'>;
+  store: Pick<PackagesStore, 'listOwed' | 'oldestOwed' | 'markRequeued' | 'listOpen'> & SettleDeps['store'];
   queues: DeliveryQueues;
   platforms?: readonly PlatformName[];
   /** A delivery last queued longer ago than this is queued again. */
   requeueAfterMs: number;
+  /** A package body open longer than this (its fan-out stopped half way) is settled. */
+  settleOpenAfterMs: number;
   now: () => Date;
   remainingMs: () => number;
   /** Deliveries read per page of the owed index. */
@@ -41,7 +48,7 @@ export interface PlatformSweep {
 export const SWEEP_MARGIN_MS = 15_000;
 const DEFAULT_PAGE_SIZE = 100;
 
-async function requeuePage(items: Delivery[], deps: SweepDeps, report: PlatformSweep): Promise<void> {
+async function requeuePage(items: PackageDelivery[], deps: SweepDeps, report: PlatformSweep): Promise<void> {
   const at = deps.now().toISOString();
   const marked = await Promise.all(items.map((d) => deps.store.markRequeued(d, d.lastQueuedAt, at)));
   const toSend = items.filter((_, i) => marked[i] === 'updated');
@@ -52,20 +59,62 @@ async function requeuePage(items: Delivery[], deps: SweepDeps, report: PlatformS
   report.requeued += toSend.length - notQueued.size;
 }
 
+export interface OpenSweep {
+  /** Open bodies settled (closed, their deliveries created and queued). */
+  settled: number;
+  /** Versions among their candidates found claimed by another package. */
+  claimedElsewhere: number;
+  /**
+   * Open bodies whose settling failed (DynamoDB, or their messages not queued): left for the next sweep — still
+   * open (settled again), or closed with their deliveries pending (queued again by the owed sweep).
+   */
+  failed: number;
+  /** Whether every open body old enough was reached. */
+  complete: boolean;
+}
+
+/**
+ * Settles the package bodies open for longer than settleOpenAfterMs, oldest first, while time allows. A body that
+ * cannot be settled now is counted and left for the next sweep: it does not stop the others, nor the owed sweep and
+ * the lag metric after it.
+ */
+export async function settleOpenPackages(deps: SweepDeps): Promise<OpenSweep> {
+  const olderThan = new Date(deps.now().getTime() - deps.settleOpenAfterMs).toISOString();
+  const report: SettleReport = { closed: 0, created: 0, queued: 0, claimedElsewhere: 0 };
+  let failed = 0;
+  const result = (complete: boolean): OpenSweep => ({ settled: report.closed, claimedElsewhere: report.claimedElsewhere, failed, complete });
+  let startKey: IndexKey | undefined;
+  do {
+    if (deps.remainingMs() <= SWEEP_MARGIN_MS) return result(false);
+    const page = await deps.store.listOpen(olderThan, deps.pageSize ?? DEFAULT_PAGE_SIZE, startKey);
+    for (const key of page.items) {
+      try {
+        const body = await deps.store.getBody(key);
+        // Closed since the index was read (eventually consistent): nothing to settle.
+        if (body?.open) await settlePackage(body, { store: deps.store, queues: deps.queues, ...(deps.platforms ? { platforms: deps.platforms } : {}), now: deps.now }, report);
+      } catch {
+        failed++;
+      }
+    }
+    startKey = page.lastKey;
+  } while (startKey);
+  return result(true);
+}
+
 export async function sweepDeliveries(deps: SweepDeps): Promise<Record<PlatformName, PlatformSweep>> {
   const platforms = deps.platforms ?? PLATFORM_NAMES;
   const olderThan = new Date(deps.now().getTime() - deps.requeueAfterMs).toISOString();
   const reports = Object.fromEntries(platforms.map((p) => [p, { requeued: 0, skipped: 0, failed: 0, complete: false, oldestOwedAgeSeconds: 0 }])) as Record<PlatformName, PlatformSweep>;
-  const cursors = new Map<PlatformName, string | undefined>(platforms.map((p) => [p, undefined]));
+  const cursors = new Map<PlatformName, IndexKey | undefined>(platforms.map((p) => [p, undefined]));
   while (cursors.size > 0 && deps.remainingMs() > SWEEP_MARGIN_MS) {
     for (const [platform, cursor] of [...cursors]) {
       if (deps.remainingMs() <= SWEEP_MARGIN_MS) break;
       const page = await deps.store.listOwed(platform, olderThan, deps.pageSize ?? DEFAULT_PAGE_SIZE, cursor);
       await requeuePage(page.items, deps, reports[platform]);
-      if (page.cursor === undefined) {
+      if (page.lastKey === undefined) {
         reports[platform].complete = true;
         cursors.delete(platform);
-      } else cursors.set(platform, page.cursor);
+      } else cursors.set(platform, page.lastKey);
     }
   }
   const now = deps.now().getTime();

@@ -1,7 +1,7 @@
 /** What the upward functions learn from their environment, by the catalogue's names (`queues`, `platforms`). */
 import { exchange, platforms, queues } from '../../infra/catalogue.js';
 import { REDELIVERY_BASE_SECONDS } from './retry-policy.js';
-import { isPlatformName, PLATFORM_NAMES, type PlatformName } from './delivery-model.js';
+import { isPlatformName, PLATFORM_NAMES, type PlatformName } from './package-model.js';
 
 /** The environment variable naming a connector's platform (functions.connector*.environment). */
 export const PLATFORM_ENV = 'HUB_PLATFORM';

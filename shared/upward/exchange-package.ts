@@ -1,10 +1,11 @@
 /**
- * The exchange package (GB/T 39443-2020 practice: a header and a body) that carries one record version to an
- * upward platform in the real-time path. Pure: the same delivery always gives the same bytes, so that a retry,
- * on whichever receive and whichever day, resends exactly what was sent before, under the same Idempotency-Key.
+ * The exchange package (GB/T 39443-2020 practice: a header and a body) that carries record versions (a package
+ * of up to 100, or a part of one: package-model.ts) to an upward platform in the real-time path. Pure: the same
+ * versions always give the same bytes, so that a retry, on whichever receive and whichever day, resends exactly
+ * what was sent before, under the same Idempotency-Key.
  *
  * ```json
- * {"header":{"packageId":"…","sender":"<USCC>","createdAt":"<the version's stored time>","recordCount":1,
+ * {"header":{"packageId":"…","sender":"<USCC>","createdAt":"<when the package was opened>","recordCount":2,
  *            "bodySha256":"<hex of the body's bytes>","standard":"GB/T 39443-2020"},
  *  "body":{"records":[{"operation":"upsert","kind":"penalty","recordId":"pen_…","version":2,"sourceId":"…",
  *                      "fields":{"CF_XDR_MC":"…","CF_XDR_ZJHM":"<in full>",…}}]}}
@@ -14,7 +15,6 @@
  * package as sent (and what a receiver gets back by serialising the body it parsed).
  */
 import { createHash } from 'node:crypto';
-import type { PlatformName } from '../../infra/catalogue.js';
 
 export const EXCHANGE_STANDARD = 'GB/T 39443-2020';
 
@@ -61,32 +61,28 @@ export function uuidV5(namespace: string, name: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-/** The id of the package carrying `version` of `recordId` to `platform`: the same for every (re)send of it, different for anything else. */
-export function packageIdOf(platform: PlatformName, recordId: string, version: number): string {
-  return uuidV5(PACKAGE_ID_NAMESPACE, `${platform}\u0000${recordId}\u0000${version}`);
-}
-
 export function sha256Hex(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
 export interface PackageInput {
-  platform: PlatformName;
+  /** The package's (or part's) Idempotency-Key (package-model.ts packageIdOf). */
+  packageId: string;
   /** The sender's USCC (sender.ts). */
   sender: string;
-  /** The version's own stored time (when the hub received it), never the time of sending. */
+  /** When the package was opened (its body's openedAt), never the time of sending. */
   createdAt: string;
-  record: PackageRecord;
+  records: readonly PackageRecord[];
 }
 
-/** The package of one record version, and its bytes. */
+/** The package of some record versions, in the order given, and its bytes. */
 export function buildExchangePackage(input: PackageInput): PackageToSend & { package: ExchangePackage } {
-  const { operation, kind, recordId, version, sourceId, fields } = input.record;
-  // Built key by key, so that the text (and its hash) never depends on how the caller ordered its object.
-  const body = { records: [{ operation, kind, recordId, version, sourceId, fields: { ...fields } }] };
-  const packageId = packageIdOf(input.platform, recordId, version);
+  // Built key by key, so that the text (and its hash) never depends on how the caller ordered its objects.
+  const body = {
+    records: input.records.map(({ operation, kind, recordId, version, sourceId, fields }) => ({ operation, kind, recordId, version, sourceId, fields: { ...fields } })),
+  };
   const header: PackageHeader = {
-    packageId,
+    packageId: input.packageId,
     sender: input.sender,
     createdAt: input.createdAt,
     recordCount: body.records.length,
@@ -94,5 +90,5 @@ export function buildExchangePackage(input: PackageInput): PackageToSend & { pac
     standard: EXCHANGE_STANDARD,
   };
   const pkg: ExchangePackage = { header, body };
-  return { packageId, bytes: JSON.stringify(pkg), package: pkg };
+  return { packageId: input.packageId, bytes: JSON.stringify(pkg), package: pkg };
 }

@@ -1,14 +1,21 @@
 /**
- * Fan-out: each new record version in the records table's change stream becomes a delivery owed to each upward
- * platform (written first, in the `deliveries` table: the durable truth), then a message on that platform's queue.
+ * Fan-out: the new record versions of a batch of the records table's change stream become packages owed to each
+ * upward platform (docs/upward-packages.md), written first in the `deliveries` table (the durable truth), then one
+ * message per package and platform on that platform's queue.
  *
- * - Only a new version counts: an INSERT of a head, or a MODIFY whose version differs from the old image's. A head
- *   rewritten with the same version (no write of the push path does that today) is not a change to deliver.
- * - A stream record read twice (Lambda retries a batch, or bisects it) writes its deliveries once: the put is
- *   conditional. A delivery already owed is queued again (the earlier send may be what failed); one already
- *   delivered, superseded or failed is not.
- * - A record whose deliveries could not all be written and queued is reported by its sequence number
- *   (reportBatchItemFailures): Lambda sends it, and those after it, again.
+ * 1. The batch's new versions (an INSERT of a head, or a MODIFY whose version differs from the old image's), in
+ *    stream order.
+ * 2. From the first version not yet placed: package K (its key from that version's sequence number), opened with
+ *    every version not yet placed as candidates — or, when K exists (the batch is read again), K as it is.
+ * 3. K's candidates are claimed for K (each claim is written once: a version claimed by another package stays
+ *    there, and that package is settled too, in case its fan-out stopped half way), K's deliveries are created,
+ *    then K is closed with the versions it holds (a body stays open, in the sweep's `open` index, until all it
+ *    owes is written), and the deliveries are queued. K found closed without its first version: the package
+ *    that claimed that version is settled too (its deliveries queued again if still pending). Versions of the batch not among K's candidates go on at 2.
+ *
+ * Whatever composition a batch read again has (Lambda retries it, bisects it), a version is claimed by one package
+ * only, so it travels under one Idempotency-Key per platform. Any failure is thrown: Lambda reads the batch again,
+ * and every step above is safe to repeat; a body left open is also settled by the delivery sweep.
  *
  * Never logs record contents: counts only.
  */
@@ -16,40 +23,53 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import type { StoredHead } from '../domain/record-model.js';
-import { newDelivery, PLATFORM_NAMES, type Delivery, type PlatformName } from './delivery-model.js';
-import type { DeliveriesStore } from './deliveries-store.js';
 import type { DeliveryQueues } from './delivery-queues.js';
+import { newDelivery, operationOf, packageKeyOf, PLATFORM_NAMES, type DeliveryRef, type PackageBody, type PackageRef, type PlatformName } from './package-model.js';
+import type { PackagesStore } from './packages-store.js';
 
-export interface FanoutDeps {
-  store: Pick<DeliveriesStore, 'createIfAbsent'>;
+export interface SettleDeps {
+  store: Pick<PackagesStore, 'openBody' | 'getBody' | 'claim' | 'closeBody' | 'createDelivery'>;
   queues: DeliveryQueues;
   platforms?: readonly PlatformName[];
   now?: () => Date;
 }
 
-export interface FanoutReport {
+export interface FanoutDeps extends SettleDeps {
+  store: SettleDeps['store'] & Pick<PackagesStore, 'getClaim'>;
+}
+
+export interface SettleReport {
+  /** Packages closed now (their claims settled by this call). */
+  closed: number;
+  /** Deliveries created now. */
+  created: number;
+  /** Deliveries queued (new ones, and those found still pending). */
+  queued: number;
+  /** Versions found claimed by another package than the one they were candidates of. */
+  claimedElsewhere: number;
+}
+
+export interface FanoutReport extends SettleReport {
   /** Stream records read. */
   records: number;
   /** New versions among them. */
   versions: number;
-  /** Deliveries written now. */
-  created: number;
-  /** Deliveries queued (new ones, and those already owed). */
-  queued: number;
-  /** Deliveries found already settled (delivered, superseded, failed): not queued again. */
-  settled: number;
-  /** Stream records reported failed. */
-  failed: number;
-  batchItemFailures: { itemIdentifier: string }[];
+  /** Packages opened for the batch's versions (now, or when the batch was read before) that carry any: a version found claimed by another package is not counted here (claimedElsewhere). */
+  packages: number;
+  /** Refs in those packages. */
+  refs: number;
 }
 
-/** How many conditional puts are in flight at once (a batch of 100 versions makes 200). */
-const PUT_CONCURRENCY = 25;
+/** Claims in flight at once (a package has up to 100 candidates). */
+const CLAIM_CONCURRENCY = 25;
 
-type VersionHead = Pick<StoredHead, 'id' | 'version' | 'status' | 'publication'>;
+/** A new version a stream record carries, with its sequence number. */
+export interface StreamVersion extends PackageRef {
+  sequenceNumber: string;
+}
 
 /** The new version a stream record carries, or undefined when it carries none (a removal, a rewrite of the same version, not a head). */
-export function newVersionOf(record: DynamoDBRecord): VersionHead | undefined {
+export function newVersionOf(record: DynamoDBRecord): StreamVersion | undefined {
   if (record.eventName !== 'INSERT' && record.eventName !== 'MODIFY') return undefined;
   const image = record.dynamodb?.NewImage;
   if (!image) return undefined;
@@ -61,66 +81,108 @@ export function newVersionOf(record: DynamoDBRecord): VersionHead | undefined {
     if (oldVersion === head.version) return undefined;
   }
   if (!head.publication || typeof head.status !== 'string') return undefined;
-  return { id: head.id, version: head.version, status: head.status, publication: head.publication };
+  const sequenceNumber = record.dynamodb?.SequenceNumber;
+  // Without its sequence number a version cannot name its package: the batch is read again.
+  if (!sequenceNumber) throw new Error('fan-out: a stream record with a new version has no sequence number');
+  return { recordId: head.id, version: head.version, operation: operationOf({ status: head.status, publication: head.publication }), sequenceNumber };
 }
 
-async function inBatches<T, R>(items: readonly T[], size: number, work: (item: T) => Promise<R>): Promise<PromiseSettledResult<R>[]> {
-  const results: PromiseSettledResult<R>[] = [];
-  for (let i = 0; i < items.length; i += size) results.push(...(await Promise.allSettled(items.slice(i, i + size).map(work))));
-  return results;
+async function mapLimited<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await work(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+const refId = (r: { recordId: string; version: number }) => `${r.recordId}#${r.version}`;
+
+/**
+ * Settles a package: an open body's candidates are claimed and the body closed; a closed body's deliveries are
+ * created (once) and queued while pending. Versions claimed by another package settle that one too (`depth`
+ * bounds the chain: a package settled from another never reaches a third). Returns the body as closed.
+ */
+export async function settlePackage(found: PackageBody, deps: SettleDeps, report: SettleReport, depth = 0): Promise<PackageBody> {
+  const now = (deps.now ?? (() => new Date()))();
+  let body = found;
+  const toQueue: DeliveryRef[] = [];
+  // Its deliveries are created before the body is closed: a body stays open (found by the sweep's `open` index)
+  // until everything it owes is written, so a fan-out that stops anywhere leaves nothing unreachable.
+  const createDeliveries = async (refCount: number) => {
+    for (const platform of deps.platforms ?? PLATFORM_NAMES) {
+      const delivery = newDelivery(body.key, refCount, platform, '', now);
+      const written = await deps.store.createDelivery(delivery);
+      if (written.created) report.created++;
+      // One found pending is queued again (the earlier send may be what failed); settled or split ones are not.
+      if (written.created || written.existing.state === 'pending') toQueue.push(delivery);
+    }
+  };
+  if (body.open) {
+    const at = now.toISOString();
+    const owners = await mapLimited(body.refs, CLAIM_CONCURRENCY, (r) => deps.store.claim(r.recordId, r.version, body.key, at));
+    const elsewhere = new Set<string>();
+    owners.forEach((owner) => owner !== body.key && elsewhere.add(owner));
+    report.claimedElsewhere += owners.filter((owner) => owner !== body.key).length;
+    const mine = body.refs.filter((_, i) => owners[i] === body.key);
+    if (mine.length > 0) await createDeliveries(mine.length);
+    body = await deps.store.closeBody(body.key, mine);
+    report.closed++;
+    // Closed by another settler first with other refs cannot be (the claims decide them): a fault, tried again.
+    if (body.refs.length !== mine.length) throw new Error(`fan-out: package ${body.key} was closed with ${body.refs.length} versions, ${mine.length} claimed for it`);
+    if (depth === 0) {
+      for (const other of elsewhere) {
+        const otherBody = await deps.store.getBody(other);
+        if (!otherBody) throw new Error(`fan-out: a version is claimed by package ${other}, which has no body`);
+        await settlePackage(otherBody, deps, report, depth + 1);
+      }
+    }
+  } else if (body.refs.length > 0) await createDeliveries(body.refs.length);
+  if (toQueue.length === 0) return body;
+  const notQueued = await deps.queues.send(toQueue);
+  if (notQueued.size > 0) throw new Error(`fan-out: ${notQueued.size} of ${toQueue.length} messages of package ${body.key} were not queued`);
+  report.queued += toQueue.length;
+  return body;
 }
 
 export async function fanOut(event: DynamoDBStreamEvent, deps: FanoutDeps): Promise<FanoutReport> {
-  const platforms = deps.platforms ?? PLATFORM_NAMES;
   const now = (deps.now ?? (() => new Date()))();
-  const failedRecords = new Set<number>();
-  const owed: { record: number; delivery: Delivery }[] = [];
-  let versions = 0;
-  event.Records.forEach((record, index) => {
-    const head = newVersionOf(record);
-    if (!head) return;
-    versions++;
-    for (const platform of platforms) owed.push({ record: index, delivery: newDelivery(head, platform, now) });
-  });
-
-  const written = await inBatches(owed, PUT_CONCURRENCY, (o) => deps.store.createIfAbsent(o.delivery));
-  const toQueue: { record: number; delivery: Delivery }[] = [];
-  let created = 0;
-  let settled = 0;
-  written.forEach((result, i) => {
-    const o = owed[i]!;
-    if (result.status === 'rejected') {
-      failedRecords.add(o.record);
-      return;
+  const versions: StreamVersion[] = [];
+  for (const record of event.Records) {
+    const v = newVersionOf(record);
+    if (v) versions.push(v);
+  }
+  const report: FanoutReport = { records: event.Records.length, versions: versions.length, packages: 0, refs: 0, closed: 0, created: 0, queued: 0, claimedElsewhere: 0 };
+  const placed = new Set<string>();
+  for (;;) {
+    const rest = versions.filter((v) => !placed.has(refId(v)));
+    const first = rest[0];
+    if (!first) break;
+    const candidates = rest.map(({ recordId, version, operation }) => ({ recordId, version, operation }));
+    const opened = await deps.store.openBody(packageKeyOf(first), candidates, now.toISOString());
+    // The package opened for `first` (now or when the batch was read before) has it among its candidates.
+    if (!opened.refs.some((r) => refId(r) === refId(first)) && opened.open) throw new Error(`fan-out: package ${opened.key} does not list the version it was opened for`);
+    const body = await settlePackage(opened, deps, report);
+    if (!opened.open && !body.refs.some((r) => refId(r) === refId(first))) {
+      // Found closed (the batch was read before in another composition) without the version it was opened for: that
+      // version travels in the package that claimed it first, whose fan-out may have stopped after closing it and
+      // before queueing its deliveries: they are queued now rather than by the sweep, requeueAfterSeconds later.
+      const claim = await deps.store.getClaim(first.recordId, first.version);
+      if (!claim) throw new Error(`fan-out: package ${opened.key} is closed without the version it was opened for, whose claim cannot be read yet`);
+      const owner = await deps.store.getBody(claim.key);
+      if (!owner) throw new Error(`fan-out: a version is claimed by package ${claim.key}, which has no body`);
+      await settlePackage(owner, deps, report, 1);
     }
-    if (result.value.created) created++;
-    else if (result.value.existing && result.value.existing.state !== 'pending') {
-      settled++;
-      return;
-    }
-    toQueue.push(o);
-  });
-
-  // A record that already failed is not queued at all this time: it comes back whole.
-  const sendable = toQueue.filter((o) => !failedRecords.has(o.record));
-  const notQueued = await deps.queues.send(sendable.map((o) => o.delivery));
-  for (const i of notQueued) failedRecords.add(sendable[i]!.record);
-
-  const batchItemFailures = [...failedRecords]
-    .sort((a, b) => a - b)
-    .map((index) => {
-      const sequence = event.Records[index]!.dynamodb?.SequenceNumber;
-      // Without its sequence number a failure cannot be reported alone: the whole batch is sent again.
-      if (!sequence) throw new Error('fan-out: a stream record whose deliveries failed has no sequence number');
-      return { itemIdentifier: sequence };
-    });
-  return {
-    records: event.Records.length,
-    versions,
-    created,
-    queued: sendable.length - notQueued.size,
-    settled,
-    failed: failedRecords.size,
-    batchItemFailures,
-  };
+    report.packages += body.refs.length > 0 ? 1 : 0;
+    report.refs += body.refs.length;
+    // Every candidate of the package is placed now: in it, or (claimed before) in the package that has it.
+    for (const r of opened.refs) placed.add(refId(r));
+    // A closed package found again lists only what it holds: the first version is in it, or in another package.
+    placed.add(refId(first));
+  }
+  return report;
 }

@@ -1,22 +1,22 @@
 /**
  * POST /v1/feedback: a platform's per-record outcomes (received, rejected with a reason, applied with the 联合奖惩
- * measure), each kept on the delivery of that record version to that platform (deliveries-store.ts `setFeedback`:
- * a conditional update, so an outcome about a version the platform was never sent stores nothing and is reported
- * `unknown`). A later feedback on the same delivery replaces the earlier one — within one request too: items about
- * the same delivery are written in the order given. The platform's words are shown to the source that pushed the
- * record and to the operator: identity numbers in them are redacted before they are kept.
+ * measure), each kept on the claim of that record version (packages-store.ts `setFeedback`: a conditional update,
+ * so an outcome about a version the hub never packaged for the platforms stores nothing and is reported
+ * `unknown`), one attribute per platform. A later feedback on the same version replaces the earlier one — within
+ * one request too: items about the same version are written in the order given. The platform's words are shown to
+ * the source that pushed the record and to the operator: identity numbers in them are redacted before they are kept.
  *
  * Which platform is speaking is the key's: a platform source's id is the platform's name (contracts/sources.ts).
  */
 import type { FeedbackItem, FeedbackResponse } from '../../contracts/upward.js';
 import { redactIdentityNumbers } from '../domain/identity-number-text.js';
-import type { PlatformName } from './delivery-model.js';
-import type { DeliveriesStore, StoredFeedback } from './deliveries-store.js';
+import type { PlatformName } from './package-model.js';
+import type { PackagesStore, StoredFeedback } from './packages-store.js';
 
 export interface FeedbackDeps {
-  store: Pick<DeliveriesStore, 'setFeedback'>;
+  store: Pick<PackagesStore, 'setFeedback'>;
   now: () => Date;
-  /** Deliveries written at once (distinct deliveries; the items of one delivery go one after the other). */
+  /** Claims written at once (distinct record versions; the items about one version go one after the other). */
   concurrency?: number;
 }
 
@@ -33,10 +33,10 @@ export function storedFeedback(item: FeedbackItem, receivedAt: Date): StoredFeed
   };
 }
 
-/** Keeps each item on its delivery; how many were kept, and those about no delivery to `platform`. */
+/** Keeps each item on its version's claim; how many were kept, and those about a version never packaged (no claim). */
 export async function recordFeedback(platform: PlatformName, items: readonly FeedbackItem[], deps: FeedbackDeps): Promise<FeedbackResponse> {
   const receivedAt = deps.now();
-  // Items about the same delivery, in the order given (a later one replaces an earlier one).
+  // Items about the same version, in the order given (a later one replaces an earlier one).
   const byDelivery = new Map<string, number[]>();
   items.forEach((item, index) => {
     const key = `${item.recordId}#${item.version}`;
@@ -48,7 +48,7 @@ export async function recordFeedback(platform: PlatformName, items: readonly Fee
   const writeGroup = async (indexes: number[]) => {
     for (const index of indexes) {
       const item = items[index]!;
-      const outcome = await deps.store.setFeedback({ recordId: item.recordId, version: item.version, platform }, storedFeedback(item, receivedAt));
+      const outcome = await deps.store.setFeedback(item.recordId, item.version, platform, storedFeedback(item, receivedAt));
       if (outcome === 'updated') recorded++;
       else unknown.push({ index, recordId: item.recordId, version: item.version });
     }

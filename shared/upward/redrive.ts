@@ -17,8 +17,8 @@
  * request again goes on (both steps are safe to repeat).
  */
 import type { RedriveResponse } from '../../contracts/upward.js';
-import type { PlatformName } from './delivery-model.js';
-import type { DeliveriesStore, FailedKey } from './deliveries-store.js';
+import type { PlatformName } from './package-model.js';
+import type { IndexKey, PackagesStore } from './packages-store.js';
 import type { DeadLetterQueue } from './dead-letter-queue.js';
 
 /** The environment variable that selects how messages are moved: `resend` where StartMessageMoveTask is missing. */
@@ -33,7 +33,7 @@ export function redriveMode(env: Readonly<Record<string, string | undefined>> = 
 }
 
 export interface RedriveDeps {
-  store: Pick<DeliveriesStore, 'listFailed' | 'resetToPending'>;
+  store: Pick<PackagesStore, 'listFailed' | 'resetToPending'>;
   queue: DeadLetterQueue;
   mode: RedriveMode;
   now: () => Date;
@@ -54,7 +54,7 @@ const hasTime = (deps: RedriveDeps) => deps.remainingMs() > REDRIVE_MARGIN_MS;
 /** Step 1: failed → pending; how many, and whether every one was reached. */
 async function resetFailed(platform: PlatformName, began: string, deps: RedriveDeps): Promise<{ redriven: number; complete: boolean }> {
   let redriven = 0;
-  let startKey: FailedKey | undefined;
+  let startKey: IndexKey | undefined;
   do {
     if (!hasTime(deps)) return { redriven, complete: false };
     const page = await deps.store.listFailed(platform, { limit: deps.pageSize ?? DEFAULT_PAGE_SIZE, before: began, ...(startKey ? { startKey } : {}) });

@@ -49,6 +49,8 @@ import {
 
 type Json = any;
 
+const byJson = (a: unknown, b: unknown) => JSON.stringify(a).localeCompare(JSON.stringify(b));
+
 /**
  * The DynamoDB calls each function makes, table by table, read from the code
  * call by call. The catalogue must say exactly this (and the roles, exactly
@@ -79,7 +81,8 @@ const DYNAMO_CALLS: Record<string, Record<string, TableAccess>> = {
     // The key, and the publication policy: shared/publication/policy-store.ts get(), a GetCommand of POLICY/PUBLICATION per push.
     sources: { actions: ['dynamodb:GetItem'], leadingKeys: ['KEY#*', 'POLICY'] },
     // shared/ingest/submit.ts → DynamoRecordsStore.getHeads(): BatchGetCommand of REC#<id>/HEAD;
-    // .write(): TransactWriteCommand of Puts only (the head, and the superseded version), all REC#<id>.
+    // .write(): a conditional PutCommand of the head per new record; per update a TransactWriteCommand of Puts only
+    // (the head, and the superseded version); all REC#<id>.
     records: { actions: ['dynamodb:BatchGetItem', 'dynamodb:PutItem'], leadingKeys: ['REC#*'] },
     // shared/http/idempotency.ts → Powertools' DynamoDBPersistenceLayer: GetItem (the stored answer),
     // PutItem (conditional, in progress), UpdateItem (the answer), DeleteItem (a failed request leaves
@@ -91,8 +94,9 @@ const DYNAMO_CALLS: Record<string, Record<string, TableAccess>> = {
     sources: { actions: ['dynamodb:GetItem'], leadingKeys: ['KEY#*'] },
     // DynamoRecordsStore.getRecord(): QueryCommand of pk REC#<id> (the head and its versions).
     records: { actions: ['dynamodb:Query'], leadingKeys: ['REC#*'] },
-    // shared/upward/delivery-view.ts → DynamoDeliveriesStore.listForVersion(): a QueryCommand of pk REC#<id>.
-    deliveries: { actions: ['dynamodb:Query'], leadingKeys: ['REC#*'] },
+    // shared/upward/delivery-view.ts readVersionDeliveries() → DynamoPackagesStore getClaim() (GetCommand of
+    // REC#<id>/V#<n>), getBody() (GetCommand of PKG#<key>/BODY), listDeliveries() (QueryCommand of pk PKG#<key>).
+    deliveries: { actions: ['dynamodb:GetItem', 'dynamodb:Query'], leadingKeys: ['REC#*', 'PKG#*'] },
     // DynamoAuditStore.recordRead(): PutCommand of READ#<id> with attribute_not_exists (never an overwrite).
     audit: { actions: ['dynamodb:PutItem'], leadingKeys: ['READ#*'] },
     throttle: { actions: ['dynamodb:UpdateItem'], leadingKeys: ['RATE#*'] },
@@ -123,22 +127,23 @@ const DYNAMO_CALLS: Record<string, Record<string, TableAccess>> = {
     batches: { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], leadingKeys: ['BATCH#*'], queryIndexes: ['unfinished'] },
   },
   fanout: {
-    // shared/upward/fanout.ts → DynamoDeliveriesStore.createIfAbsent(): a PutCommand of REC#<id>, <platform>#<version>
-    // with attribute_not_exists (a stream record read twice writes once). The records table's changes come from its
-    // stream (the event-source mapping's grant, not a table call).
-    deliveries: { actions: ['dynamodb:PutItem'], leadingKeys: ['REC#*'] },
+    // shared/upward/fanout.ts → DynamoPackagesStore: openBody() a conditional PutCommand of PKG#<key>/BODY, claim() a
+    // conditional PutCommand of REC#<id>/V#<n> per version, closeBody() a conditional UpdateCommand, getBody() a
+    // GetCommand (a package that claimed a version first), createDelivery() conditional PutCommands of PKG#<key>.
+    // The records table's changes come from its stream (the event-source mapping's grant, not a table call).
+    deliveries: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], leadingKeys: ['REC#*', 'PKG#*'] },
   },
   connectorProvincial: {
-    // shared/upward/connector.ts → DynamoRecordsStore.getHead(): a consistent GetCommand of REC#<id>/HEAD.
-    records: { actions: ['dynamodb:GetItem'], leadingKeys: ['REC#*'] },
-    // DynamoDeliveriesStore.get(): GetCommand; .markDelivered/.markSuperseded/.markFailed/.recordAttempt():
-    // conditional UpdateCommands, all REC#<id>.
-    deliveries: { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], leadingKeys: ['REC#*'] },
+    // shared/upward/record-versions.ts → BatchGetCommands of REC#<id>/HEAD and REC#<id>/V#<n>.
+    records: { actions: ['dynamodb:BatchGetItem'], leadingKeys: ['REC#*'] },
+    // DynamoPackagesStore getDelivery()/getBody(): GetCommands; markDelivered/markFailed/recordAttempt(): conditional
+    // UpdateCommands; split(): a TransactWriteCommand of an Update and Puts, all PKG#<key>.
+    deliveries: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], leadingKeys: ['PKG#*'] },
   },
   connectorNational: {
     // The same handler as connectorProvincial, for the other platform.
-    records: { actions: ['dynamodb:GetItem'], leadingKeys: ['REC#*'] },
-    deliveries: { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], leadingKeys: ['REC#*'] },
+    records: { actions: ['dynamodb:BatchGetItem'], leadingKeys: ['REC#*'] },
+    deliveries: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], leadingKeys: ['PKG#*'] },
   },
   jobs: {
     sources: { actions: ['dynamodb:GetItem'], leadingKeys: ['KEY#*'] },
@@ -153,30 +158,34 @@ const DYNAMO_CALLS: Record<string, Record<string, TableAccess>> = {
     // of RUN#<id>; shared/jobs/job-lease.ts: UpdateCommands of LOCK#<job>; shared/jobs/watermark-store.ts:
     // GetCommand and a conditional UpdateCommand of WATERMARK#<platform>.
     jobs: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], leadingKeys: ['RUN#*', 'LOCK#*', 'WATERMARK#*'] },
-    // shared/sync/delivery-pages.ts: QueryCommands of the byDay and owed indexes; DynamoDeliveriesStore.markDelivered():
-    // conditional UpdateCommands of REC#<id> once the platform acknowledged the package.
-    deliveries: { actions: ['dynamodb:UpdateItem'], leadingKeys: ['REC#*'], queryIndexes: ['byDay', 'owed'] },
-    // DynamoRecordsStore.getHead(): a consistent GetCommand of REC#<id>/HEAD per version sent.
-    records: { actions: ['dynamodb:GetItem'], leadingKeys: ['REC#*'] },
+    // shared/sync/delivery-pages.ts: QueryCommands of the byDay and owed indexes; DynamoPackagesStore.getBody(): a
+    // GetCommand of PKG#<key>/BODY; .markDelivered(): conditional UpdateCommands of PKG#<key>/<platform>[#<part>] once
+    // the platform acknowledged the package.
+    deliveries: { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], leadingKeys: ['PKG#*'], queryIndexes: ['byDay', 'owed'] },
+    // shared/upward/record-versions.ts DynamoRecordVersions.read(): BatchGetCommands of REC#<id>/HEAD and V#<n>.
+    records: { actions: ['dynamodb:BatchGetItem'], leadingKeys: ['REC#*'] },
   },
   feedback: {
     sources: { actions: ['dynamodb:GetItem'], leadingKeys: ['KEY#*'] },
     throttle: { actions: ['dynamodb:UpdateItem'], leadingKeys: ['RATE#*'] },
-    // shared/upward/feedback.ts → DynamoDeliveriesStore.setFeedback(): a conditional UpdateCommand of REC#<id> (an
-    // unknown delivery fails the condition and is answered in `unknown`).
+    // shared/upward/feedback.ts → DynamoPackagesStore.setFeedback(): a conditional UpdateCommand of the claim
+    // REC#<id>/V#<n> (a version never packaged fails the condition and is answered in `unknown`).
     deliveries: { actions: ['dynamodb:UpdateItem'], leadingKeys: ['REC#*'] },
   },
   dlq: {
     sources: { actions: ['dynamodb:GetItem'], leadingKeys: ['KEY#*'] },
     throttle: { actions: ['dynamodb:UpdateItem'], leadingKeys: ['RATE#*'] },
-    // shared/upward/dead-letter-list.ts → DynamoDeliveriesStore.listFailed(): QueryCommands of the failed index;
-    // shared/upward/redrive.ts → .resetToPending(): conditional UpdateCommands of REC#<id>.
-    deliveries: { actions: ['dynamodb:UpdateItem'], leadingKeys: ['REC#*'], queryIndexes: ['failed'] },
+    // shared/upward/dead-letter-list.ts → DynamoPackagesStore.listFailed(): QueryCommands of the failed index, and
+    // getBody(): a GetCommand of each failed delivery's PKG#<key>/BODY (its records);
+    // shared/upward/redrive.ts → .resetToPending(): conditional UpdateCommands of PKG#<key>.
+    deliveries: { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], leadingKeys: ['PKG#*'], queryIndexes: ['failed'] },
   },
   deliverySweep: {
-    // shared/upward/delivery-sweep.ts → DynamoDeliveriesStore.listOwed() and .oldestOwed(): QueryCommands of the owed
-    // index; .markRequeued(): a conditional UpdateCommand of REC#<id> (one sweep requeues a delivery once).
-    deliveries: { actions: ['dynamodb:UpdateItem'], leadingKeys: ['REC#*'], queryIndexes: ['owed'] },
+    // shared/upward/delivery-sweep.ts → DynamoPackagesStore.listOwed() and .oldestOwed(): QueryCommands of the owed
+    // index; .markRequeued(): a conditional UpdateCommand of PKG#<key> (one sweep requeues a delivery once);
+    // settleOpenPackages(): listOpen() (the open index), then what the fan-out does (settlePackage): GetCommand of the
+    // body, conditional PutCommands of claims (REC#) and deliveries (PKG#), the body closed by an UpdateCommand.
+    deliveries: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], leadingKeys: ['REC#*', 'PKG#*'], queryIndexes: ['owed', 'open'] },
   },
   publication: {
     // The key, and DynamoPolicyStore get() / put(): a GetCommand and a PutCommand of POLICY/PUBLICATION.
@@ -228,8 +237,9 @@ const SQS_CALLS: Record<string, Record<string, readonly SqsAction[]>> = {
   fanout: { provincial: ['sqs:SendMessage'], national: ['sqs:SendMessage'] },
   // SqsDeadLetters.send(): a SendMessageCommand to the platform's dead-letter queue (a 4xx: that message alone);
   // SqsRedelivery.delay(): a ChangeMessageVisibilityCommand on its own queue (the platform unavailable: a later receive).
-  connectorProvincial: { provincialDead: ['sqs:SendMessage'], provincial: ['sqs:ChangeMessageVisibility'] },
-  connectorNational: { nationalDead: ['sqs:SendMessage'], national: ['sqs:ChangeMessageVisibility'] },
+  // SqsDeliveryQueues.send(): the two parts of a package the platform refused whole, on its own queue.
+  connectorProvincial: { provincialDead: ['sqs:SendMessage'], provincial: ['sqs:ChangeMessageVisibility', 'sqs:SendMessage'] },
+  connectorNational: { nationalDead: ['sqs:SendMessage'], national: ['sqs:ChangeMessageVisibility', 'sqs:SendMessage'] },
   // SqsDeliveryQueues.send() again, for what is still owed long after it was queued.
   deliverySweep: { provincial: ['sqs:SendMessage'], national: ['sqs:SendMessage'] },
   // shared/upward/dead-letter-queue.ts: GetQueueAttributes (depth, ARN), ListMessageMoveTasks + StartMessageMoveTask
@@ -248,8 +258,9 @@ const SQS_CALLS: Record<string, Record<string, readonly SqsAction[]>> = {
  */
 const S3_CALLS: Record<string, Record<string, BucketAccess>> = {
   syncRunner: {
-    // shared/sync/package-segments.ts: an Upload of each segment of a package (multipart: PutObject actions;
-    // AbortMultipartUpload when it fails) and GetObject of the segments (the SHA-256, the POST, marking delivered).
+    // shared/sync/package-segments.ts: an Upload of each segment of a package and of the list of the deliveries it
+    // carried (multipart: PutObject actions; AbortMultipartUpload when it fails) and GetObject of them (the SHA-256,
+    // the POST; marking delivered).
     exchange: { objects: { 'sync/': ['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload'] } },
   },
   batches: {
@@ -766,11 +777,11 @@ describe('SQS: exactly the calls each function makes, and what the mapping that 
     expect(granted.sort()).toEqual([...expected].sort());
   });
 
-  it('each connector polls its own platform’s queue and sends only to that platform’s dead-letter queue; only the dlq function (the local redrive) also receives and deletes, and only from dead-letter queues', () => {
+  it('each connector polls its own platform’s queue and sends only to that platform’s queues (the parts of a package split, and the dead-letter queue); only the dlq function (the local redrive) also receives and deletes, and only from dead-letter queues', () => {
     for (const platform of Object.values(hubCatalogue.platforms)) {
       expect(consumedQueuesOf(platform.connector)).toEqual([platform.queue]);
       const sends = sqsGrants(platform.connector).filter((p) => p.action === 'sqs:SendMessage');
-      expect(sends.map((p) => p.resource)).toEqual([getAttArn(queueId(platform.deadLetterQueue))]);
+      expect(sends.map((p) => p.resource).sort(byJson)).toEqual([getAttArn(queueId(platform.queue)), getAttArn(queueId(platform.deadLetterQueue))].sort(byJson));
     }
     const connectors = new Set(Object.values(hubCatalogue.platforms).map((p) => p.connector));
     const deadLetterQueues = Object.values(hubCatalogue.platforms).map((p) => getAttArn(queueId(p.deadLetterQueue)));

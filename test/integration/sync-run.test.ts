@@ -1,7 +1,8 @@
 /**
  * The nightly sync end to end against the emulators, through the real AWS SDK: DynamoDB Local (the catalogue's
- * tables: runs, leases and watermarks in `jobs`; the byDay and owed indexes of `deliveries`), the local S3
- * (s3rver: the package's segments, written as a stream and read back as one) and the built-in platform receiver
+ * tables: runs, leases and watermarks in `jobs`; package bodies and deliveries, and the byDay and owed indexes, in
+ * `deliveries`; record heads and superseded versions in `records`), the local S3 (the package's segments and the
+ * lists of the deliveries each carried, written as streams and read back) and the built-in platform receiver
  * standing in for the platform (it checks the header's count and SHA-256). Then a run killed after its upload,
  * before its POST, run again: one package received, under the run id; and a POST whose answer was lost, sent again:
  * stored once.
@@ -22,14 +23,14 @@ import { DynamoJobLeases } from '../../shared/jobs/job-lease.js';
 import { newRun } from '../../shared/jobs/run-model.js';
 import { DynamoRunsStore } from '../../shared/jobs/runs-store.js';
 import { DynamoWatermarks } from '../../shared/jobs/watermark-store.js';
-import { DynamoRecordsStore } from '../../shared/store/records-store.js';
 import { DynamoDeliveryPages } from '../../shared/sync/delivery-pages.js';
 import { S3PackageSegments } from '../../shared/sync/package-segments.js';
 import { runSync, type SyncDeps } from '../../shared/sync/run-sync.js';
 import { syncLimits } from '../../shared/sync/sync-limits.js';
 import { fetchSyncPost } from '../../shared/sync/sync-post.js';
-import { DynamoDeliveriesStore } from '../../shared/upward/deliveries-store.js';
-import { newDelivery } from '../../shared/upward/delivery-model.js';
+import { newDelivery, packageKeyOf, type PackageDelivery, type PackageRef } from '../../shared/upward/package-model.js';
+import { DynamoPackagesStore } from '../../shared/upward/packages-store.js';
+import { DynamoRecordVersions } from '../../shared/upward/record-versions.js';
 import { startTestDynamo, type TestDynamo } from '../support/dynamodb.js';
 
 const REGION = 'cn-north-1';
@@ -63,7 +64,7 @@ afterAll(async () => {
 });
 
 const runs = () => new DynamoRunsStore(dynamo.doc, JOBS);
-const deliveries = () => new DynamoDeliveriesStore(dynamo.doc, tables.deliveries.localName);
+const packages = () => new DynamoPackagesStore(dynamo.doc, tables.deliveries.localName);
 
 function deps(over: Partial<SyncDeps> = {}): SyncDeps {
   let tokens = 0;
@@ -72,9 +73,9 @@ function deps(over: Partial<SyncDeps> = {}): SyncDeps {
     leases: new DynamoJobLeases(dynamo.doc, JOBS),
     watermarks: new DynamoWatermarks(dynamo.doc, JOBS),
     pages: new DynamoDeliveryPages(dynamo.doc, tables.deliveries.localName),
-    heads: new DynamoRecordsStore(dynamo.doc, tables.records.localName),
+    packages: packages(),
+    versions: new DynamoRecordVersions(dynamo.doc, tables.records.localName),
     cipher: async () => ({ decrypt: async () => 'never' }),
-    deliveries: deliveries(),
     segments: new S3PackageSegments(client, BUCKET),
     post: fetchSyncPost,
     continueLater: async () => {
@@ -92,27 +93,50 @@ function deps(over: Partial<SyncDeps> = {}): SyncDeps {
   };
 }
 
-/** A record's head and its delivery to the provincial platform, created `at`. */
-async function change(id: string, at: string, state: 'pending' | 'delivered' = 'pending'): Promise<void> {
+const fieldsOf = (id: string, version: number) => ({ CF_WSH: `罚〔2026〕${id}号`, CF_XDR_MC: version === 1 ? '某某科技有限公司' : `某某科技有限公司（第${version}版）` });
+
+/** Record `id` stored at `version` (its head), the versions before it kept as V# items. */
+async function store(id: string, version: number, at: string): Promise<void> {
   const head = {
     id,
     kind: 'penalty',
     sourceId: 'shi-scjgj',
     identity: id,
-    version: 1,
+    version,
     subjectKey: 'USCC#x',
     decisionDate: '2026-01-05',
     late: false,
     firstReceivedAt: at,
     receivedAt: at,
     ...ACTIVE,
-    fields: { CF_WSH: `罚〔2026〕${id}号`, CF_XDR_MC: '某某科技有限公司' },
+    fields: fieldsOf(id, version),
     contentHash: 'h',
   } as unknown as StoredHead;
   await dynamo.doc.send(new PutCommand({ TableName: tables.records.localName, Item: { pk: `REC#${id}`, sk: 'HEAD', ...head } }));
-  const d = newDelivery({ id, version: 1, ...ACTIVE }, 'provincial', new Date(at));
-  await deliveries().createIfAbsent(d);
-  if (state === 'delivered') await deliveries().markDelivered(d, at, 0);
+  for (let v = 1; v < version; v++) {
+    await dynamo.doc.send(new PutCommand({ TableName: tables.records.localName, Item: { pk: `REC#${id}`, sk: `V#${String(v).padStart(10, '0')}`, fields: fieldsOf(id, v), contentHash: 'h' } }));
+  }
+}
+
+let packagesMade = 0;
+
+/** A package of `refs` opened `at` as the fan-out makes it (body opened, claimed, closed), and its delivery to the provincial platform. */
+async function packageOf(refs: PackageRef[], at: string, state: 'pending' | 'delivered' = 'pending'): Promise<PackageDelivery> {
+  const pkgs = packages();
+  const key = packageKeyOf({ sequenceNumber: String(++packagesMade).padStart(21, '0'), recordId: refs[0]!.recordId, version: refs[0]!.version });
+  await pkgs.openBody(key, refs, at);
+  for (const r of refs) expect(await pkgs.claim(r.recordId, r.version, key, at)).toBe(key);
+  await pkgs.closeBody(key, refs);
+  const d = newDelivery(key, refs.length, 'provincial', '', new Date(at));
+  expect(await pkgs.createDelivery(d)).toEqual({ created: true });
+  if (state === 'delivered') await pkgs.markDelivered(d, at, 0);
+  return d;
+}
+
+/** A record's head and a package of that one version, created `at`. */
+async function change(id: string, at: string, state: 'pending' | 'delivered' = 'pending'): Promise<PackageDelivery> {
+  await store(id, 1, at);
+  return packageOf([{ recordId: id, version: 1, operation: 'upsert' }], at, state);
 }
 
 async function ask(runId: string): Promise<string> {
@@ -131,27 +155,53 @@ const receivedFor = (key: string) => receiver.received('provincial').filter((p) 
 
 describe('a nightly sync against DynamoDB Local, S3 and a platform', () => {
   it('sends the changes (paged, in segments) and the owed as one gzip NDJSON package the platform accepts; marks them delivered; moves the watermark', async () => {
-    for (let i = 0; i < 30; i++) await change(`pen_S${String(i).padStart(2, '0')}`, new Date(Date.parse('2026-03-01T00:00:00.000Z') + i * 60_000).toISOString(), i % 3 === 0 ? 'delivered' : 'pending');
+    const made: PackageDelivery[] = [];
+    for (let i = 0; i < 30; i++) made.push(await change(`pen_S${String(i).padStart(2, '0')}`, new Date(Date.parse('2026-03-01T00:00:00.000Z') + i * 60_000).toISOString(), i % 3 === 0 ? 'delivered' : 'pending'));
+    // A package of two versions of one record (the first superseded: read from its V# item) and another record.
+    await store('pen_V', 2, '2026-03-01T01:00:00.000Z');
+    await store('pen_W', 1, '2026-03-01T01:00:00.000Z');
+    const multi = await packageOf(
+      [
+        { recordId: 'pen_V', version: 1, operation: 'upsert' },
+        { recordId: 'pen_V', version: 2, operation: 'upsert' },
+        { recordId: 'pen_W', version: 1, operation: 'upsert' },
+      ],
+      '2026-03-01T01:00:00.000Z',
+    );
+    made.push(multi);
+    // Still owed from before the window (the first run's lookback): reconciled through the owed index.
+    const owed = await change('pen_OWED', '2025-01-10T00:00:00.000Z');
+    made.push(owed);
     const runId = await ask('run_integrationfirstaaaaaaaa');
     expect(await runSync({ runId }, deps())).toEqual({ [runId]: 'completed' });
 
     const [pkg] = receivedFor(runId);
-    expect(pkg).toMatchObject({ format: 'ndjson', records: 30, packageId: runId, headers: { 'content-encoding': 'gzip', 'content-type': 'application/x-ndjson' } });
+    expect(pkg).toMatchObject({ format: 'ndjson', records: 34, packageId: runId, headers: { 'content-encoding': 'gzip', 'content-type': 'application/x-ndjson' } });
     const [header, ...lines] = pkg!.body as any[];
-    expect(header.header).toMatchObject({ packageId: runId, sender: SENDER, platform: 'provincial', recordCount: 30, to: new Date(clock).toISOString() });
-    expect(lines.map((l) => l.recordId)).toEqual(Array.from({ length: 30 }, (_, i) => `pen_S${String(i).padStart(2, '0')}`));
-    expect(lines[1]).toEqual({ operation: 'upsert', kind: 'penalty', recordId: 'pen_S01', version: 1, sourceId: 'shi-scjgj', fields: { CF_WSH: '罚〔2026〕pen_S01号', CF_XDR_MC: '某某科技有限公司' } });
+    expect(header.header).toMatchObject({ packageId: runId, sender: SENDER, platform: 'provincial', recordCount: 34, to: new Date(clock).toISOString() });
+    const ids = Array.from({ length: 30 }, (_, i) => `pen_S${String(i).padStart(2, '0')}`);
+    // By createdAt: the package of three (opened at 01:00) comes last of the window; then the owed one.
+    expect(lines.map((l) => `${l.recordId}@${l.version}`)).toEqual([...ids.map((id) => `${id}@1`), 'pen_V@1', 'pen_V@2', 'pen_W@1', 'pen_OWED@1']);
+    expect(lines[1]).toEqual({ operation: 'upsert', kind: 'penalty', recordId: 'pen_S01', version: 1, sourceId: 'shi-scjgj', packageId: made[1]!.packageId, fields: { CF_WSH: '罚〔2026〕pen_S01号', CF_XDR_MC: '某某科技有限公司' } });
+    expect(lines.slice(30).map((l) => [l.fields.CF_XDR_MC, l.packageId])).toEqual([
+      ['某某科技有限公司', multi.packageId],
+      ['某某科技有限公司（第2版）', multi.packageId],
+      ['某某科技有限公司', multi.packageId],
+      ['某某科技有限公司', owed.packageId],
+    ]);
 
     const run = (await runs().get(runId))!;
-    expect(run).toMatchObject({ status: 'completed', counts: { changes: 30, owed: 0, records: 30 } });
-    expect(run.checkpoint!.segments.length).toBe(2); // 20 + 10 lines, in pages of 7: closed at 21
+    expect(run).toMatchObject({ status: 'completed', counts: { changes: 33, owed: 1, records: 34 } });
+    expect(run.checkpoint!.body).toMatchObject({ segments: 2, records: 34 }); // 21 + 13 lines, in pages of 7 deliveries: closed at 20 or more
     const stored = await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: `sync/provincial/${runId}/` }));
-    expect(stored.Contents?.map((o) => o.Key)).toEqual(run.checkpoint!.segments.map((s) => s.key));
+    expect(stored.Contents?.map((o) => o.Key).sort()).toEqual(
+      [1, 2].flatMap((n) => [`sync/provincial/${runId}/0000${n}.carried.gz`, `sync/provincial/${runId}/0000${n}.ndjson.gz`]),
+    );
     expect(await new DynamoWatermarks(dynamo.doc, JOBS).get('provincial')).toMatchObject({ at: run.to, runId });
-    for (let i = 0; i < 30; i++) {
-      const d = await deliveries().get({ recordId: `pen_S${String(i).padStart(2, '0')}`, version: 1, platform: 'provincial' });
-      expect(d).toMatchObject({ state: 'delivered' });
-      expect(d!.owedBy).toBeUndefined();
+    for (const d of made) {
+      const now = await packages().getDelivery(d);
+      expect(now).toMatchObject({ state: 'delivered' });
+      expect(now!.owedBy).toBeUndefined();
     }
   }, 120_000);
 
@@ -232,14 +282,14 @@ describe('the DynamoDB adapters’ conditions', () => {
     const run = newRun({ runId: 'run_conditionsaaaaaaaaaaaaaa', job: 'sync-national', requestedBy: 'schedule', now: new Date(clock) });
     await store.create(run);
     await expect(store.create(run)).rejects.toThrow();
-    const checkpoint = { phase: 'building' as const, step: 0, cursor: { pass: 'owed' as const }, segments: [] };
+    const checkpoint = { phase: 'building' as const, step: 0, cursor: { pass: 'owed' as const }, body: { segments: 0, records: 0, bytes: 0 } };
     expect(await store.countAttempt(run.runId)).toBe(1);
     expect(await store.begin(run.runId, { from: 'F', startedAt: 'S', checkpoint })).toBe('ok');
     expect(await store.begin(run.runId, { from: 'F', startedAt: 'S', checkpoint })).toBe('lost');
     const counts = { changes: 1, owed: 0, skipped: 0, records: 1, bytes: 0 };
-    expect(await store.save(run.runId, 0, { ...checkpoint, step: 1, cursor: { pass: 'owed', startKey: { owedBy: 'national', owedSince: 'x', pk: 'REC#a', sk: 'national#0000000001' } } }, counts)).toBe('ok');
+    expect(await store.save(run.runId, 0, { ...checkpoint, step: 1, cursor: { pass: 'owed', startKey: { owedBy: 'national', owedSince: 'x', pk: 'PKG#a', sk: 'national#01' } } }, counts)).toBe('ok');
     expect(await store.save(run.runId, 0, { ...checkpoint, step: 1 }, counts)).toBe('lost');
-    expect((await store.get(run.runId))!.checkpoint!.cursor).toEqual({ pass: 'owed', startKey: { owedBy: 'national', owedSince: 'x', pk: 'REC#a', sk: 'national#0000000001' } });
+    expect((await store.get(run.runId))!.checkpoint!.cursor).toEqual({ pass: 'owed', startKey: { owedBy: 'national', owedSince: 'x', pk: 'PKG#a', sk: 'national#01' } });
     expect(await store.complete(run.runId, 1, counts, 'E')).toBe('ok');
     expect(await store.fail(run.runId, 'late', 'E', ['waiting', 'running'])).toBe('lost');
     expect(await store.countAttempt(run.runId)).toBeUndefined();

@@ -7,11 +7,12 @@ import { modelCost, PRICES, pushUnitsOnAws, upwardFigures } from '../../bench/up
 
 const output = [
   '[hub] starting DynamoDB Local …',
-  '{"level":"INFO","message":"request","route":"POST /v1/submissions/{kind}","status":200,"readUnits":1,"writeUnits":9,"transactWriteUnits":8}',
+  // A push of 100 new records: a conditional PutItem of 2 units per head, and the per-key counter's unit.
+  '{"level":"INFO","message":"request","route":"POST /v1/submissions/{kind}","status":200,"readUnits":1,"writeUnits":201,"transactWriteUnits":0}',
   '{"level":"INFO","message":"request","route":"GET /v1/sources","status":200}',
   '{"level":"INFO","message":"fan-out","records":100,"created":200,"readUnits":0,"writeUnits":600,"transactWriteUnits":0,"requests":{"DynamoDB.PutItem":200,"SQS.SendMessageBatch":20}}',
-  '{"level":"INFO","message":"connector","platform":"provincial","messages":10,"delivered":10,"readUnits":20,"writeUnits":30,"transactWriteUnits":0,"requests":{"DynamoDB.GetItem":20,"DynamoDB.UpdateItem":10}}',
-  '{"level":"INFO","message":"connector","platform":"national","messages":10,"delivered":9,"dead-lettered":1,"readUnits":20,"writeUnits":30,"transactWriteUnits":0,"requests":{"DynamoDB.GetItem":20,"DynamoDB.UpdateItem":10,"SQS.SendMessage":1}}',
+  '{"level":"INFO","message":"connector","platform":"provincial","messages":10,"records":10,"readUnits":20,"writeUnits":30,"transactWriteUnits":0,"requests":{"DynamoDB.GetItem":20,"DynamoDB.UpdateItem":10}}',
+  '{"level":"INFO","message":"connector","platform":"national","messages":10,"records":9,"dead-lettered":1,"readUnits":20,"writeUnits":30,"transactWriteUnits":0,"requests":{"DynamoDB.GetItem":20,"DynamoDB.UpdateItem":10,"SQS.SendMessage":1}}',
   '[hub] REPORT credit-hub-connectorNational RequestId: r1\tDuration: 99.2 ms\tMemory Size: 512 MB\tMax Memory Used: 120 MB',
   '[hub] REPORT credit-hub-connectorNational RequestId: r2\tDuration: 100.0 ms\tMemory Size: 512 MB\tMax Memory Used: 120 MB',
   '{"level":"INFO","message":"connector","platform":"prov',
@@ -21,7 +22,7 @@ describe('upward benchmark figures', () => {
   const f = upwardFigures(output);
 
   it('adds up the summary lines per step, the requests per operation and the deliveries per platform', () => {
-    expect(f.units.push).toEqual({ lines: 1, readUnits: 1, writeUnits: 9, transactWriteUnits: 8 });
+    expect(f.units.push).toEqual({ lines: 1, readUnits: 1, writeUnits: 201, transactWriteUnits: 0 });
     expect(f.units.fanout).toEqual({ lines: 1, readUnits: 0, writeUnits: 600, transactWriteUnits: 0 });
     expect(f.units.connector).toEqual({ lines: 2, readUnits: 40, writeUnits: 60, transactWriteUnits: 0 });
     expect(f.requests).toEqual({ 'DynamoDB.PutItem': 200, 'SQS.SendMessageBatch': 20, 'DynamoDB.GetItem': 40, 'DynamoDB.UpdateItem': 20, 'SQS.SendMessage': 1 });
@@ -33,15 +34,24 @@ describe('upward benchmark figures', () => {
     expect(f.durationMs).toEqual({ connectorNational: 200 });
   });
 
-  it('prices the push as AWS would: each head a transactional write at twice its plain units, one strongly consistent read per record', () => {
-    expect(pushUnitsOnAws(f.units.push, 100, 2)).toEqual({ readUnits: 100, writeUnits: 2 * 2 * 100 + 1 });
+  it('prices the push as AWS would: a new record’s head at its plain units as reported, one strongly consistent read per record', () => {
+    expect(pushUnitsOnAws(f.units.push, { created: 100, updated: 0 }, 2)).toEqual({ readUnits: 100, writeUnits: 100 * 2 + 1 });
+  });
+
+  it('prices an update’s two items (head and old version) at twice their plain units, in place of DynamoDB Local’s per-request figure', () => {
+    // 10 updates in one transaction, reported per request (8 units), and the per-key counter's unit.
+    const push = { lines: 1, readUnits: 1, writeUnits: 9, transactWriteUnits: 8 };
+    expect(pushUnitsOnAws(push, { created: 0, updated: 10 }, 2)).toEqual({ readUnits: 10, writeUnits: 1 + 10 * 2 * (2 * 2) });
+    // New records and updates in the same pushes: the creates' reported units stay, the transactions are repriced.
+    const mixed = { lines: 2, readUnits: 2, writeUnits: 201 + 9, transactWriteUnits: 8 };
+    expect(pushUnitsOnAws(mixed, { created: 100, updated: 10 }, 2)).toEqual({ readUnits: 110, writeUnits: 201 + 1 + 80 });
   });
 
   it('models each cost per million from the counts and the prices', () => {
     const lines = modelCost(f, 100, { requests: 1, bytes: 1000, plainUnitsPerHead: 2 });
     const cost = (what: string) => lines.find((l) => l.what === what)!.perMillion;
-    // (401 push + 600 fan-out + 60 connector write units) / 100 records, a million times.
-    expect(cost('DynamoDB writes')).toBeCloseTo((1061 / 100) * 1e6 * PRICES.dynamoWriteUnit, 6);
+    // (201 push + 600 fan-out + 60 connector write units) / 100 records, a million times.
+    expect(cost('DynamoDB writes')).toBeCloseTo((861 / 100) * 1e6 * PRICES.dynamoWriteUnit, 6);
     expect(cost('DynamoDB reads')).toBeCloseTo((140 / 100) * 1e6 * PRICES.dynamoReadUnit, 6);
     // 21 SQS requests of the handlers, and 2 per connector invocation for Lambda's pollers.
     expect(cost('SQS')).toBeCloseTo((25 / 100) * 1e6 * PRICES.sqsRequest, 6);

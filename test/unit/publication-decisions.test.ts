@@ -16,7 +16,7 @@ import { approve, clearObjection, expire, isRefusal, markObjection, missingQueue
 import { objectionDeadlines, overdue } from '../../shared/publication/objection-model.js';
 import { DEFAULT_POLICY, onArrival, type PublicationPolicy } from '../../shared/publication/policy.js';
 import { newVersionOf } from '../../shared/upward/fanout.js';
-import { operationOf } from '../../shared/upward/delivery-model.js';
+import { operationOf } from '../../shared/upward/package-model.js';
 import { addDays } from '../support/dates.js';
 
 const DECIDED = '2026-05-11';
@@ -258,8 +258,8 @@ describe('every decision reaches the upward platforms', () => {
     ];
     for (const [before, after, operation] of cases) {
       const version = newVersionOf(modify(before, after));
-      expect(version, after.publication.state).toMatchObject({ id: after.id, version: before.version + 1 });
-      expect(operationOf(version!)).toBe(operation);
+      expect(version, after.publication.state).toMatchObject({ recordId: after.id, version: before.version + 1, operation });
+      expect(operationOf(after)).toBe(operation);
     }
   });
 });

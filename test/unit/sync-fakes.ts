@@ -1,12 +1,12 @@
 /**
  * In-memory stand-ins for the nightly sync's ports (shared/sync/run-sync.ts SyncDeps), with the same conditional
  * semantics as the DynamoDB adapters (checked against DynamoDB Local in test/integration/sync-run.test.ts): runs,
- * the job lease, watermarks, delivery pages (byDay and owed, paged), segments (gzip in memory), heads.
+ * the job lease, watermarks, package deliveries and their bodies (the byDay and owed indexes, paged; markDelivered),
+ * segments (gzip in memory), record versions.
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import type { StoredHead } from '../../shared/domain/record-model.js';
 import type { JobLeases, Lease, TakeResult } from '../../shared/jobs/job-lease.js';
 import type { JobRun, RunStatus } from '../../shared/jobs/run-model.js';
 import type { Conditional, RunsStore, RunStart } from '../../shared/jobs/runs-store.js';
@@ -14,7 +14,9 @@ import type { Advance, Watermark, Watermarks } from '../../shared/jobs/watermark
 import type { DeliveryPage, DeliveryPages } from '../../shared/sync/delivery-pages.js';
 import type { PackageSegments } from '../../shared/sync/package-segments.js';
 import type { Segment, SyncCheckpoint, SyncCounts } from '../../shared/sync/sync-model.js';
-import type { Delivery, DeliveryRef, PlatformName } from '../../shared/upward/delivery-model.js';
+import { decodeRefs, encodeRefs, newDelivery, packageKeyOf, type DeliveryRef, type PackageBody, type PackageDelivery, type PackageRef, type PartPath, type PlatformName } from '../../shared/upward/package-model.js';
+import type { Transition } from '../../shared/upward/packages-store.js';
+import type { RecordVersions, VersionContent } from '../../shared/upward/record-versions.js';
 
 const clone = <T>(v: T): T => structuredClone(v);
 
@@ -101,17 +103,60 @@ export class MemoryWatermarks implements Watermarks {
   }
 }
 
-/** Deliveries by key, read as the byDay and owed indexes read them (a page's `next` is the index of its last item). */
-export class MemoryDeliveries implements DeliveryPages {
-  readonly items = new Map<string, Delivery>();
+/** Where a package is made: its refs, the platform, when (its body's openedAt and its delivery's createdAt). */
+export interface PackageSpec {
+  refs: readonly PackageRef[];
+  at: string;
+  platform?: PlatformName;
+  /** Changes to its (whole) delivery: a state, a createdAt… */
+  delivery?: Partial<PackageDelivery>;
+}
+
+const DELIVERED = { state: 'delivered', owedBy: undefined } as const;
+const FAILED = { state: 'failed', owedBy: undefined } as const;
+/** Delivery changes: delivered in real time, or refused (failed). */
+export const settled = { delivered: DELIVERED, failed: FAILED };
+
+/**
+ * Package bodies and deliveries, read as the byDay and owed indexes read them (a page's `next` is the index of its
+ * last item), bodies by key, deliveries marked delivered as the store does (pending | failed → delivered).
+ */
+export class MemoryPackages implements DeliveryPages {
+  readonly bodies = new Map<string, { key: string; openedAt: string; refs: string; open: boolean }>();
+  readonly items = new Map<string, PackageDelivery>();
   readonly queries: string[] = [];
-  put(d: Delivery) {
-    this.items.set(`${d.recordId}#${d.platform}#${d.version}`, clone(d));
+  marks = 0;
+  #made = 0;
+
+  /** A closed body of `refs` and its delivery (the whole package) to `platform`: the delivery. */
+  add(spec: PackageSpec): PackageDelivery {
+    const first = spec.refs[0]!;
+    const key = packageKeyOf({ sequenceNumber: String(++this.#made).padStart(21, '0'), recordId: first.recordId, version: first.version });
+    this.bodies.set(key, { key, openedAt: spec.at, refs: encodeRefs(spec.refs), open: false });
+    const d = { ...newDelivery(key, spec.refs.length, spec.platform ?? 'provincial', '', new Date(spec.at)), ...spec.delivery };
+    if (d.owedBy === undefined) delete d.owedBy;
+    this.put(d);
+    return this.get(d)!;
+  }
+  /** Splits a pending delivery at `at` into its two parts (pending, created at `at`), as the connector does: the parts. */
+  split(ref: DeliveryRef, at: string): PackageDelivery[] {
+    const d = this.get(ref)!;
+    const count = decodeRefs(this.bodies.get(d.key)!.refs).length;
+    Object.assign(d, { state: 'split', splitAt: at });
+    delete d.owedBy;
+    return (['0', '1'] as PartPath[]).map((half) => {
+      const part = newDelivery(d.key, count, d.platform, `${d.path}${half}`, new Date(at));
+      this.put(part);
+      return this.get(part)!;
+    });
+  }
+  put(d: PackageDelivery) {
+    this.items.set(`${d.key}#${d.platform}#${d.path}`, clone(d));
   }
   get(ref: DeliveryRef) {
-    return this.items.get(`${ref.recordId}#${ref.platform}#${ref.version}`);
+    return this.items.get(`${ref.key}#${ref.platform}#${ref.path}`);
   }
-  #page(all: Delivery[], limit: number, startKey?: Record<string, unknown>): DeliveryPage {
+  #page(all: PackageDelivery[], limit: number, startKey?: Record<string, unknown>): DeliveryPage {
     const start = startKey ? Number(startKey.i) + 1 : 0;
     const items = all.slice(start, start + limit);
     return { items: clone(items), ...(start + limit < all.length ? { next: { i: start + limit - 1 } } : {}) };
@@ -129,11 +174,17 @@ export class MemoryDeliveries implements DeliveryPages {
     const slice = read.slice(start, start + limit);
     return { items: clone(slice.filter((d) => d.createdAt <= createdUpTo)), ...(start + limit < read.length ? { next: { i: start + limit - 1 } } : {}) };
   }
-  async markDelivered(ref: DeliveryRef, at: string): Promise<'updated' | 'lost'> {
+  async getBody(key: string): Promise<PackageBody | undefined> {
+    const b = this.bodies.get(key);
+    return b ? { key: b.key, openedAt: b.openedAt, refs: decodeRefs(b.refs), open: b.open } : undefined;
+  }
+  async markDelivered(ref: DeliveryRef, at: string): Promise<Transition> {
+    this.marks++;
     const d = this.get(ref);
     if (!d || (d.state !== 'pending' && d.state !== 'failed')) return 'lost';
     Object.assign(d, { state: 'delivered', deliveredAt: at });
     delete d.owedBy;
+    delete d.failedBy;
     return 'updated';
   }
 }
@@ -160,12 +211,22 @@ export class MemorySegments implements PackageSegments {
   }
 }
 
-export class MemoryHeads {
-  readonly heads = new Map<string, StoredHead>();
-  reads = 0;
-  async getHead(id: string) {
-    this.reads++;
-    const h = this.heads.get(id);
-    return h ? clone(h) : undefined;
+/** Stored record versions (`<id>@<version>`), read as record-versions.ts reads them: undefined for a record not stored. */
+export class MemoryVersions implements RecordVersions {
+  readonly versions = new Map<string, VersionContent>();
+  /** The refs of each read (one per page of deliveries). */
+  readonly reads: string[][] = [];
+  set(content: VersionContent) {
+    this.versions.set(`${content.id}@${content.version}`, clone(content));
+  }
+  async read(refs: readonly { recordId: string; version: number }[]) {
+    this.reads.push(refs.map((r) => `${r.recordId}@${r.version}`));
+    return refs.map((r) => {
+      const stored = [...this.versions.values()].some((v) => v.id === r.recordId);
+      if (!stored) return undefined;
+      const v = this.versions.get(`${r.recordId}@${r.version}`);
+      if (!v) throw new Error(`record ${r.recordId}: version ${r.version} is not stored`);
+      return clone(v);
+    });
   }
 }

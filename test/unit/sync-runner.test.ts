@@ -1,14 +1,14 @@
 /**
  * A nightly sync run end to end over in-memory ports (shared/sync/run-sync.ts): the package POSTed once with the
- * run id as its key, the versions marked delivered, the watermark moved; a second run sends only what changed
- * since; overlapping runs; a run stopped anywhere (thrown, killed, out of time) goes on from its checkpoint and
- * sends the same bytes; refusals, retries and giving up.
+ * run id as its key, each line with its real-time package id, the package deliveries it carried marked delivered
+ * (not the refused or split ones), the watermark moved; a second run sends only what changed since; overlapping
+ * runs; a run stopped anywhere (thrown, killed, out of time, while marking) goes on from its checkpoint and sends
+ * the same bytes; a checkpoint that does not grow with the changes; refusals, retries and giving up.
  */
 import { buffer } from 'node:stream/consumers';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { verifyNdjson } from '../../infra/local/platform-receiver.js';
-import type { StoredHead } from '../../shared/domain/record-model.js';
 import { newRun, type JobRun } from '../../shared/jobs/run-model.js';
 import { runSync, type RunEvent, type SyncDeps } from '../../shared/sync/run-sync.js';
 import { LAPSE_MARGIN_MS, resumeStoppedRun, type LeaseReader } from '../../shared/sync/resume-run.js';
@@ -16,29 +16,15 @@ import { runnerRequest } from '../../functions/sync-runner/events.js';
 import { schedules } from '../../infra/catalogue.js';
 import { syncLimits } from '../../shared/sync/sync-limits.js';
 import type { SyncRequest } from '../../shared/sync/sync-post.js';
-import { newDelivery, type Delivery } from '../../shared/upward/delivery-model.js';
+import type { PackageDelivery, PackageRef } from '../../shared/upward/package-model.js';
 import type { PlatformResponse } from '../../shared/upward/platform-client.js';
-import { MemoryDeliveries, MemoryHeads, MemoryLeases, MemoryRuns, MemorySegments, MemoryWatermarks } from './sync-fakes.js';
+import type { VersionContent } from '../../shared/upward/record-versions.js';
+import { MemoryLeases, MemoryPackages, MemoryRuns, MemorySegments, MemoryVersions, MemoryWatermarks, settled } from './sync-fakes.js';
 
 const SENDER = '91110000600037341L';
-const ACTIVE = { status: 'active' as const, publication: { state: 'pending-review' as const, from: '2026-01-01' } };
 
-function head(id: string, version: number): StoredHead {
-  return {
-    id,
-    kind: 'penalty',
-    sourceId: 'shi-scjgj',
-    identity: id,
-    version,
-    subjectKey: 'USCC#x',
-    decisionDate: '2026-01-05',
-    late: false,
-    firstReceivedAt: '2026-01-05T02:00:00.000Z',
-    receivedAt: '2026-01-06T03:04:05.678Z',
-    ...ACTIVE,
-    fields: { CF_WSH: id, CF_XDR_MC: '某公司' },
-    contentHash: 'h',
-  } as StoredHead;
+function version(id: string, v: number): VersionContent {
+  return { id, kind: 'penalty', sourceId: 'shi-scjgj', version: v, fields: { CF_WSH: id, CF_XDR_MC: '某公司' } };
 }
 
 interface Posted {
@@ -54,8 +40,8 @@ function world(start = '2026-03-02T00:00:00.000Z') {
   const runs = new MemoryRuns();
   const leases = new MemoryLeases();
   const watermarks = new MemoryWatermarks();
-  const deliveries = new MemoryDeliveries();
-  const heads = new MemoryHeads();
+  const packages = new MemoryPackages();
+  const versions = new MemoryVersions();
   const segments = new MemorySegments();
   const posted: Posted[] = [];
   const answers: (PlatformResponse | Error)[] = [];
@@ -66,10 +52,10 @@ function world(start = '2026-03-02T00:00:00.000Z') {
     runs,
     leases,
     watermarks,
-    pages: deliveries,
-    heads,
+    pages: packages,
+    packages,
+    versions,
     cipher: async () => ({ decrypt: async () => 'never' }),
-    deliveries,
     segments,
     post: async (url: string, request: SyncRequest) => {
       const bytes = await buffer(request.body);
@@ -93,8 +79,8 @@ function world(start = '2026-03-02T00:00:00.000Z') {
     runs,
     leases,
     watermarks,
-    deliveries,
-    heads,
+    packages,
+    versions,
     segments,
     posted,
     answers,
@@ -102,10 +88,15 @@ function world(start = '2026-03-02T00:00:00.000Z') {
     slept,
     advance: (ms: number) => (clock += ms),
     setRemaining: (ms: number) => (remaining = ms),
-    /** A pending delivery of a new current version, created `at`. */
-    change(id: string, version: number, at: string, more: Partial<Delivery> = {}) {
-      deliveries.put({ ...newDelivery({ id, version, ...ACTIVE }, 'provincial', new Date(at)), ...more });
-      heads.heads.set(id, head(id, version));
+    /** A package of one new version, created `at`, and its delivery to the provincial platform (pending unless `more` says). */
+    change(id: string, v: number, at: string, more: Partial<PackageDelivery> = {}): PackageDelivery {
+      versions.set(version(id, v));
+      return packages.add({ refs: [{ recordId: id, version: v, operation: 'upsert' }], at, delivery: more });
+    },
+    /** A package of several versions (stored), created `at`. */
+    pkg(refs: PackageRef[], at: string, more: Partial<PackageDelivery> = {}): PackageDelivery {
+      for (const r of refs) versions.set(version(r.recordId, r.version));
+      return packages.add({ refs, at, delivery: more });
     },
     async ask(job: JobRun['job'] = 'sync-provincial', runId = `run_${'a'.repeat(25)}${runs.items.size}`): Promise<string> {
       const run = newRun({ runId, job, requestedBy: 'operator', now: new Date(clock) });
@@ -123,9 +114,9 @@ describe('a run', () => {
   it('sends every change of its window and what is still owed as one package under the run id, marks them delivered, moves the watermark', async () => {
     const w = world();
     w.watermarks.items.set('provincial', { at: '2026-03-01T00:00:00.000Z', runId: 'run_before', movedAt: 'x' });
-    for (let i = 0; i < 5; i++) w.change(`pen_C${i}`, 1, `2026-03-01T0${i + 1}:00:00.000Z`);
-    w.change('pen_DONE', 1, '2026-03-01T07:00:00.000Z', { state: 'delivered', owedBy: undefined });
-    w.change('pen_OLD', 2, '2026-01-10T00:00:00.000Z'); // owed from long before
+    const sent = Array.from({ length: 5 }, (_, i) => w.change(`pen_C${i}`, 1, `2026-03-01T0${i + 1}:00:00.000Z`));
+    const done = w.change('pen_DONE', 1, '2026-03-01T07:00:00.000Z', settled.delivered);
+    const old = w.change('pen_OLD', 2, '2026-01-10T00:00:00.000Z'); // owed from long before
     const runId = await w.ask();
 
     expect(await runSync({ runId }, w.deps)).toEqual({ [runId]: 'completed' });
@@ -147,13 +138,16 @@ describe('a run', () => {
       bodySha256: expect.stringMatching(/^[0-9a-f]{64}$/),
     });
     expect(body.map((l) => l.recordId)).toEqual(['pen_C0', 'pen_C1', 'pen_C2', 'pen_C3', 'pen_C4', 'pen_DONE', 'pen_OLD']);
-    expect(w.segments.objects.size).toBe(2); // segments of at least 3, closed at the page that fills them
+    // Each line names the real-time package that carries it.
+    expect(body.map((l) => l.packageId)).toEqual([...sent, done, old].map((d) => d.packageId));
+    expect(w.run(runId).checkpoint!.body.segments).toBe(2); // segments of at least 3, closed at the page that fills them
 
     const run = w.run(runId);
     expect(run).toMatchObject({ status: 'completed', from: '2026-03-01T00:00:00.000Z', counts: { changes: 6, owed: 1, skipped: 0, records: 7, bytes: post!.bytes.length } });
     expect(run.finishedAt).toBeDefined();
     expect(w.watermarks.items.get('provincial')).toMatchObject({ at: '2026-03-02T00:00:00.000Z', runId });
-    expect([...w.deliveries.items.values()].every((d) => d.state === 'delivered' && d.owedBy === undefined)).toBe(true);
+    expect([...w.packages.items.values()].every((d) => d.state === 'delivered' && d.owedBy === undefined)).toBe(true);
+    expect(w.packages.marks).toBe(6); // the pending ones: the one delivered before is not written again
     expect(w.leases.items.get('sync-provincial')).toMatchObject({ holder: runId, until: 0 }); // released
   });
 
@@ -196,6 +190,73 @@ describe('a run', () => {
     expect(verifyNdjson(w.posted[0]!.text)).toMatchObject({ records: 0 });
     expect(lines(w.posted[0]!.text)[0].header.bodySha256).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
     expect(w.run(runId).status).toBe('completed');
+  });
+});
+
+describe('package deliveries', () => {
+  it('each line carries the id of the real-time package that carries it; split deliveries carry nothing themselves, refused ones are skipped and stay failed; the parts sent are marked delivered', async () => {
+    const w = world();
+    w.watermarks.items.set('provincial', { at: '2026-03-01T00:00:00.000Z', runId: 'run_before', movedAt: 'x' });
+    const refs = (ids: string[]): PackageRef[] => ids.map((id) => ({ recordId: id, version: 1, operation: 'upsert' }));
+    const whole = w.pkg(refs(['pen_A', 'pen_B']), '2026-03-01T01:00:00.000Z');
+    // A package the platform refused whole in real time: split, then its first half split again, its first record refused alone.
+    const parent = w.pkg(refs(['pen_P1', 'pen_P2', 'pen_P3']), '2026-03-01T02:00:00.000Z');
+    const [first, second] = w.packages.split(parent, '2026-03-01T02:01:00.000Z');
+    const [refused, kept] = w.packages.split(first!, '2026-03-01T02:02:00.000Z');
+    w.packages.put({ ...w.packages.get(refused!)!, state: 'failed', failedBy: 'provincial', failedReason: 'HTTP 422: bad field' });
+    delete w.packages.get(refused!)!.owedBy;
+    const runId = await w.ask();
+
+    expect(await runSync({ runId }, w.deps)).toEqual({ [runId]: 'completed' });
+    const [h, ...body] = lines(w.posted[0]!.text);
+    expect(h.header).toMatchObject({ packageId: runId, recordCount: 4 });
+    expect(body.map((l) => [l.recordId, l.packageId])).toEqual([
+      ['pen_A', whole.packageId],
+      ['pen_B', whole.packageId],
+      ['pen_P3', second!.packageId],
+      ['pen_P2', kept!.packageId],
+    ]);
+    expect(new Set([whole.packageId, second!.packageId, kept!.packageId]).size).toBe(3);
+    expect(w.run(runId).counts).toMatchObject({ changes: 4, owed: 0, skipped: 1, records: 4 });
+    const state = (d: PackageDelivery) => w.packages.get(d)!.state;
+    expect([whole, second!, kept!].map(state)).toEqual(['delivered', 'delivered', 'delivered']);
+    expect([parent, first!].map(state)).toEqual(['split', 'split']);
+    expect(w.packages.get(refused!)).toMatchObject({ state: 'failed', failedReason: 'HTTP 422: bad field' });
+  });
+
+  it('a part split off after the window’s end is not in this run (its parent carries nothing) but in the next one’s window', async () => {
+    const w = world();
+    const parent = w.pkg([{ recordId: 'pen_L1', version: 1, operation: 'upsert' }, { recordId: 'pen_L2', version: 1, operation: 'upsert' }], '2026-03-01T10:00:00.000Z');
+    const first = await w.ask();
+    w.packages.split(parent, '2026-03-02T00:00:30.000Z'); // after the first run's `to`, before it reads
+    await runSync({ runId: first }, w.deps);
+    expect(lines(w.posted[0]!.text)[0].header.recordCount).toBe(0);
+    w.advance(60_000);
+    const second = await w.ask();
+    await runSync({ runId: second }, w.deps);
+    expect(lines(w.posted[1]!.text).slice(1).map((l) => l.recordId)).toEqual(['pen_L1', 'pen_L2']);
+    expect(w.run(second).counts).toMatchObject({ changes: 2, owed: 0 });
+  });
+
+  it('the checkpoint does not grow with the number of changes or segments (a DynamoDB item holds it for any number)', async () => {
+    const sizes: number[] = [];
+    for (const n of [2, 60]) {
+      const w = world();
+      for (let i = 0; i < n; i++) w.change(`pen_N${String(i).padStart(3, '0')}`, 1, new Date(Date.parse('2026-03-01T01:00:00.000Z') + i * 60_000).toISOString());
+      const runId = await w.ask();
+      const checkpoints: number[] = [];
+      const save = w.runs.save.bind(w.runs);
+      w.runs.save = async (id, prev, cp, counts) => {
+        checkpoints.push(JSON.stringify(cp).length);
+        return save(id, prev, cp, counts);
+      };
+      expect(await runSync({ runId }, { ...w.deps, limits: { ...w.deps.limits, maxSegmentRecords: 2 } })).toEqual({ [runId]: 'completed' });
+      expect(w.run(runId).checkpoint!.body.segments).toBe(Math.ceil(n / 2));
+      sizes.push(Math.max(...checkpoints));
+    }
+    // 1 segment or 30: the same few hundred bytes (a cursor key, counts, the header).
+    expect(sizes[1]! - sizes[0]!).toBeLessThan(40);
+    expect(sizes[1]!).toBeLessThan(1_000);
   });
 });
 
@@ -286,20 +347,43 @@ describe('a run stopped anywhere goes on from its checkpoint', () => {
     expect(w.posted[1]!.headers['Idempotency-Key']).toBe(runId);
   });
 
+  it('stopped while marking the deliveries it carried: resumed, it marks the rest without sending again, and only then moves the watermark', async () => {
+    const w = world();
+    w.watermarks.items.set('provincial', { at: '2026-03-01T00:00:00.000Z', runId: 'run_before', movedAt: 'x' });
+    for (let i = 0; i < 6; i++) w.change(`pen_M${i}`, 1, `2026-03-01T0${i + 1}:00:00.000Z`);
+    const runId = await w.ask();
+    const mark = w.packages.markDelivered.bind(w.packages);
+    let calls = 0;
+    w.packages.markDelivered = async (ref, at) => {
+      if (++calls === 5) throw Object.assign(new Error('throttled'), { name: 'ThrottlingException' });
+      return mark(ref, at);
+    };
+    await expect(runSync({ runId }, w.deps)).rejects.toThrow('throttled');
+    // The first segment's deliveries were marked and saved; the watermark has not moved.
+    expect(w.run(runId)).toMatchObject({ status: 'running', checkpoint: { phase: 'sent', marked: 1, body: { segments: 2 } } });
+    expect(w.watermarks.items.get('provincial')!.at).toBe('2026-03-01T00:00:00.000Z');
+    expect([...w.packages.items.values()].filter((d) => d.state === 'delivered')).toHaveLength(5);
+    w.packages.markDelivered = mark;
+    expect(await runSync({ runId }, w.deps)).toEqual({ [runId]: 'completed' });
+    expect(w.posted).toHaveLength(1);
+    expect([...w.packages.items.values()].every((d) => d.state === 'delivered')).toBe(true);
+    expect(w.watermarks.items.get('provincial')).toMatchObject({ at: w.run(runId).to, runId });
+  });
+
   it('out of time: it continues itself (not counted as an attempt) from its checkpoint', async () => {
     const w = world();
     w.watermarks.items.set('provincial', { at: '2026-03-01T00:00:00.000Z', runId: 'run_before', movedAt: 'x' });
     for (let i = 0; i < 6; i++) w.change(`pen_T${i}`, 1, `2026-03-01T0${i + 1}:00:00.000Z`);
     const runId = await w.ask();
     let pages = 0;
-    const changes = w.deliveries.changes.bind(w.deliveries);
-    w.deliveries.changes = async (...args) => {
+    const changes = w.packages.changes.bind(w.packages);
+    w.packages.changes = async (...args) => {
       if (++pages === 2) w.setRemaining(syncLimits.reserveMs); // the invocation is nearly over
       return changes(...args);
     };
     expect(await runSync({ runId }, w.deps)).toEqual({ [runId]: 'continued' });
     expect(w.continued).toEqual([{ runId, continued: true }]);
-    expect(w.run(runId).checkpoint).toMatchObject({ phase: 'building', segments: [{ records: 4 }] });
+    expect(w.run(runId).checkpoint).toMatchObject({ phase: 'building', body: { segments: 1, records: 4 } });
     expect(w.leases.items.get('sync-provincial')!.until).toBe(0);
     w.setRemaining(900_000);
     expect(await runSync(w.continued[0]!, w.deps)).toEqual({ [runId]: 'completed' });
@@ -311,12 +395,12 @@ describe('a run stopped anywhere goes on from its checkpoint', () => {
     const w = world();
     w.change('pen_A', 1, '2026-03-01T10:00:00.000Z');
     const runId = await w.ask();
-    w.heads.getHead = async () => {
-      throw new Error('decryption failed');
+    w.versions.read = async () => {
+      throw new Error('the records table is unreachable');
     };
-    for (let i = 0; i < syncLimits.maxAttempts; i++) await expect(runSync({ runId }, w.deps)).rejects.toThrow('decryption failed');
+    for (let i = 0; i < syncLimits.maxAttempts; i++) await expect(runSync({ runId }, w.deps)).rejects.toThrow('unreachable');
     expect(await runSync({ runId }, w.deps)).toEqual({ [runId]: 'failed' });
-    expect(w.run(runId).reason).toBe(`gave up after ${syncLimits.maxAttempts} attempts (last error: Error: decryption failed)`);
+    expect(w.run(runId).reason).toBe(`gave up after ${syncLimits.maxAttempts} attempts (last error: Error: the records table is unreachable)`);
   });
 });
 
@@ -329,7 +413,8 @@ describe('what the platform answers', () => {
     expect(await runSync({ runId }, w.deps)).toEqual({ [runId]: 'failed' });
     expect(w.run(runId).reason).toMatch(/^the platform refused the package: HTTP 422: \{"error":"bad line: \[REDACTED-ID\]"\}$/);
     expect(w.watermarks.items.get('provincial')).toBeUndefined();
-    expect([...w.deliveries.items.values()][0]!.state).toBe('pending');
+    expect([...w.packages.items.values()][0]!.state).toBe('pending');
+    expect(w.packages.marks).toBe(0);
   });
 
   it('5xx, 429 and timeouts are tried again after a back-off (at least Retry-After), with the same bytes; then delivered', async () => {

@@ -1,6 +1,7 @@
 /**
- * The exchange package of one record version (shared/upward/exchange-package.ts), the fields it carries
- * (record-fields.ts), the sender (sender.ts) and the delivery model (delivery-model.ts): pure rules.
+ * The exchange package of a package of record versions (shared/upward/exchange-package.ts), the fields it
+ * carries (record-fields.ts) and the sender (sender.ts): pure rules. The package model (keys, parts, messages)
+ * is test/unit/upward-package-model.test.ts.
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,8 +13,8 @@ import { exchange } from '../../infra/catalogue.js';
 import { FieldCipher } from '../../shared/crypto/field-cipher.js';
 import { ensureLocalKeys, LocalKeyring } from '../../shared/crypto/local-keyring.js';
 import type { StoredHead } from '../../shared/domain/record-model.js';
-import { deliveryKey, messageBody, newDelivery, operationOf, parseDeliveryMessage } from '../../shared/upward/delivery-model.js';
-import { buildExchangePackage, EXCHANGE_STANDARD, packageIdOf, uuidV5 } from '../../shared/upward/exchange-package.js';
+import { buildExchangePackage, EXCHANGE_STANDARD, PACKAGE_ID_NAMESPACE, uuidV5, type PackageRecord } from '../../shared/upward/exchange-package.js';
+import { packageIdOf, packageKeyOf } from '../../shared/upward/package-model.js';
 import { nationalFields } from '../../shared/upward/record-fields.js';
 import { senderUscc, SenderConfigurationError } from '../../shared/upward/sender.js';
 
@@ -25,6 +26,7 @@ ensureLocalKeys(KEY_DIR);
 const cipher = new FieldCipher(new LocalKeyring(KEY_DIR));
 
 const UUID_V5 = /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const KEY = packageKeyOf({ sequenceNumber: '4900000000000000000001', recordId: 'lic_AAAAAAAAAAAAAAAAAAAAAAAAAA', version: 3 });
 
 async function personLicenceHead(): Promise<StoredHead> {
   const id = 'lic_AAAAAAAAAAAAAAAAAAAAAAAAAA';
@@ -69,30 +71,41 @@ describe('nationalFields', () => {
   });
 });
 
-describe('packageIdOf', () => {
-  it('is a UUID version 5, the same for the same platform, record and version, and different for any other', () => {
-    const id = packageIdOf('provincial', 'lic_A', 1);
-    expect(id).toMatch(UUID_V5);
-    expect(packageIdOf('provincial', 'lic_A', 1)).toBe(id);
-    expect(new Set([id, packageIdOf('national', 'lic_A', 1), packageIdOf('provincial', 'lic_B', 1), packageIdOf('provincial', 'lic_A', 2)]).size).toBe(4);
-  });
-
+describe('uuidV5', () => {
   it('follows RFC 9562 (SHA-1 of the namespace and the name)', () => {
     // The RFC's own example: the DNS namespace and "www.example.com".
     expect(uuidV5('6ba7b810-9dad-11d1-80b4-00c04fd430c8', 'www.example.com')).toBe('2ed6657d-e927-568b-95e1-2665a8aea6a2');
   });
+
+  it('is a version 5 UUID within the hub’s namespace: the package ids (package-model.ts packageIdOf) are', () => {
+    const id = uuidV5(PACKAGE_ID_NAMESPACE, 'a name');
+    expect(id).toMatch(UUID_V5);
+    expect(uuidV5(PACKAGE_ID_NAMESPACE, 'a name')).toBe(id);
+    expect(uuidV5(PACKAGE_ID_NAMESPACE, 'another name')).not.toBe(id);
+    expect(packageIdOf('national', KEY, '')).toBe(uuidV5(PACKAGE_ID_NAMESPACE, `national\u0000${KEY}\u0000`));
+  });
 });
 
 describe('buildExchangePackage', () => {
-  async function build(createdAt = '2026-01-06T03:04:05.678Z') {
+  const PACKAGE_ID = packageIdOf('national', KEY, '');
+
+  async function licenceRecord(): Promise<PackageRecord> {
     const head = await personLicenceHead();
     const fields = await nationalFields(head, async () => cipher);
-    return buildExchangePackage({
-      platform: 'national',
-      sender: SENDER,
-      createdAt,
-      record: { operation: 'upsert', kind: head.kind, recordId: head.id, version: head.version, sourceId: head.sourceId, fields },
-    });
+    return { operation: 'upsert', kind: head.kind, recordId: head.id, version: head.version, sourceId: head.sourceId, fields };
+  }
+
+  const penaltyRecord = (n: number, operation: 'upsert' | 'delete' = 'upsert'): PackageRecord => ({
+    operation,
+    kind: 'penalty',
+    recordId: `pen_${String(n).padStart(26, 'A')}`,
+    version: n,
+    sourceId: 'shi-scjgj',
+    fields: { CF_XDR_MC: '某某科技有限公司', CF_WSH: `京市监罚〔2026〕${n}号` },
+  });
+
+  async function build(createdAt = '2026-01-06T03:04:05.678Z', records?: PackageRecord[]) {
+    return buildExchangePackage({ packageId: PACKAGE_ID, sender: SENDER, createdAt, records: records ?? [await licenceRecord()] });
   }
 
   it('has the header GB/T 39443 practice asks for, with the SHA-256 of the body exactly as sent', async () => {
@@ -100,7 +113,7 @@ describe('buildExchangePackage', () => {
     const parsed = JSON.parse(sent.bytes) as { header: Record<string, unknown>; body: unknown };
     expect(Object.keys(parsed)).toEqual(['header', 'body']);
     expect(parsed.header).toEqual({
-      packageId: packageIdOf('national', 'lic_AAAAAAAAAAAAAAAAAAAAAAAAAA', 3),
+      packageId: PACKAGE_ID,
       sender: SENDER,
       createdAt: '2026-01-06T03:04:05.678Z',
       recordCount: 1,
@@ -109,19 +122,49 @@ describe('buildExchangePackage', () => {
     });
     // The body's text inside the package is the hashed text itself, byte for byte.
     expect(sent.bytes).toContain(`"body":${JSON.stringify(parsed.body)}}`);
-    expect(sent.packageId).toBe(parsed.header.packageId);
+    expect(sent.packageId).toBe(PACKAGE_ID);
+    expect(sent.package).toEqual(parsed);
   });
 
-  it('carries one record with its operation, kind, id, version, source and national fields', async () => {
+  it('carries a record with its operation, kind, id, version, source and national fields', async () => {
     const sent = await build();
     const { body } = JSON.parse(sent.bytes) as { body: { records: Record<string, unknown>[] } };
     expect(body.records).toHaveLength(1);
-    expect(body.records[0]).toMatchObject({ operation: 'upsert', kind: 'license', recordId: 'lic_AAAAAAAAAAAAAAAAAAAAAAAAAA', version: 3, sourceId: 'shi-scjgj' });
-    expect(body.records[0]!.fields).toMatchObject({ XK_XDR_MC: '张三', XK_XDR_ZJHM: PERSON_ID, XK_WSH: '京市监许〔2026〕1号' });
+    expect(body.records[0]).toEqual({
+      operation: 'upsert',
+      kind: 'license',
+      recordId: 'lic_AAAAAAAAAAAAAAAAAAAAAAAAAA',
+      version: 3,
+      sourceId: 'shi-scjgj',
+      fields: expect.objectContaining({ XK_XDR_MC: '张三', XK_XDR_ZJHM: PERSON_ID, XK_WSH: '京市监许〔2026〕1号' }),
+    });
   });
 
-  it('gives the same bytes every time (a retry resends what was sent), whatever the time of sending', async () => {
+  it('carries the records of a package in the order given, and counts them', async () => {
+    const records = [penaltyRecord(3), await licenceRecord(), penaltyRecord(1, 'delete')];
+    const sent = await build(undefined, records);
+    const parsed = JSON.parse(sent.bytes) as { header: { recordCount: number; bodySha256: string }; body: { records: { recordId: string; operation: string }[] } };
+    expect(parsed.header.recordCount).toBe(3);
+    expect(parsed.body.records.map((r) => [r.recordId, r.operation])).toEqual(records.map((r) => [r.recordId, r.operation]));
+    expect(parsed.header.bodySha256).toBe(createHash('sha256').update(JSON.stringify(parsed.body)).digest('hex'));
+    // Another order is another package (and another hash): the order is the body's, never re-sorted.
+    const reversed = JSON.parse((await build(undefined, [...records].reverse())).bytes) as typeof parsed;
+    expect(reversed.body.records.map((r) => r.recordId)).toEqual(records.map((r) => r.recordId).reverse());
+    expect(reversed.header.bodySha256).not.toBe(parsed.header.bodySha256);
+  });
+
+  it('gives the same bytes every time (a retry resends what was sent), whatever the time of sending or the order of a record’s own keys', async () => {
     expect((await build()).bytes).toBe((await build()).bytes);
+    const record = await licenceRecord();
+    const shuffled = { fields: record.fields, sourceId: record.sourceId, version: record.version, recordId: record.recordId, kind: record.kind, operation: record.operation };
+    expect((await build(undefined, [shuffled])).bytes).toBe((await build(undefined, [record])).bytes);
+    // Only what is given counts: an extra property of the caller's object is not sent.
+    expect((await build(undefined, [{ ...record, certificate: { cipher: 'v1.x' } } as PackageRecord])).bytes).toBe((await build()).bytes);
+  });
+
+  it('depends on when the package was opened, not on anything else of the moment', async () => {
+    expect((await build('2026-01-07T00:00:00.000Z')).bytes).not.toBe((await build()).bytes);
+    expect(JSON.parse((await build('2026-01-07T00:00:00.000Z')).bytes).header.createdAt).toBe('2026-01-07T00:00:00.000Z');
   });
 
   it('holds the identity number in the field sent and nowhere else (no ciphertext, no hash, no header)', async () => {
@@ -141,51 +184,5 @@ describe('senderUscc', () => {
     expect(() => senderUscc({})).toThrow(SenderConfigurationError);
     expect(() => senderUscc({})).toThrow(exchange.senderUsccEnvVar);
     expect(() => senderUscc({ [exchange.senderUsccEnvVar]: '91110000600037341X' })).toThrow(/校验位|check character/);
-  });
-});
-
-describe('delivery model', () => {
-  const base = { status: 'active' as const, publication: { state: 'pending-review' as const, from: '2026-01-01' } };
-
-  it('operationOf: upsert for a record in force, delete for one removed or whose publication ended', () => {
-    expect(operationOf(base)).toBe('upsert');
-    expect(operationOf({ ...base, publication: { state: 'not-published', from: '2026-01-01' } })).toBe('upsert');
-    expect(operationOf({ status: 'removed', publication: { state: 'ended', endReason: 'removed', endedOn: '2026-02-01', from: '2026-01-01' } })).toBe('delete');
-    expect(operationOf({ ...base, publication: { state: 'ended', from: '2026-01-01' } })).toBe('delete');
-  });
-
-  it('newDelivery: pending, owed by the platform from now, under the package id, in the byDay partition of its China day', () => {
-    const now = new Date('2026-03-01T00:00:00.000Z');
-    expect(newDelivery({ id: 'dd_A', version: 2, ...base }, 'provincial', now)).toEqual({
-      recordId: 'dd_A',
-      version: 2,
-      platform: 'provincial',
-      operation: 'upsert',
-      state: 'pending',
-      idempotencyKey: packageIdOf('provincial', 'dd_A', 2),
-      createdAt: now.toISOString(),
-      changeDay: 'provincial#2026-03-01',
-      owedBy: 'provincial',
-      owedSince: now.toISOString(),
-      lastQueuedAt: now.toISOString(),
-    });
-  });
-
-  it('newDelivery: the day is China’s (UTC+8): 16:00 UTC is already the next day', () => {
-    expect(newDelivery({ id: 'dd_A', version: 1, ...base }, 'national', new Date('2026-03-01T15:59:59.999Z')).changeDay).toBe('national#2026-03-01');
-    expect(newDelivery({ id: 'dd_A', version: 1, ...base }, 'national', new Date('2026-03-01T16:00:00.000Z')).changeDay).toBe('national#2026-03-02');
-  });
-
-  it('deliveryKey: REC#<id> and <platform>#<version in 10 digits>', () => {
-    expect(deliveryKey({ recordId: 'pen_A', version: 12, platform: 'national' })).toEqual({ pk: 'REC#pen_A', sk: 'national#0000000012' });
-  });
-
-  it('messages: the body the team agreed on, read back; anything else refused with a reason', () => {
-    const body = messageBody({ recordId: 'pen_A', version: 2, platform: 'national' });
-    expect(JSON.parse(body)).toEqual({ recordId: 'pen_A', version: 2, platform: 'national' });
-    expect(parseDeliveryMessage(body)).toEqual({ ok: true, message: { recordId: 'pen_A', version: 2, platform: 'national' } });
-    for (const bad of ['nope', '[]', '{"recordId":"a","version":0,"platform":"national"}', '{"recordId":"a","version":1,"platform":"city"}', '{"version":1,"platform":"national"}']) {
-      expect(parseDeliveryMessage(bad).ok, bad).toBe(false);
-    }
   });
 });

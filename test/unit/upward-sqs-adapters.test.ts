@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MAX_ATTEMPTS } from '../../shared/aws/client-config.js';
 import { sqsClientConfig } from '../../shared/aws/sqs-client.js';
 import { REASON_ATTRIBUTE, SqsDeadLetters, SqsDeliveryQueues } from '../../shared/upward/delivery-queues.js';
+import { messageBody, packageKeyOf, type DeliveryRef } from '../../shared/upward/package-model.js';
 
 const md5 = (text: string) => createHash('md5').update(text).digest('hex');
 
@@ -47,6 +48,10 @@ async function fakeSqs(refuse = '') {
   return { seen, endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((r) => server.close(r)) };
 }
 
+/** The key of the i-th package of these tests. */
+const keyOf = (i: number) => packageKeyOf({ sequenceNumber: String(1000 + i), recordId: `pen_${i}`, version: 1 });
+const DEAD = messageBody({ key: keyOf(0), platform: 'national', path: '01' });
+
 const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' };
 // A queue URL as the emulator hands them out: a host that does not resolve.
 const QUEUE = (name: string) => `http://sqs.cn-north-1.localhost:9324/000000000000/${name}`;
@@ -73,13 +78,13 @@ describe('sqs client', () => {
       vi.resetModules();
       const fresh = await import('../../shared/aws/sqs-client.js');
       expect(fresh.sqs()).toBe(fresh.sqs());
-      await new SqsDeadLetters(fresh.sqs(), QUEUE('hub-national-dlq')).send('{"recordId":"pen_A","version":1,"platform":"national"}', 'HTTP 400: 无效');
+      await new SqsDeadLetters(fresh.sqs(), QUEUE('hub-national-dlq')).send(DEAD, 'HTTP 400: 无效');
       expect(sqs.seen).toHaveLength(1);
       expect(sqs.seen[0]!.host).toBe(new URL(sqs.endpoint).host);
       expect(sqs.seen[0]!.target).toBe('AmazonSQS.SendMessage');
       expect(sqs.seen[0]!.body).toMatchObject({
         QueueUrl: QUEUE('hub-national-dlq'),
-        MessageBody: '{"recordId":"pen_A","version":1,"platform":"national"}',
+        MessageBody: DEAD,
         MessageAttributes: { [REASON_ATTRIBUTE]: { DataType: 'String', StringValue: 'HTTP 400: 无效' } },
       });
       fresh.sqs().destroy();
@@ -91,12 +96,12 @@ describe('sqs client', () => {
 
 describe('SqsDeliveryQueues', () => {
   it('sends each platform’s messages to its queue, ten per request, and names those SQS did not take', async () => {
-    const sqs = await fakeSqs('pen_07');
+    const sqs = await fakeSqs(keyOf(7));
     const { SQSClient } = await import('@aws-sdk/client-sqs');
     const client = new SQSClient(sqsClientConfig({ endpoint: sqs.endpoint, region: 'cn-north-1', credentials }));
     try {
       const queues = new SqsDeliveryQueues(client, { provincial: QUEUE('hub-provincial'), national: QUEUE('hub-national') });
-      const refs = Array.from({ length: 25 }, (_, i) => ({ recordId: `pen_${String(i).padStart(2, '0')}`, version: 1, platform: i % 4 === 3 ? ('national' as const) : ('provincial' as const) }));
+      const refs: DeliveryRef[] = Array.from({ length: 25 }, (_, i) => ({ key: keyOf(i), platform: i % 4 === 3 ? 'national' : 'provincial', path: i % 5 === 0 ? '' : '10' }));
       const failed = await queues.send(refs);
       expect([...failed]).toEqual([7]);
       const batches = sqs.seen.map((s) => [s.body.QueueUrl, (s.body.Entries as unknown[]).length]);
@@ -107,10 +112,26 @@ describe('SqsDeliveryQueues', () => {
       ].sort());
       const bodies = sqs.seen.flatMap((s) => (s.body.Entries as { MessageBody: string }[]).map((e) => JSON.parse(e.MessageBody)));
       expect(bodies).toHaveLength(25);
-      expect(bodies).toContainEqual({ recordId: 'pen_03', version: 1, platform: 'national' });
+      // Each message names its package, platform and part, and nothing else (package-model.ts messageBody).
+      expect(bodies).toContainEqual({ key: keyOf(3), platform: 'national', path: '10' });
+      expect(bodies).toContainEqual({ key: keyOf(5), platform: 'provincial', path: '' });
+      for (const s of sqs.seen) {
+        const platform = s.body.QueueUrl === QUEUE('hub-national') ? 'national' : 'provincial';
+        for (const e of s.body.Entries as { MessageBody: string }[]) expect(JSON.parse(e.MessageBody).platform).toBe(platform);
+      }
     } finally {
       client.destroy();
       await sqs.close();
+    }
+  });
+
+  it('refuses to send to a platform it has no queue URL for', async () => {
+    const { SQSClient } = await import('@aws-sdk/client-sqs');
+    const client = new SQSClient(sqsClientConfig({ endpoint: 'http://127.0.0.1:9', region: 'cn-north-1', credentials, maxAttempts: 1 }));
+    try {
+      await expect(new SqsDeliveryQueues(client, { national: QUEUE('hub-national') }).send([{ key: keyOf(1), platform: 'provincial', path: '' }])).rejects.toThrow(/provincial/);
+    } finally {
+      client.destroy();
     }
   });
 
@@ -120,8 +141,8 @@ describe('SqsDeliveryQueues', () => {
     const client = new SQSClient(sqsClientConfig({ endpoint: 'http://127.0.0.1:9', region: 'cn-north-1', credentials, maxAttempts: 1 }));
     try {
       const failed = await new SqsDeliveryQueues(client, { national: QUEUE('hub-national') }).send([
-        { recordId: 'pen_A', version: 1, platform: 'national' },
-        { recordId: 'pen_B', version: 1, platform: 'national' },
+        { key: keyOf(1), platform: 'national', path: '' },
+        { key: keyOf(2), platform: 'national', path: '0' },
       ]);
       expect([...failed].sort()).toEqual([0, 1]);
     } finally {

@@ -7,7 +7,7 @@
 import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { BatchGetCommand, GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, S3Event } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Readable } from 'node:stream';
@@ -102,6 +102,7 @@ beforeEach(() => {
   s3.reset();
   lambda.reset();
   ddb.on(BatchGetCommand).resolves({ Responses: { [RECORDS_TABLE]: [] } });
+  ddb.on(PutCommand, { TableName: RECORDS_TABLE }).resolves({});
   ddb.on(TransactWriteCommand).resolves({});
   s3.on(ListObjectsV2Command).resolves({ KeyCount: 0 });
   objects.clear();
@@ -128,9 +129,13 @@ describe('an upload’s S3 event', () => {
     expect(lease!.ExpressionAttributeValues![':lease'].until - Date.now()).toBeGreaterThan(batchLimits.leaseSeconds * 1000 - 5000);
     expect(begin!.ExpressionAttributeValues![':object']).toEqual({ etag: ETAG, size: bytes.length });
     expect(s3.commandCalls(GetObjectCommand)[0]!.args[0].input).toEqual({ Bucket: BUCKET, Key: `uploads/${ID}`, Range: 'bytes=0-', IfMatch: ETAG });
-    // Written as the court, as a push would be: one head per accepted row.
-    const written = ddb.commandCalls(TransactWriteCommand).flatMap((c) => c.args[0].input.TransactItems!.map((t) => t.Put!.Item!));
+    // Written as the court, as a push would be: one head per accepted row, each a conditional PutItem of its own
+    // (no transaction: the sample's rows are all new).
+    const recordPuts = ddb.commandCalls(PutCommand).map((c) => c.args[0].input);
+    expect(recordPuts.every((p) => p.TableName === RECORDS_TABLE && p.ConditionExpression === 'attribute_not_exists(pk)')).toBe(true);
+    const written = recordPuts.map((p) => p.Item!);
     expect(written.filter((i) => i.sk === 'HEAD')).toHaveLength(manifest.expected.accepted);
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
     expect(new Set(written.map((i) => i.sourceId))).toEqual(new Set([court.sourceId]));
     const complete = updates().find((u) => u.ExpressionAttributeValues![':completed'] === 'completed')!;
     expect(complete.ExpressionAttributeValues![':counts']).toEqual(manifest.expected);
@@ -161,7 +166,7 @@ describe('an upload’s S3 event', () => {
     const { bytes } = await sampleFile(10, 0);
     batchesTable(batch());
     upload(bytes);
-    ddb.on(TransactWriteCommand).rejects(new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} }));
+    ddb.on(PutCommand, { TableName: RECORDS_TABLE }).rejects(new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} }));
     await expect(handler(s3Event(`uploads/${ID}`), context())).rejects.toThrow('slow down');
     expect(updates().at(-1)).toMatchObject({ UpdateExpression: 'REMOVE #lease', ExpressionAttributeValues: { ':owner': expect.any(String) } });
   });

@@ -6,23 +6,23 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { DeadLetterMessage, DeadLetterQueue } from '../../../shared/upward/dead-letter-queue.js';
-import { newDelivery, type Delivery, type DeliveryRef, type PlatformName } from '../../../shared/upward/delivery-model.js';
-import type { FailedKey, FailedPage, Transition } from '../../../shared/upward/deliveries-store.js';
+import { deliveryKey, messageBody, newDelivery, packageKeyOf, type DeliveryRef, type PackageDelivery, type PartPath, type PlatformName } from '../../../shared/upward/package-model.js';
+import type { IndexKey, Page, Transition } from '../../../shared/upward/packages-store.js';
 import { redriveDeadLetters, redriveMode, REDRIVE_MARGIN_MS, type RedriveDeps } from '../../../shared/upward/redrive.js';
 
 const NOW = new Date('2026-05-01T08:00:00.000Z');
 
 class MemoryFailedStore {
-  calls: { platform: PlatformName; limit: number; before?: string; startKey?: FailedKey }[] = [];
+  calls: { platform: PlatformName; limit: number; before?: string; startKey?: IndexKey }[] = [];
   reset: { ref: DeliveryRef; at: string }[] = [];
-  constructor(public failed: Delivery[]) {}
-  async listFailed(platform: PlatformName, options: { limit: number; before?: string; startKey?: FailedKey }): Promise<FailedPage> {
+  constructor(public failed: PackageDelivery[]) {}
+  async listFailed(platform: PlatformName, options: { limit: number; before?: string; startKey?: IndexKey }): Promise<Page<PackageDelivery>> {
     this.calls.push({ platform, ...options });
     const all = this.failed.filter((d) => d.platform === platform && (options.before === undefined || d.failedAt! < options.before)).sort((a, b) => a.failedAt!.localeCompare(b.failedAt!));
-    const from = options.startKey ? all.findIndex((d) => d.recordId === options.startKey!.pk) + 1 : 0;
+    const from = options.startKey ? all.findIndex((d) => deliveryKey(d).pk === options.startKey!.pk && deliveryKey(d).sk === options.startKey!.sk) + 1 : 0;
     const items = all.slice(from, from + options.limit);
     const more = from + options.limit < all.length;
-    return { items, ...(more ? { lastKey: { failedBy: platform, failedAt: items.at(-1)!.failedAt!, pk: items.at(-1)!.recordId, sk: 's' } } : {}) };
+    return { items, ...(more ? { lastKey: { failedBy: platform, failedAt: items.at(-1)!.failedAt!, ...deliveryKey(items.at(-1)!) } } : {}) };
   }
   async resetToPending(ref: DeliveryRef, at: string): Promise<Transition> {
     this.reset.push({ ref, at });
@@ -66,8 +66,11 @@ class MemoryDeadLetterQueue implements DeadLetterQueue {
   }
 }
 
-const failedDelivery = (n: number, failedAt: string, platform: PlatformName = 'national'): Delivery => ({
-  ...newDelivery({ id: `pen_${n}`, version: 1, status: 'active', publication: { state: 'pending-review', from: '2026-01-01' } }, platform, NOW),
+/** Package n's key. */
+const keyOf = (n: number) => packageKeyOf({ sequenceNumber: String(5_000_000 + n), recordId: `pen_${n}`, version: 1 });
+/** A failed part of one record version of package n (by default its second half of two: path '1'). */
+const failedDelivery = (n: number, failedAt: string, platform: PlatformName = 'national', path: PartPath = '1'): PackageDelivery => ({
+  ...newDelivery(keyOf(n), 2, platform, path, NOW),
   state: 'failed',
   failedAt,
 });
@@ -81,26 +84,28 @@ describe('redriveDeadLetters', () => {
     const store = new MemoryFailedStore([
       failedDelivery(1, '2026-05-01T07:00:00.000Z'),
       failedDelivery(2, '2026-05-01T07:01:00.000Z'),
-      failedDelivery(3, '2026-05-01T07:02:00.000Z'),
+      // A package the hub could not send at all (`internal: …`): the whole of it failed.
+      failedDelivery(3, '2026-05-01T07:02:00.000Z', 'national', ''),
       failedDelivery(4, '2026-05-01T07:03:00.000Z', 'provincial'),
       // Failed again while the redrive runs: left for the next redrive.
       failedDelivery(5, '2026-05-01T08:00:01.000Z'),
     ]);
     const answer = await redriveDeadLetters('national', deps(store, new MemoryDeadLetterQueue([])));
     expect(answer).toEqual({ platform: 'national', redriven: 3, moved: 0 });
-    expect(store.reset.map((r) => [r.ref.recordId, r.at])).toEqual([
-      ['pen_1', NOW.toISOString()],
-      ['pen_2', NOW.toISOString()],
-      ['pen_3', NOW.toISOString()],
+    // Each failed delivery by its package, platform and part.
+    expect(store.reset.map((r) => [r.ref.key, r.ref.platform, r.ref.path, r.at])).toEqual([
+      [keyOf(1), 'national', '1', NOW.toISOString()],
+      [keyOf(2), 'national', '1', NOW.toISOString()],
+      [keyOf(3), 'national', '', NOW.toISOString()],
     ]);
     expect(store.calls.map((c) => [c.before, c.limit, c.startKey?.pk])).toEqual([
       [NOW.toISOString(), 2, undefined],
-      [NOW.toISOString(), 2, 'pen_2'],
+      [NOW.toISOString(), 2, `PKG#${keyOf(2)}`],
     ]);
   });
 
   it('moves every message the queue held, ten to a receive, each sent back before it is deleted', async () => {
-    const bodies = Array.from({ length: 23 }, (_, i) => `{"recordId":"pen_${i}"}`);
+    const bodies = Array.from({ length: 23 }, (_, i) => messageBody(failedDelivery(i, NOW.toISOString())));
     const queue = new MemoryDeadLetterQueue(bodies);
     const answer = await redriveDeadLetters('national', deps(new MemoryFailedStore([]), queue));
     expect(answer).toEqual({ platform: 'national', redriven: 0, moved: 23 });
@@ -110,9 +115,9 @@ describe('redriveDeadLetters', () => {
   });
 
   it('never moves one body twice in a redrive: a message refused again at once stays in the dead-letter queue', async () => {
-    const poison = '{"recordId":"pen_poison"}';
+    const poison = messageBody(failedDelivery(1, NOW.toISOString()));
     // The connector refuses the poison at once: it is back in the dead-letter queue before the redrive ends.
-    const queue = new MemoryDeadLetterQueue([poison, '{"recordId":"pen_ok"}'], (body, q) => {
+    const queue = new MemoryDeadLetterQueue([poison, messageBody(failedDelivery(2, NOW.toISOString()))], (body, q) => {
       if (body === poison) q.add(poison);
     }, 3);
     const answer = await redriveDeadLetters('national', deps(new MemoryFailedStore([]), queue));

@@ -1,9 +1,11 @@
 /**
  * GET /v1/dlq/{platform} and POST /v1/dlq/{platform}/redrive (functions/dlq/handler.ts) with mocked DynamoDB and
  * SQS: operator only, unknown platforms 404, the failed index read oldest first and paged by an opaque cursor that
- * belongs to its platform, the dead-letter queue's depth; a redrive makes the failed deliveries pending again and
- * moves the messages back — by StartMessageMoveTask (AWS), or received, sent to the platform's queue and deleted
- * (HUB_DLQ_REDRIVE=resend) — and never makes a message visible with ChangeMessageVisibility.
+ * belongs to its platform, each failed delivery listed by the record versions it carries (read from its package's
+ * body: a part refused by the platform carries one, a package the hub could not send may carry many), the
+ * dead-letter queue's depth; a redrive makes the failed deliveries pending again and moves the messages back — by
+ * StartMessageMoveTask (AWS), or received, sent to the platform's queue and deleted (HUB_DLQ_REDRIVE=resend) — and
+ * never makes a message visible with ChangeMessageVisibility.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
@@ -16,13 +18,24 @@ import {
   SQSClient,
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
-import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 // First: it sets the environment the handlers read.
 import { DELIVERIES_TABLE, DEPARTMENT_KEY, OPERATOR_KEY, apiEvent, ddb, department, errorOf, invoke, lambdaContext, mockKey, mockNoItems, principal } from './support.js';
 import { platforms, queues } from '../../../infra/catalogue.js';
-import { deliveryKey, newDelivery, type Delivery } from '../../../shared/upward/delivery-model.js';
+import {
+  bodyKey,
+  deliveryKey,
+  encodeRefs,
+  messageBody,
+  newDelivery,
+  packageKeyOf,
+  type PackageDelivery,
+  type PackageRef,
+  type PartPath,
+  type PlatformName,
+} from '../../../shared/upward/package-model.js';
 import { REDRIVE_MODE_ENV } from '../../../shared/upward/redrive.js';
 import { handler } from '../../../functions/dlq/handler.js';
 
@@ -43,21 +56,28 @@ const sqs = mockClient(SQSClient);
 const list = (platform: string, query?: Record<string, string>, key = OPERATOR_KEY) => invoke(handler, apiEvent('GET /v1/dlq/{platform}', { key, pathParameters: { platform }, ...(query ? { query } : {}) }));
 const redrive = (platform: string, key = OPERATOR_KEY) => invoke(handler, apiEvent('POST /v1/dlq/{platform}/redrive', { key, pathParameters: { platform } }));
 
-/** A failed delivery to the national platform, as the failed index returns it. */
-function failed(n: number, over: Partial<Delivery> = {}): Record<string, unknown> {
-  const d: Delivery & { failedBy: string } = {
-    ...newDelivery({ id: `pen_${'a'.repeat(25)}${n}`, version: n, status: 'active', publication: { state: 'pending-review', from: '2026-01-01' } }, 'national', new Date('2026-05-01T00:00:00.000Z')),
-    state: 'failed',
-    failedAt: `2026-05-01T00:0${n}:00.000Z`,
-    failedReason: `HTTP 400: bad record ${n}`,
-    attempts: n,
-    failedBy: 'national',
-    ...over,
-  };
-  const { owedBy: _o, ...rest } = d;
-  return { ...deliveryKey(d), ...rest };
+/** Package n: its key, and its four record versions (version n; the second a delete). */
+const keyOf = (n: number) => packageKeyOf({ sequenceNumber: String(4_000_000 + n), recordId: `pen_dlq${n}`, version: n });
+const recordOf = (n: number, i: number) => `pen_${'a'.repeat(24)}${n}${i}`;
+const refsOf = (n: number): PackageRef[] => [0, 1, 2, 3].map((i) => ({ recordId: recordOf(n, i), version: n, operation: i === 1 ? 'delete' : 'upsert' }));
+/** Package n's body, closed, as the table holds it. */
+const bodyItem = (n: number) => ({ ...bodyKey(keyOf(n)), key: keyOf(n), openedAt: '2026-05-01T00:00:00.000Z', refs: encodeRefs(refsOf(n)) });
+function mockBodies(...ns: number[]) {
+  for (const n of ns) ddb.on(GetCommand, { TableName: DELIVERIES_TABLE, Key: bodyKey(keyOf(n)) }).resolves({ Item: bodyItem(n) });
 }
+
+/**
+ * A failed delivery of package n to the national platform, as the failed index returns it: by default the part
+ * '10' (its third record version alone, refused by the platform).
+ */
+function failedDelivery(n: number, path: PartPath = '10', over: Partial<PackageDelivery> = {}, platform: PlatformName = 'national'): PackageDelivery {
+  const { owedBy: _o, ...rest } = newDelivery(keyOf(n), 4, platform, path, new Date('2026-05-01T00:00:00.000Z'));
+  return { ...rest, state: 'failed', failedAt: `2026-05-01T00:0${n}:00.000Z`, failedReason: `HTTP 400: bad record ${n}`, attempts: n, failedBy: platform, ...over };
+}
+const indexItem = (d: PackageDelivery): Record<string, unknown> => ({ ...deliveryKey(d), ...d });
+const failed = (n: number, path?: PartPath, over?: Partial<PackageDelivery>) => indexItem(failedDelivery(n, path, over));
 const failedQueries = () => ddb.commandCalls(QueryCommand, { TableName: DELIVERIES_TABLE }).map((c) => c.args[0].input);
+const bodyReads = () => ddb.commandCalls(GetCommand, { TableName: DELIVERIES_TABLE }).map((c) => c.args[0].input);
 const resets = () => ddb.commandCalls(UpdateCommand, { TableName: DELIVERIES_TABLE }).map((c) => c.args[0].input);
 
 beforeEach(() => {
@@ -69,6 +89,7 @@ beforeEach(() => {
   delete process.env[REDRIVE_MODE_ENV];
   ddb.on(QueryCommand, { TableName: DELIVERIES_TABLE }).resolves({ Items: [] });
   ddb.on(UpdateCommand, { TableName: DELIVERIES_TABLE }).resolves({});
+  mockBodies(1, 2, 3);
   sqs.on(GetQueueAttributesCommand).resolves({ Attributes: { ApproximateNumberOfMessages: '0', QueueArn: DLQ_ARN } });
 });
 
@@ -98,8 +119,9 @@ describe('/v1/dlq/{platform}: who may call, which platforms', () => {
 });
 
 describe('GET /v1/dlq/{platform}', () => {
-  it('lists the failed deliveries from the failed index, oldest first, with the dead-letter queue’s depth', async () => {
-    ddb.on(QueryCommand, { TableName: DELIVERIES_TABLE }).resolves({ Items: [failed(1), failed(2, { operation: 'delete' })] });
+  it('lists the failed deliveries from the failed index, oldest first, each by the record version its part carries, with the dead-letter queue’s depth', async () => {
+    // Package 1's part '10' (its third version) and package 2's part '01' (its second, a delete).
+    ddb.on(QueryCommand, { TableName: DELIVERIES_TABLE }).resolves({ Items: [failed(1), failed(2, '01')] });
     sqs.on(GetQueueAttributesCommand).resolves({ Attributes: { ApproximateNumberOfMessages: '3' } });
     const res = await list('national');
     expect(res.status).toBe(200);
@@ -107,15 +129,35 @@ describe('GET /v1/dlq/{platform}', () => {
       platform: 'national',
       depth: 3,
       items: [
-        { recordId: `pen_${'a'.repeat(25)}1`, version: 1, operation: 'upsert', reason: 'HTTP 400: bad record 1', failedAt: '2026-05-01T00:01:00.000Z', attempts: 1 },
-        { recordId: `pen_${'a'.repeat(25)}2`, version: 2, operation: 'delete', reason: 'HTTP 400: bad record 2', failedAt: '2026-05-01T00:02:00.000Z', attempts: 2 },
+        { recordId: recordOf(1, 2), version: 1, operation: 'upsert', reason: 'HTTP 400: bad record 1', failedAt: '2026-05-01T00:01:00.000Z', attempts: 1 },
+        { recordId: recordOf(2, 1), version: 2, operation: 'delete', reason: 'HTTP 400: bad record 2', failedAt: '2026-05-01T00:02:00.000Z', attempts: 2 },
       ],
     });
     expect(failedQueries()).toEqual([
       expect.objectContaining({ IndexName: 'failed', KeyConditionExpression: 'failedBy = :platform', ExpressionAttributeValues: { ':platform': 'national' }, Limit: 100 }),
     ]);
     expect(failedQueries()[0]!.ScanIndexForward).not.toBe(false);
+    // Each package's refs from its body.
+    expect(bodyReads().map((g) => g.Key)).toEqual(expect.arrayContaining([bodyKey(keyOf(1)), bodyKey(keyOf(2))]));
+    expect(bodyReads()).toHaveLength(2);
     expect(sqs.commandCalls(GetQueueAttributesCommand)[0]!.args[0].input).toEqual({ QueueUrl: URLS.nationalDead, AttributeNames: ['ApproximateNumberOfMessages'] });
+    expect(res.raw).not.toMatch(/PKG#|"key"|packageId/);
+  });
+
+  it('lists every record version of a package the hub could not send (`internal: …`, the whole package failed), each with its reason', async () => {
+    ddb.on(QueryCommand, { TableName: DELIVERIES_TABLE }).resolves({ Items: [failed(3, '', { failedReason: 'internal: TypeError', attempts: 0 })] });
+    const res = await list('national');
+    expect(res.status).toBe(200);
+    expect(res.body.items).toEqual(
+      refsOf(3).map((r) => ({ recordId: r.recordId, version: 3, operation: r.operation, reason: 'internal: TypeError', failedAt: '2026-05-01T00:03:00.000Z', attempts: 0 })),
+    );
+  });
+
+  it('reads a package’s body once for all its failed parts (a package refused for several of its records)', async () => {
+    ddb.on(QueryCommand, { TableName: DELIVERIES_TABLE }).resolves({ Items: [failed(1, '00'), failed(1, '11'), failed(2, '01')] });
+    const res = await list('national');
+    expect(res.body.items.map((i: { recordId: string }) => i.recordId)).toEqual([recordOf(1, 0), recordOf(1, 3), recordOf(2, 1)]);
+    expect(bodyReads().map((g) => g.Key).sort((a, b) => String(a!.pk).localeCompare(String(b!.pk)))).toEqual([bodyKey(keyOf(1)), bodyKey(keyOf(2))].sort((a, b) => a.pk.localeCompare(b.pk)));
   });
 
   it('reads the provincial platform’s own queue and index partition', async () => {
@@ -124,14 +166,14 @@ describe('GET /v1/dlq/{platform}', () => {
     expect(sqs.commandCalls(GetQueueAttributesCommand)[0]!.args[0].input.QueueUrl).toBe(URLS.provincialDead);
   });
 
-  it('pages with an opaque cursor (`next` → `cursor`) and `limit`', async () => {
-    const lastKey = { failedBy: 'national', failedAt: '2026-05-01T00:01:00.000Z', pk: `REC#pen_${'a'.repeat(25)}1`, sk: 'national#0000000001' };
+  it('pages with an opaque cursor (`next` → `cursor`) and `limit` (failed deliveries per page)', async () => {
+    const lastKey = { failedBy: 'national', failedAt: '2026-05-01T00:01:00.000Z', ...deliveryKey(failedDelivery(1)) };
     ddb.on(QueryCommand, { TableName: DELIVERIES_TABLE }).resolvesOnce({ Items: [failed(1)], LastEvaluatedKey: lastKey }).resolves({ Items: [failed(2)] });
     const first = await list('national', { limit: '1' });
     expect(first.body.next).toMatch(/^[A-Za-z0-9_-]+$/);
-    expect(first.raw).not.toContain('REC#');
+    expect(first.raw).not.toContain('PKG#');
     const second = await list('national', { limit: '1', cursor: first.body.next });
-    expect(second.body.items.map((i: { version: number }) => i.version)).toEqual([2]);
+    expect(second.body.items.map((i: { recordId: string; version: number }) => [i.recordId, i.version])).toEqual([[recordOf(2, 2), 2]]);
     expect(second.body).not.toHaveProperty('next');
     expect(failedQueries().map((q) => [q.Limit, q.ExclusiveStartKey])).toEqual([
       [1, undefined],
@@ -140,7 +182,7 @@ describe('GET /v1/dlq/{platform}', () => {
   });
 
   it('answers 400 invalid_query for another platform’s cursor, a cursor it did not write, a wrong limit or an unknown parameter', async () => {
-    const lastKey = { failedBy: 'provincial', failedAt: '2026-05-01T00:01:00.000Z', pk: 'REC#x', sk: 'provincial#0000000001' };
+    const lastKey = { failedBy: 'provincial', failedAt: '2026-05-01T00:01:00.000Z', ...deliveryKey(failedDelivery(1, '10', {}, 'provincial')) };
     ddb.on(QueryCommand, { TableName: DELIVERIES_TABLE }).resolvesOnce({ Items: [], LastEvaluatedKey: lastKey });
     const provincialCursor = (await list('provincial')).body.next as string;
     for (const [query, field] of [
@@ -167,12 +209,14 @@ describe('POST /v1/dlq/{platform}/redrive', () => {
     const res = await redrive('national');
     expect(res.status).toBe(202);
     expect(res.body).toEqual({ platform: 'national', redriven: 2, moved: 0 });
+    expect(resets().map((u) => u.Key)).toEqual([deliveryKey(failedDelivery(1)), deliveryKey(failedDelivery(2))]);
     const query = failedQueries()[0]!;
     expect(query).toMatchObject({ IndexName: 'failed', KeyConditionExpression: 'failedBy = :platform AND failedAt < :before' });
     const began = query.ExpressionAttributeValues![':before'] as string;
     expect(resets()).toHaveLength(2);
+    // The failed part's own item: PKG#<key>, national#10.
     expect(resets()[0]).toMatchObject({
-      Key: deliveryKey({ recordId: `pen_${'a'.repeat(25)}1`, version: 1, platform: 'national' }),
+      Key: { pk: `PKG#${keyOf(1)}`, sk: 'national#10' },
       ConditionExpression: '#state = :failed',
       UpdateExpression: 'SET #state = :pending, owedBy = :platform, owedSince = :at, lastQueuedAt = :at REMOVE failedBy',
       ExpressionAttributeValues: { ':pending': 'pending', ':failed': 'failed', ':platform': 'national', ':at': began },
@@ -182,7 +226,7 @@ describe('POST /v1/dlq/{platform}/redrive', () => {
   it('counts only the deliveries it made pending (one delivered meanwhile is left as it is)', async () => {
     ddb.on(QueryCommand, { TableName: DELIVERIES_TABLE }).resolves({ Items: [failed(1), failed(2)] });
     ddb
-      .on(UpdateCommand, { TableName: DELIVERIES_TABLE, Key: deliveryKey({ recordId: `pen_${'a'.repeat(25)}2`, version: 2, platform: 'national' }) })
+      .on(UpdateCommand, { TableName: DELIVERIES_TABLE, Key: deliveryKey(failedDelivery(2)) })
       .rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
     process.env[REDRIVE_MODE_ENV] = 'resend';
     expect((await redrive('national')).body).toMatchObject({ redriven: 1 });
@@ -190,13 +234,14 @@ describe('POST /v1/dlq/{platform}/redrive', () => {
 
   it('HUB_DLQ_REDRIVE=resend: receives from the dead-letter queue, sends each body to the platform’s queue, then deletes it', async () => {
     process.env[REDRIVE_MODE_ENV] = 'resend';
+    const [a, b] = [messageBody(failedDelivery(1)), messageBody(failedDelivery(2, '0'))];
     sqs.on(GetQueueAttributesCommand).resolves({ Attributes: { ApproximateNumberOfMessages: '2' } });
     sqs
       .on(ReceiveMessageCommand)
       .resolvesOnce({
         Messages: [
-          { Body: '{"recordId":"a","version":1,"platform":"national"}', ReceiptHandle: 'rh-1' },
-          { Body: '{"recordId":"b","version":1,"platform":"national"}', ReceiptHandle: 'rh-2' },
+          { Body: a, ReceiptHandle: 'rh-1' },
+          { Body: b, ReceiptHandle: 'rh-2' },
         ],
       })
       .resolves({ Messages: [] });
@@ -206,8 +251,8 @@ describe('POST /v1/dlq/{platform}/redrive', () => {
     expect(res.body).toEqual({ platform: 'national', redriven: 0, moved: 2 });
     expect(sqs.commandCalls(ReceiveMessageCommand)[0]!.args[0].input).toMatchObject({ QueueUrl: URLS.nationalDead, MaxNumberOfMessages: 2 });
     expect(sqs.commandCalls(SendMessageCommand).map((c) => c.args[0].input)).toEqual([
-      { QueueUrl: URLS.national, MessageBody: '{"recordId":"a","version":1,"platform":"national"}' },
-      { QueueUrl: URLS.national, MessageBody: '{"recordId":"b","version":1,"platform":"national"}' },
+      { QueueUrl: URLS.national, MessageBody: a },
+      { QueueUrl: URLS.national, MessageBody: b },
     ]);
     expect(sqs.commandCalls(DeleteMessageCommand).map((c) => c.args[0].input)).toEqual([
       { QueueUrl: URLS.nationalDead, ReceiptHandle: 'rh-1' },
@@ -220,7 +265,7 @@ describe('POST /v1/dlq/{platform}/redrive', () => {
   it('leaves a message in the dead-letter queue when it could not be sent back (it is deleted only once sent): 503', async () => {
     process.env[REDRIVE_MODE_ENV] = 'resend';
     sqs.on(GetQueueAttributesCommand).resolves({ Attributes: { ApproximateNumberOfMessages: '1' } });
-    sqs.on(ReceiveMessageCommand).resolves({ Messages: [{ Body: '{"recordId":"a","version":1,"platform":"national"}', ReceiptHandle: 'rh-1' }] });
+    sqs.on(ReceiveMessageCommand).resolves({ Messages: [{ Body: messageBody(failedDelivery(1)), ReceiptHandle: 'rh-1' }] });
     sqs.on(SendMessageCommand).rejects(Object.assign(new Error('service unavailable'), { name: 'ServiceUnavailable', $metadata: { httpStatusCode: 503 }, $fault: 'server' }));
     const res = await redrive('national');
     expect(res.status).toBe(503);
@@ -270,7 +315,7 @@ describe('POST /v1/dlq/{platform}/redrive', () => {
   });
 
   it('says `more` when the invocation runs short of time, having done what it could', async () => {
-    ddb.on(QueryCommand, { TableName: DELIVERIES_TABLE }).resolves({ Items: [failed(1)], LastEvaluatedKey: { failedBy: 'national', failedAt: 'x', pk: 'p', sk: 's' } });
+    ddb.on(QueryCommand, { TableName: DELIVERIES_TABLE }).resolves({ Items: [failed(1)], LastEvaluatedKey: { failedBy: 'national', failedAt: 'x', pk: `PKG#${keyOf(1)}`, sk: 'national#10' } });
     let remaining = 20_000;
     const context = { ...lambdaContext(), getRemainingTimeInMillis: () => (remaining -= 4_000) };
     const result = await handler(apiEvent('POST /v1/dlq/{platform}/redrive', { key: OPERATOR_KEY, pathParameters: { platform: 'national' } }), context);

@@ -1,7 +1,7 @@
 /**
  * POST /v1/feedback (functions/feedback/handler.ts) with a mocked DynamoDB: only a platform's key may report, the
- * platform is the key's source id, each outcome is a conditional update of its delivery (an unknown one is
- * reported, never a 5xx), the body is validated item by item, the platform's words are kept with identity numbers
+ * platform is the key's source id, each outcome is a conditional update of the record version's claim, in the
+ * platform's own attribute (a version never packaged, without a claim, is reported unknown, never a 5xx), the body is validated item by item, the platform's words are kept with identity numbers
  * redacted, and the request's log line carries counts only.
  */
 import { ConditionalCheckFailedException, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
@@ -11,10 +11,11 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DELIVERIES_TABLE, DEPARTMENT_KEY, OPERATOR_KEY, apiEvent, ddb, department, errorOf, invoke, mockKey, mockNoItems, principal } from './support.js';
 import { logger } from '../../../shared/logger.js';
 import type { KeyPrincipal } from '../../../shared/store/sources-store.js';
-import { deliveryKey } from '../../../shared/upward/delivery-model.js';
+import { claimKey } from '../../../shared/upward/package-model.js';
 import { handler } from '../../../functions/feedback/handler.js';
 
 const NATIONAL_KEY = 'hub_national-platform-key-for-unit-tests-0123';
+const PROVINCIAL_KEY = 'hub_provincial-platform-key-for-unit-tests-01';
 const MISNAMED_PLATFORM_KEY = 'hub_misnamed-platform-key-for-unit-tests-01';
 const national: KeyPrincipal = principal({ sourceId: 'national', name: '全国信用信息共享平台', role: 'platform', kinds: [] });
 const REC_A = 'lic_aaaaaaaaaaaaaaaaaaaaaaaaaa';
@@ -30,15 +31,16 @@ beforeEach(() => {
   mockNoItems();
   mockKey(DEPARTMENT_KEY, department);
   mockKey(NATIONAL_KEY, national);
+  mockKey(PROVINCIAL_KEY, principal({ sourceId: 'provincial', name: '省信用信息共享平台', role: 'platform', kinds: [] }));
   mockKey(MISNAMED_PLATFORM_KEY, principal({ sourceId: 'sheng-pingtai', role: 'platform', kinds: [] }));
-  // Known deliveries: REC_A v1 and v2, REC_B v3 (to the national platform); anything else fails the condition.
+  // Claimed versions (packaged for the platforms): REC_A v1 and v2, REC_B v3; anything else fails the condition.
   ddb.on(UpdateCommand, { TableName: DELIVERIES_TABLE }).rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
   for (const [recordId, version] of [
     [REC_A, 1],
     [REC_A, 2],
     [REC_B, 3],
   ] as const) {
-    ddb.on(UpdateCommand, { TableName: DELIVERIES_TABLE, Key: deliveryKey({ recordId, version, platform: 'national' }) }).resolves({});
+    ddb.on(UpdateCommand, { TableName: DELIVERIES_TABLE, Key: claimKey(recordId, version) }).resolves({});
   }
 });
 
@@ -66,8 +68,8 @@ describe('POST /v1/feedback: who may report', () => {
   });
 });
 
-describe('POST /v1/feedback: outcomes kept on their deliveries', () => {
-  it('keeps each outcome on the delivery to the key’s platform, by a conditional update; 200 with the count', async () => {
+describe('POST /v1/feedback: outcomes kept on the claims of their versions', () => {
+  it('keeps each outcome on the version’s claim, in the key’s platform’s attribute, by a conditional update; 200 with the count', async () => {
     const res = await post({
       items: [
         { recordId: REC_A, version: 1, outcome: 'received', at: '2026-05-01T16:00:00+08:00' },
@@ -80,13 +82,24 @@ describe('POST /v1/feedback: outcomes kept on their deliveries', () => {
     expect(updates).toHaveLength(2);
     const byRecord = Object.fromEntries(updates.map((u) => [u.Key!.pk as string, u]));
     expect(byRecord[`REC#${REC_A}`]).toMatchObject({
-      Key: deliveryKey({ recordId: REC_A, version: 1, platform: 'national' }),
+      Key: { pk: `REC#${REC_A}`, sk: 'V#0000000001' },
       ConditionExpression: 'attribute_exists(pk)',
-      UpdateExpression: 'SET feedback = :feedback',
+      UpdateExpression: 'SET #feedback = :feedback',
+      // One attribute per platform: the other platform's feedback on the same version is left as it is.
+      ExpressionAttributeNames: { '#feedback': 'feedback_national' },
       // The platform's time in UTC, and when the hub received it.
       ExpressionAttributeValues: { ':feedback': { outcome: 'received', at: '2026-05-01T08:00:00.000Z', receivedAt: expect.any(String) } },
     });
+    expect(byRecord[`REC#${REC_B}`]!.Key).toEqual(claimKey(REC_B, 3));
     expect(byRecord[`REC#${REC_B}`]!.ExpressionAttributeValues![':feedback']).toMatchObject({ outcome: 'applied', measure: '限制参与政府采购', at: '2026-05-02T01:00:00.000Z' });
+  });
+
+  it('keeps the provincial platform’s outcome on the same claim, in its own attribute', async () => {
+    const res = await post({ items: [{ recordId: REC_A, version: 1, outcome: 'received' }] }, PROVINCIAL_KEY);
+    expect(res.body).toEqual({ recorded: 1, unknown: [] });
+    expect(feedbackUpdates()).toEqual([
+      expect.objectContaining({ Key: claimKey(REC_A, 1), ExpressionAttributeNames: { '#feedback': 'feedback_provincial' }, ConditionExpression: 'attribute_exists(pk)' }),
+    ]);
   });
 
   it('takes the receive time as the outcome’s time when the platform gives none', async () => {
@@ -98,7 +111,7 @@ describe('POST /v1/feedback: outcomes kept on their deliveries', () => {
     expect(kept).toMatchObject({ outcome: 'rejected', reason: '字段缺失' });
   });
 
-  it('lists the items about no delivery to this platform as unknown (index, record, version) and keeps the others: 200, never 5xx', async () => {
+  it('lists the items about a version never packaged (no claim) as unknown (index, record, version) and keeps the others: 200, never 5xx', async () => {
     const res = await post({
       items: [
         { recordId: REC_UNKNOWN, version: 1, outcome: 'received' },
@@ -116,7 +129,7 @@ describe('POST /v1/feedback: outcomes kept on their deliveries', () => {
     });
   });
 
-  it('writes the items about one delivery in the order given: the later replaces the earlier', async () => {
+  it('writes the items about one version in the order given: the later replaces the earlier', async () => {
     const res = await post({
       items: [
         { recordId: REC_A, version: 1, outcome: 'received' },

@@ -5,7 +5,7 @@
  * before the handler does anything else. Unknown keys cost nothing.
  */
 import { ConditionalCheckFailedException, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DEPARTMENT_KEY, OPERATOR_KEY, THROTTLE_TABLE, apiEvent, ddb, department, errorOf, invoke, mockKey, mockNoItems, throttleCalls } from './support.js';
@@ -111,6 +111,7 @@ describe('the per-key limit', () => {
     // Only the key lookup and the counter: no query, no write.
     expect(ddb.commandCalls(GetCommand)).toHaveLength(1);
     expect(ddb.commandCalls(QueryCommand)).toHaveLength(0);
+    expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
     expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
   });
 

@@ -1,5 +1,5 @@
 import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
-import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   AUDIT_TABLE,
@@ -21,7 +21,7 @@ import {
 import { IDENTITY_NUMBER, MASKED_IDENTITY_NUMBER, companyLicence, headItem, personLicence, storedLicence } from './fixtures.js';
 import { todayInChina } from '../../../shared/domain/dates.js';
 import { versionOf, type StoredHead } from '../../../shared/domain/record-model.js';
-import { deliveryKey, newDelivery, type Delivery, type PlatformName } from '../../../shared/upward/delivery-model.js';
+import { bodyKey, claimKey, deliveryKey, encodeRefs, newDelivery, packageKeyOf, type PackageDelivery, type PartPath, type PlatformName } from '../../../shared/upward/package-model.js';
 import { handler } from '../../../functions/records/handler.js';
 
 const CHECKER_KEY = 'hub_checker-key-for-unit-tests-0123456789abcdef';
@@ -265,83 +265,94 @@ describe('GET /v1/records/{id}: audited reads of identity numbers in full', () =
 });
 
 describe('GET /v1/records/{id}: delivery to the upward platforms', () => {
-  const deliveryQueries = () => ddb.commandCalls(QueryCommand, { TableName: DELIVERIES_TABLE });
-  /** A delivery item of the record as the deliveries table holds it. */
-  function deliveryItem(head: StoredHead, platform: PlatformName, version: number, over: Partial<Delivery> & Record<string, unknown> = {}) {
-    const d = { ...newDelivery({ ...head, version }, platform, new Date('2026-11-21T03:00:01.000Z')), ...over };
+  const deliveriesCalls = () => [...ddb.commandCalls(GetCommand, { TableName: DELIVERIES_TABLE }), ...ddb.commandCalls(QueryCommand, { TableName: DELIVERIES_TABLE })].map((c) => c.args[0].input);
+  const deliveryQueries = () => ddb.commandCalls(QueryCommand, { TableName: DELIVERIES_TABLE }).map((c) => c.args[0].input);
+  const KEY = packageKeyOf({ sequenceNumber: '49666000000000000000000000000000000000000000000007', recordId: 'lic_other', version: 1 });
+  /** The package carrying the record's version 2, second of its two record versions. */
+  function mockPackage(head: StoredHead) {
+    ddb.on(GetCommand, { TableName: DELIVERIES_TABLE, Key: bodyKey(KEY) }).resolves({
+      Item: { ...bodyKey(KEY), key: KEY, openedAt: '2026-11-21T03:00:01.000Z', refs: encodeRefs([{ recordId: 'lic_other', version: 1, operation: 'upsert' }, { recordId: head.id, version: 2, operation: 'upsert' }]) },
+    });
+  }
+  /** The claim of the record's `version`, as the deliveries table holds it, with the platforms' feedback attributes. */
+  function mockClaim(head: StoredHead, version: number, feedback: Record<string, unknown> = {}) {
+    ddb.on(GetCommand, { TableName: DELIVERIES_TABLE, Key: claimKey(head.id, version) }).resolves({
+      Item: { ...claimKey(head.id, version), recordId: head.id, version, key: KEY, claimedAt: '2026-11-21T03:00:01.000Z', ...feedback },
+    });
+  }
+  /** A delivery (part `path`) of the package, as the table holds it. */
+  function deliveryItem(platform: PlatformName, path: PartPath, over: Partial<PackageDelivery> = {}) {
+    const { owedBy: _o, ...d } = { ...newDelivery(KEY, 2, platform, path, new Date('2026-11-21T03:00:01.000Z')), ...over };
     return { ...deliveryKey(d), ...d };
   }
+  const rejected = { outcome: 'rejected', reason: '统一社会信用代码不存在', at: '2026-11-21T04:00:00.000Z', receivedAt: '2026-11-21T04:00:01.000Z' };
 
-  it("shows each platform's delivery of the current version (state, times, reason, attempts, feedback), from one Query of its partition", async () => {
+  it("shows each platform's delivery of the current version (state, times, reason, attempts, feedback): its claim, then its package's body and deliveries", async () => {
     const { head, items } = await twoVersions();
     ddb.on(QueryCommand, { TableName: RECORDS_TABLE }).resolves({ Items: items });
-    const { owedBy: _o, ...settled } = newDelivery(head, 'provincial', new Date());
+    mockClaim(head, 2, { feedback_provincial: rejected });
+    mockPackage(head);
     ddb.on(QueryCommand, { TableName: DELIVERIES_TABLE }).resolves({
       Items: [
-        deliveryItem(head, 'provincial', 2, {
-          ...settled,
-          state: 'delivered',
-          deliveredAt: '2026-11-21T03:00:05.000Z',
-          attempts: 2,
-          feedback: { outcome: 'rejected', reason: '统一社会信用代码不存在', at: '2026-11-21T04:00:00.000Z', receivedAt: '2026-11-21T04:00:01.000Z' },
-        }),
-        deliveryItem(head, 'national', 2, { ...settled, platform: 'national', state: 'failed', failedAt: '2026-11-21T03:00:06.000Z', failedReason: 'HTTP 400: bad field', attempts: 1, failedBy: 'national' }),
+        deliveryItem('provincial', '', { state: 'delivered', deliveredAt: '2026-11-21T03:00:05.000Z', attempts: 2 }),
+        // The national platform refused the package: split; the part with the record alone refused again.
+        deliveryItem('national', '', { state: 'split', splitAt: '2026-11-21T03:00:03.000Z', attempts: 1 }),
+        deliveryItem('national', '0', { state: 'delivered', deliveredAt: '2026-11-21T03:00:04.000Z' }),
+        deliveryItem('national', '1', { state: 'failed', failedAt: '2026-11-21T03:00:06.000Z', failedReason: 'HTTP 400: bad field', attempts: 1, failedBy: 'national' }),
       ],
     });
     const res = await get(head.id, DEPARTMENT_KEY);
     expect(res.status).toBe(200);
     expect(res.body.delivery).toEqual({
-      provincial: {
-        state: 'delivered',
-        version: 2,
-        deliveredAt: '2026-11-21T03:00:05.000Z',
-        attempts: 2,
-        feedback: { outcome: 'rejected', reason: '统一社会信用代码不存在', at: '2026-11-21T04:00:00.000Z', receivedAt: '2026-11-21T04:00:01.000Z' },
-      },
+      provincial: { state: 'delivered', version: 2, deliveredAt: '2026-11-21T03:00:05.000Z', attempts: 2, feedback: rejected },
       national: { state: 'failed', version: 2, failedAt: '2026-11-21T03:00:06.000Z', reason: 'HTTP 400: bad field', attempts: 1 },
     });
-    expect(deliveryQueries()).toHaveLength(1);
-    expect(deliveryQueries()[0]!.args[0].input).toMatchObject({
-      TableName: DELIVERIES_TABLE,
-      KeyConditionExpression: 'pk = :pk',
-      FilterExpression: 'version = :version',
-      ExpressionAttributeValues: { ':pk': `REC#${head.id}`, ':version': 2 },
-    });
-    expect(res.raw).not.toMatch(/owedBy|failedBy|idempotencyKey|"pk"/);
+    expect(ddb.commandCalls(GetCommand, { TableName: DELIVERIES_TABLE }).map((c) => c.args[0].input.Key)).toEqual([claimKey(head.id, 2), bodyKey(KEY)]);
+    expect(deliveryQueries()).toEqual([expect.objectContaining({ TableName: DELIVERIES_TABLE, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `PKG#${KEY}` } })]);
+    expect(res.raw).not.toMatch(/owedBy|failedBy|packageId|PKG#|"pk"|feedback_/);
   });
 
-  it('shows an older version’s delivery for no platform: the current version is pending where the fan-out has not run', async () => {
+  it('shows the current version pending for both platforms when it has no claim (an older version’s claim is not its), reading no package', async () => {
     const { head, items } = await twoVersions();
     ddb.on(QueryCommand, { TableName: RECORDS_TABLE }).resolves({ Items: items });
-    ddb.on(QueryCommand, { TableName: DELIVERIES_TABLE }).resolves({ Items: [deliveryItem(head, 'national', 1, { state: 'delivered', deliveredAt: '2026-11-20T03:00:05.000Z' })] });
+    mockClaim(head, 1, { feedback_national: rejected });
+    mockPackage(head);
     const res = await get(head.id, OPERATOR_KEY);
     expect(res.status).toBe(200);
     expect(res.body.delivery).toEqual({ provincial: { state: 'pending', version: 2 }, national: { state: 'pending', version: 2 } });
+    expect(deliveriesCalls()).toEqual([expect.objectContaining({ Key: claimKey(head.id, 2) })]);
   });
 
-  it('reads every page of the partition (a filtered page may come back empty with a next key)', async () => {
+  it('reads every page of the package’s deliveries', async () => {
     const { head, items } = await twoVersions();
     ddb.on(QueryCommand, { TableName: RECORDS_TABLE }).resolves({ Items: items });
+    mockClaim(head, 2);
+    mockPackage(head);
+    const lastKey = { pk: `PKG#${KEY}`, sk: 'national' };
     ddb
       .on(QueryCommand, { TableName: DELIVERIES_TABLE })
-      .resolvesOnce({ Items: [], LastEvaluatedKey: { pk: `REC#${head.id}`, sk: 'national#0000000001' } })
-      .resolvesOnce({ Items: [deliveryItem(head, 'provincial', 2, { state: 'superseded', supersededAt: '2026-11-21T03:00:09.000Z' })] });
+      .resolvesOnce({ Items: [deliveryItem('national', '', { state: 'delivered', deliveredAt: '2026-11-21T03:00:05.000Z' })], LastEvaluatedKey: lastKey })
+      .resolvesOnce({ Items: [deliveryItem('provincial', '', { state: 'delivered', deliveredAt: '2026-11-21T03:00:09.000Z' })] });
     const res = await get(head.id, DEPARTMENT_KEY);
-    expect(res.body.delivery.provincial).toEqual({ state: 'superseded', version: 2 });
-    expect(res.body.delivery.national).toEqual({ state: 'pending', version: 2 });
-    expect(deliveryQueries()[1]!.args[0].input.ExclusiveStartKey).toEqual({ pk: `REC#${head.id}`, sk: 'national#0000000001' });
+    expect(res.body.delivery).toEqual({
+      provincial: { state: 'delivered', version: 2, deliveredAt: '2026-11-21T03:00:09.000Z' },
+      national: { state: 'delivered', version: 2, deliveredAt: '2026-11-21T03:00:05.000Z' },
+    });
+    expect(deliveryQueries()[1]!.ExclusiveStartKey).toEqual(lastKey);
   });
 
   it("reads no delivery for a caller who may not see the record (another source's key: 404)", async () => {
     const { head, items } = await twoVersions();
     ddb.on(QueryCommand, { TableName: RECORDS_TABLE }).resolves({ Items: items });
     expect((await get(head.id, OTHER_DEPARTMENT_KEY)).status).toBe(404);
-    expect(deliveryQueries()).toHaveLength(0);
+    expect(deliveriesCalls()).toHaveLength(0);
   });
 
   it('answers 503 with Retry-After when the deliveries table is throttled, showing nothing', async () => {
     const { head, items } = await twoVersions();
     ddb.on(QueryCommand, { TableName: RECORDS_TABLE }).resolves({ Items: items });
+    mockClaim(head, 2);
+    mockPackage(head);
     ddb.on(QueryCommand, { TableName: DELIVERIES_TABLE }).rejects(new ProvisionedThroughputExceededException({ message: 'throughput exceeded', $metadata: {} }));
     const res = await get(head.id, DEPARTMENT_KEY);
     expect(res.status).toBe(503);
