@@ -28,6 +28,7 @@ import { addMonths } from '../../../shared/domain/dates.js';
 import { lateDecisionDate, recentDecisionDate } from '../../support/dates.js';
 import { DECISION_DATE } from '../../support/fixtures.js';
 import { handler } from '../../../functions/submissions/handler.js';
+import { MAX_PUTS_IN_FLIGHT } from '../../../shared/store/records-store.js';
 import { gzipSync } from 'node:zlib';
 import { encodeGb18030 } from '../../support/gb18030.js';
 
@@ -615,7 +616,7 @@ describe('POST /v1/submissions/{kind}: races and failures', () => {
     expect(writtenItems().map((i) => i.id)).toEqual([id1]);
   });
 
-  it('keeps within DynamoDB limits: at most 100 keys per BatchGet, and new records written one PutItem each, 25 in flight at most', async () => {
+  it(`keeps within DynamoDB limits: at most 100 keys per BatchGet, and new records written one PutItem each, ${MAX_PUTS_IN_FLIGHT} in flight at most`, async () => {
     let inFlight = 0;
     let most = 0;
     ddb.on(PutCommand, { TableName: RECORDS_TABLE }).callsFake(async () => {
@@ -633,7 +634,7 @@ describe('POST /v1/submissions/{kind}: races and failures', () => {
     expect(gets.reduce((a, b) => a + b, 0)).toBe(250);
     expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
     expect(createPuts()).toHaveLength(250);
-    expect(most).toBe(25);
+    expect(most).toBe(MAX_PUTS_IN_FLIGHT);
     expect(new Set(writtenItems().map((i) => i.id)).size).toBe(250);
   });
 
