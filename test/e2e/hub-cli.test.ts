@@ -125,7 +125,11 @@ describe('hub push', () => {
   it('pushes 2,500 penalties: the counts, the rejected lines with their reasons, exit 2; the same push again is all duplicates and stores nothing twice', async () => {
     const file = ndjsonFile('penalties.ndjson', records);
     const first = await hub(['push', file, '--kind', 'penalty', '--json'], keys.department);
-    expect(first.stderr).not.toMatch(/^hub: /m);
+    // Nothing went wrong. On a busy machine a request of 1,000 new records (1,000 conditional puts into DynamoDB
+    // Local) may meet its deadline and be answered 503: the CLI then sends it again with its Idempotency-Key, and says
+    // so. That notice is allowed; no other line is.
+    const notices = first.stderr.split('\n').filter((l) => l.startsWith('hub: '));
+    expect(notices.filter((l) => !/\(retry \d+\/\d+ of push in \d+ s: (503|429) /.test(l))).toEqual([]);
     expect(first.code).toBe(2);
     expect(JSON.parse(first.stdout)).toMatchObject({ total: 2500, accepted: 2497, updated: 0, duplicates: 0, rejected: 3, requests: 3, resumed: false, rejectsPath: `${file}.rejects.ndjson` });
     const rejects = readFileSync(`${file}.rejects.ndjson`, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
