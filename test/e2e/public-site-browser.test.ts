@@ -18,7 +18,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buckets, siteSecurityHeaderValues } from '../../infra/catalogue.js';
 import { LOCAL_REGION, readDataFolderCredentials } from '../../infra/local/dynamodb-local.js';
@@ -301,6 +301,26 @@ async function seriousViolations(page: Page): Promise<string[]> {
   return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join('; ')})`);
 }
 
+/**
+ * A reader's page (desktop width, zh-CN) in `browser`, and the breaches it shows: console errors (a CSP breach shows
+ * there) but those of the URLs `expected` accepts, and errors thrown by the page's script.
+ */
+async function readerPage(browser: Browser, expected: (url: string) => boolean): Promise<{ context: BrowserContext; page: Page; breaches: string[] }> {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 900 }, locale: 'zh-CN' });
+  const page = await context.newPage();
+  const breaches: string[] = [];
+  page.on('console', (message) => {
+    const url = message.location().url;
+    if (message.type() === 'error' && !expected(url)) breaches.push(`${message.text()} [${url}]`);
+  });
+  page.on('pageerror', (error) => breaches.push(error.message));
+  return { context, page, breaches };
+}
+
+const launchChromium = () => chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+// The browser's own request for /favicon.ico (a site without one answers it 404, as CloudFront would) is not the page's.
+const favicon = (url: string) => url.endsWith('/favicon.ico');
+
 const browserTest = HAVE_CHROMIUM || IN_CI ? it : it.skip;
 const browserTitle = HAVE_CHROMIUM || IN_CI ? '' : ` (skipped: no ${CHROMIUM} here; install Debian's chromium to run it, as .ci/run does)`;
 
@@ -313,15 +333,8 @@ describe('the public site in a browser', () => {
       const route = await linkPath(target);
       let browser: Browser | undefined;
       try {
-        browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
-        const context = await browser.newContext({ viewport: { width: 1200, height: 900 }, locale: 'zh-CN' });
-        const page = await context.newPage();
-        const breaches: string[] = [];
-        page.on('console', (message) => {
-          // The browser's own request for /favicon.ico (a site without one answers it 404, as CloudFront would) is not the page's.
-          if (message.type() === 'error' && !message.location().url.endsWith('/favicon.ico')) breaches.push(`${message.text()} [${message.location().url}]`);
-        });
-        page.on('pageerror', (error) => breaches.push(error.message));
+        browser = await launchChromium();
+        const { context, page, breaches } = await readerPage(browser, favicon);
         page.on('response', (response) => {
           if (response.status() >= 400) breaches.push(`${response.status()} ${new URL(response.url()).pathname}`);
         });
@@ -375,16 +388,9 @@ describe('the public site in a browser', () => {
       expect(HAVE_CHROMIUM, `${CHROMIUM} is missing: CI must install Debian's chromium (.ci/run)`).toBe(true);
       let browser: Browser | undefined;
       try {
-        browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
-        const context = await browser.newContext({ viewport: { width: 1200, height: 900 }, locale: 'zh-CN' });
-        const page = await context.newPage();
-        const breaches: string[] = [];
-        page.on('console', (message) => {
-          // A shard no published name falls in has no file: its 404 (the browser logs it) means "nothing found".
-          const url = message.location().url;
-          if (message.type() === 'error' && !url.endsWith('/favicon.ico') && !/\/search\/[0-9a-f]{2}\.json$/.test(url)) breaches.push(`${message.text()} [${url}]`);
-        });
-        page.on('pageerror', (error) => breaches.push(error.message));
+        browser = await launchChromium();
+        // A shard no published name falls in has no file: its 404 (the browser logs it) means "nothing found".
+        const { context, page, breaches } = await readerPage(browser, (url) => favicon(url) || /\/search\/[0-9a-f]{2}\.json$/.test(url));
 
         await page.goto(`${stack.siteUrl}/search.html`);
         await page.locator('#search-query').fill('上海某某');

@@ -10,8 +10,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateTableCommand, DynamoDBClient, GetItemCommand, ListTablesCommand, PutItemCommand, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, ListTablesCommand, PutItemCommand, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPkSkTable } from '../support/pk-sk-table.js';
 import { tables } from '../../infra/catalogue.js';
 import {
   CORS_ALLOW_LIST,
@@ -204,20 +205,7 @@ async function writeWithSharedDb(dbPath: string): Promise<void> {
           await new Promise((r) => setTimeout(r, 200));
         }
       }
-      await client.send(
-        new CreateTableCommand({
-          TableName: tables.sources.localName,
-          BillingMode: 'PAY_PER_REQUEST',
-          AttributeDefinitions: [
-            { AttributeName: 'pk', AttributeType: 'S' },
-            { AttributeName: 'sk', AttributeType: 'S' },
-          ],
-          KeySchema: [
-            { AttributeName: 'pk', KeyType: 'HASH' },
-            { AttributeName: 'sk', KeyType: 'RANGE' },
-          ],
-        }),
-      );
+      await createPkSkTable(client, tables.sources.localName);
       await client.send(new PutItemCommand({ TableName: tables.sources.localName, Item: SOURCE_KEY_ITEM }));
     } finally {
       client.destroy();

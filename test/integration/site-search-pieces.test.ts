@@ -7,12 +7,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tables } from '../../infra/catalogue.js';
 import type { ListEntry } from '../../shared/site/public-record.js';
-import { renderSearchShardPages, searchShardOf, searchSortKey } from '../../shared/site/search-index.js';
-import { writePages } from '../../shared/site-publishing/page-writer.js';
-import { searchPartition, searchPieces } from '../../shared/site-publishing/search-pieces.js';
+import { renderSearchShardPages, searchShardOf } from '../../shared/site/search-index.js';
 import { DynamoSiteIndex } from '../../shared/site-publishing/site-index-store.js';
 import { startTestDynamo, type TestDynamo } from '../support/dynamodb.js';
 import { MemorySiteBucket } from '../support/memory-site.js';
+import { applySearchChange, searchEntry } from '../support/search-entries.js';
 import { seededRandom } from '../support/seeded-random.js';
 import { subjectNames } from '../support/subject-names.js';
 
@@ -22,26 +21,11 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => db?.stop());
 
-function entryOf(name: string, n: number): ListEntry {
-  return {
-    id: `pen_${n.toString(36).padStart(26, '0')}`,
-    kind: 'penalty',
-    title: `行政处罚决定书 沪市监处〔2026〕${n}号`,
-    subjectName: name,
-    subjectSlug: `s${n.toString(16).padStart(24, '0')}`,
-    subjectLabel: '统一社会信用代码 91310115MA1K3BTP2B',
-    decisionDate: '2026-03-15',
-    underObjection: false,
-    governmentIntegrity: false,
-  };
-}
-
 describe('search pieces on DynamoDB Local', () => {
   it('changes applied piece by piece give the files of a full render, in DynamoDB’s order of names', async () => {
     const index = new DynamoSiteIndex(db.doc, tables.sitePages.localName);
     const bucket = new MemorySiteBucket();
     const shard = searchShardOf('上海');
-    const pk = searchPartition(shard);
     const random = seededRandom(17);
     // Names of one shard, some with a character beyond U+FFFF (UTF-16 and UTF-8 order differ there), some crowded.
     const pool = [
@@ -51,23 +35,10 @@ describe('search pieces on DynamoDB Local', () => {
       '上海𠀁𠀂科技有限公司',
     ];
     const current = new Map<string, ListEntry>();
-    const change = async (before: ListEntry | undefined, after: ListEntry | undefined) => {
-      const sks: string[] = [];
-      if (before) {
-        await index.deleteMembers([{ pk, sk: searchSortKey(before) }]);
-        sks.push(searchSortKey(before));
-      }
-      if (after) {
-        await index.putMembers([{ pk, sk: searchSortKey(after), data: after as unknown as Record<string, unknown> }]);
-        sks.push(searchSortKey(after));
-      }
-      const refreshed = await searchPieces.refresh(pk, sks, index);
-      await writePages(refreshed.pages, refreshed.deletions, { index, bucket });
-      await refreshed.afterWrites();
-    };
+    const change = (before: ListEntry | undefined, after: ListEntry | undefined) => applySearchChange({ index, bucket }, before, after);
     let n = 0;
     for (; n < 250; n++) {
-      const e = entryOf(n % 5 === 0 ? random.pick(pool.slice(-3)) : random.pick(pool), n);
+      const e = searchEntry(n % 5 === 0 ? random.pick(pool.slice(-3)) : random.pick(pool), n);
       current.set(e.id, e);
       await change(undefined, e);
     }
@@ -81,7 +52,7 @@ describe('search pieces on DynamoDB Local', () => {
         await change(existing, renamed);
         current.set(renamed.id, renamed);
       } else {
-        const added = entryOf(random.pick(pool), n++);
+        const added = searchEntry(random.pick(pool), n++);
         await change(undefined, added);
         current.set(added.id, added);
       }

@@ -8,9 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateTableCommand, DeleteItemCommand, DescribeTableCommand, DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPkSkTable } from '../support/pk-sk-table.js';
 import type { EventSourceSpec } from '../../infra/catalogue.js';
 import { randomCredentials, startDynamoDbLocal, type DynamoDbLocal } from '../../infra/local/dynamodb-local.js';
 import type { FunctionInvoker, InvokeOutcome } from '../../infra/local/lambda-runtime.js';
@@ -40,23 +41,8 @@ let tableCount = 0;
 /** A records-like table of its own (pk, sk, NEW_AND_OLD_IMAGES stream) and a data folder of its own. */
 async function freshTable(): Promise<{ table: string; dataDir: string; streamArn: string }> {
   const table = `stream-test-${++tableCount}`;
-  await client.send(
-    new CreateTableCommand({
-      TableName: table,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-      StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
-    }),
-  );
-  const { Table } = await client.send(new DescribeTableCommand({ TableName: table }));
-  return { table, dataDir: mkdtempSync(join(root, 'data-')), streamArn: Table!.LatestStreamArn! };
+  const { streamArn } = await createPkSkTable(client, table, { stream: true });
+  return { table, dataDir: mkdtempSync(join(root, 'data-')), streamArn: streamArn! };
 }
 
 const put = (table: string, pk: string, sk = 'HEAD', extra: Record<string, string> = {}) =>

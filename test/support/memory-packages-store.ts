@@ -1,23 +1,46 @@
 /**
  * The packages store (shared/upward/packages-store.ts) in memory, for unit tests of what builds on it (fan-out,
  * connector): the same conditional transitions as the DynamoDB adapter (test/integration/packages-store.test.ts
- * proves those against DynamoDB Local), every answer a copy (a caller cannot change what is stored). Pages are
- * cut after the filter (DynamoDB cuts before it): a page here is never short. With a recording fake of the
- * platforms' queues.
+ * proves those against DynamoDB Local), every answer a copy (a caller cannot change what is stored). The indexes
+ * are paged as DynamoDB pages a Query, by key: a page's `lastKey` is its last item's key, and the next page starts
+ * after it in the index's order, wherever the items before it went meanwhile. Pages are cut after the filter
+ * (DynamoDB cuts before it): a page here is never short. With a recording fake of the platforms' queues.
  */
-import type { DeliveryRef, PackageBody, PackageDelivery, PackageRef, PlatformName } from '../../shared/upward/package-model.js';
+import { bodyKey, deliveryKey, type DeliveryRef, type PackageBody, type PackageDelivery, type PackageRef, type PlatformName } from '../../shared/upward/package-model.js';
 import type { DeliveryQueues } from '../../shared/upward/delivery-queues.js';
-import type { Claim, IndexKey, PackagesStore, Page, StoredFeedback, Transition } from '../../shared/upward/packages-store.js';
+import { OPEN_FOR, type Claim, type IndexKey, type PackagesStore, type Page, type StoredFeedback, type Transition } from '../../shared/upward/packages-store.js';
 
 const claimId = (recordId: string, version: number) => `${recordId}#${version}`;
 const deliveryId = (ref: DeliveryRef) => `${ref.key}|${ref.platform}|${ref.path}`;
 const copy = <T>(value: T): T => structuredClone(value);
 
-/** The page of `sorted` after `startKey` (the index of the last item of the previous page). */
-function page<T>(sorted: T[], limit: number, startKey: IndexKey | undefined): Page<T> {
-  const from = startKey ? Number(startKey.at) + 1 : 0;
-  const items = sorted.slice(from, from + limit);
-  return from + limit < sorted.length ? { items, lastKey: { at: from + limit - 1 } } : { items };
+/** An item of an index and its key as DynamoDB gives it in LastEvaluatedKey: the index's partition and sort keys, and the table's. */
+interface Indexed<T> {
+  item: T;
+  key: IndexKey;
+}
+
+/** A key's place in its index: by the index's sort key `sortBy`, then by the table's key (as DynamoDB tells apart equal sort keys). */
+function compareAt(sortBy: string) {
+  const place = (key: IndexKey) => [String(key[sortBy]), String(key.pk), String(key.sk)];
+  return (a: IndexKey, b: IndexKey): number => {
+    const [x, y] = [place(a), place(b)];
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i]! < y[i]! ? -1 : 1;
+    return 0;
+  };
+}
+
+/**
+ * The page of `entries` (an index's items, in any order) after `startKey`: the first `limit` in the index's order
+ * (`sortBy`) that come after it, whether or not the item it was the key of is still there; `lastKey` while more
+ * follow.
+ */
+function page<T>(entries: readonly Indexed<T>[], sortBy: string, limit: number, startKey: IndexKey | undefined): Page<T> {
+  const compare = compareAt(sortBy);
+  const after = entries.filter((e) => startKey === undefined || compare(e.key, startKey) > 0).sort((a, b) => compare(a.key, b.key));
+  const items = after.slice(0, limit);
+  const values = items.map((e) => copy(e.item));
+  return after.length > limit ? { items: values, lastKey: copy(items.at(-1)!.key) } : { items: values };
 }
 
 export class MemoryPackagesStore implements PackagesStore {
@@ -43,9 +66,10 @@ export class MemoryPackagesStore implements PackagesStore {
   }
 
   async listOpen(olderThan: string, limit: number, startKey?: IndexKey): Promise<Page<string>> {
-    const open = [...this.bodies.values()].filter((b) => b.open && b.openedAt < olderThan).sort((a, b) => a.openedAt.localeCompare(b.openedAt));
+    const open = [...this.bodies.values()].filter((b) => b.open && b.openedAt < olderThan);
     return page(
-      open.map((b) => b.key),
+      open.map((b) => ({ item: b.key, key: { openFor: OPEN_FOR, openedAt: b.openedAt, ...bodyKey(b.key) } })),
+      'openedAt',
       limit,
       startKey,
     );
@@ -142,24 +166,32 @@ export class MemoryPackagesStore implements PackagesStore {
   }
 
   async listOwed(platform: PlatformName, olderThan: string, limit: number, startKey?: IndexKey): Promise<Page<PackageDelivery>> {
-    const owed = this.#owed(platform).filter((d) => d.owedSince < olderThan && d.lastQueuedAt < olderThan);
-    return page(owed.map(copy), limit, startKey);
+    const owed = this.#owed(platform).filter((e) => e.item.owedSince < olderThan && e.item.lastQueuedAt < olderThan);
+    return page(owed, 'owedSince', limit, startKey);
   }
 
   async oldestOwed(platform: PlatformName): Promise<PackageDelivery | undefined> {
     const oldest = this.#owed(platform)[0];
-    return oldest && copy(oldest);
+    return oldest && copy(oldest.item);
   }
 
   async listFailed(platform: PlatformName, options: { limit: number; before?: string; startKey?: IndexKey }): Promise<Page<PackageDelivery>> {
-    const failed = [...this.deliveries.values()]
-      .filter((d) => d.failedBy === platform && d.failedAt !== undefined && (options.before === undefined || d.failedAt < options.before))
-      .sort((a, b) => a.failedAt!.localeCompare(b.failedAt!));
-    return page(failed.map(copy), options.limit, options.startKey);
+    const failed = [...this.deliveries.values()].filter((d) => d.failedBy === platform && d.failedAt !== undefined && (options.before === undefined || d.failedAt < options.before));
+    return page(
+      failed.map((d) => ({ item: d, key: { failedBy: d.failedBy, failedAt: d.failedAt, ...deliveryKey(d) } })),
+      'failedAt',
+      options.limit,
+      options.startKey,
+    );
   }
 
-  #owed(platform: PlatformName): PackageDelivery[] {
-    return [...this.deliveries.values()].filter((d) => d.owedBy === platform).sort((a, b) => a.owedSince.localeCompare(b.owedSince));
+  /** The `owed` index's items of `platform`, in its order (oldest first). */
+  #owed(platform: PlatformName): Indexed<PackageDelivery>[] {
+    const compare = compareAt('owedSince');
+    return [...this.deliveries.values()]
+      .filter((d) => d.owedBy === platform)
+      .map((d) => ({ item: d, key: { owedBy: d.owedBy, owedSince: d.owedSince, ...deliveryKey(d) } }))
+      .sort((a, b) => compare(a.key, b.key));
   }
 
   #change(ref: DeliveryRef, when: (d: PackageDelivery) => boolean, change: (d: PackageDelivery) => void): Transition {

@@ -3,26 +3,15 @@
  * small local server, where the URL and key come from, usage errors (commander's own included)
  * and every other failure as one line in Chinese and English, and the exit codes in --help.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { resolveConnection } from '../../cli/connection.js';
 import { CliError, describeError } from '../../cli/errors.js';
 import { runHub } from '../../cli/program.js';
 import { displayWidth, parseKinds, sourcesTable, table } from '../../cli/sources.js';
-import { captureIo as captureIoWith, GOOD_KEY, OPERATOR_KEY, startFakeHub, type FakeHub } from './cli-fake-hub.js';
+import { expectOneLine, GOOD_KEY, OPERATOR_KEY, useFakeHub } from './cli-fake-hub.js';
 
-let hub: FakeHub;
-beforeAll(async () => {
-  hub = await startFakeHub();
-});
-afterAll(() => hub.close());
-
-const captureIo = (env: Record<string, string | undefined> = { HUB_URL: hub.url, HUB_KEY: OPERATOR_KEY }) => captureIoWith(env);
-
-
-const oneLine = (text: string) => {
-  expect(text).toMatch(/^hub: [^\n]+\n$/);
-  expect(text).not.toMatch(/\bat .+:\d+:\d+/); // no stack trace
-};
+const fake = useFakeHub();
+const { captureIo, sent } = fake;
 
 describe('hub sources', () => {
   it('add prints the key alone on stdout (the message goes to stderr) and sends the source as API.md has it', async () => {
@@ -31,13 +20,13 @@ describe('hub sources', () => {
     expect(code).toBe(0);
     expect(io.out).toBe('hub_key-of-shi-scjgj\n');
     expect(io.err).toContain('its key is shown only this once');
-    expect(hub.requests.at(-1)!.json).toEqual({ id: 'shi-scjgj', name: '市市场监督管理局', uscc: '91110000600037341L', role: 'department', kinds: ['license', 'penalty'] });
+    expect(fake.hub.requests.at(-1)!.json).toEqual({ id: 'shi-scjgj', name: '市市场监督管理局', uscc: '91110000600037341L', role: 'department', kinds: ['license', 'penalty'] });
   });
 
   it('add without --kinds sends an empty list; a taken id, a bad USCC or an unknown kind or role is one line, exit 1', async () => {
     const io = captureIo();
     expect(await runHub(['sources', 'add', '--id', 'checker-1', '--name', '查询单位', '--uscc', '91110000600037341L', '--role', 'checker'], io)).toBe(0);
-    expect(hub.requests.at(-1)!.json.kinds).toEqual([]);
+    expect(fake.hub.requests.at(-1)!.json.kinds).toEqual([]);
     const taken = captureIo();
     expect(await runHub(['sources', 'add', '--id', 'checker-1', '--name', 'x', '--uscc', '91110000600037341L', '--role', 'checker'], taken)).toBe(1);
     expect(taken.err).toBe('hub: 登记数据源checker-1失败 (registering source checker-1 failed): 数据源标识checker-1已被使用 (source id already taken) [HTTP 409 source_exists]\n');
@@ -79,7 +68,7 @@ describe('hub sources', () => {
   });
 
   it('with a source key instead of the operator key: 403 with the hint that the operator key is needed', async () => {
-    const io = captureIo({ HUB_URL: hub.url, HUB_KEY: GOOD_KEY });
+    const io = captureIo({ HUB_URL: fake.hub.url, HUB_KEY: GOOD_KEY });
     expect(await runHub(['sources', 'list'], io)).toBe(1);
     expect(io.err).toBe('hub: 列出数据源失败 (listing the sources failed): 仅限运营方 (operator only) [HTTP 403 forbidden] 列出数据源需要运营方密钥 (listing the sources needs the operator key)\n');
   });
@@ -88,15 +77,14 @@ describe('hub sources', () => {
 describe('where the hub is and which key', () => {
   it('flags win over HUB_URL / HUB_KEY', async () => {
     const io = captureIo({ HUB_URL: 'http://127.0.0.1:1', HUB_KEY: 'hub_wrong' });
-    expect(await runHub(['sources', 'list', '--url', hub.url, '--key', OPERATOR_KEY, '--json'], io)).toBe(0);
-    expect(hub.requests.at(-1)!.headers.authorization).toBe(`Bearer ${OPERATOR_KEY}`);
+    expect(await runHub(['sources', 'list', '--url', fake.hub.url, '--key', OPERATOR_KEY, '--json'], io)).toBe(0);
+    expect(fake.hub.requests.at(-1)!.headers.authorization).toBe(`Bearer ${OPERATOR_KEY}`);
   });
 
   it('missing URL or key, a URL that is not http(s): one line each, nothing sent', async () => {
-    const before = hub.requests.length;
     for (const [env, message] of [
       [{ HUB_KEY: 'k' }, 'hub: 缺少hub地址 (no hub URL: give --url or set HUB_URL, e.g. http://127.0.0.1:3000)\n'],
-      [{ HUB_URL: hub.url }, 'hub: 缺少密钥 (no API key: give --key or set HUB_KEY)\n'],
+      [{ HUB_URL: fake.hub.url }, 'hub: 缺少密钥 (no API key: give --key or set HUB_KEY)\n'],
       [{ HUB_URL: 'ftp://x', HUB_KEY: 'k' }, 'hub: hub地址必须以http://或https://开头 (the hub URL must start with http:// or https://, not ftp:)\n'],
       [{ HUB_URL: 'localhost 3000', HUB_KEY: 'k' }, 'hub: hub地址无效 (the hub URL "localhost 3000" is not a URL: give it as http://host:port or https://host)\n'],
     ] as const) {
@@ -104,7 +92,7 @@ describe('where the hub is and which key', () => {
       expect(await runHub(['sources', 'list'], io)).toBe(1);
       expect(io.err).toBe(message);
     }
-    expect(hub.requests.length).toBe(before);
+    expect(sent()).toEqual([]);
   });
 
   it('keeps a path in the base URL (an API Gateway stage) and drops a trailing slash', () => {
@@ -126,7 +114,7 @@ describe('usage errors and help', () => {
       const io = captureIo();
       expect(await runHub(argv, io), argv.join(' ')).toBe(1);
       expect(io.err).toBe(expected);
-      oneLine(io.err);
+      expectOneLine(io.err);
       expect(io.out).toBe('');
     }
   });

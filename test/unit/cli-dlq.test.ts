@@ -3,30 +3,14 @@
  * shown as a table (or JSON), a redrive asked again while the hub says there is more, the totals printed, and
  * every failure one line with exit code 1.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runHub } from '../../cli/program.js';
 import { displayWidth } from '../../cli/sources.js';
-import { captureIo as captureIoWith, OPERATOR_KEY, startFakeHub, type FakeHub, type Received } from './cli-fake-hub.js';
+import { expectOneLine, OPERATOR_KEY, useFakeHub, type Received } from './cli-fake-hub.js';
 
-let hub: FakeHub;
-beforeAll(async () => {
-  hub = await startFakeHub();
-});
-afterAll(() => hub.close());
-
-const captureIo = (env: Record<string, string | undefined> = { HUB_URL: hub.url, HUB_KEY: OPERATOR_KEY }) => captureIoWith(env);
-let seen: number;
-beforeEach(() => {
-  seen = hub.requests.length;
-});
-
-
-const sent = () => hub.requests.slice(seen);
+const fake = useFakeHub();
+const { captureIo, sent, expectRefusedBeforeSending } = fake;
 const dlqRequests = (platform: string) => (r: Received) => r.path.startsWith(`/v1/dlq/${platform}`);
-const oneLine = (text: string) => {
-  expect(text).toMatch(/^hub: [^\n]+\n$/);
-  expect(text).not.toMatch(/\bat .+:\d+:\d+/);
-};
 
 const letter = (n: number, reason = `HTTP 400: 字段XK_WSH有误 ${n}`) => ({
   recordId: `lic_${'a'.repeat(25)}${n}`,
@@ -39,7 +23,7 @@ const letter = (n: number, reason = `HTTP 400: 字段XK_WSH有误 ${n}`) => ({
 
 describe('hub dlq list', () => {
   it('reads every page (limit 1000, then the cursor) and prints a table whose columns line up, with the queue’s depth', async () => {
-    hub.answerNext(
+    fake.hub.answerNext(
       dlqRequests('national'),
       { status: 200, body: { platform: 'national', depth: 3, items: [letter(1), letter(2)], next: 'cursor-1' } },
       { status: 200, body: { platform: 'national', depth: 3, items: [letter(3, 'platform unavailable after 5 receives (last: HTTP 503)')] } },
@@ -58,32 +42,28 @@ describe('hub dlq list', () => {
   });
 
   it('--json prints the platform, the depth and every item', async () => {
-    hub.answerNext(dlqRequests('provincial'), { status: 200, body: { platform: 'provincial', depth: 0, items: [letter(1)] } });
+    fake.hub.answerNext(dlqRequests('provincial'), { status: 200, body: { platform: 'provincial', depth: 0, items: [letter(1)] } });
     const io = captureIo();
     expect(await runHub(['dlq', 'list', 'provincial', '--json'], io)).toBe(0);
     expect(JSON.parse(io.out)).toEqual({ platform: 'provincial', depth: 0, items: [letter(1)] });
   });
 
   it('says so when nothing failed', async () => {
-    hub.answerNext(dlqRequests('national'), { status: 200, body: { platform: 'national', depth: 0, items: [] } });
+    fake.hub.answerNext(dlqRequests('national'), { status: 200, body: { platform: 'national', depth: 0, items: [] } });
     const io = captureIo();
     expect(await runHub(['dlq', 'list', 'national'], io)).toBe(0);
     expect(io.out).toBe('平台 platform national: 死信队列消息 messages in the dead-letter queue 0, 失败的投递 failed deliveries 0\n');
   });
 
   it('refuses a platform that is not provincial or national before asking the hub: one line, exit 1', async () => {
-    const io = captureIo();
-    expect(await runHub(['dlq', 'list', 'city'], io)).toBe(1);
-    oneLine(io.err);
-    expect(io.err).toContain('provincial, national');
-    expect(sent()).toEqual([]);
+    await expectRefusedBeforeSending(['dlq', 'list', 'city'], 'provincial, national');
   });
 
   it('reports a refusal of the hub as one line naming what failed, with a hint: exit 1', async () => {
-    hub.answerNext(dlqRequests('national'), { status: 403, body: { error: { code: 'forbidden', message: '此操作需要以下角色之一: operator (this key has role department)', details: [] } } });
+    fake.hub.answerNext(dlqRequests('national'), { status: 403, body: { error: { code: 'forbidden', message: '此操作需要以下角色之一: operator (this key has role department)', details: [] } } });
     const io = captureIo();
     expect(await runHub(['dlq', 'list', 'national'], io)).toBe(1);
-    oneLine(io.err);
+    expectOneLine(io.err);
     expect(io.err).toContain('读取national的死信队列失败 (reading the dead-letter queue of national failed)');
     expect(io.err).toContain('[HTTP 403 forbidden]');
     expect(io.err).toContain('operator key');
@@ -91,24 +71,24 @@ describe('hub dlq list', () => {
   });
 
   it('reports an answer that is not a page as one line: exit 1', async () => {
-    hub.answerNext(dlqRequests('national'), { status: 200, body: { platform: 'national', items: 'none' } });
+    fake.hub.answerNext(dlqRequests('national'), { status: 200, body: { platform: 'national', items: 'none' } });
     const io = captureIo();
     expect(await runHub(['dlq', 'list', 'national'], io)).toBe(1);
-    oneLine(io.err);
+    expectOneLine(io.err);
     expect(io.err).toContain('unexpected answer');
   });
 
   it('needs the hub’s URL and a key', async () => {
     const io = captureIo({});
     expect(await runHub(['dlq', 'list', 'national'], io)).toBe(1);
-    oneLine(io.err);
+    expectOneLine(io.err);
     expect(io.err).toContain('HUB_URL');
   });
 });
 
 describe('hub dlq redrive', () => {
   it('asks again while the hub says there is more, and prints the totals', async () => {
-    hub.answerNext(
+    fake.hub.answerNext(
       dlqRequests('national'),
       { status: 202, body: { platform: 'national', redriven: 3, moved: 0, more: true } },
       { status: 202, body: { platform: 'national', redriven: 1, moved: 4 } },
@@ -121,11 +101,11 @@ describe('hub dlq redrive', () => {
   });
 
   it('names the SQS move task on AWS; --json prints the totals', async () => {
-    hub.answerNext(dlqRequests('provincial'), { status: 202, body: { platform: 'provincial', redriven: 2, task: 'task-handle-1' } });
+    fake.hub.answerNext(dlqRequests('provincial'), { status: 202, body: { platform: 'provincial', redriven: 2, task: 'task-handle-1' } });
     const io = captureIo();
     expect(await runHub(['dlq', 'redrive', 'provincial'], io)).toBe(0);
     expect(io.out).toBe('平台 platform provincial: 重新投递 deliveries redriven 2, SQS移动任务 message move task task-handle-1\n');
-    hub.answerNext(dlqRequests('provincial'), { status: 202, body: { platform: 'provincial', redriven: 0, moved: 0 } });
+    fake.hub.answerNext(dlqRequests('provincial'), { status: 202, body: { platform: 'provincial', redriven: 0, moved: 0 } });
     const json = captureIo();
     expect(await runHub(['dlq', 'redrive', 'provincial', '--json'], json)).toBe(0);
     expect(JSON.parse(json.out)).toEqual({ platform: 'provincial', calls: 1, redriven: 0, moved: 0, tasks: [] });
@@ -133,7 +113,7 @@ describe('hub dlq redrive', () => {
 
   it('gives up, exit 1, when the hub keeps saying there is more without doing anything', async () => {
     const idle = { status: 202, body: { platform: 'national', redriven: 0, moved: 0, more: true } };
-    hub.answerNext(dlqRequests('national'), idle, idle, idle);
+    fake.hub.answerNext(dlqRequests('national'), idle, idle, idle);
     const io = captureIo();
     expect(await runHub(['dlq', 'redrive', 'national'], io)).toBe(1);
     expect(sent()).toHaveLength(3);
@@ -142,7 +122,7 @@ describe('hub dlq redrive', () => {
   });
 
   it('sends the redrive again after a 503 (Retry-After), as the hub asks', async () => {
-    hub.answerNext(
+    fake.hub.answerNext(
       dlqRequests('national'),
       { status: 503, headers: { 'retry-after': '1' } },
       { status: 202, body: { platform: 'national', redriven: 1, moved: 1 } },
@@ -153,10 +133,10 @@ describe('hub dlq redrive', () => {
   });
 
   it('reports a 404 of the hub (an unknown platform there) as one line: exit 1', async () => {
-    hub.answerNext(dlqRequests('national'), { status: 404, body: { error: { code: 'not_found', message: '没有这个上级平台 (unknown platform)', details: [] } } });
+    fake.hub.answerNext(dlqRequests('national'), { status: 404, body: { error: { code: 'not_found', message: '没有这个上级平台 (unknown platform)', details: [] } } });
     const io = captureIo();
     expect(await runHub(['dlq', 'redrive', 'national'], io)).toBe(1);
-    oneLine(io.err);
+    expectOneLine(io.err);
     expect(io.err).toContain('[HTTP 404 not_found]');
   });
 });

@@ -13,7 +13,8 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { CliIo } from '../../cli/program.js';
+import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
+import { runHub, type CliIo } from '../../cli/program.js';
 import { silentProgress } from '../../cli/progress.js';
 
 export const GOOD_KEY = 'hub_good-key';
@@ -288,4 +289,59 @@ export function captureIo(env: Record<string, string | undefined>, overrides: Pa
     ...overrides,
   };
   return io;
+}
+
+/** A failure of the command line as it must print it: one line, `hub: ` first, no stack trace. */
+export function expectOneLine(text: string): void {
+  expect(text).toMatch(/^hub: [^\n]+\n$/);
+  expect(text).not.toMatch(/\bat .+:\d+:\d+/);
+}
+
+export interface FakeHubFile {
+  /** The hub, started before the file's first test and closed after its last. */
+  readonly hub: FakeHub;
+  /** `captureIo` with the hub's URL and the operator's key, or with `env`. */
+  captureIo(env?: Record<string, string | undefined>, overrides?: Partial<CliIo>): CliIo & { out: string; err: string };
+  /** The requests the hub received since the current test began, or since `forgetSent()`. */
+  sent(): Received[];
+  /** `sent()` counts from now on. */
+  forgetSent(): void;
+  /** `hub ARGS` with the operator's key is refused before anything is sent: exit 1, one line on stderr that contains `message`. */
+  expectRefusedBeforeSending(args: readonly string[], message: string): Promise<void>;
+}
+
+/**
+ * One fake hub for the tests of a file (call it at the top of the file): started in `beforeAll`, closed in
+ * `afterAll`, and what each test sent counted from its start.
+ */
+export function useFakeHub(options: { storeRecords?: boolean } = {}): FakeHubFile {
+  let hub: FakeHub | undefined;
+  let seen = 0;
+  beforeAll(async () => {
+    hub = await startFakeHub(options);
+  });
+  afterAll(() => hub?.close());
+  beforeEach(() => {
+    seen = started().requests.length;
+  });
+  const started = (): FakeHub => {
+    if (!hub) throw new Error('the fake hub starts in beforeAll: use it in a test or a hook');
+    return hub;
+  };
+  const file: FakeHubFile = {
+    get hub() {
+      return started();
+    },
+    captureIo: (env = { HUB_URL: started().url, HUB_KEY: OPERATOR_KEY }, overrides = {}) => captureIo(env, overrides),
+    sent: () => started().requests.slice(seen),
+    forgetSent: () => void (seen = started().requests.length),
+    async expectRefusedBeforeSending(args, message) {
+      const io = file.captureIo();
+      expect(await runHub(args, io)).toBe(1);
+      expectOneLine(io.err);
+      expect(io.err).toContain(message);
+      expect(file.sent()).toEqual([]);
+    },
+  };
+  return file;
 }

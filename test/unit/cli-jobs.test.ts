@@ -2,16 +2,12 @@
  * `hub jobs run JOB [--as-of] [--wait] [--json]` and `hub jobs status RUN [--json]` (cli/jobs.ts, cli/program.ts)
  * against the CLI's fake hub, its answers scripted as API.md's jobs routes give them.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runHub, type CliIo } from '../../cli/program.js';
 import type { ProgressFactory } from '../../cli/progress.js';
-import { captureIo as captureIoWith, OPERATOR_KEY, startFakeHub, type FakeHub, type Received } from './cli-fake-hub.js';
+import { useFakeHub, type Received } from './cli-fake-hub.js';
 
-let hub: FakeHub;
-beforeAll(async () => {
-  hub = await startFakeHub();
-});
-afterAll(() => hub.close());
+const fake = useFakeHub();
 
 const RUN = 'run_abcdefghijklmnopqrstuvwxyz';
 const counts = (records: number, bytes = 0) => ({ changes: records, owed: 0, skipped: 0, records, bytes });
@@ -25,7 +21,7 @@ function captureIo(): CliIo & { out: string; err: string; lines: string[] } {
     note: () => undefined,
     stop: () => void lines.push(view.render({ value: 0, total: 0, eta: NaN }, payload, 'stopped')),
   });
-  return Object.assign(captureIoWith({ HUB_URL: hub.url, HUB_KEY: OPERATOR_KEY }, { progress, jobPollMs: 0 }), { lines });
+  return Object.assign(fake.captureIo(undefined, { progress, jobPollMs: 0 }), { lines });
 }
 
 const startsJob = (r: Received) => r.method === 'POST' && r.path.startsWith('/v1/jobs/');
@@ -33,19 +29,19 @@ const readsRun = (r: Received) => r.method === 'GET' && r.path === `/v1/jobs/run
 
 describe('hub jobs run', () => {
   it('prints the runId alone on stdout; sends {} or {"asOf"} to POST /v1/jobs/{name}', async () => {
-    hub.answerNext(startsJob, { status: 202, body: { runId: RUN } }, { status: 202, body: { runId: RUN } });
+    fake.hub.answerNext(startsJob, { status: 202, body: { runId: RUN } }, { status: 202, body: { runId: RUN } });
     const io = captureIo();
     expect(await runHub(['jobs', 'run', 'sync-provincial'], io)).toBe(0);
     expect(io.out).toBe(`${RUN}\n`);
-    expect(hub.requests.at(-1)).toMatchObject({ method: 'POST', path: '/v1/jobs/sync-provincial', json: {} });
+    expect(fake.hub.requests.at(-1)).toMatchObject({ method: 'POST', path: '/v1/jobs/sync-provincial', json: {} });
     const asOf = captureIo();
     expect(await runHub(['jobs', 'run', 'sync-national', '--as-of', '2031-03-01'], asOf)).toBe(0);
-    expect(hub.requests.at(-1)).toMatchObject({ path: '/v1/jobs/sync-national', json: { asOf: '2031-03-01' } });
+    expect(fake.hub.requests.at(-1)).toMatchObject({ path: '/v1/jobs/sync-national', json: { asOf: '2031-03-01' } });
   });
 
   it('--wait follows the run with its counts on a progress line until completed, then prints the counts; exit 0', async () => {
-    hub.answerNext(startsJob, { status: 202, body: { runId: RUN } });
-    hub.answerNext(
+    fake.hub.answerNext(startsJob, { status: 202, body: { runId: RUN } });
+    fake.hub.answerNext(
       readsRun,
       { status: 200, body: status('waiting') },
       { status: 200, body: status('running', { counts: counts(1200) }) },
@@ -61,8 +57,8 @@ describe('hub jobs run', () => {
   });
 
   it('--wait on a run that fails: the reason on stdout and stderr, exit 1; --json prints the final status as JSON', async () => {
-    hub.answerNext(startsJob, { status: 202, body: { runId: RUN } });
-    hub.answerNext(readsRun, { status: 200, body: status('failed', { reason: 'another run of sync-provincial is in progress (run_x)' }) });
+    fake.hub.answerNext(startsJob, { status: 202, body: { runId: RUN } });
+    fake.hub.answerNext(readsRun, { status: 200, body: status('failed', { reason: 'another run of sync-provincial is in progress (run_x)' }) });
     const io = captureIo();
     expect(await runHub(['jobs', 'run', 'sync-provincial', '--wait', '--json'], io)).toBe(1);
     expect(JSON.parse(io.out)).toMatchObject({ runId: RUN, status: 'failed', reason: 'another run of sync-provincial is in progress (run_x)' });
@@ -70,21 +66,21 @@ describe('hub jobs run', () => {
   });
 
   it('a job the hub does not have: its 404 in one line, exit 1; a bad --as-of is refused before anything is sent', async () => {
-    hub.answerNext(startsJob, { status: 404, body: { error: { code: 'not_found', message: '任务publish尚未提供 (job publish is not available yet)', details: [] } } });
+    fake.hub.answerNext(startsJob, { status: 404, body: { error: { code: 'not_found', message: '任务publish尚未提供 (job publish is not available yet)', details: [] } } });
     const io = captureIo();
     expect(await runHub(['jobs', 'run', 'publish'], io)).toBe(1);
     expect(io.err).toMatch(/^hub: .*job publish is not available yet.*\[HTTP 404 not_found\]\n$/);
-    const sent = hub.requests.length;
+    fake.forgetSent();
     const bad = captureIo();
     expect(await runHub(['jobs', 'run', 'sync-provincial', '--as-of', 'yesterday'], bad)).toBe(1);
     expect(bad.err).toContain('--as-of must be a date YYYY-MM-DD');
-    expect(hub.requests.length).toBe(sent);
+    expect(fake.sent()).toEqual([]);
   });
 });
 
 describe('hub jobs status', () => {
   it('prints the status readably, or as JSON; a running run exits 0, a failed one 1', async () => {
-    hub.answerNext(readsRun, { status: 200, body: status('running', { counts: counts(3), from: '2031-03-03T00:00:00.000Z' }) }, { status: 200, body: status('completed', { counts: counts(7) }) });
+    fake.hub.answerNext(readsRun, { status: 200, body: status('running', { counts: counts(3), from: '2031-03-03T00:00:00.000Z' }) }, { status: 200, body: status('completed', { counts: counts(7) }) });
     const io = captureIo();
     expect(await runHub(['jobs', 'status', RUN], io)).toBe(0);
     expect(io.out).toContain('运行中 running');
@@ -95,7 +91,7 @@ describe('hub jobs status', () => {
   });
 
   it('an unknown run: 404 in one line, exit 1; an answer that is not a run status is said so', async () => {
-    hub.answerNext(readsRun, { status: 404, body: { error: { code: 'not_found', message: '没有运行记录 (unknown run id)', details: [] } } }, { status: 200, body: { hello: 1 } });
+    fake.hub.answerNext(readsRun, { status: 404, body: { error: { code: 'not_found', message: '没有运行记录 (unknown run id)', details: [] } } }, { status: 200, body: { hello: 1 } });
     const io = captureIo();
     expect(await runHub(['jobs', 'status', RUN], io)).toBe(1);
     expect(io.err).toContain('unknown run id');

@@ -4,29 +4,15 @@
  * working days) and the objector's contact the hub gives the operator; a resolution sending the outcome and the
  * note the API requires; bad arguments refused before anything is sent; refusals one line with their code.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { overdueFirst, type Objection } from '../../cli/objections.js';
 import { runHub } from '../../cli/program.js';
 import { displayWidth } from '../../cli/sources.js';
-import { captureIo as captureIoWith, OPERATOR_KEY, startFakeHub, type FakeHub, type Received } from './cli-fake-hub.js';
+import { expectOneLine, useFakeHub, type Received } from './cli-fake-hub.js';
 
-let hub: FakeHub;
-beforeAll(async () => {
-  hub = await startFakeHub();
-});
-afterAll(() => hub.close());
-
-const captureIo = () => captureIoWith({ HUB_URL: hub.url, HUB_KEY: OPERATOR_KEY });
-let seen: number;
-beforeEach(() => {
-  seen = hub.requests.length;
-});
-const sent = () => hub.requests.slice(seen);
+const fake = useFakeHub();
+const { captureIo, sent, expectRefusedBeforeSending } = fake;
 const objectionRequests = (r: Received) => r.path.startsWith('/v1/objections');
-const oneLine = (text: string) => {
-  expect(text).toMatch(/^hub: [^\n]+\n$/);
-  expect(text).not.toMatch(/\bat .+:\d+:\d+/);
-};
 
 const OBJ = (c: string) => `obj_${c.repeat(26)}`;
 const REC = (c: string) => `pen_${c.repeat(26)}`;
@@ -51,7 +37,7 @@ const laterLate = objection('d', '2026-10-22T02:00:00.000Z', '2026-10-26', '2026
 
 describe('hub objections list', () => {
   it('reads every open objection (status=open, the cursor followed) and prints them the overdue first, with their deadlines and contact', async () => {
-    hub.answerNext(objectionRequests, { status: 200, body: { items: [late, unaccepted], next: 'cur-1' } }, { status: 200, body: { items: [fresh, laterLate] } });
+    fake.hub.answerNext(objectionRequests, { status: 200, body: { items: [late, unaccepted], next: 'cur-1' } }, { status: 200, body: { items: [fresh, laterLate] } });
     const io = captureIo();
     expect(await runHub(['objections', 'list'], io)).toBe(0);
     expect(sent().map((r) => `${r.method} ${r.path}`)).toEqual(['GET /v1/objections?status=open&limit=200', 'GET /v1/objections?status=open&limit=200&cursor=cur-1']);
@@ -70,21 +56,21 @@ describe('hub objections list', () => {
   });
 
   it('--json prints every item, the overdue first', async () => {
-    hub.answerNext(objectionRequests, { status: 200, body: { items: [fresh, laterLate] } });
+    fake.hub.answerNext(objectionRequests, { status: 200, body: { items: [fresh, laterLate] } });
     const io = captureIo();
     expect(await runHub(['objections', 'list', '--json'], io)).toBe(0);
     expect(JSON.parse(io.out)).toEqual({ items: [laterLate, fresh] });
   });
 
   it('says so when none is open', async () => {
-    hub.answerNext(objectionRequests, { status: 200, body: { items: [] } });
+    fake.hub.answerNext(objectionRequests, { status: 200, body: { items: [] } });
     const io = captureIo();
     expect(await runHub(['objections', 'list'], io)).toBe(0);
     expect(io.out).toBe('（没有未处理的异议 no open objections）\n');
   });
 
   it('shows what the objector wrote on one line, without control characters', async () => {
-    hub.answerNext(objectionRequests, { status: 200, body: { items: [{ ...fresh, reason: '第一行\n第二行\u001b]0;title\u0007' }] } });
+    fake.hub.answerNext(objectionRequests, { status: 200, body: { items: [{ ...fresh, reason: '第一行\n第二行\u001b]0;title\u0007' }] } });
     const io = captureIo();
     expect(await runHub(['objections', 'list'], io)).toBe(0);
     expect(io.out).not.toMatch(/[\u001b\u0007]/);
@@ -92,15 +78,15 @@ describe('hub objections list', () => {
   });
 
   it('reports a 403 as one line naming the operator key, and an answer that is not a page: exit 1', async () => {
-    hub.answerNext(objectionRequests, { status: 403, body: { error: { code: 'forbidden', message: '此操作需要以下角色之一: operator', details: [] } } }, { status: 200, body: { items: [{ id: 'x' }] } });
+    fake.hub.answerNext(objectionRequests, { status: 403, body: { error: { code: 'forbidden', message: '此操作需要以下角色之一: operator', details: [] } } }, { status: 200, body: { items: [{ id: 'x' }] } });
     const io = captureIo();
     expect(await runHub(['objections', 'list'], io)).toBe(1);
-    oneLine(io.err);
+    expectOneLine(io.err);
     expect(io.err).toContain('读取未处理的异议失败 (reading the open objections failed)');
     expect(io.err).toContain('needs the operator key');
     const bad = captureIo();
     expect(await runHub(['objections', 'list'], bad)).toBe(1);
-    oneLine(bad.err);
+    expectOneLine(bad.err);
     expect(bad.err).toContain('unexpected answer to GET /v1/objections');
   });
 
@@ -111,7 +97,7 @@ describe('hub objections list', () => {
 
 describe('hub objections resolve', () => {
   it('sends the outcome and the note, and prints what it means for the record', async () => {
-    hub.answerNext(objectionRequests, { status: 200, body: { id: OBJ('a'), status: 'resolved', outcome: 'revoked', recordVersion: 7 } });
+    fake.hub.answerNext(objectionRequests, { status: 200, body: { id: OBJ('a'), status: 'resolved', outcome: 'revoked', recordVersion: 7 } });
     const io = captureIo();
     expect(await runHub(['objections', 'resolve', OBJ('a'), '--outcome', 'revoked', '--note', '经核实，处罚决定已撤销'], io)).toBe(0);
     expect(sent().map((r) => [r.method, r.path, r.json])).toEqual([['POST', `/v1/objections/${OBJ('a')}/resolve`, { outcome: 'revoked', note: '经核实，处罚决定已撤销' }]]);
@@ -120,7 +106,7 @@ describe('hub objections resolve', () => {
 
   it('--json prints the hub’s answer', async () => {
     const body = { id: OBJ('b'), status: 'resolved', outcome: 'upheld', recordVersion: 3 };
-    hub.answerNext(objectionRequests, { status: 200, body });
+    fake.hub.answerNext(objectionRequests, { status: 200, body });
     const io = captureIo();
     expect(await runHub(['objections', 'resolve', OBJ('b'), '--outcome', 'upheld', '--note', '记录无误', '--json'], io)).toBe(0);
     expect(JSON.parse(io.out)).toEqual(body);
@@ -133,39 +119,35 @@ describe('hub objections resolve', () => {
     [['objections', 'resolve', OBJ('a'), '--outcome', 'upheld', '--note', ' '], '--note must not be empty'],
     [['objections', 'resolve', 'obj_1', '--outcome', 'upheld', '--note', 'x'], 'not an objection id'],
   ])('refuses %j before asking the hub: one line, exit 1', async (args, message) => {
-    const io = captureIo();
-    expect(await runHub(args, io)).toBe(1);
-    oneLine(io.err);
-    expect(io.err).toContain(message);
-    expect(sent()).toEqual([]);
+    await expectRefusedBeforeSending(args, message);
   });
 
   it('reports an objection already resolved (409) and an unknown one (404) as one line with the code', async () => {
-    hub.answerNext(
+    fake.hub.answerNext(
       objectionRequests,
       { status: 409, body: { error: { code: 'objection_state', message: '该异议已处理 (the objection is already resolved)', details: [] } } },
       { status: 404, body: { error: { code: 'not_found', message: '没有这项异议 (unknown objection id)', details: [] } } },
     );
     const io = captureIo();
     expect(await runHub(['objections', 'resolve', OBJ('a'), '--outcome', 'upheld', '--note', 'x'], io)).toBe(1);
-    oneLine(io.err);
+    expectOneLine(io.err);
     expect(io.err).toContain(`处理异议${OBJ('a')}失败 (resolving objection ${OBJ('a')} failed)`);
     expect(io.err).toContain('[HTTP 409 objection_state]');
     const unknown = captureIo();
     expect(await runHub(['objections', 'resolve', OBJ('z'), '--outcome', 'corrected', '--note', 'x'], unknown)).toBe(1);
-    oneLine(unknown.err);
+    expectOneLine(unknown.err);
     expect(unknown.err).toContain('[HTTP 404 not_found]');
     expect(unknown.err).toContain('hub objections list');
   });
 
   it('shows the field the hub names in a 400', async () => {
-    hub.answerNext(objectionRequests, {
+    fake.hub.answerNext(objectionRequests, {
       status: 400,
       body: { error: { code: 'invalid_body', message: '请求内容有误 (invalid request body)', details: [{ field: 'note', message: '不能超过2000个字符 (at most 2000 characters)' }] } },
     });
     const io = captureIo();
     expect(await runHub(['objections', 'resolve', OBJ('a'), '--outcome', 'upheld', '--note', 'x'], io)).toBe(1);
-    oneLine(io.err);
+    expectOneLine(io.err);
     expect(io.err).toContain('note: 不能超过2000个字符');
     expect(io.err).toContain('note is --note');
   });

@@ -3,28 +3,14 @@
  * from the current policy and written back whole (PUT replaces it), only when it changes something; bad
  * arguments refused before anything is sent; the hub's refusals one line naming the field.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { changedPolicy, samePolicy } from '../../cli/policy.js';
 import { runHub } from '../../cli/program.js';
-import { captureIo as captureIoWith, OPERATOR_KEY, startFakeHub, type FakeHub, type Received } from './cli-fake-hub.js';
+import { expectOneLine, useFakeHub, type Received } from './cli-fake-hub.js';
 
-let hub: FakeHub;
-beforeAll(async () => {
-  hub = await startFakeHub();
-});
-afterAll(() => hub.close());
-
-const captureIo = () => captureIoWith({ HUB_URL: hub.url, HUB_KEY: OPERATOR_KEY });
-let seen: number;
-beforeEach(() => {
-  seen = hub.requests.length;
-});
-const sent = () => hub.requests.slice(seen);
+const fake = useFakeHub();
+const { captureIo, sent, expectRefusedBeforeSending } = fake;
 const policyRequests = (r: Received) => r.path === '/v1/publication-policy';
-const oneLine = (text: string) => {
-  expect(text).toMatch(/^hub: [^\n]+\n$/);
-  expect(text).not.toMatch(/\bat .+:\d+:\d+/);
-};
 
 const policy = (kinds: string[], sources: string[], updated = true) => ({
   approvedOnArrival: { kinds, sources },
@@ -33,10 +19,10 @@ const policy = (kinds: string[], sources: string[], updated = true) => ({
 
 /** The hub answers the GET with `current` and a PUT with what was sent (as the real one does). */
 function answerPolicy(current: ReturnType<typeof policy>) {
-  hub.answerNext((r) => policyRequests(r) && r.method === 'GET', { status: 200, body: current });
+  fake.hub.answerNext((r) => policyRequests(r) && r.method === 'GET', { status: 200, body: current });
 }
 function answerPut(stored: ReturnType<typeof policy>) {
-  hub.answerNext((r) => policyRequests(r) && r.method === 'PUT', { status: 200, body: stored });
+  fake.hub.answerNext((r) => policyRequests(r) && r.method === 'PUT', { status: 200, body: stored });
 }
 
 describe('hub policy show', () => {
@@ -66,10 +52,10 @@ describe('hub policy show', () => {
   });
 
   it('reports a 403 as one line naming the operator key', async () => {
-    hub.answerNext(policyRequests, { status: 403, body: { error: { code: 'forbidden', message: '此操作需要以下角色之一: operator', details: [] } } });
+    fake.hub.answerNext(policyRequests, { status: 403, body: { error: { code: 'forbidden', message: '此操作需要以下角色之一: operator', details: [] } } });
     const io = captureIo();
     expect(await runHub(['policy', 'show'], io)).toBe(1);
-    oneLine(io.err);
+    expectOneLine(io.err);
     expect(io.err).toContain('needs the operator key');
   });
 });
@@ -96,7 +82,7 @@ describe('hub policy set', () => {
     expect(sent()[1]!.json).toEqual({ approvedOnArrival: { kinds: [], sources: ['c3', 'd4'] } });
     expect(JSON.parse(io.out)).toEqual(policy([], ['c3', 'd4']));
 
-    seen = hub.requests.length;
+    fake.forgetSent();
     answerPolicy(policy(['license'], ['a1', 'b2']));
     answerPut(policy(['license', 'penalty'], ['b2', 'c3']));
     expect(await runHub(['policy', 'set', '--add-kind', 'penalty', '--remove-source', 'a1', '--add-source', 'c3'], captureIo())).toBe(0);
@@ -123,22 +109,18 @@ describe('hub policy set', () => {
     [['policy', 'set', '--add-source', 'operator'], 'reserved for the credit office'],
     [['policy', 'set', '--add-kind', 'license', '--remove-kind', 'license'], 'license is both added and removed'],
   ])('refuses %j before asking the hub: one line, exit 1', async (args, message) => {
-    const io = captureIo();
-    expect(await runHub(args, io)).toBe(1);
-    oneLine(io.err);
-    expect(io.err).toContain(message);
-    expect(sent()).toEqual([]);
+    await expectRefusedBeforeSending(args, message);
   });
 
   it('shows the field the hub names when it refuses the policy, and which option it is', async () => {
     answerPolicy(policy([], []));
-    hub.answerNext((r) => policyRequests(r) && r.method === 'PUT', {
+    fake.hub.answerNext((r) => policyRequests(r) && r.method === 'PUT', {
       status: 400,
       body: { error: { code: 'invalid_body', message: '请求内容有误 (invalid request body)', details: [{ field: 'approvedOnArrival.sources', message: '不能超过500项 (at most 500)' }] } },
     });
     const io = captureIo();
     expect(await runHub(['policy', 'set', '--sources', 'a1'], io)).toBe(1);
-    oneLine(io.err);
+    expectOneLine(io.err);
     expect(io.err).toContain('设置公示策略失败 (setting the publication policy failed)');
     expect(io.err).toContain('approvedOnArrival.sources: 不能超过500项');
     expect(io.err).toContain('the fields of --kinds and --sources');

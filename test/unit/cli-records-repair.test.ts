@@ -3,33 +3,19 @@
  * publication printed; a repair refused before the grade's minimum period (409 repair_too_early) says from which
  * day it is possible when the hub's answer names it; other refusals one line with their code.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { repairPossibleFrom } from '../../cli/decisions.js';
 import { runHub } from '../../cli/program.js';
-import { captureIo as captureIoWith, OPERATOR_KEY, startFakeHub, type FakeHub, type Received } from './cli-fake-hub.js';
+import { expectOneLine, useFakeHub, type Received } from './cli-fake-hub.js';
 
-let hub: FakeHub;
-beforeAll(async () => {
-  hub = await startFakeHub();
-});
-afterAll(() => hub.close());
-
-const captureIo = () => captureIoWith({ HUB_URL: hub.url, HUB_KEY: OPERATOR_KEY });
-let seen: number;
-beforeEach(() => {
-  seen = hub.requests.length;
-});
-const sent = () => hub.requests.slice(seen);
+const fake = useFakeHub();
+const { captureIo, sent, expectRefusedBeforeSending } = fake;
 const repairs = (r: Received) => /^\/v1\/records\/[^/]+\/repair$/.test(r.path);
 const ID = `pen_${'q'.repeat(26)}`;
-const oneLine = (text: string) => {
-  expect(text).toMatch(/^hub: [^\n]+\n$/);
-  expect(text).not.toMatch(/\bat .+:\d+:\d+/);
-};
 
 describe('hub records repair', () => {
   it('sends the reason and prints the publication ended as repaired', async () => {
-    hub.answerNext(repairs, {
+    fake.hub.answerNext(repairs, {
       status: 200,
       body: { id: ID, version: 5, publication: { state: 'ended', from: '2026-01-05', minUntil: '2026-04-05', until: '2027-01-05', endedOn: '2026-06-01', endReason: 'repaired' } },
     });
@@ -42,13 +28,13 @@ describe('hub records repair', () => {
   });
 
   it('a repair too early says from which day it is possible, as the hub’s answer gives it: exit 1', async () => {
-    hub.answerNext(repairs, {
+    fake.hub.answerNext(repairs, {
       status: 409,
       body: { error: { code: 'repair_too_early', message: '最短公示期至2027-03-01，此前不能信用修复 (repair is possible from 2027-03-01, the end of the grade\'s minimum period)', details: [] } },
     });
     const io = captureIo();
     expect(await runHub(['records', 'repair', ID, '--reason', '已整改'], io)).toBe(1);
-    oneLine(io.err);
+    expectOneLine(io.err);
     expect(io.err).toBe(
       `hub: 记录${ID}尚不能信用修复：最短公示期至2027-03-01，自2027-03-01起可申请 (record ${ID} cannot be repaired yet: possible from 2027-03-01, the end of its grade's minimum publication period) [HTTP 409 repair_too_early]\n`,
     );
@@ -56,22 +42,22 @@ describe('hub records repair', () => {
   });
 
   it('a repair too early without a date in the answer still says why', async () => {
-    hub.answerNext(repairs, { status: 409, body: { error: { code: 'repair_too_early', message: 'too early', details: [] } } });
+    fake.hub.answerNext(repairs, { status: 409, body: { error: { code: 'repair_too_early', message: 'too early', details: [] } } });
     const io = captureIo();
     expect(await runHub(['records', 'repair', ID, '--reason', '已整改'], io)).toBe(1);
-    oneLine(io.err);
+    expectOneLine(io.err);
     expect(io.err).toContain("its grade's minimum publication period is not over");
     expect(io.err).toContain('[HTTP 409 repair_too_early]');
   });
 
   it('another 409 (no minimum period, or already ended) is the hub’s message with its code', async () => {
-    hub.answerNext(repairs, {
+    fake.hub.answerNext(repairs, {
       status: 409,
       body: { error: { code: 'publication_state', message: '此类记录没有最短公示期，不适用信用修复 (this record has no minimum publication period)', details: [] } },
     });
     const io = captureIo();
     expect(await runHub(['records', 'repair', ID, '--reason', '已整改'], io)).toBe(1);
-    oneLine(io.err);
+    expectOneLine(io.err);
     expect(io.err).toContain('this record has no minimum publication period');
     expect(io.err).toContain('[HTTP 409 publication_state]');
     expect(io.err).not.toContain('possible from');
@@ -82,11 +68,7 @@ describe('hub records repair', () => {
     [['records', 'repair', ID, '--reason', ' \t '], '--reason must not be empty'],
     [['records', 'repair', 'PEN_X', '--reason', 'x'], 'not a record id'],
   ])('refuses %j before asking the hub: one line, exit 1', async (args, message) => {
-    const io = captureIo();
-    expect(await runHub(args, io)).toBe(1);
-    oneLine(io.err);
-    expect(io.err).toContain(message);
-    expect(sent()).toEqual([]);
+    await expectRefusedBeforeSending(args, message);
   });
 
   it('reads the day from the hub’s message only when it names one', () => {

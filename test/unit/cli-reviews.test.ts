@@ -4,31 +4,16 @@
  * approve and withhold sending what the API takes; bad arguments refused before anything is sent; every refusal
  * of the hub one line naming the field, exit 1.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runHub } from '../../cli/program.js';
 import { displayWidth } from '../../cli/sources.js';
 import { cellText } from '../../cli/terminal-text.js';
-import { captureIo as captureIoWith, OPERATOR_KEY, startFakeHub, type FakeHub, type Received } from './cli-fake-hub.js';
+import { expectOneLine, OPERATOR_KEY, useFakeHub, type Received } from './cli-fake-hub.js';
 
-let hub: FakeHub;
-beforeAll(async () => {
-  hub = await startFakeHub();
-});
-afterAll(() => hub.close());
-
-const captureIo = (env: Record<string, string | undefined> = { HUB_URL: hub.url, HUB_KEY: OPERATOR_KEY }) => captureIoWith(env);
-let seen: number;
-beforeEach(() => {
-  seen = hub.requests.length;
-});
-
-const sent = () => hub.requests.slice(seen);
+const fake = useFakeHub();
+const { captureIo, sent, expectRefusedBeforeSending } = fake;
 const reviewRequests = (r: Received) => r.path.startsWith('/v1/reviews');
 const decisionRequests = (r: Received) => r.path.startsWith('/v1/records/');
-const oneLine = (text: string) => {
-  expect(text).toMatch(/^hub: [^\n]+\n$/);
-  expect(text).not.toMatch(/\bat .+:\d+:\d+/);
-};
 
 const ID = (c: string) => `pen_${c.repeat(26)}`;
 const item = (c: string, waitingSince: string, extra: Record<string, unknown> = {}) => ({
@@ -49,7 +34,7 @@ const item = (c: string, waitingSince: string, extra: Record<string, unknown> = 
 
 describe('hub reviews list', () => {
   it('reads one page (limit 50) and prints id, kind, source and since when each record waits, columns lined up; says on stderr that there is more', async () => {
-    hub.answerNext(reviewRequests, {
+    fake.hub.answerNext(reviewRequests, {
       status: 200,
       body: { items: [item('a', '2026-05-01T01:02:03.456Z'), item('b', '2026-05-02T00:00:00.000Z', { underObjection: true, source: '市局' })], next: 'cursor-1' },
     });
@@ -70,7 +55,7 @@ describe('hub reviews list', () => {
   });
 
   it('--all follows the cursor to the last page, with the page size of --limit; --json prints every item and no next', async () => {
-    hub.answerNext(
+    fake.hub.answerNext(
       reviewRequests,
       { status: 200, body: { items: [item('a', '2026-05-01T00:00:00Z'), item('b', '2026-05-02T00:00:00Z')], next: 'c/1+=' } },
       { status: 200, body: { items: [item('c', '2026-05-03T00:00:00Z')] } },
@@ -83,7 +68,7 @@ describe('hub reviews list', () => {
   });
 
   it('--json of one page keeps its next; --cursor continues from it', async () => {
-    hub.answerNext(reviewRequests, { status: 200, body: { items: [item('c', '2026-05-03T00:00:00Z')], next: 'cursor-2' } });
+    fake.hub.answerNext(reviewRequests, { status: 200, body: { items: [item('c', '2026-05-03T00:00:00Z')], next: 'cursor-2' } });
     const io = captureIo();
     expect(await runHub(['reviews', 'list', '--cursor', 'cursor-1', '--limit', '1', '--json'], io)).toBe(0);
     expect(sent().map((r) => r.path)).toEqual(['/v1/reviews?limit=1&cursor=cursor-1']);
@@ -92,14 +77,14 @@ describe('hub reviews list', () => {
   });
 
   it('says so when nothing waits', async () => {
-    hub.answerNext(reviewRequests, { status: 200, body: { items: [] } });
+    fake.hub.answerNext(reviewRequests, { status: 200, body: { items: [] } });
     const io = captureIo();
     expect(await runHub(['reviews', 'list'], io)).toBe(0);
     expect(io.out).toBe('（没有待审核的记录 nothing waits for review）\n');
   });
 
   it('shows what a source sent on one line, without the control characters a terminal would act on', async () => {
-    hub.answerNext(reviewRequests, { status: 200, body: { items: [item('a', '2026-05-01T00:00:00Z', { document: '沪\u001b[31m罚\n1号\u202e' })] } });
+    fake.hub.answerNext(reviewRequests, { status: 200, body: { items: [item('a', '2026-05-01T00:00:00Z', { document: '沪\u001b[31m罚\n1号\u202e' })] } });
     const io = captureIo();
     expect(await runHub(['reviews', 'list'], io)).toBe(0);
     expect(io.out).not.toMatch(/[\u001b\u202e]/);
@@ -109,21 +94,17 @@ describe('hub reviews list', () => {
   });
 
   it.each([['0'], ['201'], ['ten'], ['1.5']])('refuses --limit %s before asking the hub: one line, exit 1', async (limit) => {
-    const io = captureIo();
-    expect(await runHub(['reviews', 'list', '--limit', limit], io)).toBe(1);
-    oneLine(io.err);
-    expect(io.err).toContain('--limit must be an integer from 1 to 200');
-    expect(sent()).toEqual([]);
+    await expectRefusedBeforeSending(['reviews', 'list', '--limit', limit], '--limit must be an integer from 1 to 200');
   });
 
   it('reports a refusal of the hub as one line with its code and the fields at fault: exit 1', async () => {
-    hub.answerNext(reviewRequests, {
+    fake.hub.answerNext(reviewRequests, {
       status: 400,
       body: { error: { code: 'invalid_query', message: '查询参数有误 (invalid query parameter)', details: [{ field: 'cursor', message: '不是本列表的游标 (not a cursor of this list)' }] } },
     });
     const io = captureIo();
     expect(await runHub(['reviews', 'list', '--cursor', 'nope'], io)).toBe(1);
-    oneLine(io.err);
+    expectOneLine(io.err);
     expect(io.err).toContain('读取待审核记录失败 (reading the review queue failed)');
     expect(io.err).toContain('cursor: 不是本列表的游标');
     expect(io.err).toContain('[HTTP 400 invalid_query]');
@@ -131,19 +112,19 @@ describe('hub reviews list', () => {
   });
 
   it('names the operator key when the hub answers 403', async () => {
-    hub.answerNext(reviewRequests, { status: 403, body: { error: { code: 'forbidden', message: '此操作需要以下角色之一: operator', details: [] } } });
+    fake.hub.answerNext(reviewRequests, { status: 403, body: { error: { code: 'forbidden', message: '此操作需要以下角色之一: operator', details: [] } } });
     const io = captureIo();
     expect(await runHub(['reviews', 'list'], io)).toBe(1);
-    oneLine(io.err);
+    expectOneLine(io.err);
     expect(io.err).toContain('[HTTP 403 forbidden]');
     expect(io.err).toContain('needs the operator key');
   });
 
   it('reports an answer that is not a page as one line: exit 1', async () => {
-    hub.answerNext(reviewRequests, { status: 200, body: { items: [{ id: 1 }] } });
+    fake.hub.answerNext(reviewRequests, { status: 200, body: { items: [{ id: 1 }] } });
     const io = captureIo();
     expect(await runHub(['reviews', 'list'], io)).toBe(1);
-    oneLine(io.err);
+    expectOneLine(io.err);
     expect(io.err).toContain('unexpected answer to GET /v1/reviews');
   });
 });
@@ -152,7 +133,7 @@ const result = (id: string, publication: Record<string, unknown>, version = 2) =
 
 describe('hub reviews approve', () => {
   it('sends an empty body without --note, the note with it, and prints the record’s publication', async () => {
-    hub.answerNext(
+    fake.hub.answerNext(
       decisionRequests,
       { status: 200, body: result(ID('a'), { state: 'approved', from: '2026-05-01', minUntil: '2026-08-01', until: '2027-05-01' }) },
       { status: 200, body: result(ID('b'), { state: 'approved', from: '2026-05-01', until: '2027-05-01' }, 3) },
@@ -176,7 +157,7 @@ describe('hub reviews approve', () => {
 
   it('--json prints the hub’s answer', async () => {
     const body = result(ID('a'), { state: 'approved', from: '2026-05-01', until: '2027-05-01' });
-    hub.answerNext(decisionRequests, { status: 200, body });
+    fake.hub.answerNext(decisionRequests, { status: 200, body });
     const io = captureIo();
     expect(await runHub(['reviews', 'approve', ID('a'), '--json'], io)).toBe(0);
     expect(JSON.parse(io.out)).toEqual(body);
@@ -187,28 +168,24 @@ describe('hub reviews approve', () => {
     [['reviews', 'approve', ID('a'), '--note', '  '], '--note must not be empty'],
     [['reviews', 'approve'], "missing required argument 'id'"],
   ])('refuses %j before asking the hub: one line, exit 1', async (args, message) => {
-    const io = captureIo();
-    expect(await runHub(args, io)).toBe(1);
-    oneLine(io.err);
-    expect(io.err).toContain(message);
-    expect(sent()).toEqual([]);
+    await expectRefusedBeforeSending(args, message);
   });
 
   it('reports a 409 of the hub (the record’s state does not allow it) as one line with its code: exit 1', async () => {
-    hub.answerNext(decisionRequests, { status: 409, body: { error: { code: 'publication_state', message: '记录已公示结束，不能批准公示 (the publication has ended)', details: [] } } });
+    fake.hub.answerNext(decisionRequests, { status: 409, body: { error: { code: 'publication_state', message: '记录已公示结束，不能批准公示 (the publication has ended)', details: [] } } });
     const io = captureIo();
     expect(await runHub(['reviews', 'approve', ID('a')], io)).toBe(1);
-    oneLine(io.err);
+    expectOneLine(io.err);
     expect(io.err).toContain(`批准公示记录${ID('a')}失败 (approving record ${ID('a')} failed): 记录已公示结束`);
     expect(io.err).toContain('[HTTP 409 publication_state]');
     expect(io.out).toBe('');
   });
 
   it('reports an unknown record (404) with a pointer to the queue', async () => {
-    hub.answerNext(decisionRequests, { status: 404, body: { error: { code: 'not_found', message: '没有这条记录 (unknown record id)', details: [] } } });
+    fake.hub.answerNext(decisionRequests, { status: 404, body: { error: { code: 'not_found', message: '没有这条记录 (unknown record id)', details: [] } } });
     const io = captureIo();
     expect(await runHub(['reviews', 'approve', ID('z')], io)).toBe(1);
-    oneLine(io.err);
+    expectOneLine(io.err);
     expect(io.err).toContain('[HTTP 404 not_found]');
     expect(io.err).toContain('hub reviews list');
   });
@@ -216,7 +193,7 @@ describe('hub reviews approve', () => {
 
 describe('hub reviews withhold', () => {
   it('sends the reason the API requires and prints the record withheld', async () => {
-    hub.answerNext(decisionRequests, { status: 200, body: result(ID('a'), { state: 'withheld', from: '2026-05-01', until: '2027-05-01' }, 4) });
+    fake.hub.answerNext(decisionRequests, { status: 200, body: result(ID('a'), { state: 'withheld', from: '2026-05-01', until: '2027-05-01' }, 4) });
     const io = captureIo();
     expect(await runHub(['reviews', 'withhold', ID('a'), '--reason', '当事人身份待核实'], io)).toBe(0);
     expect(sent().map((r) => [r.method, r.path, r.json])).toEqual([['POST', `/v1/records/${ID('a')}/withhold`, { reason: '当事人身份待核实' }]]);
@@ -228,21 +205,17 @@ describe('hub reviews withhold', () => {
     [['reviews', 'withhold', ID('a'), '--reason', ''], '--reason must not be empty'],
     [['reviews', 'withhold', 'lic_0000', '--reason', 'x'], 'not a record id'],
   ])('refuses %j before asking the hub: one line, exit 1', async (args, message) => {
-    const io = captureIo();
-    expect(await runHub(args, io)).toBe(1);
-    oneLine(io.err);
-    expect(io.err).toContain(message);
-    expect(sent()).toEqual([]);
+    await expectRefusedBeforeSending(args, message);
   });
 
   it('shows the field the hub names in a 400 and which option it is', async () => {
-    hub.answerNext(decisionRequests, {
+    fake.hub.answerNext(decisionRequests, {
       status: 400,
       body: { error: { code: 'invalid_body', message: '请求内容有误 (invalid request body)', details: [{ field: 'reason', message: '不能超过2000个字符 (at most 2000 characters)' }] } },
     });
     const io = captureIo();
     expect(await runHub(['reviews', 'withhold', ID('a'), '--reason', 'x'.repeat(2001)], io)).toBe(1);
-    oneLine(io.err);
+    expectOneLine(io.err);
     expect(io.err).toContain('reason: 不能超过2000个字符 (at most 2000 characters)');
     expect(io.err).toContain('[HTTP 400 invalid_body]');
     expect(io.err).toContain('reason is --reason');

@@ -28,22 +28,9 @@ import { writePages } from '../../shared/site-publishing/page-writer.js';
 import { piecesPartition, searchPartition, searchPieces } from '../../shared/site-publishing/search-pieces.js';
 import type { Member } from '../../shared/site-publishing/site-index-store.js';
 import { MemorySiteBucket, MemorySiteIndex } from '../support/memory-site.js';
+import { applySearchChange, searchEntry } from '../support/search-entries.js';
 import { seededRandom } from '../support/seeded-random.js';
 import { subjectNames } from '../support/subject-names.js';
-
-function entryOf(name: string, n: number): ListEntry {
-  return {
-    id: `pen_${n.toString(36).padStart(26, '0')}`,
-    kind: 'penalty',
-    title: `行政处罚决定书 沪市监处〔2026〕${n}号`,
-    subjectName: name,
-    subjectSlug: `s${n.toString(16).padStart(24, '0')}`,
-    subjectLabel: '统一社会信用代码 91310115MA1K3BTP2B',
-    decisionDate: '2026-03-15',
-    underObjection: false,
-    governmentIntegrity: false,
-  };
-}
 
 interface ShardFiles {
   list: [string, string][];
@@ -79,7 +66,7 @@ function find(files: Map<string, ShardFiles>, query: string): string[] {
 
 describe('search shards cut into pieces', () => {
   const names = subjectNames(seededRandom(91), 20_000);
-  const entries = names.map(entryOf);
+  const entries = names.map(searchEntry);
   const files = filesOf(fullRender(entries));
 
   it('the names cluster as a credit office sees them: one shard holds a large share of all names', () => {
@@ -113,8 +100,8 @@ describe('search shards cut into pieces', () => {
       }
     }
     // Full-width letters, spaces around and upper case are the same query.
-    const latin = filesOf(fullRender([entryOf('ＡＢＣ贸易有限公司', 1)]));
-    expect(find(latin, ' abc贸易 ')).toEqual([`/records/${entryOf('', 1).id}.html`]);
+    const latin = filesOf(fullRender([searchEntry('ＡＢＣ贸易有限公司', 1)]));
+    expect(find(latin, ' abc贸易 ')).toEqual([`/records/${searchEntry('', 1).id}.html`]);
   });
 
   it('the browser runs the same functions: shard, order and pieces from the source the script embeds', () => {
@@ -133,7 +120,7 @@ describe('search shards cut into pieces', () => {
     const samples = ['上海', '上海市', 'a', 'ab', '\u{20000}', '\uffe0', '𠀀甲', 'z', ''];
     const byUtf8 = [...samples].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
     expect([...samples].sort(compareKeys)).toEqual(byUtf8);
-    expect(nameOfSortKey(searchSortKey(entryOf('上海某某', 3)))).toBe('上海某某');
+    expect(nameOfSortKey(searchSortKey(searchEntry('上海某某', 3)))).toBe('上海某某');
   });
 
   it('one entry entering changes its piece, and the shard file and the piece before only when its name is a cut name', () => {
@@ -143,7 +130,7 @@ describe('search shards cut into pieces', () => {
     let listChanges = 0;
     let single = 0;
     for (let i = 0; i < 60; i++) {
-      const newcomer = entryOf(`上海${random.pick(names).slice(2)}${i}`, 100_000 + i);
+      const newcomer = searchEntry(`上海${random.pick(names).slice(2)}${i}`, 100_000 + i);
       const after = renderSearchShardPages(searchShardOf('上海'), [...hot, newcomer]);
       const changed = after.filter((p) => before.get(p.path) !== pageHash(p)).map((p) => p.path);
       const gone = [...before.keys()].filter((path) => !after.some((p) => p.path === path));
@@ -180,28 +167,11 @@ describe('keeping the pieces up to date, change by change', () => {
       },
     });
 
-    const apply = async (before: ListEntry | undefined, after: ListEntry | undefined) => {
-      const changed = new Map<string, string[]>();
-      if (before) {
-        const pk = searchPartition(searchShardOf(before.subjectName));
-        await index.deleteMembers([{ pk, sk: searchSortKey(before) }]);
-        changed.set(pk, [searchSortKey(before)]);
-      }
-      if (after) {
-        const pk = searchPartition(searchShardOf(after.subjectName));
-        await index.putMembers([{ pk, sk: searchSortKey(after), data: after as unknown as Record<string, unknown> }]);
-        changed.set(pk, [...(changed.get(pk) ?? []), searchSortKey(after)]);
-      }
-      for (const [pk, sks] of changed) {
-        const refreshed = await searchPieces.refresh(pk, sks, counting);
-        await writePages(refreshed.pages, refreshed.deletions, { index, bucket });
-        await refreshed.afterWrites();
-      }
-    };
+    const apply = (before: ListEntry | undefined, after: ListEntry | undefined) => applySearchChange({ index, bucket, reader: counting }, before, after);
 
     // A shard of about 1,500 entries, written whole as a publish run does.
     for (let n = 0; n < 1_500; n++) {
-      const e = entryOf(n % 4 === 0 ? random.pick(crowded) : random.pick(pool), n);
+      const e = searchEntry(n % 4 === 0 ? random.pick(crowded) : random.pick(pool), n);
       current.set(e.id, e);
     }
     const pk = searchPartition(searchShardOf('上海'));
@@ -227,7 +197,7 @@ describe('keeping the pieces up to date, change by change', () => {
         await apply(existing, renamed);
         current.set(renamed.id, renamed);
       } else {
-        const added = entryOf(random.chance(0.3) ? random.pick(crowded) : random.pick(pool), next++);
+        const added = searchEntry(random.chance(0.3) ? random.pick(crowded) : random.pick(pool), next++);
         await apply(undefined, added);
         current.set(added.id, added);
       }
@@ -242,7 +212,7 @@ describe('keeping the pieces up to date, change by change', () => {
 
   it('a shard an older publisher wrote (one file, entries keyed by record id) is keyed again and cut into pieces at its first change', async () => {
     const pool = subjectNames(seededRandom(8), 3_000).filter((name) => searchShardOf(name) === searchShardOf('上海'));
-    const old = pool.slice(0, 400).map(entryOf);
+    const old = pool.slice(0, 400).map(searchEntry);
     const index = new MemorySiteIndex();
     const bucket = new MemorySiteBucket();
     const pk = searchPartition(searchShardOf('上海'));
@@ -250,7 +220,7 @@ describe('keeping the pieces up to date, change by change', () => {
     await bucket.put({ path: searchShardPath(searchShardOf('上海')), body: '{"items":[]}', contentType: 'application/json; charset=utf-8' });
     // One record renamed (its entry now under its new key), one new.
     const renamed = { ...old[0]!, subjectName: '上海改名后的有限公司' };
-    const added = entryOf('上海新来的有限公司', 9_999);
+    const added = searchEntry('上海新来的有限公司', 9_999);
     await index.putMembers([renamed, added].map((e) => ({ pk, sk: searchSortKey(e), data: e as unknown as Record<string, unknown> })));
     const refreshed = await searchPieces.refresh(pk, [searchSortKey(renamed), searchSortKey(added)], index);
     await writePages(refreshed.pages, refreshed.deletions, { index, bucket });
@@ -263,10 +233,10 @@ describe('keeping the pieces up to date, change by change', () => {
 
   it('a change cut short at any write converges when it is applied again', async () => {
     const pool = subjectNames(seededRandom(7), 4_000).filter((name) => searchShardOf(name) === searchShardOf('上海'));
-    const base = pool.slice(0, 300).map(entryOf);
+    const base = pool.slice(0, 300).map(searchEntry);
     // A cut name entering splits a piece: the most writes a change makes (two pieces, the shard's list, the group).
     const cutName = pool.find((name, i) => i >= 300 && startsPiece(searchKey(name)))!;
-    const newcomer = entryOf(cutName, 5_000);
+    const newcomer = searchEntry(cutName, 5_000);
     for (let failAt = 1; failAt <= 8; failAt++) {
       for (const where of ['bucket', 'index'] as const) {
         const index = new MemorySiteIndex();

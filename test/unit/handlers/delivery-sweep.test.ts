@@ -3,7 +3,8 @@
  * owes long after it was last queued is marked requeued (on condition nobody did since) and queued again, package by
  * package; each platform's OldestOwedAgeSeconds is published; the sweep stops in time. Before it, package bodies a
  * stopped fan-out left open are settled (settleOpenPackages, shared/upward/delivery-sweep.ts): the rules against the
- * in-memory packages store, and the handler's order and ages against the mocked table.
+ * in-memory packages store, and the handler's order and ages against the mocked table. Against that store too, the
+ * owed sweep reaches every stale delivery however the owed list shrinks while it pages.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -13,9 +14,9 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { exchange, platforms, queues, schedules, tables } from '../../../infra/catalogue.js';
 import { bodyKey, claimKey, deliveryKey, encodeRefs, newDelivery, packageKeyOf, type PackageDelivery, type PackageRef, type PlatformName } from '../../../shared/upward/package-model.js';
-import { OPEN_FOR, type IndexKey, type Page } from '../../../shared/upward/packages-store.js';
+import { OPEN_FOR } from '../../../shared/upward/packages-store.js';
 import type { ConnectorCounts, DeliveryMetrics } from '../../../shared/upward/delivery-metrics.js';
-import { settleOpenPackages, SWEEP_MARGIN_MS, type SweepDeps } from '../../../shared/upward/delivery-sweep.js';
+import { settleOpenPackages, sweepDeliveries, SWEEP_MARGIN_MS, type SweepDeps } from '../../../shared/upward/delivery-sweep.js';
 import { MemoryPackagesStore, RecordingQueues } from '../../support/memory-packages-store.js';
 import { ddb, lambdaContext } from './support.js';
 import { sweepDeps } from '../../../functions/delivery-sweep/deps.js';
@@ -263,31 +264,37 @@ describe('delivery sweep: package bodies left open', () => {
   });
 });
 
-/**
- * The memory store with its open index paged as DynamoDB pages it: after the last key read, so that a body closed
- * meanwhile (it leaves the sparse index) moves none of the others.
- */
-class KeyPagedStore extends MemoryPackagesStore {
-  override async listOpen(olderThan: string, limit: number, startKey?: IndexKey): Promise<Page<string>> {
-    const open = [...this.bodies.values()]
-      .filter((b) => b.open && b.openedAt < olderThan)
-      .map((b) => ({ openedAt: b.openedAt, pk: bodyKey(b.key).pk }))
-      .sort((a, b) => a.openedAt.localeCompare(b.openedAt) || a.pk.localeCompare(b.pk));
-    const after = startKey ? open.filter((b) => b.openedAt > startKey.openedAt || (b.openedAt === startKey.openedAt && b.pk > startKey.pk)) : open;
-    const items = after.slice(0, limit);
-    const last = items.at(-1);
-    return { items: items.map((b) => b.pk.slice('PKG#'.length)), ...(after.length > limit && last ? { lastKey: { openFor: OPEN_FOR, openedAt: last.openedAt, pk: last.pk, sk: 'BODY' } } : {}) };
-  }
+/** The sweep's rules against the in-memory packages store (its indexes paged by key, as DynamoDB pages them). */
+function deps(store: MemoryPackagesStore, queues: RecordingQueues, over: Partial<SweepDeps> = {}): SweepDeps {
+  return { store, queues, requeueAfterMs: 15 * 60_000, settleOpenAfterMs: 60_000, now: () => NOW, remainingMs: () => 250_000, ...over };
 }
+
+describe('sweepDeliveries', () => {
+  it('queues again every stale delivery while the owed list shrinks between its pages (requeued ones filtered out, a delivered one out of the index)', async () => {
+    const store = new MemoryPackagesStore();
+    const queues = new RecordingQueues();
+    const stale = Array.from({ length: 7 }, (_, i) => owed(`S${i}`, 'national', 60 - i));
+    for (const d of stale) await store.createDelivery(d);
+    // The connector delivers S1 once the sweep has read the first page: it leaves the owed index.
+    const listOwed = store.listOwed.bind(store);
+    let pages = 0;
+    store.listOwed = async (...args) => {
+      const page = await listOwed(...args);
+      if (++pages === 1) expect(await store.markDelivered(stale[1]!, NOW.toISOString(), 0)).toBe('updated');
+      return page;
+    };
+    const report = await sweepDeliveries(deps(store, queues, { platforms: ['national'], pageSize: 2 }));
+    expect(report.national).toMatchObject({ requeued: 6, skipped: 1, failed: 0, complete: true });
+    expect(queues.sent.map((m) => m.key)).toEqual(stale.filter((_, i) => i !== 1).map((d) => d.key));
+    expect(pages).toBe(4);
+  });
+});
 
 describe('settleOpenPackages', () => {
   const ref = (recordId: string, version = 1): PackageRef => ({ recordId, version, operation: 'upsert' });
-  function deps(store: MemoryPackagesStore, queues: RecordingQueues, over: Partial<SweepDeps> = {}): SweepDeps {
-    return { store, queues, requeueAfterMs: 15 * 60_000, settleOpenAfterMs: 60_000, now: () => NOW, remainingMs: () => 250_000, ...over };
-  }
 
   it('settles a body open longer than settleOpenAfterMs as the fan-out would, and leaves a younger one', async () => {
-    const store = new KeyPagedStore();
+    const store = new MemoryPackagesStore();
     const queues = new RecordingQueues();
     await store.openBody(keyOf('old'), [ref('pen_a'), ref('pen_b', 2)], minutesAgo(2).toISOString());
     // Opened 30 seconds ago: its fan-out may still be running.
@@ -312,7 +319,7 @@ describe('settleOpenPackages', () => {
   });
 
   it('leaves out of a body the versions another package claimed, and settles that package too', async () => {
-    const store = new KeyPagedStore();
+    const store = new MemoryPackagesStore();
     const queues = new RecordingQueues();
     // The batch was read again with another composition: package other claimed pen_b, and stopped before closing.
     await store.openBody(keyOf('other'), [ref('pen_b')], minutesAgo(3).toISOString());
@@ -329,7 +336,7 @@ describe('settleOpenPackages', () => {
   });
 
   it('leaves a body closed between the read of the open index and its own read (its fan-out finished meanwhile)', async () => {
-    const store = new KeyPagedStore();
+    const store = new MemoryPackagesStore();
     const queues = new RecordingQueues();
     await store.openBody(keyOf('racing'), [ref('pen_a'), ref('pen_b')], minutesAgo(5).toISOString());
     const listOpen = store.listOpen.bind(store);
@@ -348,7 +355,7 @@ describe('settleOpenPackages', () => {
   });
 
   it('counts a body it cannot settle now and goes on with the others; the next sweep settles it', async () => {
-    const store = new KeyPagedStore();
+    const store = new MemoryPackagesStore();
     const queues = new RecordingQueues();
     await store.openBody(keyOf('stuck'), [ref('pen_s')], minutesAgo(9).toISOString());
     await store.openBody(keyOf('refused'), [ref('pen_r')], minutesAgo(8).toISOString());
@@ -376,7 +383,7 @@ describe('settleOpenPackages', () => {
   });
 
   it('goes through the open index page by page, oldest first', async () => {
-    const store = new KeyPagedStore();
+    const store = new MemoryPackagesStore();
     const queues = new RecordingQueues();
     for (let i = 0; i < 5; i++) await store.openBody(keyOf(`page${i}`), [ref(`pen_p${i}`)], minutesAgo(10 - i).toISOString());
     const settledOrder: string[] = [];
@@ -387,7 +394,7 @@ describe('settleOpenPackages', () => {
   });
 
   it('stops while it still has time left and says it is not complete: what it did not reach stays open for the next sweep', async () => {
-    const store = new KeyPagedStore();
+    const store = new MemoryPackagesStore();
     const queues = new RecordingQueues();
     for (let i = 0; i < 3; i++) await store.openBody(keyOf(`late${i}`), [ref(`pen_l${i}`)], minutesAgo(10 - i).toISOString());
     // Time for one page of one body, then no more.
@@ -399,7 +406,7 @@ describe('settleOpenPackages', () => {
     expect(await store.getBody(keyOf('late2'))).toMatchObject({ open: true });
 
     // No time at all: nothing read.
-    const untouched = new KeyPagedStore();
+    const untouched = new MemoryPackagesStore();
     await untouched.openBody(keyOf('late0'), [ref('pen_l0')], minutesAgo(10).toISOString());
     expect(await settleOpenPackages(deps(untouched, new RecordingQueues(), { remainingMs: () => SWEEP_MARGIN_MS }))).toEqual({ settled: 0, claimedElsewhere: 0, failed: 0, complete: false });
     expect(await untouched.getBody(keyOf('late0'))).toMatchObject({ open: true });

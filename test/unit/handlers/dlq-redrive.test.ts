@@ -9,6 +9,7 @@ import type { DeadLetterMessage, DeadLetterQueue } from '../../../shared/upward/
 import { deliveryKey, messageBody, newDelivery, packageKeyOf, type DeliveryRef, type PackageDelivery, type PartPath, type PlatformName } from '../../../shared/upward/package-model.js';
 import type { IndexKey, Page, Transition } from '../../../shared/upward/packages-store.js';
 import { redriveDeadLetters, redriveMode, REDRIVE_MARGIN_MS, type RedriveDeps } from '../../../shared/upward/redrive.js';
+import { MemoryPackagesStore } from '../../support/memory-packages-store.js';
 
 const NOW = new Date('2026-05-01T08:00:00.000Z');
 
@@ -75,7 +76,7 @@ const failedDelivery = (n: number, failedAt: string, platform: PlatformName = 'n
   failedAt,
 });
 
-function deps(store: MemoryFailedStore, queue: DeadLetterQueue, over: Partial<RedriveDeps> = {}): RedriveDeps {
+function deps(store: RedriveDeps['store'], queue: DeadLetterQueue, over: Partial<RedriveDeps> = {}): RedriveDeps {
   return { store, queue, mode: 'resend', now: () => NOW, remainingMs: () => 20_000, pageSize: 2, ...over };
 }
 
@@ -102,6 +103,19 @@ describe('redriveDeadLetters', () => {
       [NOW.toISOString(), 2, undefined],
       [NOW.toISOString(), 2, `PKG#${keyOf(2)}`],
     ]);
+  });
+
+  it('reaches every failed delivery though each one reset leaves the failed index before the next page is read', async () => {
+    // The in-memory packages store: resetToPending takes a delivery out of the failed index, as DynamoDB's does.
+    const store = new MemoryPackagesStore();
+    const failed = Array.from({ length: 5 }, (_, i) => newDelivery(keyOf(i), 2, 'national', '1', NOW));
+    for (const [i, d] of failed.entries()) {
+      await store.createDelivery(d);
+      expect(await store.markFailed(d, 'HTTP 400', `2026-05-01T07:0${i}:00.000Z`, 1)).toBe('updated');
+    }
+    const answer = await redriveDeadLetters('national', deps(store, new MemoryDeadLetterQueue([])));
+    expect(answer).toEqual({ platform: 'national', redriven: 5, moved: 0 });
+    for (const d of failed) expect(await store.getDelivery(d)).toMatchObject({ state: 'pending', owedBy: 'national', owedSince: NOW.toISOString() });
   });
 
   it('moves every message the queue held, ten to a receive, each sent back before it is deleted', async () => {
