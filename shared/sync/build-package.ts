@@ -20,7 +20,7 @@ import type { RecordVersions, VersionContent } from '../upward/record-versions.j
 import type { DeliveryPages } from './delivery-pages.js';
 import { carriedLine, syncLine, treatmentOf, type CarriedDelivery } from './package-lines.js';
 import type { PackageSegments } from './package-segments.js';
-import { carriedKey, segmentKey, type BodySoFar, type BuildCursor, type SyncCounts } from './sync-model.js';
+import { carriedKey, nextSegmentKey, type BodySoFar, type BuildCursor, type SyncCounts } from './sync-model.js';
 import { chinaDayOf, nextDay } from './sync-window.js';
 
 export interface BuildPorts {
@@ -143,12 +143,13 @@ async function expand(items: readonly PackageDelivery[], ports: BuildPorts): Pro
 }
 
 /**
- * Writes the next segment from `state.cursor`, and beside it the list of the deliveries it carried; the state after
- * it (a segment more, unless the pages read held no line to send; the cursor moved past them; the counts). Nothing
- * of it counts until the caller saves it: a segment written again (a run resumed before it was saved) replaces the
- * objects of the same keys.
+ * Writes the next segment from `state.cursor`, and beside it the list of the deliveries it carried, under the keys
+ * of the body's current writer (sync-model.ts nextSegmentKey); the state after it (a segment more, unless the
+ * pages read held no line to send; the cursor moved past them; the counts). Nothing of it counts until the caller
+ * saves it: a run resumed before it was saved writes that segment again, under its new writer's keys.
  */
 export async function writeNextSegment(target: BuildTarget, state: BuildState, ports: BuildPorts): Promise<BuildState> {
+  const key = nextSegmentKey(target.platform, target.runId, state.body);
   let cursor = state.cursor;
   const counts = { ...state.counts };
   const carried: CarriedDelivery[] = [];
@@ -177,12 +178,13 @@ export async function writeNextSegment(target: BuildTarget, state: BuildState, p
     yield first.value as string;
     yield* iterator;
   }
-  const key = segmentKey(target.platform, target.runId, state.body.segments + 1);
   const segment = await ports.segments.write(key, all());
   await ports.segments.write(carriedKey(key), (async function* () {
     for (const ref of carried) yield carriedLine(ref);
   })());
+  const { sha256: _only, ...before } = state.body;
   const body: BodySoFar = {
+    ...before,
     segments: state.body.segments + 1,
     records: state.body.records + segment.records,
     bytes: state.body.bytes + segment.bytes,

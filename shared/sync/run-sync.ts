@@ -23,6 +23,13 @@
  * it continues itself asynchronously; crashed: the next invocation after its lease lapses) goes on from its
  * checkpoint. Invocations that take a run (its own continuations aside) are counted: past maxAttempts, it fails.
  *
+ * Taking a run over: an invocation that takes a running run first saves its checkpoint one step on (every save is
+ * conditional on the step it read, so no save of an earlier holder still working goes through after it) and, while
+ * building, names itself the writer of the segments from the next one on (sync-model.ts "Writers": its segments
+ * under keys of its own, which an earlier holder never writes). Its own continuation is handed the run at the step
+ * it stopped at (RunEvent.step) and stays the same writer — unless that step has moved meanwhile (a duplicate or
+ * late event): then it takes the run over as any other invocation would, and is counted.
+ *
  * Logs counts and ids only: never a record.
  */
 import { createInterface } from 'node:readline';
@@ -42,7 +49,7 @@ import { parseCarriedLine } from './package-lines.js';
 import type { PackageSegments } from './package-segments.js';
 import { sendPackage } from './send-package.js';
 import type { SyncLimits } from './sync-limits.js';
-import { carriedKey, EMPTY_BODY, segmentKey, segmentKeys, type SyncCheckpoint, type SyncCounts } from './sync-model.js';
+import { bodySegmentKey, carriedKey, newBody, segmentKeys, withWriter, ZERO_COUNTS, type SyncCheckpoint, type SyncCounts } from './sync-model.js';
 import type { SyncPost } from './sync-post.js';
 import { windowStart } from './sync-window.js';
 
@@ -50,8 +57,10 @@ import { windowStart } from './sync-window.js';
 export interface RunEvent {
   runId: string;
   after?: string[];
-  /** Set on a run's own continuation (not counted as an attempt). */
+  /** Set on a run's own continuation (not counted as an attempt, the same segment writer)… */
   continued?: boolean;
+  /** …handed the run at this step of its checkpoint (the last its previous invocation saved). */
+  step?: number;
 }
 
 export interface SyncDeps {
@@ -104,7 +113,8 @@ export async function runSync(event: RunEvent, deps: SyncDeps): Promise<Record<s
   const token = deps.newToken();
   const outcomes: Record<string, RunOutcome> = {};
   const queue = [event.runId, ...(event.after ?? [])];
-  let continued = event.continued === true;
+  // The step the run was handed over at, if this is its own continuation.
+  let handover = event.continued === true ? event.step : undefined;
   let held: string | undefined; // the job whose lease this invocation holds
   try {
     while (queue.length > 0) {
@@ -113,7 +123,7 @@ export async function runSync(event: RunEvent, deps: SyncDeps): Promise<Record<s
       if (!run || finished(run)) {
         outcomes[runId] = run ? 'finished' : 'unknown';
         queue.shift();
-        continued = false;
+        handover = undefined;
         continue;
       }
       const nowMs = deps.now().getTime();
@@ -125,7 +135,7 @@ export async function runSync(event: RunEvent, deps: SyncDeps): Promise<Record<s
           outcomes[runId] = (await deps.runs.fail(runId, reason, deps.now().toISOString(), ['waiting'])) === 'ok' ? 'failed' : 'elsewhere';
         } else outcomes[runId] = 'elsewhere';
         queue.shift();
-        continued = false;
+        handover = undefined;
         continue;
       }
       held = run.job;
@@ -135,16 +145,18 @@ export async function runSync(event: RunEvent, deps: SyncDeps): Promise<Record<s
         const stalled = await deps.runs.get(previous);
         if (stalled && !finished(stalled) && stalled.job === run.job) {
           queue.unshift(previous);
-          continued = false;
+          handover = undefined;
           if ((await deps.leases.hold(run.job, previous, token, deps.now().getTime() + deps.limits.leaseMs)) === 'lost') throw new LeaseLostError(`lease of ${run.job} lost`);
           deps.log?.('sync: resuming a run whose invocation stopped', { runId: previous, before: runId });
           continue;
         }
       }
-      const outcome = await withHeartbeat(run.job, token, deps, (signal) => processRun(run, continued, deps, signal));
+      const progress: Progress = {};
+      const outcome = await withHeartbeat(run.job, token, deps, (signal) => processRun(run, handover, token, progress, deps, signal));
       outcomes[runId] = outcome;
       if (outcome === 'continued') {
-        await deps.continueLater({ runId, ...(queue.length > 1 ? { after: queue.slice(1) } : {}), continued: true });
+        const step = progress.step;
+        await deps.continueLater({ runId, ...(queue.length > 1 ? { after: queue.slice(1) } : {}), continued: true, ...(step !== undefined ? { step } : {}) });
         break;
       }
       if (outcome === 'lease-lost') {
@@ -152,7 +164,7 @@ export async function runSync(event: RunEvent, deps: SyncDeps): Promise<Record<s
         break;
       }
       queue.shift();
-      continued = false;
+      handover = undefined;
     }
   } catch (e) {
     if (e instanceof LeaseLostError) {
@@ -191,12 +203,28 @@ async function withHeartbeat<T>(job: string, token: string, deps: SyncDeps, work
   }
 }
 
-/** One run, held by this invocation, as far as this invocation goes. */
-async function processRun(stored: JobRun, continued: boolean, deps: SyncDeps, signal: AbortSignal): Promise<RunOutcome> {
+/** Where an invocation left a run: the step of the checkpoint it last saved (what its continuation is handed). */
+interface Progress {
+  step?: number;
+}
+
+/** Saves of a checkpoint tried to take a run over, when a holder still working saves meanwhile. */
+const TAKE_OVER_TRIES = 3;
+
+/**
+ * One run, held by this invocation (`writer`: its lease token, the id of the segments it writes), as far as this
+ * invocation goes; `handover`: the step its own previous invocation handed it over at.
+ */
+async function processRun(stored: JobRun, handover: number | undefined, writer: string, progress: Progress, deps: SyncDeps, signal: AbortSignal): Promise<RunOutcome> {
   let run = stored;
   const at = () => deps.now().toISOString();
   const lost = () => new LeaseLostError(`run ${run.runId}: its checkpoint moved (another invocation has it)`);
-  if (!continued) {
+  // The run's own continuation, the run still at the step it was handed over at: not counted, the same writer.
+  const handedOver = () => handover !== undefined && run.status === 'running' && run.checkpoint?.step === handover;
+  let counted = false;
+  /** Counts this invocation as an attempt at the run: the outcome if it is not to go on. */
+  const count = async (): Promise<RunOutcome | undefined> => {
+    counted = true;
     const attempts = await deps.runs.countAttempt(run.runId);
     if (attempts === undefined) return 'finished';
     if (attempts > deps.limits.maxAttempts) {
@@ -205,24 +233,51 @@ async function processRun(stored: JobRun, continued: boolean, deps: SyncDeps, si
       deps.log?.('sync: run given up', { runId: run.runId, job: run.job });
       return 'failed';
     }
+    return undefined;
+  };
+  if (!handedOver()) {
+    const stop = await count();
+    if (stop) return stop;
   }
   if (run.status === 'waiting') {
     const watermark = (await deps.watermarks.get(run.platform))?.at;
     const from = windowStart(watermark, run.to);
-    const checkpoint: SyncCheckpoint = { phase: 'building', step: 0, cursor: initialCursor(from, run.to), body: { ...EMPTY_BODY } };
+    const checkpoint: SyncCheckpoint = { phase: 'building', step: 0, cursor: initialCursor(from, run.to), body: newBody(writer) };
     const begun = await deps.runs.begin(run.runId, { from, ...(watermark !== undefined ? { watermark } : {}), startedAt: at(), checkpoint });
     if (begun === 'lost') throw lost();
     run = { ...run, status: 'running', from, ...(watermark !== undefined ? { watermark } : {}), startedAt: at(), checkpoint };
     deps.log?.('sync: run started', { runId: run.runId, job: run.job, from, to: run.to });
+  } else {
+    // Taken over (or handed over): the checkpoint one step on, so that no save of an earlier holder still working
+    // goes through; while building, this invocation writes the next segments, under its own keys.
+    for (let tries = 1; ; tries++) {
+      const current = run.checkpoint!;
+      const next: SyncCheckpoint = { ...current, step: current.step + 1, ...(current.phase === 'building' && !handedOver() ? { body: withWriter(current.body, writer) } : {}) };
+      if ((await deps.runs.save(run.runId, current.step, next, { ...ZERO_COUNTS, ...run.counts })) === 'ok') {
+        run = { ...run, checkpoint: next };
+        break;
+      }
+      // An earlier holder still working saved meanwhile (its next save fails), or another invocation took the run.
+      if (tries >= TAKE_OVER_TRIES) throw lost();
+      const again = await deps.runs.get(run.runId);
+      if (!again || finished(again)) return 'finished';
+      run = again;
+      if (!counted && !handedOver()) {
+        const stop = await count();
+        if (stop) return stop;
+      }
+    }
   }
   const from = run.from!;
   let checkpoint = run.checkpoint!;
   let counts: SyncCounts = { ...run.counts };
+  progress.step = checkpoint.step;
   const save = async (next: SyncCheckpoint, nextCounts: SyncCounts) => {
     const saved = { ...next, step: checkpoint.step + 1 };
     if ((await deps.runs.save(run.runId, checkpoint.step, saved, nextCounts)) === 'lost') throw lost();
     checkpoint = saved;
     counts = nextCounts;
+    progress.step = saved.step;
   };
   const timeLeft = () => deps.remainingMs() > deps.limits.reserveMs;
 
@@ -230,7 +285,7 @@ async function processRun(stored: JobRun, continued: boolean, deps: SyncDeps, si
   while (checkpoint.phase === 'building') {
     signal.throwIfAborted();
     if (checkpoint.cursor.pass === 'done') {
-      const digest = await bodyDigest(checkpoint.body, segmentKeys(run.platform, run.runId, checkpoint.body.segments), deps.segments);
+      const digest = await bodyDigest(checkpoint.body, segmentKeys(run.platform, run.runId, checkpoint.body), deps.segments);
       const header = {
         packageId: run.runId,
         sender: deps.sender(),
@@ -255,7 +310,7 @@ async function processRun(stored: JobRun, continued: boolean, deps: SyncDeps, si
 
   // 4. Sending.
   if (checkpoint.phase === 'uploaded') {
-    const keys = segmentKeys(run.platform, run.runId, checkpoint.body.segments);
+    const keys = segmentKeys(run.platform, run.runId, checkpoint.body);
     const sent = await sendPackage(deps.baseUrl(run.platform), checkpoint.header!, keys, checkpoint.sendAttempts ?? 0, {
       post: deps.post,
       segments: deps.segments,
@@ -285,7 +340,7 @@ async function processRun(stored: JobRun, continued: boolean, deps: SyncDeps, si
     signal.throwIfAborted();
     if (!timeLeft()) return 'continued';
     const index = checkpoint.marked ?? 0;
-    await markSegment(segmentKey(run.platform, run.runId, index + 1), run.platform, deps);
+    await markSegment(bodySegmentKey(run.platform, run.runId, checkpoint.body, index + 1), run.platform, deps);
     await save({ ...checkpoint, marked: index + 1 }, counts);
   }
   if (run.to > from) {

@@ -5,7 +5,8 @@
  * lists of the deliveries each carried, written as streams and read back) and the built-in platform receiver
  * standing in for the platform (it checks the header's count and SHA-256). Then a run killed after its upload,
  * before its POST, run again: one package received, under the run id; and a POST whose answer was lost, sent again:
- * stored once.
+ * stored once. And an invocation that lost its run while still writing a segment: what it writes lands under its
+ * own key, and the package the platform receives (and receives again after a resume) is the holder's.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -193,9 +194,12 @@ describe('a nightly sync against DynamoDB Local, S3 and a platform', () => {
     const run = (await runs().get(runId))!;
     expect(run).toMatchObject({ status: 'completed', counts: { changes: 33, owed: 1, records: 34 } });
     expect(run.checkpoint!.body).toMatchObject({ segments: 2, records: 34 }); // 21 + 13 lines, in pages of 7 deliveries: closed at 20 or more
+    // One writer, the invocation that ran it: its segments under its own keys.
+    const [writer, ...others] = run.checkpoint!.body.writers!;
+    expect(others).toEqual([]);
     const stored = await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: `sync/provincial/${runId}/` }));
     expect(stored.Contents?.map((o) => o.Key).sort()).toEqual(
-      [1, 2].flatMap((n) => [`sync/provincial/${runId}/0000${n}.carried.gz`, `sync/provincial/${runId}/0000${n}.ndjson.gz`]),
+      [1, 2].flatMap((n) => [`sync/provincial/${runId}/${writer!.id}/0000${n}.carried.gz`, `sync/provincial/${runId}/${writer!.id}/0000${n}.ndjson.gz`]),
     );
     expect(await new DynamoWatermarks(dynamo.doc, JOBS).get('provincial')).toMatchObject({ at: run.to, runId });
     for (const d of made) {
@@ -251,6 +255,76 @@ describe('a nightly sync against DynamoDB Local, S3 and a platform', () => {
     expect((kept[0]!.body as any[]).slice(1).map((l) => l.recordId)).toEqual(['pen_K1', 'pen_K2']);
     expect(readdirSync(join(temp, 'platforms', 'provincial')).filter((f) => f.includes(runId) && f.endsWith('.ndjson'))).toHaveLength(1);
     expect((await runs().get(runId))!.status).toBe('completed');
+  }, 120_000);
+});
+
+describe('an invocation that lost its run while still working, against the emulators', () => {
+  it('writes its segment after the takeover under its own key: the package goes out, and again after a resume, with the bytes the holder sealed; the platform keeps it once', async () => {
+    clock += 3600_000;
+    const ids = Array.from({ length: 6 }, (_, i) => `pen_L${i}`);
+    for (const [i, id] of ids.entries()) await change(id, new Date(clock - 6000 + i * 1000).toISOString());
+    const runId = await ask('run_integrationstalewriteraa');
+    const limits = { ...syncLimits, heartbeatMs: 0, pageSize: 2, maxSegmentRecords: 3 };
+    // The first invocation stalls as it writes its second segment (its writes: segment 1, its carried list, segment 2).
+    const real = new S3PackageSegments(client, BUCKET);
+    let writes = 0;
+    let stalled!: () => void;
+    let wake!: () => void;
+    const stalling = new Promise<void>((resolve) => (stalled = resolve));
+    const woken = new Promise<void>((resolve) => (wake = resolve));
+    const stalls = overriding(real, {
+      write: async (key: string, lines: AsyncIterable<string>) => {
+        if (++writes !== 3) return real.write(key, lines);
+        stalled();
+        await woken;
+        return real.write(key, (async function* () {
+          yield '{"stale":true}\n';
+        })());
+      },
+    });
+    const first = runSync({ runId }, deps({ limits, segments: stalls }));
+    await stalling;
+
+    // Its lease lapsed: the next invocation takes the run over, POSTs the package and dies before saving the answer.
+    clock += syncLimits.leaseMs + 1;
+    const store = runs();
+    const killed = deps({
+      limits,
+      runs: overriding(store, {
+        save: async (...args: Parameters<DynamoRunsStore['save']>) => {
+          if (args[2].phase === 'sent') throw new Error('SIGKILL after the POST');
+          return store.save(...args);
+        },
+      }),
+      leases: overriding(new DynamoJobLeases(dynamo.doc, JOBS), { release: async () => 'ok' as const }),
+    });
+    await expect(runSync({ runId }, killed)).rejects.toThrow('SIGKILL after the POST');
+    const sealed = (await runs().get(runId))!.checkpoint!;
+    expect(sealed).toMatchObject({ phase: 'uploaded', body: { segments: 2, records: 6 } });
+    const [stale, holder] = sealed.body.writers!;
+    expect(sealed.body.writers!.map((w) => w.from)).toEqual([1, 2]);
+    expect(receivedFor(runId)).toHaveLength(1);
+
+    // The stalled invocation wakes: its segment lands in S3 under its own key; its save finds the run gone.
+    wake();
+    expect(await first).toEqual({ [runId]: 'lease-lost' });
+    expect((await runs().get(runId))!.checkpoint).toEqual(sealed);
+
+    // Resumed once the lease lapsed: the same bytes (the platform answers as before, keeps one), then completed.
+    clock += syncLimits.leaseMs + 1;
+    expect(await runSync({ runId }, deps({ limits }))).toEqual({ [runId]: 'completed' });
+    // Kept once: a second body under the same key would have been refused (422 idempotency_key_reused), failing the run.
+    const kept = receivedFor(runId);
+    expect(kept).toHaveLength(1);
+    expect(kept[0]).toMatchObject({ records: 6 });
+    const [head, ...lines] = kept[0]!.body as any[];
+    expect(head.header.bodySha256).toBe(sealed.header!.bodySha256); // the receiver checked the body against it
+    expect(lines.map((l) => l.recordId)).toEqual(ids);
+    expect(await runs().get(runId)).toMatchObject({ status: 'completed', attempts: 3 });
+    // Both second segments are in S3; the package was made of the holder's (left for the bucket's expiry: never named).
+    const listed = await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: `sync/provincial/${runId}/` }));
+    expect(listed.Contents?.map((o) => o.Key)).toContain(`sync/provincial/${runId}/${stale!.id}/00002.ndjson.gz`);
+    expect(listed.Contents?.map((o) => o.Key)).toContain(`sync/provincial/${runId}/${holder!.id}/00002.ndjson.gz`);
   }, 120_000);
 });
 

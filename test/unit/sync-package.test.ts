@@ -19,7 +19,7 @@ import { ensureLocalKeys, LocalKeyring } from '../../shared/crypto/local-keyring
 import { initialCursor, writeNextSegment, type BuildPorts, type BuildState } from '../../shared/sync/build-package.js';
 import { bodyDigest, packageStream } from '../../shared/sync/package-body.js';
 import { carriedLine, headerLine, parseCarriedLine, syncLine, treatmentOf } from '../../shared/sync/package-lines.js';
-import { carriedKey, EMPTY_BODY, segmentKey, segmentKeys, ZERO_COUNTS, type SyncHeader } from '../../shared/sync/sync-model.js';
+import { carriedKey, EMPTY_BODY, newBody, nextSegmentKey, segmentKey, segmentKeys, withWriter, ZERO_COUNTS, type SyncHeader } from '../../shared/sync/sync-model.js';
 import { changeDayOf, chinaDayOf, endOfChinaDay, FIRST_RUN_LOOKBACK_DAYS, nextDay, runBounds, windowDays, windowStart } from '../../shared/sync/sync-window.js';
 import { packageIdOf, type PackageDelivery, type PackageRef } from '../../shared/upward/package-model.js';
 import type { VersionContent } from '../../shared/upward/record-versions.js';
@@ -62,7 +62,23 @@ describe('lines and header', () => {
     expect(parseCarriedLine(carriedLine({ key, path: '' }).trimEnd())).toEqual({ key, path: '' });
     expect(() => parseCarriedLine('{"key":"not a key","path":""}')).toThrow(/carried/);
     expect(() => parseCarriedLine(`{"key":"${key}","path":"2"}`)).toThrow(/carried/);
-    expect(carriedKey(segmentKey('national', 'run_x', 3))).toBe('sync/national/run_x/00003.carried.gz');
+    expect(carriedKey(segmentKey('national', 'run_x', 3, 'tok-1'))).toBe('sync/national/run_x/tok-1/00003.carried.gz');
+    expect(carriedKey(segmentKey('national', 'run_x', 3))).toBe('sync/national/run_x/00003.carried.gz'); // named before writers were
+  });
+
+  it('each segment’s key is its writer’s, as the checkpoint names the writers; a writer that wrote nothing is replaced; a body without a writer is never written to', () => {
+    const body = { ...withWriter({ ...newBody('tok-a'), segments: 2 }, 'tok-b'), segments: 3 };
+    expect(body.writers).toEqual([{ from: 1, id: 'tok-a' }, { from: 3, id: 'tok-b' }]);
+    expect(segmentKeys('national', 'run_x', body)).toEqual(['tok-a/00001', 'tok-a/00002', 'tok-b/00003'].map((k) => `sync/national/run_x/${k}.ndjson.gz`));
+    expect(nextSegmentKey('national', 'run_x', body)).toBe('sync/national/run_x/tok-b/00004.ndjson.gz');
+    // tok-c takes over and writes nothing; tok-d after it writes segment 4.
+    expect(withWriter(withWriter(body, 'tok-c'), 'tok-d').writers).toEqual([{ from: 1, id: 'tok-a' }, { from: 3, id: 'tok-b' }, { from: 4, id: 'tok-d' }]);
+    // A checkpoint from before writers were named: its segments are read under their old keys; taken over, the next ones are the new writer's.
+    const old = { ...EMPTY_BODY, segments: 2 };
+    expect(segmentKeys('national', 'run_x', old)).toEqual(['00001', '00002'].map((k) => `sync/national/run_x/${k}.ndjson.gz`));
+    expect(() => nextSegmentKey('national', 'run_x', old)).toThrow(/no writer/);
+    expect(segmentKeys('national', 'run_x', { ...withWriter(old, 'tok-e'), segments: 3 }).at(-1)).toBe('sync/national/run_x/tok-e/00003.ndjson.gz');
+    expect(() => withWriter(body, '../x')).toThrow(/writer id/);
   });
 });
 
@@ -120,7 +136,7 @@ describe('building the body', () => {
     };
     return { packages, versions, segments, ports, add };
   }
-  const start = (): BuildState => ({ cursor: initialCursor(FROM, TO), body: { ...EMPTY_BODY }, counts: { ...ZERO_COUNTS } });
+  const start = (): BuildState => ({ cursor: initialCursor(FROM, TO), body: newBody('w1'), counts: { ...ZERO_COUNTS } });
   const target = { platform: 'provincial' as const, runId: 'run_t', from: FROM, to: TO };
   const text = (segments: MemorySegments, key: string) => gunzipSync(segments.objects.get(key)!).toString('utf8');
   const linesOf = (segments: MemorySegments, key: string) => text(segments, key).split('\n').filter(Boolean).map((l) => JSON.parse(l));
@@ -143,8 +159,8 @@ describe('building the body', () => {
     expect(state.cursor).toEqual({ pass: 'done' });
     // The one on the start instant belonged to the previous window: still owed, it comes with the owed ones.
     expect(state.counts).toEqual({ changes: 5, owed: 2, skipped: 1, records: 7, bytes: 0 });
-    const key = segmentKey('provincial', 'run_t', 1);
-    expect(state.body).toEqual({ segments: 1, records: 7, bytes: Buffer.byteLength(text(w.segments, key)), sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    const key = segmentKey('provincial', 'run_t', 1, 'w1');
+    expect(state.body).toEqual({ segments: 1, records: 7, bytes: Buffer.byteLength(text(w.segments, key)), sha256: expect.stringMatching(/^[0-9a-f]{64}$/), writers: [{ from: 1, id: 'w1' }] });
     const lines = linesOf(w.segments, key);
     expect(lines.map((l) => `${l.recordId}@${l.version} ${l.operation}`)).toEqual([
       'pen_C1@1 upsert',
@@ -176,7 +192,7 @@ describe('building the body', () => {
     delete w.packages.get(refused!)!.owedBy;
     const state = await writeNextSegment(target, start(), w.ports());
     expect(state.body.segments).toBe(1);
-    const lines = linesOf(w.segments, segmentKey('provincial', 'run_t', 1));
+    const lines = linesOf(w.segments, segmentKey('provincial', 'run_t', 1, 'w1'));
     expect(lines.map((l) => [l.recordId, l.packageId])).toEqual([
       ['pen_W1', whole.packageId],
       ['pen_W2', whole.packageId],
@@ -187,7 +203,7 @@ describe('building the body', () => {
     expect(new Set(lines.map((l) => l.packageId)).has(parent.packageId)).toBe(false);
     // The split ones carry nothing; the refused part's record is skipped, counted.
     expect(state.counts).toEqual({ changes: 4, owed: 0, skipped: 1, records: 4, bytes: 0 });
-    expect(linesOf(w.segments, carriedKey(segmentKey('provincial', 'run_t', 1)))).toEqual([whole, second!, other!].map((d) => ({ key: d.key, path: d.path })));
+    expect(linesOf(w.segments, carriedKey(segmentKey('provincial', 'run_t', 1, 'w1')))).toEqual([whole, second!, other!].map((d) => ({ key: d.key, path: d.path })));
   });
 
   it('a version whose record is no longer stored is skipped, and its delivery is not carried (it was not sent whole)', async () => {
@@ -195,9 +211,9 @@ describe('building the body', () => {
     const partly = w.add([ref('pen_KEPT'), ref('pen_GONE')], '2026-03-01T10:00:00.000Z', {}, false);
     w.versions.set(version('pen_KEPT', 1));
     const state = await writeNextSegment(target, start(), w.ports());
-    expect(linesOf(w.segments, segmentKey('provincial', 'run_t', 1)).map((l) => [l.recordId, l.packageId])).toEqual([['pen_KEPT', partly.packageId]]);
+    expect(linesOf(w.segments, segmentKey('provincial', 'run_t', 1, 'w1')).map((l) => [l.recordId, l.packageId])).toEqual([['pen_KEPT', partly.packageId]]);
     expect(state.counts).toMatchObject({ changes: 1, skipped: 1, records: 1 });
-    expect(text(w.segments, carriedKey(segmentKey('provincial', 'run_t', 1)))).toBe('');
+    expect(text(w.segments, carriedKey(segmentKey('provincial', 'run_t', 1, 'w1')))).toBe('');
   });
 
   it('a delivery whose package has no closed body is a fault (thrown, tried again), not a package without it', async () => {
@@ -222,7 +238,7 @@ describe('building the body', () => {
     const d = w.add([ref(id, 1, 'delete')], '2026-03-01T10:00:00.000Z', {}, false);
     const state = await writeNextSegment(target, start(), w.ports());
     expect(state.body.segments).toBe(1);
-    const [line] = linesOf(w.segments, segmentKey('provincial', 'run_t', 1));
+    const [line] = linesOf(w.segments, segmentKey('provincial', 'run_t', 1, 'w1'));
     expect(line).toMatchObject({ operation: 'delete', kind: 'penalty', recordId: id, version: 1, sourceId: 'shi-scjgj', packageId: d.packageId });
     expect(line.fields.CF_XDR_ZJHM).toBe(PERSON_ID);
   });
@@ -252,9 +268,10 @@ describe('building the body', () => {
     expect(state.body.segments).toBe(4);
     expect(state.body.sha256).toBeUndefined();
     expect(state.counts).toEqual(one.counts);
-    const keys = segmentKeys('provincial', 'run_t', 4);
+    const keys = segmentKeys('provincial', 'run_t', state.body);
+    expect(keys).toEqual([1, 2, 3, 4].map((n) => segmentKey('provincial', 'run_t', n, 'w1')));
     const joined = Buffer.concat(keys.map((k) => gunzipSync(split.segments.objects.get(k)!)));
-    const single = gunzipSync(whole.segments.objects.get(segmentKey('provincial', 'run_t', 1))!);
+    const single = gunzipSync(whole.segments.objects.get(segmentKey('provincial', 'run_t', 1, 'w1'))!);
     expect(joined.equals(single)).toBe(true);
     const carried = keys.map((k) => linesOf(split.segments, carriedKey(k)).length);
     expect(carried).toEqual([2, 2, 2, 1]);
@@ -267,7 +284,7 @@ describe('building the body', () => {
     w.add([ref('pen_SKIPPED'), ref('pen_SKIPPED2')], '2026-03-01T10:00:00.000Z', settled.failed);
     let pagesLeft = 1;
     const state = await writeNextSegment(target, start(), w.ports({ timeLeft: () => pagesLeft-- > 0 }));
-    expect(state.body).toEqual(EMPTY_BODY);
+    expect(state.body).toEqual(start().body);
     expect(w.segments.writes).toBe(0);
     expect(state.cursor).toEqual({ pass: 'changes', day: '2026-03-02' });
     expect(state.counts.skipped).toBe(2);
@@ -281,7 +298,7 @@ describe('building the body', () => {
 describe('the package on the wire', () => {
   it('is one gzip stream of the header line and the segments, which the receiver’s check accepts; the same bytes every time', async () => {
     const segments = new MemorySegments();
-    const keys = segmentKeys('provincial', 'run_x', 2);
+    const keys = segmentKeys('provincial', 'run_x', { ...newBody('w1'), segments: 2 });
     const a = await segments.write(keys[0]!, (async function* () {
       yield syncLine({ operation: 'upsert', kind: 'penalty', recordId: 'pen_A', version: 1, sourceId: 's', packageId: 'p-1', fields: { CF_WSH: '甲' } });
       yield syncLine({ operation: 'delete', kind: 'penalty', recordId: 'pen_B', version: 3, sourceId: 's', packageId: 'p-1', fields: { CF_WSH: '乙' } });

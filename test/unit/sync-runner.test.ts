@@ -3,8 +3,11 @@
  * run id as its key, each line with its real-time package id, the package deliveries it carried marked delivered
  * (not the refused or split ones), the watermark moved; a second run sends only what changed since; overlapping
  * runs; a run stopped anywhere (thrown, killed, out of time, while marking) goes on from its checkpoint and sends
- * the same bytes; a checkpoint that does not grow with the changes; refusals, retries and giving up.
+ * the same bytes; an invocation that lost its run while still working (its segment under its own key, never
+ * sent); a continuation handed the run, or taken over when its step moved; a checkpoint that does not grow with
+ * the changes; refusals, retries and giving up.
  */
+import { randomUUID } from 'node:crypto';
 import { buffer } from 'node:stream/consumers';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
@@ -382,13 +385,17 @@ describe('a run stopped anywhere goes on from its checkpoint', () => {
       return changes(...args);
     };
     expect(await runSync({ runId }, w.deps)).toEqual({ [runId]: 'continued' });
-    expect(w.continued).toEqual([{ runId, continued: true }]);
+    // Handed over at the step it last saved.
+    expect(w.continued).toEqual([{ runId, continued: true, step: w.run(runId).checkpoint!.step }]);
     expect(w.run(runId).checkpoint).toMatchObject({ phase: 'building', body: { segments: 1, records: 4 } });
     expect(w.leases.items.get('sync-provincial')!.until).toBe(0);
     w.setRemaining(900_000);
     expect(await runSync(w.continued[0]!, w.deps)).toEqual({ [runId]: 'completed' });
     expect(verifyNdjson(w.posted[0]!.text)).toMatchObject({ records: 6 });
     expect(w.run(runId).attempts).toBe(1);
+    // The continuation went on as the same writer: every segment under the first invocation's keys.
+    expect(w.run(runId).checkpoint!.body.writers).toEqual([{ from: 1, id: 'token-1' }]);
+    expect([...w.segments.objects.keys()].filter((k) => k.endsWith('.ndjson.gz'))).toEqual([1, 2].map((n) => `sync/provincial/${runId}/token-1/0000${n}.ndjson.gz`));
   });
 
   it('a run that keeps failing is given up after maxAttempts, with its last error', async () => {
@@ -401,6 +408,134 @@ describe('a run stopped anywhere goes on from its checkpoint', () => {
     for (let i = 0; i < syncLimits.maxAttempts; i++) await expect(runSync({ runId }, w.deps)).rejects.toThrow('unreachable');
     expect(await runSync({ runId }, w.deps)).toEqual({ [runId]: 'failed' });
     expect(w.run(runId).reason).toBe(`gave up after ${syncLimits.maxAttempts} attempts (last error: Error: the records table is unreachable)`);
+  });
+});
+
+describe('an invocation that lost its run while still working never changes what the holder sends', () => {
+  const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+
+  it('its segment, written after the takeover, goes under its own key: the package goes out, and again after a resume, with the bytes and SHA-256 the holder sealed', async () => {
+    const w = world();
+    for (const [i, id] of ids('pen_S', 6).entries()) w.change(id, 1, `2026-03-01T0${i + 1}:00:00.000Z`);
+    const runId = await w.ask();
+    // The first invocation (token-1) stalls as it writes its second segment, past its lease (no heartbeat).
+    const write = w.segments.write.bind(w.segments);
+    let stalled!: () => void;
+    let wake!: () => void;
+    const stalling = new Promise<void>((resolve) => (stalled = resolve));
+    const woken = new Promise<void>((resolve) => (wake = resolve));
+    let writes = 0;
+    w.segments.write = async (key, lines) => {
+      // Its writes: segment 1, the deliveries segment 1 carried, then segment 2.
+      if (++writes !== 3) return write(key, lines);
+      stalled();
+      await woken;
+      // What it writes by now is not what the holder wrote (the deliveries it reads have changed meanwhile).
+      return write(key, (async function* () {
+        yield '{"stale":true}\n';
+      })());
+    };
+    const first = runSync({ runId }, w.deps);
+    await stalling;
+    expect(w.run(runId).checkpoint!.body.segments).toBe(1);
+
+    // Its lease lapsed: the next invocation (token-2) takes the run over, writes the rest, seals and POSTs the
+    // package, and dies before it has saved the platform's answer.
+    w.advance(syncLimits.leaseMs + 1);
+    const save = w.runs.save.bind(w.runs);
+    w.runs.save = async (id, prev, cp, counts) => {
+      if (cp.phase === 'sent') throw new Error('SIGKILL after the POST');
+      return save(id, prev, cp, counts);
+    };
+    const release = w.leases.release.bind(w.leases);
+    w.leases.release = async () => 'ok';
+    await expect(runSync({ runId }, w.deps)).rejects.toThrow('SIGKILL after the POST');
+    w.runs.save = save;
+    w.leases.release = release;
+    const sealed = w.run(runId).checkpoint!;
+    expect(sealed).toMatchObject({ phase: 'uploaded', body: { segments: 2, writers: [{ from: 1, id: 'token-1' }, { from: 2, id: 'token-2' }] } });
+    expect(w.posted).toHaveLength(1);
+
+    // The stalled invocation wakes: its segment is written (under its own key), and its save finds the run gone.
+    wake();
+    expect(await first).toEqual({ [runId]: 'lease-lost' });
+    expect(w.run(runId).checkpoint).toEqual(sealed);
+
+    // Resumed once the lease lapsed: the same bytes again, under the same key; the body the header's hash.
+    w.advance(syncLimits.leaseMs + 1);
+    expect(await runSync({ runId }, w.deps)).toEqual({ [runId]: 'completed' });
+    expect(w.posted).toHaveLength(2);
+    expect(w.posted[1]!.bytes.equals(w.posted[0]!.bytes)).toBe(true);
+    expect(w.posted[1]!.headers['Idempotency-Key']).toBe(runId);
+    expect(verifyNdjson(w.posted[1]!.text)).toMatchObject({ records: 6, packageId: runId });
+    const [head, ...body] = lines(w.posted[1]!.text);
+    expect(head.header.bodySha256).toBe(sealed.header!.bodySha256);
+    expect(body.map((l) => l.recordId)).toEqual(ids('pen_S', 6));
+    expect(w.run(runId)).toMatchObject({ status: 'completed', attempts: 3 });
+    // What the stalled invocation wrote is there, never named.
+    expect(w.segments.objects.has(`sync/provincial/${runId}/token-1/00002.ndjson.gz`)).toBe(true);
+  });
+
+  it('a continuation whose step has moved (a late or duplicate event) takes the run over as a new writer, and is counted; the package goes once, whole', async () => {
+    const w = world();
+    w.watermarks.items.set('provincial', { at: '2026-03-01T00:00:00.000Z', runId: 'run_before', movedAt: 'x' });
+    for (const [i, id] of ids('pen_T', 6).entries()) w.change(id, 1, `2026-03-01T0${i + 1}:00:00.000Z`);
+    const runId = await w.ask();
+    let pages = 0;
+    const changes = w.packages.changes.bind(w.packages);
+    w.packages.changes = async (...args) => {
+      if (++pages === 2) w.setRemaining(syncLimits.reserveMs); // the first invocation is nearly over
+      return changes(...args);
+    };
+    expect(await runSync({ runId }, w.deps)).toEqual({ [runId]: 'continued' });
+    const late = w.continued[0]!;
+    expect(w.run(runId).checkpoint!.body).toMatchObject({ segments: 1, writers: [{ from: 1, id: 'token-1' }] });
+    // Before its continuation runs, another invocation takes the run over (and is out of time at once).
+    expect(await runSync({ runId }, w.deps)).toEqual({ [runId]: 'continued' });
+    expect(w.continued[1]!.step).toBeGreaterThan(late.step!);
+    w.setRemaining(900_000);
+    expect(await runSync(late, w.deps)).toEqual({ [runId]: 'completed' });
+    // token-2 wrote nothing: only the writers of segments stay named.
+    expect(w.run(runId)).toMatchObject({ status: 'completed', attempts: 3, checkpoint: { body: { segments: 2, writers: [{ from: 1, id: 'token-1' }, { from: 2, id: 'token-3' }] } } });
+    expect(await runSync(w.continued[1]!, w.deps)).toEqual({ [runId]: 'finished' });
+    expect(w.posted).toHaveLength(1);
+    expect(verifyNdjson(w.posted[0]!.text)).toMatchObject({ records: 6 });
+    expect(lines(w.posted[0]!.text).slice(1).map((l) => l.recordId)).toEqual(ids('pen_T', 6));
+  });
+
+  it('the runner takes a continuation’s step as its event says it (only with `continued`, only a whole number)', () => {
+    const runId = `run_${'a'.repeat(26)}`;
+    expect(runnerRequest({ runId, continued: true, step: 7 })).toEqual({ kind: 'run', event: { runId, continued: true, step: 7 } });
+    expect(runnerRequest({ runId, step: 7 })).toEqual({ kind: 'run', event: { runId } });
+    for (const step of [-1, 1.5, '7', null]) expect(runnerRequest({ runId, continued: true, step })).toEqual({ kind: 'run', event: { runId, continued: true } });
+  });
+
+  it('with a writer named for every attempt a run may have (lease tokens of 36 characters), the checkpoint stays well within 1 KB', async () => {
+    const w = world();
+    for (let i = 0; i < 40; i++) w.change(`pen_W${String(i).padStart(2, '0')}`, 1, new Date(Date.parse('2026-03-01T01:00:00.000Z') + i * 60_000).toISOString());
+    const runId = await w.ask();
+    const sizes: number[] = [];
+    const save = w.runs.save.bind(w.runs);
+    let crashes = syncLimits.maxAttempts - 1;
+    w.runs.save = async (id, prev, cp, counts) => {
+      sizes.push(JSON.stringify(cp).length);
+      const before = w.run(id).checkpoint!.body.segments;
+      const saved = await save(id, prev, cp, counts);
+      // Each invocation but the last dies right after it saved its first segment.
+      if (saved === 'ok' && cp.body.segments > before && crashes > 0) {
+        crashes--;
+        throw new Error('crashed');
+      }
+      return saved;
+    };
+    const deps = { ...w.deps, newToken: randomUUID };
+    for (let i = 1; i < syncLimits.maxAttempts; i++) await expect(runSync({ runId }, deps)).rejects.toThrow('crashed');
+    expect(await runSync({ runId }, deps)).toEqual({ [runId]: 'completed' });
+    const { writers } = w.run(runId).checkpoint!.body;
+    expect(writers!.map((x) => x.from)).toEqual([1, 2, 3, 4, 5]);
+    expect(writers!).toHaveLength(syncLimits.maxAttempts);
+    expect(verifyNdjson(w.posted[0]!.text)).toMatchObject({ records: 40 });
+    expect(Math.max(...sizes)).toBeLessThan(1_000);
   });
 });
 
