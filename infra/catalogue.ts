@@ -850,7 +850,7 @@ export const buckets = {
   exchange: {
     envVar: 'HUB_EXCHANGE_BUCKET',
     localName: 'hub-exchange',
-    description: 'The nightly sync’s packages (sync/<platform>/<run id>/<n>.ndjson.gz: gzip segments, written as a stream and sent from there, so a resumed run sends the same bytes)',
+    description: 'The nightly sync’s packages (sync/<platform>/<run id>/<writer>/<n>.ndjson.gz: gzip segments, written as a stream under keys of the invocation writing them and sent from there, so a resumed run sends the same bytes; a stale writer’s leftovers are never named and expire with the bucket)',
     notifications: [],
     // They hold identity numbers: kept for a month of re-sends and audits, not longer.
     expireAfterDays: 30,
@@ -981,6 +981,12 @@ export interface QueueSpec {
   deadLetter?: { queue: string; maxReceiveCount: number };
 }
 
+/**
+ * A failing batch of the records table's stream is retried for 6 hours (Lambda's MaximumRecordAgeInSeconds), then
+ * reported to `queues.streamFailures`: the stream keeps records 24 hours, so it can still be replayed for 18 hours.
+ */
+export const STREAM_FAILURE_RECORD_AGE_SECONDS = 6 * 3600;
+
 /** The connectors' timeout is 60 s: a message in flight stays hidden six times that, as AWS advises for Lambda. */
 const DELIVERY_VISIBILITY_SECONDS = 360;
 const FOURTEEN_DAYS = 14 * 24 * 3600;
@@ -1015,6 +1021,14 @@ export const queues = {
     envVar: 'HUB_NATIONAL_DLQ_URL',
     localName: 'hub-national-dlq',
     description: 'Deliveries the national platform refused (4xx) or that failed maxReceiveCount times: for the operator (GET /v1/dlq/national, redrive)',
+    visibilityTimeoutSeconds: 30,
+    retentionSeconds: FOURTEEN_DAYS,
+  },
+  streamFailures: {
+    envVar: 'HUB_STREAM_FAILURES_QUEUE_URL',
+    localName: 'hub-stream-failures',
+    description:
+      'Lambda’s failure records of the records table’s stream mappings (recordChanges → fanout, recordPublishing → sitePublisher): a batch given up after 6 hours of retries, named by shard and sequence numbers (no record content), to replay while the stream still holds it',
     visibilityTimeoutSeconds: 30,
     retentionSeconds: FOURTEEN_DAYS,
   },
@@ -1082,9 +1096,21 @@ export type EventSourceSpec =
       batchSize: number;
       maxBatchingWindowSeconds: number;
       startingPosition: 'TRIM_HORIZON' | 'LATEST';
-      /** -1: until the record leaves the stream (24 hours); the sweep and the nightly sync cover what is still missed. */
+      /** -1: until the record leaves the stream (24 hours) or is older than maximumRecordAgeSeconds. */
       retryAttempts: number;
       bisectBatchOnError: boolean;
+      /**
+       * A failing batch is given up once its oldest record is this old (Lambda's MaximumRecordAgeInSeconds, 60 or more;
+       * absent: -1, until the stream drops it after 24 hours). Well under the stream's 24 hours, so that a batch
+       * reported to `onFailure` is still in the stream to be read again (replayed) for hours after.
+       */
+      maximumRecordAgeSeconds?: number;
+      /**
+       * Lambda's on-failure destination (a key of `queues`): a batch given up (retries or record age) is reported
+       * there as Lambda's failure record (shard, first and last sequence numbers, no record content), never
+       * dropped silently. Locally the stream poller sends the same record to the same queue.
+       */
+      onFailure?: QueueName;
       /** Only stream records whose new image matches (Lambda event filtering): `{ sk: 'HEAD' }`. */
       newImageEquals?: Readonly<Record<string, string>>;
       reportBatchItemFailures: true;
@@ -1113,6 +1139,8 @@ export const eventSources = {
     startingPosition: 'TRIM_HORIZON',
     retryAttempts: -1,
     bisectBatchOnError: true,
+    maximumRecordAgeSeconds: STREAM_FAILURE_RECORD_AGE_SECONDS,
+    onFailure: 'streamFailures',
     newImageEquals: { sk: 'HEAD' },
     reportBatchItemFailures: true,
     description: 'Every new head of a record (a new or changed version) → fanout',
@@ -1124,9 +1152,11 @@ export const eventSources = {
     batchSize: 100,
     maxBatchingWindowSeconds: 1,
     startingPosition: 'TRIM_HORIZON',
-    // Until it succeeds (24 hours): while a publish run holds the site's lease, batches come back with back-off.
+    // Until it succeeds or its records are 6 hours old: while a publish run holds the site's lease, batches come back with back-off.
     retryAttempts: -1,
     bisectBatchOnError: true,
+    maximumRecordAgeSeconds: STREAM_FAILURE_RECORD_AGE_SECONDS,
+    onFailure: 'streamFailures',
     newImageEquals: { sk: 'HEAD' },
     reportBatchItemFailures: true,
     description: 'Every change of a record’s head (a new version, a review decision, an objection mark) → sitePublisher: the pages it touches',

@@ -37,10 +37,14 @@
  * Sharing upward: one SQS queue per `queues` entry, under the storage key, TLS
  * only, with its redrive policy; Lambda event-source mappings per
  * `eventSources` entry (the records table's change stream, filtered to new
- * heads; each platform's queue), all reporting partial batch failures. A role
- * gets exactly the SQS calls its catalogue entry names, plus what the mapping
- * that feeds it needs, and the storage key through SQS only for those queues.
- * Each dead-letter queue has a depth alarm, each platform a delivery-lag alarm
+ * heads; each platform's queue), all reporting partial batch failures. A
+ * stream mapping gives a failing batch up at its maximum record age (well
+ * before the stream drops it) and reports it to its on-failure queue (Lambda's
+ * failure record), never dropping it silently. A role gets exactly the SQS
+ * calls its catalogue entry names, plus what the mappings that feed it need
+ * (the on-failure queue: SendMessage), and the storage key through SQS only for
+ * those queues. Each dead-letter queue (the on-failure queue too) has a depth
+ * alarm, each platform a delivery-lag alarm
  * (no actions: the stack has no notification topic; wire one to them). The
  * platforms' base URLs and the sender's USCC come from CDK context values
  * (`-c provincialUrl=… -c nationalUrl=… -c senderUscc=…`): the stack refuses
@@ -75,7 +79,7 @@ import { AccountRootPrincipal, AnyPrincipal, Effect, PolicyDocument, PolicyState
 import { Key, KeySpec, KeyUsage } from 'aws-cdk-lib/aws-kms';
 import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { Architecture, EventSourceMapping, FilterCriteria, FilterRule, RecursiveLoop, Runtime, StartingPosition, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, EventSourceMapping, FilterCriteria, FilterRule, RecursiveLoop, Runtime, StartingPosition, Tracing, type IEventSourceDlq } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BlockPublicAccess, Bucket, BucketEncryption, EventType, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
@@ -667,6 +671,8 @@ export class HubStack extends Stack {
               startingPosition: source.startingPosition === 'LATEST' ? StartingPosition.LATEST : StartingPosition.TRIM_HORIZON,
               retryAttempts: source.retryAttempts,
               bisectBatchOnError: source.bisectBatchOnError,
+              ...(source.maximumRecordAgeSeconds !== undefined ? { maxRecordAge: Duration.seconds(source.maximumRecordAgeSeconds) } : {}),
+              ...(source.onFailure ? { onFailure: queueDestination(this.queues[source.onFailure]!) } : {}),
               ...(source.newImageEquals ? { filters: [newImageFilter(source.newImageEquals)] } : {}),
             })
           : new EventSourceMapping(this, `${pascal(name)}EventSource`, {
@@ -675,10 +681,20 @@ export class HubStack extends Stack {
               maxConcurrency: source.maxConcurrency,
             });
     }
+    // cdk-nag's SQS3 knows a dead-letter queue by a redrive policy or a function's DeadLetterConfig naming it, not by
+    // an event-source mapping's on-failure destination.
+    const redriveTargets = new Set(Object.values(cat.queues).flatMap((q) => (q.deadLetter ? [q.deadLetter.queue] : [])));
+    for (const name of failureDestinations(cat).filter((q) => !redriveTargets.has(q) && !cat.queues[q]!.deadLetter)) {
+      Validations.of(this.queues[name]!.node.defaultChild!).acknowledge({
+        id: 'AwsSolutions-SQS3',
+        reason: `${name} is itself a dead-letter queue: the on-failure destination of the stream mappings (Lambda's failure records of the batches they give up), read by the operator; it has no dead-letter queue of its own.`,
+      });
+    }
 
     // ---- Alarms: a dead-letter queue holding anything; a platform owed for too long ------------
     // No actions: the stack has no notification topic (subscribe one to these alarms, or watch them in CloudWatch).
-    const deadLetterQueues = new Set(Object.values(cat.queues).flatMap((q) => (q.deadLetter ? [q.deadLetter.queue] : [])));
+    // A stream mapping's on-failure destination is a dead-letter queue too: a batch given up is reported there.
+    const deadLetterQueues = new Set([...Object.values(cat.queues).flatMap((q) => (q.deadLetter ? [q.deadLetter.queue] : [])), ...failureDestinations(cat)]);
     for (const name of deadLetterQueues) {
       this.deadLetterAlarms[name] = new Alarm(this, `${pascal(name)}DepthAlarm`, {
         alarmDescription: `Credit hub: ${name} holds messages. ${cat.queues[name]!.description}`,
@@ -882,6 +898,8 @@ export class HubStack extends Stack {
     const sources = Object.values(this.catalogue.eventSources).filter((source) => source.function === name);
     const streamTables = [...new Set(sources.flatMap((source) => (source.type === 'dynamodb-stream' ? [source.table] : [])))];
     const consumedQueues = [...new Set(sources.flatMap((source) => (source.type === 'sqs' ? [source.queue] : [])))];
+    // Where its stream mappings report a batch given up: Lambda sends the failure record with the function's role.
+    const failureQueues = [...new Set(sources.flatMap((source) => (source.type === 'dynamodb-stream' && source.onFailure ? [source.onFailure] : [])))];
 
     // An explicit role: no AWS managed policy, only what the catalogue grants. Its field-key uses
     // are in the key policies (see the constructor), not here.
@@ -917,7 +935,9 @@ export class HubStack extends Stack {
               }),
             }
           : {}),
-        ...(Object.keys(spec.queues ?? {}).length > 0 || consumedQueues.length > 0 ? { sqs: new PolicyDocument({ statements: this.sqsStatements(spec, consumedQueues) }) } : {}),
+        ...(Object.keys(spec.queues ?? {}).length > 0 || consumedQueues.length > 0 || failureQueues.length > 0
+          ? { sqs: new PolicyDocument({ statements: this.sqsStatements(spec, consumedQueues, failureQueues) }) }
+          : {}),
         ...(Object.keys(spec.buckets ?? {}).length > 0 ? { s3: new PolicyDocument({ statements: this.s3Statements(spec) }) } : {}),
         ...(spec.invokes?.length
           ? {
@@ -1051,7 +1071,7 @@ export class HubStack extends Stack {
    * by the consumer, and that move must never be refused for want of a data key (granted as to a sender). For the
    * connectors it adds nothing: they send to their dead-letter queue themselves.
    */
-  private sqsStatements(spec: CatalogueFunction, consumedQueues: readonly string[]): PolicyStatement[] {
+  private sqsStatements(spec: CatalogueFunction, consumedQueues: readonly string[], failureQueues: readonly string[] = []): PolicyStatement[] {
     const actionsByQueue = new Map<string, string[]>();
     const add = (queueName: string, actions: readonly string[]) => {
       const list = actionsByQueue.get(queueName) ?? [];
@@ -1060,6 +1080,8 @@ export class HubStack extends Stack {
     };
     for (const [queueName, actions] of Object.entries(spec.queues ?? {})) add(queueName, actions);
     for (const queueName of consumedQueues) add(queueName, SQS_CONSUMER_ACTIONS);
+    // A stream mapping's on-failure destination: Lambda sends the failure record there with the function's role.
+    for (const queueName of failureQueues) add(queueName, ['sqs:SendMessage']);
 
     const statements = [...actionsByQueue].map(([queueName, actions]) => new PolicyStatement({ actions, resources: [this.queues[queueName]!.queueArn] }));
     const sent = new Set([...actionsByQueue].filter(([, actions]) => actions.some((a) => SQS_SEND_ACTIONS.has(a))).map(([q]) => q));
@@ -1326,6 +1348,16 @@ export function checkCatalogue(cat: HubCatalogue): void {
       const table = cat.tables[source.table];
       if (!table) throw new Error(`Event source "${name}" reads unknown table "${source.table}"`);
       if (!table.stream) throw new Error(`Event source "${name}" reads the change stream of table "${source.table}", which has none`);
+      const age = source.maximumRecordAgeSeconds;
+      if (age !== undefined && age !== -1 && (!Number.isInteger(age) || age < 60 || age >= STREAM_RETENTION_SECONDS)) {
+        throw new Error(`Event source "${name}" gives up records ${age} s old: Lambda takes -1 or 60 s and more, and a batch must be given up while the stream (${STREAM_RETENTION_SECONDS} s) still holds it`);
+      }
+      if (source.onFailure !== undefined) {
+        if (!cat.queues[source.onFailure]) throw new Error(`Event source "${name}" reports failures to unknown queue "${source.onFailure}"`);
+        if (source.retryAttempts === -1 && (age === undefined || age === -1)) {
+          throw new Error(`Event source "${name}" reports failures to "${source.onFailure}" only once the stream has dropped the records: give it a maximumRecordAgeSeconds under ${STREAM_RETENTION_SECONDS} s`);
+        }
+      }
       continue;
     }
     const queue = cat.queues[source.queue];
@@ -1394,6 +1426,23 @@ function platformUrlProblem(value: string): string | null {
   if (url.protocol !== 'https:') return `must be an https URL (the records sent hold identity numbers), not ${url.protocol}`;
   return null;
 }
+
+/**
+ * A queue as an event-source mapping's on-failure destination, granting nothing: CDK's SqsDlq would grant the
+ * function's role SendMessage, GetQueueAttributes, GetQueueUrl and every use of the storage key; the role holds
+ * exactly SendMessage on the queue and the key through SQS for it (sqsStatements).
+ */
+export function queueDestination(queue: Queue): IEventSourceDlq {
+  return { bind: () => ({ destination: queue.queueArn }) };
+}
+
+/** The queues the catalogue's stream mappings report batches they give up to (their `onFailure`). */
+export function failureDestinations(cat: Pick<HubCatalogue, 'eventSources'>): string[] {
+  return [...new Set(Object.values(cat.eventSources).flatMap((source) => (source.type === 'dynamodb-stream' && source.onFailure ? [source.onFailure] : [])))];
+}
+
+/** How long a DynamoDB stream keeps a record (24 hours). */
+export const STREAM_RETENTION_SECONDS = 24 * 3600;
 
 /** Lambda event filtering on a stream record's new image: each attribute a string equal to the value given (`{ sk: 'HEAD' }`). */
 export function newImageFilter(equals: Readonly<Record<string, string>>): Record<string, unknown> {

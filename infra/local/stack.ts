@@ -237,6 +237,8 @@ async function startLockedStack(options: LocalStackOptions, dataDir: string): Pr
     invoker: functionsRuntime,
     dataDir,
     hasFunction: (fn) => Object.hasOwn(functions, fn),
+    // A batch given up is reported to its mapping's on-failure queue, as Lambda does (queues.streamFailures).
+    onFailure: { connection: { endpoint: events.sqsEndpoint, region: REGION, credentials: dynamo.credentials }, queues: events.queues },
     log,
   });
   const platformReceiver = receiver;

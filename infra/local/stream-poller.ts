@@ -13,9 +13,15 @@
  *   its new image has each attribute as that string; one without a new image (a REMOVE) never does.
  *   Filtered records are skipped and the position moves past them;
  * - failures: a function error, a timeout or a crashed environment retries the same batch, with
- *   exponential back-off, `retryAttempts` times (-1: until it succeeds or its records are older than the
- *   stream keeps them, 24 hours; then they are skipped, with a log line); `bisectBatchOnError` splits
- *   a failing batch in two and retries each half; nothing later in the shard is delivered before it;
+ *   exponential back-off, `retryAttempts` times (-1: until it succeeds or its records are older than
+ *   `maximumRecordAgeSeconds`, or than the stream keeps them, 24 hours); `bisectBatchOnError` splits
+ *   a failing batch in two and retries each half; nothing later in the shard is delivered before it.
+ *   A batch given up is skipped, with a log line, and reported to the mapping's `onFailure` queue as
+ *   Lambda's failure record (shared/streams/failure-record.ts: shard, first and last sequence numbers,
+ *   no record content); the position moves past it only once the queue has taken the record, so a
+ *   report is never lost (at a stop before that, the batch is delivered again at the next start).
+ *   Unlike Lambda, the record age is looked at only when a batch fails: records that waited while the
+ *   local stack was stopped are delivered, not given up;
  * - `reportBatchItemFailures`: `{batchItemFailures:[{itemIdentifier:<SequenceNumber>}]}` checkpoints
  *   just before the first failed record and retries from there; an identifier that is empty or not in
  *   the batch fails the whole batch, as on Lambda.
@@ -40,16 +46,18 @@ import {
   GetRecordsCommand,
   GetShardIteratorCommand,
   type _Record as StreamApiRecord,
-  type AttributeValue as StreamAttributeValue,
   type Shard,
   type ShardIteratorType,
 } from '@aws-sdk/client-dynamodb-streams';
-import type { AttributeValue as LambdaAttributeValue, DynamoDBRecord, DynamoDBStreamEvent, StreamRecord } from 'aws-lambda';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { awsClientConfig } from '../../shared/aws/client-config.js';
 import { redactText } from '../../shared/logger.js';
-import { eventSources as catalogueEventSources, tables as catalogueTables, type EventSourceSpec } from '../catalogue.js';
+import { streamFailureRecord, type StreamFailureRecord } from '../../shared/streams/failure-record.js';
+import { lambdaAttributeValue, lambdaStreamEvent, lambdaStreamRecord, passesFilter } from '../../shared/streams/lambda-event.js';
+import { eventSources as catalogueEventSources, localFunctionName, tables as catalogueTables, type EventSourceSpec } from '../catalogue.js';
 import type { LocalCredentials } from './dynamodb-local.js';
 import type { FunctionInvoker, InvokeOutcome } from './lambda-runtime.js';
+import { localSqsClientConfig, type SqsConnection } from './sqs-local.js';
 
 /** One stream event-source mapping of the catalogue. */
 export type StreamEventSourceSpec = Extract<EventSourceSpec, { type: 'dynamodb-stream' }>;
@@ -58,65 +66,9 @@ export type StreamEventSourceSpec = Extract<EventSourceSpec, { type: 'dynamodb-s
 export const STREAM_POSITIONS_FILE = 'stream-positions.json';
 
 // ---------------------------------------------------------------------------------------------------
-// The event Lambda sends
+// The event Lambda sends (shared/streams/lambda-event.ts)
 
-/** A stream attribute value as Lambda puts it in the event: binary as base64 text. */
-export function lambdaAttributeValue(value: StreamAttributeValue): LambdaAttributeValue {
-  if (value.B !== undefined) return { B: Buffer.from(value.B).toString('base64') };
-  if (value.BS !== undefined) return { BS: value.BS.map((b) => Buffer.from(b).toString('base64')) };
-  if (value.M !== undefined) return { M: lambdaImage(value.M) };
-  if (value.L !== undefined) return { L: value.L.map(lambdaAttributeValue) };
-  if (value.S !== undefined) return { S: value.S };
-  if (value.N !== undefined) return { N: value.N };
-  if (value.SS !== undefined) return { SS: value.SS };
-  if (value.NS !== undefined) return { NS: value.NS };
-  if (value.BOOL !== undefined) return { BOOL: value.BOOL };
-  if (value.NULL !== undefined) return { NULL: value.NULL };
-  throw new Error(`unknown attribute value type: ${Object.keys(value).join(', ')}`);
-}
-
-function lambdaImage(image: Record<string, StreamAttributeValue>): Record<string, LambdaAttributeValue> {
-  return Object.fromEntries(Object.entries(image).map(([k, v]) => [k, lambdaAttributeValue(v)]));
-}
-
-/** One stream record as Lambda delivers it: the Streams API's record, its time in epoch seconds, the stream's ARN, the stack's region. */
-export function lambdaStreamRecord(record: StreamApiRecord, streamArn: string, region: string): DynamoDBRecord {
-  const d = record.dynamodb ?? {};
-  const dynamodb: StreamRecord = {
-    ...(d.ApproximateCreationDateTime ? { ApproximateCreationDateTime: Math.floor(d.ApproximateCreationDateTime.getTime() / 1000) } : {}),
-    ...(d.Keys ? { Keys: lambdaImage(d.Keys) } : {}),
-    ...(d.NewImage ? { NewImage: lambdaImage(d.NewImage) } : {}),
-    ...(d.OldImage ? { OldImage: lambdaImage(d.OldImage) } : {}),
-    ...(d.SequenceNumber !== undefined ? { SequenceNumber: d.SequenceNumber } : {}),
-    ...(d.SizeBytes !== undefined ? { SizeBytes: d.SizeBytes } : {}),
-    ...(d.StreamViewType ? { StreamViewType: d.StreamViewType } : {}),
-  };
-  return {
-    ...(record.eventID ? { eventID: record.eventID } : {}),
-    ...(record.eventName ? { eventName: record.eventName } : {}),
-    eventVersion: record.eventVersion ?? '1.1',
-    eventSource: 'aws:dynamodb',
-    awsRegion: region,
-    dynamodb,
-    eventSourceARN: streamArn,
-    ...(record.userIdentity ? { userIdentity: { type: record.userIdentity.Type, principalId: record.userIdentity.PrincipalId } } : {}),
-  };
-}
-
-export function lambdaStreamEvent(records: readonly StreamApiRecord[], streamArn: string, region: string): DynamoDBStreamEvent {
-  return { Records: records.map((r) => lambdaStreamRecord(r, streamArn, region)) };
-}
-
-/**
- * Lambda event filtering on the new image (`{"dynamodb":{"NewImage":{"sk":{"S":["HEAD"]}}}}`): every
- * attribute named is a string equal to the value. A record without a new image (REMOVE) fails any filter.
- */
-export function passesFilter(record: StreamApiRecord, newImageEquals: Readonly<Record<string, string>> | undefined): boolean {
-  if (!newImageEquals) return true;
-  const image = record.dynamodb?.NewImage;
-  if (!image) return false;
-  return Object.entries(newImageEquals).every(([name, value]) => image[name]?.S === value);
-}
+export { lambdaAttributeValue, lambdaStreamEvent, lambdaStreamRecord, passesFilter };
 
 /**
  * What a function's answer says about a batch (reportBatchItemFailures): `ok`, or the index of the first
@@ -261,6 +213,11 @@ export interface StreamPollerOptions {
   discoverEveryMs?: number;
   /** Waits before retrying a failed batch: the first, doubling up to the longest. */
   retryBackoff?: { firstMs: number; maxMs: number };
+  /**
+   * The SQS emulator and its queues (by catalogue name, sqs-provision.ts): where a mapping's `onFailure` reports
+   * the batches it gives up. Without it, or without the queue a mapping names, they are only logged.
+   */
+  onFailure?: { connection: SqsConnection; queues: Readonly<Record<string, { url: string }>> };
 }
 
 export interface StreamPollers {
@@ -320,6 +277,9 @@ function untilStopped<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
 }
 
 const errorName = (e: unknown) => (e as { name?: string })?.name ?? 'Error';
+
+/** A function's ARN in the failure records of the local stack (its local name, the local account). */
+export const localFunctionArn = (fn: string, region: string) => `arn:aws:lambda:${region}:000000000000:function:${localFunctionName(fn)}`;
 const shortShard = (shardId: string) => shardId.slice(-8);
 
 function describeOutcome(outcome: InvokeOutcome): string {
@@ -349,6 +309,14 @@ interface MappingDeps {
   discoverEveryMs: number;
   retryBackoff: { firstMs: number; maxMs: number };
   signal: AbortSignal;
+  /** Where the batches given up are reported (the mapping's `onFailure` queue), if it is there. */
+  failureDestination?: FailureDestination;
+}
+
+interface FailureDestination {
+  /** The queue's catalogue name. */
+  queue: string;
+  send(record: StreamFailureRecord, signal: AbortSignal): Promise<void>;
 }
 
 /** One mapping: finds the stream, lists its shards, runs a reader per shard that is ready. */
@@ -695,13 +663,33 @@ class ShardReader {
       // Everything before the first failed record is done.
       this.#checkpoint(pending[at - 1]);
       pending = pending.slice(at);
-      const leftTheStream = (pending.find(this.#passes)?.dynamodb?.ApproximateCreationDateTime?.getTime() ?? Date.now()) < Date.now() - STREAM_RETENTION_MS;
-      const exhausted = (spec.retryAttempts >= 0 && attempt > spec.retryAttempts) || leftTheStream;
+      const oldest = pending.find(this.#passes)?.dynamodb?.ApproximateCreationDateTime?.getTime() ?? Date.now();
+      const leftTheStream = oldest < Date.now() - STREAM_RETENTION_MS;
+      const maxAge = spec.maximumRecordAgeSeconds ?? -1;
+      const tooOld = leftTheStream || (maxAge >= 0 && oldest < Date.now() - maxAge * 1000);
+      const exhausted = (spec.retryAttempts >= 0 && attempt > spec.retryAttempts) || tooOld;
       const bisect = !partial && spec.bisectBatchOnError && records.length > 1 && !exhausted;
       const wait = Math.min(this.#d.retryBackoff.maxMs, this.#d.retryBackoff.firstMs * 2 ** (attempt - 1));
-      const next = exhausted ? `${leftTheStream ? 'the records have left the stream (24 hours)' : 'retries exhausted'}: they are skipped` : bisect ? 'splitting the batch in two' : `retrying from ${failedRecord.dynamodb!.SequenceNumber} in ${wait} ms (attempt ${attempt + 1})`;
+      const why = leftTheStream ? 'the records have left the stream (24 hours)' : tooOld ? `the records are older than maximumRecordAgeSeconds (${maxAge} s)` : 'retries exhausted';
+      const destination = this.#d.failureDestination;
+      const skipped = destination ? `they are skipped and reported to the queue ${destination.queue}` : 'they are skipped';
+      const next = exhausted ? `${why}: ${skipped}` : bisect ? 'splitting the batch in two' : `retrying from ${failedRecord.dynamodb!.SequenceNumber} in ${wait} ms (attempt ${attempt + 1})`;
       this.#d.log(`${this.#label}: invocation ${requestId} ${describeOutcome(outcome)} for ${records.length} records (${range}); ${next}`);
       if (exhausted) {
+        if (destination) {
+          const failure = streamFailureRecord({
+            requestId,
+            functionArn: localFunctionArn(spec.function, this.#d.region),
+            condition: tooOld ? 'RecordAgeExceeded' : 'RetryAttemptsExhausted',
+            invokeCount: attempt,
+            functionError: outcome.status !== 'ok',
+            shardId: this.#shardId,
+            streamArn: this.#streamArn,
+            records: pending.filter(this.#passes).map((r) => ({ sequenceNumber: r.dynamodb!.SequenceNumber!, ...(r.dynamodb?.ApproximateCreationDateTime ? { arrivedAt: r.dynamodb.ApproximateCreationDateTime } : {}) })),
+            at: new Date(),
+          });
+          await this.#report(destination, failure);
+        }
         this.#checkpoint(pending.at(-1));
         return;
       }
@@ -712,6 +700,22 @@ class ShardReader {
         return;
       }
       await sleep(wait, signal);
+    }
+  }
+
+  /** Sends a failure record to the mapping's on-failure queue, trying again (with back-off) until it is taken or the poller stops. */
+  async #report(destination: FailureDestination, record: StreamFailureRecord): Promise<void> {
+    const { signal, retryBackoff } = this.#d;
+    for (let failures = 0; ; failures++) {
+      if (signal.aborted) throw new Stopped();
+      try {
+        await untilStopped(destination.send(record, signal), signal);
+        return;
+      } catch (e) {
+        if (e instanceof Stopped || signal.aborted) throw new Stopped();
+        if (failures === 0) this.#d.log(`${this.#label}: cannot report the batch given up to the queue ${destination.queue} (${errorName(e)}: ${(e as Error).message}); trying again`);
+        await sleep(Math.min(retryBackoff.maxMs, retryBackoff.firstMs * 2 ** Math.min(failures, 6)), signal);
+      }
     }
   }
 
@@ -741,6 +745,21 @@ export function startStreamPollers(options: StreamPollerOptions): StreamPollers 
   const clientConfig = awsClientConfig({ endpoint: options.endpoint, region: options.region, credentials: options.credentials });
   const dynamo = new DynamoDBClient(clientConfig);
   const streams = new DynamoDBStreamsClient(clientConfig);
+  const sqs = options.onFailure ? new SQSClient(localSqsClientConfig(options.onFailure.connection)) : undefined;
+  const destinationOf = (name: string, source: StreamEventSourceSpec): FailureDestination | undefined => {
+    if (!source.onFailure) return undefined;
+    const url = options.onFailure?.queues[source.onFailure]?.url;
+    if (!sqs || !url) {
+      log(`stream ${name}: its on-failure queue ${source.onFailure} is not there: batches given up are only logged`);
+      return undefined;
+    }
+    return {
+      queue: source.onFailure,
+      send: async (record, signal) => {
+        await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: JSON.stringify(record) }), { abortSignal: signal });
+      },
+    };
+  };
   const names: string[] = [];
   const running: Promise<void>[] = [];
   for (const [name, source] of Object.entries(sources)) {
@@ -751,7 +770,9 @@ export function startStreamPollers(options: StreamPollerOptions): StreamPollers 
       continue;
     }
     names.push(name);
+    const failureDestination = destinationOf(name, source);
     const mapping = new StreamMapping({
+      ...(failureDestination ? { failureDestination } : {}),
       name,
       spec: source,
       tableName: table.localName,
@@ -777,6 +798,7 @@ export function startStreamPollers(options: StreamPollerOptions): StreamPollers 
         await Promise.all(running);
         dynamo.destroy();
         streams.destroy();
+        sqs?.destroy();
       })();
       return stopping;
     },

@@ -340,6 +340,10 @@ const streamTablesOf = (fn: string) =>
   Object.values(hubCatalogue.eventSources).flatMap((source) => (source.type === 'dynamodb-stream' && source.function === fn ? [source.table] : []));
 /** The queues a function's event-source mappings poll. */
 const consumedQueuesOf = (fn: string) => Object.values(hubCatalogue.eventSources).flatMap((source) => (source.type === 'sqs' && source.function === fn ? [source.queue] : []));
+/** Where a function's stream mappings report the batches they give up (Lambda sends there with the function's role). */
+const failureQueuesOf = (fn: string) => [
+  ...new Set(Object.values(hubCatalogue.eventSources).flatMap((source) => (source.type === 'dynamodb-stream' && source.function === fn && source.onFailure ? [source.onFailure] : []))),
+];
 /** The roles named as principals of a statement (logical ids). */
 const principalRoles = (s: Statement) => asArray(s.Principal?.AWS).map((p: Json) => p['Fn::GetAtt']?.[0] as string);
 
@@ -769,6 +773,7 @@ describe('SQS: exactly the calls each function makes, and what the mapping that 
     const expected = new Set<string>();
     for (const [queue, actions] of Object.entries(spec.queues ?? {})) for (const action of actions) expected.add(JSON.stringify([action, getAttArn(queueId(queue))]));
     for (const queue of consumedQueuesOf(name)) for (const action of SQS_CONSUMER_ACTIONS) expected.add(JSON.stringify([action, getAttArn(queueId(queue))]));
+    for (const queue of failureQueuesOf(name)) expected.add(JSON.stringify(['sqs:SendMessage', getAttArn(queueId(queue))]));
     const granted = sqsGrants(name).map((p) => {
       expect(p.effect).toBe('Allow');
       expect(p.condition).toBeNull();
@@ -794,7 +799,7 @@ describe('SQS: exactly the calls each function makes, and what the mapping that 
 
   it.each(functionEntries)('%s: the storage key through SQS only for its queues: data keys where it sends (and for the dead-letter queue of a queue it polls), decrypting where it sends or receives', (name, spec) => {
     const queues = Object.entries(spec.queues ?? {}) as [string, readonly string[]][];
-    const sent = new Set(queues.filter(([, actions]) => actions.includes('sqs:SendMessage')).map(([q]) => q));
+    const sent = new Set([...queues.filter(([, actions]) => actions.includes('sqs:SendMessage')).map(([q]) => q), ...failureQueuesOf(name)]);
     for (const queue of consumedQueuesOf(name)) {
       const deadLetter = hubCatalogue.queues[queue]!.deadLetter;
       if (deadLetter) sent.add(deadLetter.queue);

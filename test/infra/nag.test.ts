@@ -124,6 +124,8 @@ describe('cdk-nag AwsSolutions', () => {
       'AwsSolutions-IAM4': ['AWS::IAM::Role'],
       // X-Ray and the notifications handler's PutBucketNotification (default policies); object key prefixes (roles).
       'AwsSolutions-IAM5': ['AWS::IAM::Policy', 'AWS::IAM::Role'],
+      // The stream mappings' on-failure destination, a dead-letter queue that cdk-nag does not know as one.
+      'AwsSolutions-SQS3': ['AWS::SQS::Queue'],
     });
   });
 

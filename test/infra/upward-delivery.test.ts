@@ -11,19 +11,20 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { App } from 'aws-cdk-lib';
-import { eventSources, exchange, platforms, queues } from '../../infra/catalogue.js';
+import { eventSources, exchange, platforms, queues, STREAM_FAILURE_RECORD_AGE_SECONDS } from '../../infra/catalogue.js';
 import {
   checkCatalogue,
   DELIVERY_LAG_PERIOD_MINUTES,
   HubStack,
   hubCatalogue,
   newImageFilter,
+  STREAM_RETENTION_SECONDS,
   upwardSettings,
   type CatalogueEventSource,
   type HubCatalogue,
 } from '../../infra/stack.js';
 import { PowertoolsDeliveryMetrics } from '../../shared/upward/delivery-metrics.js';
-import { cdkContext, getAttArn, logicalIdOf, refersTo, statementsOfDocument, synthesise, SYNTH_TIMEOUT, upwardContext, type Synthesised } from './synth.js';
+import { cdkContext, getAttArn, logicalIdOf, permissions, refersTo, roleStatements, statementsOfDocument, synthesise, SYNTH_TIMEOUT, upwardContext, type Synthesised } from './synth.js';
 
 type Json = any;
 
@@ -52,7 +53,13 @@ const id = (construct: Parameters<typeof logicalIdOf>[1]) => logicalIdOf(stack, 
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
 const queueEntries = Object.entries(queues);
 const sourceEntries = Object.entries(eventSources) as [string, CatalogueEventSource][];
-const deadLetterQueues = [...new Set(queueEntries.flatMap(([, q]) => ('deadLetter' in q ? [q.deadLetter.queue] : [])))];
+/** Dead-letter queues: the targets of redrive policies, and where the stream mappings report the batches they give up. */
+const deadLetterQueues = [
+  ...new Set([
+    ...queueEntries.flatMap(([, q]) => ('deadLetter' in q ? [q.deadLetter.queue] : [])),
+    ...sourceEntries.flatMap(([, s]) => (s.type === 'dynamodb-stream' && s.onFailure ? [s.onFailure] : [])),
+  ]),
+];
 
 describe('delivery queues', () => {
   it('has exactly one SQS queue per catalogue queue', () => {
@@ -102,7 +109,7 @@ describe('event-source mappings', () => {
     expect(p.Enabled ?? true).toBe(true);
   });
 
-  it.each(sourceEntries.filter(([, s]) => s.type === 'dynamodb-stream'))('%s: reads its table’s stream from the catalogue’s position, retrying until records expire, bisecting, filtered', (name, spec) => {
+  it.each(sourceEntries.filter(([, s]) => s.type === 'dynamodb-stream'))('%s: reads its table’s stream from the catalogue’s position, retrying up to its maximum record age, bisecting, filtered, reporting what it gives up', (name, spec) => {
     if (spec.type !== 'dynamodb-stream') throw new Error('unreachable');
     const p = resources[id(stack.eventSourceMappings[name]!)].Properties;
     expect(p.EventSourceArn).toEqual({ 'Fn::GetAtt': [id(stack.tables[spec.table]!), 'StreamArn'] });
@@ -110,12 +117,26 @@ describe('event-source mappings', () => {
     expect(p.MaximumRetryAttempts).toBe(spec.retryAttempts);
     expect(p.BisectBatchOnFunctionError).toBe(spec.bisectBatchOnError);
     expect(p.ScalingConfig).toBeUndefined();
-    expect(p.DestinationConfig).toBeUndefined();
+    expect(p.MaximumRecordAgeInSeconds).toBe(spec.maximumRecordAgeSeconds);
+    expect(p.DestinationConfig).toEqual(spec.onFailure ? { OnFailure: { Destination: getAttArn(id(stack.queues[spec.onFailure]!)) } } : undefined);
     const patterns = (p.FilterCriteria?.Filters ?? []).map((f: Json) => JSON.parse(f.Pattern));
     const equals = spec.newImageEquals ?? {};
     expect(patterns).toEqual(
       Object.keys(equals).length > 0 ? [{ dynamodb: { NewImage: Object.fromEntries(Object.entries(equals).map(([k, v]) => [k, { S: [v] }])) } }] : [],
     );
+  });
+
+  it.each(sourceEntries.filter(([, s]) => s.type === 'dynamodb-stream'))('%s: gives a failing batch up well before the stream drops it (24 hours), reporting it to the stream-failures queue', (name, spec) => {
+    if (spec.type !== 'dynamodb-stream') throw new Error('unreachable');
+    expect(spec.onFailure, name).toBe('streamFailures');
+    expect(spec.maximumRecordAgeSeconds).toBe(STREAM_FAILURE_RECORD_AGE_SECONDS);
+    // Hours left to replay a reported batch from the stream.
+    expect(STREAM_RETENTION_SECONDS - STREAM_FAILURE_RECORD_AGE_SECONDS).toBeGreaterThanOrEqual(12 * 3600);
+    expect(queues.streamFailures.retentionSeconds).toBe(14 * 24 * 3600);
+    expect('deadLetter' in queues.streamFailures).toBe(false);
+    // Lambda sends the failure record with the function's role: exactly SendMessage on that queue (least-privilege.test.ts checks the rest).
+    const onQueue = permissions(roleStatements(resources, id(stack.roles[spec.function]!))).filter((p) => p.action.startsWith('sqs:') && refersTo(p.resource, id(stack.queues.streamFailures!)));
+    expect(onQueue.map((p) => [p.effect, p.action, p.condition])).toEqual([['Allow', 'sqs:SendMessage', null]]);
   });
 
   it('the records stream reaches fanout only for new heads (sk HEAD), in Lambda’s filter syntax', () => {
@@ -310,6 +331,16 @@ describe('catalogue refusals (checked before anything is built)', () => {
     expect(() => checkCatalogue(withSource('recordChanges', { table: 'nowhere' }))).toThrow(/reads unknown table "nowhere"/);
     expect(() => checkCatalogue(withSource('recordChanges', { table: 'deliveries' }))).toThrow(/table "deliveries", which has none/);
     expect(() => checkCatalogue(withSource('nationalDeliveries', { queue: 'nowhere' }))).toThrow(/polls unknown queue "nowhere"/);
+    expect(() => checkCatalogue(withSource('recordChanges', { onFailure: 'nowhere' }))).toThrow(/reports failures to unknown queue "nowhere"/);
+  });
+
+  it('a stream mapping giving records up at an age Lambda refuses, or only once the stream has dropped them', () => {
+    expect(() => checkCatalogue(withSource('recordChanges', { maximumRecordAgeSeconds: 59 }))).toThrow(/gives up records 59 s old/);
+    expect(() => checkCatalogue(withSource('recordChanges', { maximumRecordAgeSeconds: STREAM_RETENTION_SECONDS }))).toThrow(/while the stream \(86400 s\) still holds it/);
+    expect(() => checkCatalogue(withSource('recordPublishing', { maximumRecordAgeSeconds: -1 }))).toThrow(/reports failures to "streamFailures" only once the stream has dropped the records/);
+    expect(() => checkCatalogue(withSource('recordPublishing', { maximumRecordAgeSeconds: undefined }))).toThrow(/only once the stream has dropped the records/);
+    // Bounded retries report in time without a record age.
+    expect(() => checkCatalogue(withSource('recordPublishing', { maximumRecordAgeSeconds: undefined, retryAttempts: 10 }))).not.toThrow();
   });
 
   it('a queue polled by a function whose timeout is more than a sixth of its visibility timeout', () => {

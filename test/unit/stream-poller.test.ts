@@ -4,7 +4,7 @@
  * position older than the stream keeps; and its pure parts: the filter, the answer of a batch, Lambda's
  * attribute values. DynamoDB Local has one shard per stream, so these cases cannot be made there.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -17,6 +17,7 @@ import {
   TrimmedDataAccessException,
   type _Record,
 } from '@aws-sdk/client-dynamodb-streams';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -26,12 +27,14 @@ import { STREAM_POSITIONS_FILE, batchOutcome, lambdaAttributeValue, passesFilter
 
 const dynamo = mockClient(DynamoDBClient);
 const streams = mockClient(DynamoDBStreamsClient);
+const sqs = mockClient(SQSClient);
 const STREAM = 'arn:aws:dynamodb:ddblocal:000000000000:table/t/stream/x';
 const dirs: string[] = [];
 
 beforeEach(() => {
   dynamo.reset();
   streams.reset();
+  sqs.reset();
   dynamo.on(DescribeTableCommand).resolves({ Table: { LatestStreamArn: STREAM, StreamSpecification: { StreamEnabled: true } } });
 });
 afterEach(() => {
@@ -41,6 +44,7 @@ afterEach(() => {
 afterAll(() => {
   dynamo.restore();
   streams.restore();
+  sqs.restore();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
@@ -65,7 +69,16 @@ const spec: Extract<EventSourceSpec, { type: 'dynamodb-stream' }> = {
   description: 'test',
 };
 
-function poller(dataDir: string, delivered: string[], logged: string[] = [], fails: (pk: string) => boolean = () => false) {
+type Spec = Extract<EventSourceSpec, { type: 'dynamodb-stream' }>;
+const FAILURES_URL = 'http://127.0.0.1:9/000000000000/hub-stream-failures';
+
+function poller(
+  dataDir: string,
+  delivered: string[],
+  logged: string[] = [],
+  fails: (pk: string) => boolean = () => false,
+  options: { spec?: Partial<Spec>; failureQueues?: Record<string, { url: string }> } = {},
+) {
   const invoker: FunctionInvoker = {
     invoke: async (_fn, event) => {
       const pks = (event as DynamoDBStreamEvent).Records.map((r) => (r.dynamodb!.Keys!.pk as { S: string }).S);
@@ -75,6 +88,11 @@ function poller(dataDir: string, delivered: string[], logged: string[] = [], fai
     },
     close: async () => undefined,
   };
+  return startTestPollers(invoker, dataDir, { ...options, log: (l) => logged.push(l) });
+}
+
+/** The pollers of these tests: one mapping (`changes`, over table `t`) that invokes `invoker`, polling fast. */
+function startTestPollers(invoker: FunctionInvoker, dataDir: string, options: { spec?: Partial<Spec>; failureQueues?: Record<string, { url: string }>; log?: (line: string) => void } = {}) {
   return startStreamPollers({
     endpoint: 'http://127.0.0.1:1',
     region: 'cn-north-1',
@@ -82,9 +100,10 @@ function poller(dataDir: string, delivered: string[], logged: string[] = [], fai
     invoker,
     dataDir,
     hasFunction: () => true,
-    eventSources: { changes: spec },
+    eventSources: { changes: { ...spec, ...options.spec } },
     tables: { records: { localName: 't' } },
-    log: (l) => logged.push(l),
+    ...(options.failureQueues ? { onFailure: { connection: { endpoint: 'http://127.0.0.1:9', region: 'cn-north-1' }, queues: options.failureQueues } } : {}),
+    log: options.log ?? (() => undefined),
     idlePollMs: 5,
     discoverEveryMs: 10,
     retryBackoff: { firstMs: 5, maxMs: 10 },
@@ -260,19 +279,7 @@ describe('batches', () => {
       },
       close: async () => undefined,
     };
-    const pollers = startStreamPollers({
-      endpoint: 'http://127.0.0.1:1',
-      region: 'cn-north-1',
-      credentials: { accessKeyId: 'AKIDTESTTESTTEST', secretAccessKey: 's' },
-      invoker,
-      dataDir: dataDir(),
-      hasFunction: () => true,
-      eventSources: { changes: spec },
-      tables: { records: { localName: 't' } },
-      log: () => undefined,
-      idlePollMs: 5,
-      discoverEveryMs: 10,
-    });
+    const pollers = startTestPollers(invoker, dataDir());
     try {
       await waitFor('C', () => batches.flat().includes('C'));
     } finally {
@@ -307,6 +314,153 @@ describe('retries', () => {
     }
     expect(delivered).toEqual(['NEW']);
     expect(logged.filter((l) => l.includes('the records have left the stream (24 hours): they are skipped'))).toHaveLength(1);
+  });
+});
+
+describe('batches given up: reported to the on-failure queue as Lambda’s failure record', () => {
+  /** One shard holding `records`, read once, then nothing new. */
+  function shardHolding(...records: _Record[]): void {
+    streams.on(DescribeStreamCommand).resolves({ StreamDescription: { Shards: [{ ShardId: 'shardId-0001', SequenceNumberRange: { StartingSequenceNumber: '1' } }] } });
+    streams.on(GetShardIteratorCommand).resolves({ ShardIterator: 'start' });
+    streams
+      .on(GetRecordsCommand, { ShardIterator: 'start' })
+      .resolves({ Records: records, NextShardIterator: 'idle' })
+      .on(GetRecordsCommand, { ShardIterator: 'idle' })
+      .resolves({ Records: [], NextShardIterator: 'idle' });
+  }
+  const reporting = { onFailure: 'streamFailures' as const };
+  const sentBodies = () => sqs.commandCalls(SendMessageCommand).map((c) => ({ url: c.args[0].input.QueueUrl, body: JSON.parse(c.args[0].input.MessageBody!) }));
+
+  it('retries spent: sends the record (shard, sequence numbers, invocations, no record content), moves past the batch and goes on', async () => {
+    const arrived = new Date(Date.now() - 60_000);
+    const a = record('100', 'A');
+    a.dynamodb!.ApproximateCreationDateTime = arrived;
+    shardHolding(a, record('200', 'B'));
+    sqs.on(SendMessageCommand).resolves({ MessageId: 'm1' });
+    const delivered: string[] = [];
+    const logged: string[] = [];
+    const dir = dataDir();
+    const pollers = poller(dir, delivered, logged, (pk) => pk === 'A', { spec: { batchSize: 1, retryAttempts: 1, ...reporting }, failureQueues: { streamFailures: { url: FAILURES_URL } } });
+    try {
+      await waitFor('B', () => delivered.includes('B'));
+    } finally {
+      await pollers.stop();
+    }
+    expect(delivered).toEqual(['B']);
+    const sent = sentBodies();
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.url).toBe(FAILURES_URL);
+    const body = sent[0]!.body;
+    expect(body).toEqual({
+      requestContext: { requestId: expect.any(String), functionArn: 'arn:aws:lambda:cn-north-1:000000000000:function:credit-hub-fanout', condition: 'RetryAttemptsExhausted', approximateInvokeCount: 2 },
+      responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+      version: '1.0',
+      timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      DDBStreamBatchInfo: {
+        shardId: 'shardId-0001',
+        startSequenceNumber: '100',
+        endSequenceNumber: '100',
+        approximateArrivalOfFirstRecord: arrived.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        approximateArrivalOfLastRecord: arrived.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        batchSize: 1,
+        streamArn: STREAM,
+      },
+    });
+    // The record names the batch; it never carries the records' content.
+    expect(JSON.stringify(body)).not.toContain('"A"');
+    expect(logged.filter((l) => l.includes('retries exhausted: they are skipped and reported to the queue streamFailures'))).toHaveLength(1);
+    const positions = JSON.parse(readFileSync(join(dir, STREAM_POSITIONS_FILE), 'utf8')) as { mappings: { changes: { shards: Record<string, { after?: string }> } } };
+    expect(positions.mappings.changes.shards['shardId-0001']!.after).toBe('200');
+  });
+
+  it('records older than maximumRecordAgeSeconds: given up at their first failure, as RecordAgeExceeded', async () => {
+    const old = record('100', 'OLD');
+    old.dynamodb!.ApproximateCreationDateTime = new Date(Date.now() - 2 * 3600_000);
+    const fresh = record('200', 'NEW');
+    fresh.dynamodb!.ApproximateCreationDateTime = new Date();
+    shardHolding(old, fresh);
+    sqs.on(SendMessageCommand).resolves({ MessageId: 'm1' });
+    const delivered: string[] = [];
+    const logged: string[] = [];
+    const pollers = poller(dataDir(), delivered, logged, (pk) => pk === 'OLD', {
+      spec: { batchSize: 1, retryAttempts: -1, maximumRecordAgeSeconds: 3600, ...reporting },
+      failureQueues: { streamFailures: { url: FAILURES_URL } },
+    });
+    try {
+      await waitFor('NEW', () => delivered.includes('NEW'));
+    } finally {
+      await pollers.stop();
+    }
+    expect(delivered).toEqual(['NEW']);
+    const [sent] = sentBodies();
+    expect(sent!.body.requestContext).toMatchObject({ condition: 'RecordAgeExceeded', approximateInvokeCount: 1 });
+    expect(sent!.body.DDBStreamBatchInfo).toMatchObject({ startSequenceNumber: '100', endSequenceNumber: '100', batchSize: 1 });
+    expect(logged.filter((l) => l.includes('older than maximumRecordAgeSeconds (3600 s): they are skipped and reported to the queue streamFailures'))).toHaveLength(1);
+  });
+
+  it('a partial batch failure given up: the record covers the records from the first failed one, without functionError', async () => {
+    shardHolding(record('100', 'A'), record('200', 'B'), record('300', 'C'));
+    sqs.on(SendMessageCommand).resolves({ MessageId: 'm1' });
+    const calls: string[][] = [];
+    const invoker: FunctionInvoker = {
+      invoke: async (_fn, event) => {
+        const records = (event as DynamoDBStreamEvent).Records;
+        calls.push(records.map((r) => (r.dynamodb!.Keys!.pk as { S: string }).S));
+        const b = records.find((r) => (r.dynamodb!.Keys!.pk as { S: string }).S === 'B');
+        return { status: 'ok', result: b ? { batchItemFailures: [{ itemIdentifier: b.dynamodb!.SequenceNumber }] } : null };
+      },
+      close: async () => undefined,
+    };
+    const pollers = startTestPollers(invoker, dataDir(), { spec: { retryAttempts: 0, ...reporting }, failureQueues: { streamFailures: { url: FAILURES_URL } } });
+    try {
+      await waitFor('the report', () => sqs.commandCalls(SendMessageCommand).length > 0);
+    } finally {
+      await pollers.stop();
+    }
+    expect(calls).toEqual([['A', 'B', 'C']]);
+    const [sent] = sentBodies();
+    expect(sent!.body.responseContext).toEqual({ statusCode: 200, executedVersion: '$LATEST' });
+    expect(sent!.body.DDBStreamBatchInfo).toMatchObject({ startSequenceNumber: '200', endSequenceNumber: '300', batchSize: 2 });
+  });
+
+  it('the queue refusing: the report is sent again, and nothing later in the shard is delivered before it is taken', async () => {
+    shardHolding(record('100', 'A'), record('200', 'B'));
+    const order: string[] = [];
+    let sends = 0;
+    sqs.on(SendMessageCommand).callsFake(() => {
+      sends++;
+      if (sends === 1) {
+        order.push('report refused');
+        throw Object.assign(new Error('queue unavailable'), { name: 'ServiceUnavailable' });
+      }
+      order.push('report taken');
+      return { MessageId: 'm1' };
+    });
+    const logged: string[] = [];
+    // What the function is given goes into the same list, when it is given.
+    const pollers = poller(dataDir(), order, logged, (pk) => pk === 'A', { spec: { batchSize: 1, retryAttempts: 0, ...reporting }, failureQueues: { streamFailures: { url: FAILURES_URL } } });
+    try {
+      await waitFor('B', () => order.includes('B'));
+    } finally {
+      await pollers.stop();
+    }
+    expect(order).toEqual(['report refused', 'report taken', 'B']);
+    expect(logged.filter((l) => l.includes('cannot report the batch given up to the queue streamFailures (ServiceUnavailable'))).toHaveLength(1);
+  });
+
+  it('a mapping whose on-failure queue is not there says so at its start, and only logs what it gives up', async () => {
+    shardHolding(record('100', 'A'), record('200', 'B'));
+    const delivered: string[] = [];
+    const logged: string[] = [];
+    const pollers = poller(dataDir(), delivered, logged, (pk) => pk === 'A', { spec: { batchSize: 1, retryAttempts: 0, ...reporting } });
+    try {
+      await waitFor('B', () => delivered.includes('B'));
+    } finally {
+      await pollers.stop();
+    }
+    expect(logged).toContain('stream changes: its on-failure queue streamFailures is not there: batches given up are only logged');
+    expect(logged.filter((l) => l.endsWith('retries exhausted: they are skipped'))).toHaveLength(1);
+    expect(sqs.commandCalls(SendMessageCommand)).toEqual([]);
   });
 });
 
