@@ -29,6 +29,10 @@ export function connectorHandler(makeDeps: (context: Context) => ConnectorDeps, 
     const outcomes: Partial<Record<DeliveryOutcome | 'error' | 'internal-failed', number>> = {};
     let retried = 0;
     let delivered = 0;
+    // Versions read back from the records table (the message did not carry them: inline-versions.ts).
+    let versionsRead = 0;
+    // What the batch's messages weigh (SQS bills a receive per 64 KB of them).
+    const messageBytes = event.Records.reduce((n, r) => n + Buffer.byteLength(r.body), 0);
     const tally = (key: DeliveryOutcome | 'error' | 'internal-failed') => (outcomes[key] = (outcomes[key] ?? 0) + 1);
     const deliver = async (record: SQSRecord): Promise<void> => {
       const queued: QueueMessage = { body: record.body, receiveCount: Number(record.attributes.ApproximateReceiveCount ?? '1'), receiptHandle: record.receiptHandle };
@@ -36,6 +40,7 @@ export function connectorHandler(makeDeps: (context: Context) => ConnectorDeps, 
       try {
         const result = await deliverMessage(queued, deps);
         retried += result.retries;
+        versionsRead += result.versionsRead ?? 0;
         outcome = result.outcome;
         if (outcome === 'delivered') delivered += result.records;
       } catch (e) {
@@ -56,7 +61,7 @@ export function connectorHandler(makeDeps: (context: Context) => ConnectorDeps, 
       return await processPartialResponse(event, deliver, new BatchProcessor(EventType.SQS), { context, throwOnFullBatchFailure: false });
     } finally {
       metrics().connector(deps.platform, { delivered, retried, deadLettered: (outcomes['dead-lettered'] ?? 0) + (outcomes['internal-failed'] ?? 0) });
-      logger.info('connector', { platform: deps.platform, messages: event.Records.length, records: delivered, retried, ...outcomes, ...usageSince(mark) });
+      logger.info('connector', { platform: deps.platform, messages: event.Records.length, messageBytes, records: delivered, versionsRead, retried, ...outcomes, ...usageSince(mark) });
     }
   };
 }

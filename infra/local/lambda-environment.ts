@@ -21,7 +21,8 @@ export interface EnvironmentData {
 }
 
 export type InvokeMessage = { id: number; event: unknown; requestId: string; deadline: number };
-export type ResultMessage = { id: number; ok: true; result: unknown } | { id: number; ok: false; errorType: string; errorMessage: string };
+/** `cpuMs`: the CPU time (user + system) the environment's process used during the invocation. */
+export type ResultMessage = ({ id: number; ok: true; result: unknown } | { id: number; ok: false; errorType: string; errorMessage: string }) & { cpuMs?: number };
 export type ReadyMessage = { ready: true };
 
 /** How an environment talks to its runtime: a worker's parentPort, or a child process's IPC channel. */
@@ -36,6 +37,9 @@ export async function serveEnvironment(data: EnvironmentData, channel: RuntimeCh
   channel.onInvoke((message) => {
     void (async () => {
       let reply: ResultMessage;
+      // The process's CPU time: an invocation's own in a process environment (one invocation at a time); in a
+      // thread it counts the whole stack's, and the runtime does not report it.
+      const cpu = process.cpuUsage();
       try {
         reply = { id: message.id, ok: true, result: await mod.handler(message.event, lambdaContext(data.functionName, data.memoryMb, message.requestId, message.deadline)) };
       } catch (e) {
@@ -43,7 +47,8 @@ export async function serveEnvironment(data: EnvironmentData, channel: RuntimeCh
         process.stderr.write(`${data.functionName} ${message.requestId} unhandled error: ${error.stack ?? error.message}\n`);
         reply = { id: message.id, ok: false, errorType: error.name, errorMessage: error.message };
       }
-      channel.send(reply);
+      const used = process.cpuUsage(cpu);
+      channel.send({ ...reply, cpuMs: (used.user + used.system) / 1000 });
     })();
   });
   channel.send({ ready: true });

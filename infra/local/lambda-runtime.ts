@@ -191,7 +191,7 @@ class FunctionEnvironments {
       const { settle, timer, requestId, startedAt } = env.pending;
       clearTimeout(timer);
       env.pending = undefined;
-      this.#report(env, requestId, startedAt);
+      this.#report(env, requestId, startedAt, m.cpuMs);
       settle(m.ok ? { status: 'ok', result: m.result } : { status: 'error', errorType: m.errorType, errorMessage: m.errorMessage });
       this.#release(env);
     });
@@ -216,11 +216,16 @@ class FunctionEnvironments {
     return env;
   }
 
-  /** Lambda's REPORT line, for an environment whose memory can be told apart (a process). */
-  #report(env: Environment, requestId: string, startedAt: number): void {
+  /**
+   * Lambda's REPORT line, for an environment whose memory can be told apart (a process), with one field of the
+   * local stack's own at the end: `CPU Time`, what the invocation's process spent on the CPU (the rest of its
+   * Duration it waited, mostly for the emulators).
+   */
+  #report(env: Environment, requestId: string, startedAt: number, cpuMs: number | undefined): void {
     const peak = env.host.peakMemoryMb();
     if (peak === undefined) return;
-    this.log(`REPORT credit-hub-${this.name} RequestId: ${requestId}\tDuration: ${(performance.now() - startedAt).toFixed(2)} ms\tMemory Size: ${this.spec.memoryMb} MB\tMax Memory Used: ${peak} MB`);
+    const cpu = cpuMs === undefined ? '' : `\tCPU Time: ${cpuMs.toFixed(2)} ms`;
+    this.log(`REPORT credit-hub-${this.name} RequestId: ${requestId}\tDuration: ${(performance.now() - startedAt).toFixed(2)} ms\tMemory Size: ${this.spec.memoryMb} MB\tMax Memory Used: ${peak} MB${cpu}`);
   }
 
   #acquire(): Promise<Environment> {

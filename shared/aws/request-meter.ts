@@ -6,6 +6,9 @@
  *
  * Counted per attempt: the middleware sits in the finalizeRequest step below the SDK's retry middleware, so
  * each request that goes out passes it once.
+ *
+ * SQS bills a request per 64 KB of its payload (the message bodies and attributes): a send of more is also
+ * counted under `SQS.<operation>.extra64KB`, one for each 64 KB chunk past the first.
  */
 import { capacitySince, consumedCapacity, type CapacityUnits } from './consumed-capacity.js';
 
@@ -36,6 +39,25 @@ export function operationName(clientName: string | undefined, commandName: strin
   return `${service}.${command}`;
 }
 
+/** SQS's billing unit of a request's payload. */
+export const SQS_CHUNK_BYTES = 64 * 1024;
+
+interface SqsMessageInput {
+  MessageBody?: string;
+  MessageAttributes?: Record<string, { StringValue?: string; BinaryValue?: Uint8Array; DataType?: string }>;
+}
+
+const messageBytes = (m: SqsMessageInput) =>
+  Buffer.byteLength(m.MessageBody ?? '') +
+  Object.entries(m.MessageAttributes ?? {}).reduce((n, [name, a]) => n + Buffer.byteLength(name) + Buffer.byteLength(a.DataType ?? '') + Buffer.byteLength(a.StringValue ?? '') + (a.BinaryValue?.byteLength ?? 0), 0);
+
+/** The 64 KB chunks an SQS request is billed as, past the first: by its messages' bodies and attributes. */
+export function sqsExtraChunks(input: unknown): number {
+  const i = (input ?? {}) as SqsMessageInput & { Entries?: SqsMessageInput[] };
+  const bytes = i.Entries ? i.Entries.reduce((n, e) => n + messageBytes(e), 0) : messageBytes(i);
+  return Math.max(0, Math.ceil(bytes / SQS_CHUNK_BYTES) - 1);
+}
+
 interface MeteredClient {
   middlewareStack: { add(middleware: any, options: Record<string, unknown>): void };
 }
@@ -46,6 +68,10 @@ export function meterRequests<T extends MeteredClient>(client: T): T {
     (next: (args: unknown) => Promise<unknown>, context: { clientName?: string; commandName?: string }) => async (args: unknown) => {
       const name = operationName(context.clientName, context.commandName);
       counted[name] = (counted[name] ?? 0) + 1;
+      if (name.startsWith('SQS.Send')) {
+        const extra = sqsExtraChunks((args as { input?: unknown }).input);
+        if (extra > 0) counted[`${name}.extra64KB`] = (counted[`${name}.extra64KB`] ?? 0) + extra;
+      }
       return next(args);
     },
     // Below the retry middleware (finalizeRequest, priority high): once per attempt.

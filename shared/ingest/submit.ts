@@ -3,6 +3,13 @@
  * compared with what is stored and written conditionally; a record that
  * lost a race is decided again on fresh data. The same record twice in one
  * batch is handled in order, as if pushed one after the other.
+ *
+ * The first read of the stored heads is eventually consistent (half the read
+ * units: most pushed records are new). A write decided on it is safe, since
+ * every write is conditional on what it was decided against (a stale read
+ * ends in a conflict, decided again); a decision not to write (a duplicate,
+ * a change already applied) has no such check, so it is made again on a
+ * strongly consistent read, as is every decision after a conflict.
  */
 import type { PushKindSpec } from '../../contracts/kinds.js';
 import { todayInChina } from '../domain/dates.js';
@@ -97,7 +104,7 @@ export async function submitRecords(
       // With a deadline, conflicting pushes keep deciding again until it comes; without one, a few rounds.
       if (round >= (deps.signal ? MAX_DECISION_ROUNDS_WITH_DEADLINE : MAX_DECISION_ROUNDS)) throw new StoreBusyError(`records kept conflicting with concurrent pushes: ${pending.length} left`);
       deps.signal?.throwIfAborted();
-      const stored = await deps.store.getHeads(pending.map((p) => p.head.id), deps.signal);
+      const stored = await deps.store.getHeads(pending.map((p) => p.head.id), deps.signal, round > 0);
       const decided = pending.map((p) => ({
         ...p,
         decision: onArrival(
@@ -108,7 +115,13 @@ export async function submitRecords(
       }));
       const writes = decided.filter((d) => d.decision.status !== 'duplicate' && d.decision.status !== 'applied');
       const outcomes = await deps.store.write(writes.map((d) => toWrite(d.decision, receivedAt)), deps.signal);
+      // Decided again on a strongly consistent read: a write that lost a race, and (after the first, eventually
+      // consistent read) a decision not to write.
       const conflicts = new Set(writes.filter((_, i) => outcomes[i] === 'conflict').map((d) => d.index));
+      if (round === 0) {
+        const writing = new Set(writes);
+        for (const d of decided) if (!writing.has(d)) conflicts.add(d.index);
+      }
       for (const d of decided) {
         if (conflicts.has(d.index)) continue;
         const status = d.decision.status === 'applied' ? d.decision.applied : d.decision.status;

@@ -30,10 +30,12 @@ export type WriteOutcome = 'written' | 'conflict';
 
 export interface RecordsStore {
   /**
-   * Current heads by id (strongly consistent); absent ids are missing from the map.
+   * Current heads by id; absent ids are missing from the map. Strongly consistent unless `consistent` is false
+   * (eventually consistent: half the read units, and maybe a moment behind; shared/ingest/submit.ts trusts such a
+   * read only where a conditional write checks it).
    * `signal` stops the work: no request is started after it fires, and requests in flight are aborted.
    */
-  getHeads(ids: readonly string[], signal?: AbortSignal): Promise<Map<string, StoredHead>>;
+  getHeads(ids: readonly string[], signal?: AbortSignal, consistent?: boolean): Promise<Map<string, StoredHead>>;
   /**
    * Writes each change atomically (a create only if the record is absent, an update only if the head is still
    * `previous`); the outcome of each, in order: `conflict` when its condition failed. Changes are independent of
@@ -86,7 +88,7 @@ export class DynamoRecordsStore implements RecordsStore {
     private readonly table: string,
   ) {}
 
-  async getHeads(ids: readonly string[], signal?: AbortSignal): Promise<Map<string, StoredHead>> {
+  async getHeads(ids: readonly string[], signal?: AbortSignal, consistent = true): Promise<Map<string, StoredHead>> {
     const found = new Map<string, StoredHead>();
     const unique = [...new Set(ids)];
     for (let i = 0; i < unique.length; i += 100) {
@@ -95,7 +97,7 @@ export class DynamoRecordsStore implements RecordsStore {
         if (round > 0) await backoff(round, undefined, undefined, signal);
         if (round >= MAX_ROUNDS) throw new StoreBusyError('DynamoDB kept returning unprocessed keys');
         signal?.throwIfAborted();
-        const out = await this.db.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } } }), { abortSignal: signal });
+        const out = await this.db.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: consistent } } }), { abortSignal: signal });
         for (const item of out.Responses?.[this.table] ?? []) {
           const head = strip<StoredHead>(item);
           found.set(head.id, head);

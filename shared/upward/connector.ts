@@ -5,9 +5,10 @@
  *    nothing to do either (a duplicate of a refused message: sending it again would only be refused again; a
  *    redrive makes the delivery pending before it moves the message back, shared/upward/redrive.ts); absent →
  *    nothing to do;
- * 2. the package's record versions (its body's refs, the part's share of them) as stored (record-versions.ts):
- *    the same versions give the same bytes (exchange-package.ts), so every try sends what the first sent, under
- *    the same Idempotency-Key; a version whose record is no longer stored fails the package (`internal`);
+ * 2. the package's record versions (its body's refs, the part's share of them): those the message carries
+ *    (inline-versions.ts: the fan-out's, from its stream records), else as stored (record-versions.ts). The same
+ *    versions give the same bytes (exchange-package.ts), so every try sends what the first sent, under the same
+ *    Idempotency-Key; a version whose record is no longer stored fails the package (`internal`);
  * 3. the package POSTed to `<base URL>/packages`:
  *    - 2xx → delivered: every record version in it;
  *    - 5xx, 408, 429, 3xx, a timeout or a network error (the platform is unavailable) → tried again in this
@@ -20,7 +21,8 @@
  *      delivery stays pending, owed: the sweep queues it again `exchange.requeueAfterSeconds` later, and the
  *      nightly sync sends it too, for as long as the outage lasts — an unavailable platform is never a failure;
  *    - any other 4xx of a package of several records → `split`: the platform took none of it, so its two halves
- *      are sent on their own (each a part with an Idempotency-Key of its own), and so on until the record it
+ *      are sent on their own (each a part with an Idempotency-Key of its own, its message carrying its versions),
+ *      and so on until the record it
  *      refuses is alone; the others are delivered in their parts, never held up by it;
  *    - any other 4xx of a part of one record → failed with the platform's reason, and the message goes to the
  *      dead-letter queue at once (`dead-lettered`).
@@ -31,11 +33,12 @@
 import { REDACTED_ID, redactIdentityNumbers } from '../domain/identity-number-text.js';
 import type { DeadLetters, DeliveryQueues } from './delivery-queues.js';
 import { buildExchangePackage, type PackageRecord } from './exchange-package.js';
-import { halvesOf, newDelivery, parseDeliveryMessage, type DeliveryMessage, type PackageRef, type PlatformName } from './package-model.js';
+import { encodeInlineVersions, inlineVersionsFor } from './inline-versions.js';
+import { deliveryRefOf, halvesOf, newDelivery, parseDeliveryMessage, type DeliveryMessage, type DeliveryRef, type PackageRef, type PlatformName } from './package-model.js';
 import type { PackagesStore } from './packages-store.js';
 import { MAX_ANSWER_CHARS, packagesUrl, type PlatformPost, type PlatformResponse } from './platform-client.js';
 import { nationalFields, type Decrypter } from './record-fields.js';
-import type { RecordVersions } from './record-versions.js';
+import type { RecordVersions, VersionContent } from './record-versions.js';
 import { backoffMs, classifyStatus, redeliveryDelaySeconds, retryAfterMs } from './retry-policy.js';
 
 /** Hides a received message of the platform's queue for a while (ChangeMessageVisibility). */
@@ -89,6 +92,8 @@ export interface DeliveryResult {
   outcome: DeliveryOutcome;
   /** Record versions in the package (or part) this message is about; 0 when nothing was read. */
   records: number;
+  /** Of those, the ones read from the records table (the message did not carry them). */
+  versionsRead?: number;
   /** POSTs sent after the first one for this message, in this invocation. */
   retries: number;
   /** retry-later: how long the message was hidden (undefined when the change of its visibility failed: it comes back after the queue's timeout). */
@@ -162,9 +167,8 @@ async function postWithRetries(url: string, body: string, headers: Record<string
   return unavailable(deps.attemptsPerInvocation);
 }
 
-/** The records of a package's refs, as the platform receives them (numbers decrypted), in order. */
-async function packageRecords(refs: readonly PackageRef[], deps: ConnectorDeps): Promise<PackageRecord[]> {
-  const contents = await deps.versions.read(refs);
+/** The records of a package's refs (their versions' contents, in order), as the platform receives them (numbers decrypted). */
+async function packageRecords(refs: readonly PackageRef[], contents: readonly (VersionContent | undefined)[], deps: ConnectorDeps): Promise<PackageRecord[]> {
   const records: PackageRecord[] = [];
   for (const [i, ref] of refs.entries()) {
     const content = contents[i];
@@ -186,7 +190,7 @@ export async function deliverMessage(queued: QueueMessage, deps: ConnectorDeps):
     await deps.deadLetters.send(body, parsed.ok ? `a message for platform ${parsed.message.platform} on ${deps.platform}'s queue` : `unreadable message: ${parsed.reason}`);
     return { outcome: 'dead-lettered', records: 0, retries: 0 };
   }
-  const message: DeliveryMessage = parsed.message;
+  const message: DeliveryRef = deliveryRefOf(parsed.message);
   const delivery = await deps.packages.getDelivery(message);
   if (!delivery || delivery.state !== 'pending') return { outcome: 'settled', records: 0, retries: 0 };
   const packageBody = await deps.packages.getBody(message.key);
@@ -195,7 +199,10 @@ export async function deliverMessage(queued: QueueMessage, deps: ConnectorDeps):
   const refs = packageBody.refs.slice(delivery.from, delivery.to);
   if (refs.length === 0) throw new Error(`package ${message.key} part "${message.path}" has no records`);
 
-  const sent = buildExchangePackage({ packageId: delivery.packageId, sender: deps.sender(), createdAt: packageBody.openedAt, records: await packageRecords(refs, deps) });
+  const carried = inlineVersionsFor(parsed.message.versions, refs);
+  const contents = carried ?? (await deps.versions.read(refs));
+  const versionsRead = carried ? 0 : refs.length;
+  const sent = buildExchangePackage({ packageId: delivery.packageId, sender: deps.sender(), createdAt: packageBody.openedAt, records: await packageRecords(refs, contents, deps) });
   const headers = { 'Content-Type': 'application/json', 'Idempotency-Key': sent.packageId };
   const result = await postWithRetries(packagesUrl(deps.baseUrl), sent.bytes, headers, deps);
   const retries = Math.max(0, result.attempts - 1);
@@ -204,29 +211,29 @@ export async function deliverMessage(queued: QueueMessage, deps: ConnectorDeps):
   switch (result.kind) {
     case 'delivered':
       await deps.packages.markDelivered(message, at(), result.attempts - 1);
-      return { outcome: 'delivered', records, retries };
+      return { outcome: 'delivered', records, retries, versionsRead };
     case 'refused': {
       const halves = halvesOf(packageBody.refs.length, message.path);
       if (halves.length > 0) {
         // None of it was taken: each half goes on its own, under a key of its own.
         const parts = halves.map((path) => newDelivery(message.key, packageBody.refs.length, deps.platform, path, deps.now()));
         if ((await deps.packages.split(message, parts, at(), result.attempts)) === 'updated') {
-          // A part not queued now is queued by the sweep (it is pending, owed).
-          await deps.queues.send(parts);
+          // A part not queued now is queued by the sweep (it is pending, owed). Each carries its share of the versions.
+          await deps.queues.send(parts.map((part) => partMessage(part, contents, delivery.from)));
         }
-        return { outcome: 'split', records, retries };
+        return { outcome: 'split', records, retries, versionsRead };
       }
       const reason = refusalReason(result.response);
       // In the dead-letter queue before it is marked failed: a failed delivery is always there for the operator.
       await deps.deadLetters.send(body, reason);
       await deps.packages.markFailed(message, reason, at(), result.attempts);
-      return { outcome: 'dead-lettered', records, retries };
+      return { outcome: 'dead-lettered', records, retries, versionsRead };
     }
     case 'unavailable': {
       if (receiveCount >= deps.maxReceiveCount) {
         // Still owed, due again now: the sweep queues it once exchange.requeueAfterSeconds have passed.
         await deps.packages.recordAttempt(message, result.attempts, at());
-        return { outcome: 'released', records, retries };
+        return { outcome: 'released', records, retries, versionsRead };
       }
       const delaySeconds = redeliveryDelaySeconds(receiveCount, result.retryAfterMs, deps.redeliveryBaseSeconds);
       // Due again when the message reappears: the sweep does not queue a second copy before then.
@@ -235,11 +242,18 @@ export async function deliverMessage(queued: QueueMessage, deps: ConnectorDeps):
         await deps.redelivery.delay(queued.receiptHandle, delaySeconds);
       } catch {
         // It comes back after the queue's visibility timeout instead: sooner, not lost.
-        return { outcome: 'retry-later', records, retries };
+        return { outcome: 'retry-later', records, retries, versionsRead };
       }
-      return { outcome: 'retry-later', records, retries, delaySeconds };
+      return { outcome: 'retry-later', records, retries, versionsRead, delaySeconds };
     }
   }
+}
+
+/** The message of a part of a split, with its share of the versions (`contents` are those of [from, …) of the body's refs). */
+function partMessage(part: DeliveryRef & { from: number; to: number }, contents: readonly (VersionContent | undefined)[], from: number): DeliveryMessage {
+  const share = contents.slice(part.from - from, part.to - from);
+  const versions = share.every((c): c is VersionContent => c !== undefined) ? encodeInlineVersions(share) : undefined;
+  return { ...deliveryRefOf(part), ...(versions !== undefined ? { versions } : {}) };
 }
 
 /** An error's name as a reason may show it: its kind only (never its message, which may quote data). */
@@ -258,5 +272,5 @@ export async function markInternalFailure(queued: QueueMessage, error: unknown, 
   if (queued.receiveCount < deps.maxReceiveCount) return false;
   const parsed = parseDeliveryMessage(queued.body);
   if (!parsed.ok || parsed.message.platform !== deps.platform) return false;
-  return (await deps.packages.markFailed(parsed.message, `internal: ${errorKind(error)}`, deps.now().toISOString(), 0)) === 'updated';
+  return (await deps.packages.markFailed(deliveryRefOf(parsed.message), `internal: ${errorKind(error)}`, deps.now().toISOString(), 0)) === 'updated';
 }

@@ -1,16 +1,19 @@
 /**
  * The platforms' delivery queues and dead-letter queues (infra/catalogue.ts `queues`): port and SQS adapter.
- * One message per package and platform (package-model.ts `messageBody`); sent ten to a request where there are many.
+ * One message per package and platform (package-model.ts `messageBody`), maybe carrying the part's versions
+ * (inline-versions.ts); sent up to ten to a request, and never more than SQS takes in one (256 KB in all).
  */
 import { ChangeMessageVisibilityCommand, SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { messageBody, type DeliveryRef, type PlatformName } from './package-model.js';
+import { messageBody, type DeliveryMessage, type PlatformName } from './package-model.js';
 
 /** SQS's limit of entries per SendMessageBatch. */
 export const SEND_BATCH_SIZE = 10;
+/** SQS's limit of a SendMessageBatch's message bodies, in all (bytes). */
+export const SEND_BATCH_BYTES = 256 * 1024;
 
 export interface DeliveryQueues {
-  /** Queues each delivery on its platform's queue; the indexes (into `refs`) of those that were not queued. */
-  send(refs: readonly DeliveryRef[]): Promise<Set<number>>;
+  /** Queues each delivery on its platform's queue; the indexes (into `messages`) of those that were not queued. */
+  send(messages: readonly DeliveryMessage[]): Promise<Set<number>>;
 }
 
 export interface DeadLetters {
@@ -25,26 +28,24 @@ export class SqsDeliveryQueues implements DeliveryQueues {
     private readonly urls: Readonly<Partial<Record<PlatformName, string>>>,
   ) {}
 
-  async send(refs: readonly DeliveryRef[]): Promise<Set<number>> {
+  async send(messages: readonly DeliveryMessage[]): Promise<Set<number>> {
     const failed = new Set<number>();
+    const bodies = messages.map((m) => messageBody(m));
     const byPlatform = new Map<PlatformName, number[]>();
-    refs.forEach((ref, i) => byPlatform.set(ref.platform, [...(byPlatform.get(ref.platform) ?? []), i]));
+    messages.forEach((m, i) => byPlatform.set(m.platform, [...(byPlatform.get(m.platform) ?? []), i]));
     const requests: Promise<void>[] = [];
     for (const [platform, indexes] of byPlatform) {
       const url = this.urls[platform];
       if (!url) throw new Error(`no queue URL for platform ${platform}`);
-      for (let i = 0; i < indexes.length; i += SEND_BATCH_SIZE) {
-        const chunk = indexes.slice(i, i + SEND_BATCH_SIZE);
-        requests.push(this.#sendChunk(url, refs, chunk, failed));
-      }
+      for (const chunk of sendChunks(indexes, bodies)) requests.push(this.#sendChunk(url, bodies, chunk, failed));
     }
     await Promise.all(requests);
     return failed;
   }
 
-  async #sendChunk(url: string, refs: readonly DeliveryRef[], chunk: number[], failed: Set<number>): Promise<void> {
+  async #sendChunk(url: string, bodies: readonly string[], chunk: number[], failed: Set<number>): Promise<void> {
     try {
-      const out = await this.client.send(new SendMessageBatchCommand({ QueueUrl: url, Entries: chunk.map((index) => ({ Id: String(index), MessageBody: messageBody(refs[index]!) })) }));
+      const out = await this.client.send(new SendMessageBatchCommand({ QueueUrl: url, Entries: chunk.map((index) => ({ Id: String(index), MessageBody: bodies[index]! })) }));
       // An entry not reported successful (failed, or not reported at all) was not queued.
       const queued = new Set((out.Successful ?? []).map((entry) => Number(entry.Id)));
       for (const index of chunk) if (!queued.has(index)) failed.add(index);
@@ -53,6 +54,25 @@ export class SqsDeliveryQueues implements DeliveryQueues {
       for (const index of chunk) failed.add(index);
     }
   }
+}
+
+/** The messages (`indexes` into `bodies`) in the order given, cut into requests of at most ten and SEND_BATCH_BYTES. */
+export function sendChunks(indexes: readonly number[], bodies: readonly string[]): number[][] {
+  const chunks: number[][] = [];
+  let chunk: number[] = [];
+  let bytes = 0;
+  for (const index of indexes) {
+    const size = Buffer.byteLength(bodies[index]!);
+    if (chunk.length > 0 && (chunk.length === SEND_BATCH_SIZE || bytes + size > SEND_BATCH_BYTES)) {
+      chunks.push(chunk);
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(index);
+    bytes += size;
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
 }
 
 /** The reason a dead-lettered message carries (a message attribute; SQS limits a whole message to 256 KB, far above). */

@@ -13,6 +13,9 @@
  *    owes is written), and the deliveries are queued. K found closed without its first version: the package
  *    that claimed that version is settled too (its deliveries queued again if still pending). Versions of the batch not among K's candidates go on at 2.
  *
+ * Each message carries its package's versions as the stream records hold them (inline-versions.ts), when it has
+ * them all: the connector then reads none of them back.
+ *
  * Whatever composition a batch read again has (Lambda retries it, bisects it), a version is claimed by one package
  * only, so it travels under one Idempotency-Key per platform. Any failure is thrown: Lambda reads the batch again,
  * and every step above is safe to repeat; a body left open is also settled by the delivery sweep.
@@ -24,8 +27,10 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import type { StoredHead } from '../domain/record-model.js';
 import type { DeliveryQueues } from './delivery-queues.js';
-import { newDelivery, operationOf, packageKeyOf, PLATFORM_NAMES, type DeliveryRef, type PackageBody, type PackageRef, type PlatformName } from './package-model.js';
+import { encodeInlineVersions, versionContentOf } from './inline-versions.js';
+import { newDelivery, operationOf, packageKeyOf, PLATFORM_NAMES, type DeliveryMessage, type PackageBody, type PackageRef, type PlatformName } from './package-model.js';
 import type { PackagesStore } from './packages-store.js';
+import type { VersionContent } from './record-versions.js';
 
 export interface SettleDeps {
   store: Pick<PackagesStore, 'openBody' | 'getBody' | 'claim' | 'closeBody' | 'createDelivery'>;
@@ -63,9 +68,10 @@ export interface FanoutReport extends SettleReport {
 /** Claims in flight at once (a package has up to 100 candidates). */
 const CLAIM_CONCURRENCY = 25;
 
-/** A new version a stream record carries, with its sequence number. */
+/** A new version a stream record carries, with its sequence number and (when the image has it whole) its content. */
 export interface StreamVersion extends PackageRef {
   sequenceNumber: string;
+  content?: VersionContent;
 }
 
 /** The new version a stream record carries, or undefined when it carries none (a removal, a rewrite of the same version, not a head). */
@@ -84,7 +90,8 @@ export function newVersionOf(record: DynamoDBRecord): StreamVersion | undefined 
   const sequenceNumber = record.dynamodb?.SequenceNumber;
   // Without its sequence number a version cannot name its package: the batch is read again.
   if (!sequenceNumber) throw new Error('fan-out: a stream record with a new version has no sequence number');
-  return { recordId: head.id, version: head.version, operation: operationOf({ status: head.status, publication: head.publication }), sequenceNumber };
+  const content = versionContentOf(head);
+  return { recordId: head.id, version: head.version, operation: operationOf({ status: head.status, publication: head.publication }), sequenceNumber, ...(content ? { content } : {}) };
 }
 
 async function mapLimited<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
@@ -102,15 +109,29 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, work: (item:
 
 const refId = (r: { recordId: string; version: number }) => `${r.recordId}#${r.version}`;
 
+/** The versions of `refs` as a message carries them, when `contents` has every one of them. */
+function inlineVersions(refs: readonly PackageRef[], contents: ReadonlyMap<string, VersionContent> | undefined): string | undefined {
+  if (!contents || refs.length === 0) return undefined;
+  const versions: VersionContent[] = [];
+  for (const r of refs) {
+    const content = contents.get(refId(r));
+    if (!content) return undefined;
+    versions.push(content);
+  }
+  return encodeInlineVersions(versions);
+}
+
 /**
  * Settles a package: an open body's candidates are claimed and the body closed; a closed body's deliveries are
  * created (once) and queued while pending. Versions claimed by another package settle that one too (`depth`
  * bounds the chain: a package settled from another never reaches a third). Returns the body as closed.
+ * `contents`: the versions the caller has (from its stream records), carried in the messages when all of the
+ * package's are there.
  */
-export async function settlePackage(found: PackageBody, deps: SettleDeps, report: SettleReport, depth = 0): Promise<PackageBody> {
+export async function settlePackage(found: PackageBody, deps: SettleDeps, report: SettleReport, depth = 0, contents?: ReadonlyMap<string, VersionContent>): Promise<PackageBody> {
   const now = (deps.now ?? (() => new Date()))();
   let body = found;
-  const toQueue: DeliveryRef[] = [];
+  const toQueue: DeliveryMessage[] = [];
   // Its deliveries are created before the body is closed: a body stays open (found by the sweep's `open` index)
   // until everything it owes is written, so a fan-out that stops anywhere leaves nothing unreachable.
   const createDeliveries = async (refCount: number) => {
@@ -138,12 +159,14 @@ export async function settlePackage(found: PackageBody, deps: SettleDeps, report
       for (const other of elsewhere) {
         const otherBody = await deps.store.getBody(other);
         if (!otherBody) throw new Error(`fan-out: a version is claimed by package ${other}, which has no body`);
-        await settlePackage(otherBody, deps, report, depth + 1);
+        await settlePackage(otherBody, deps, report, depth + 1, contents);
       }
     }
   } else if (body.refs.length > 0) await createDeliveries(body.refs.length);
   if (toQueue.length === 0) return body;
-  const notQueued = await deps.queues.send(toQueue);
+  // Every message of it is for the whole package (path ''): the same versions for each platform.
+  const versions = inlineVersions(body.refs, contents);
+  const notQueued = await deps.queues.send(versions === undefined ? toQueue : toQueue.map((m) => ({ ...m, versions })));
   if (notQueued.size > 0) throw new Error(`fan-out: ${notQueued.size} of ${toQueue.length} messages of package ${body.key} were not queued`);
   report.queued += toQueue.length;
   return body;
@@ -152,9 +175,12 @@ export async function settlePackage(found: PackageBody, deps: SettleDeps, report
 export async function fanOut(event: DynamoDBStreamEvent, deps: FanoutDeps): Promise<FanoutReport> {
   const now = (deps.now ?? (() => new Date()))();
   const versions: StreamVersion[] = [];
+  const contents = new Map<string, VersionContent>();
   for (const record of event.Records) {
     const v = newVersionOf(record);
-    if (v) versions.push(v);
+    if (!v) continue;
+    versions.push(v);
+    if (v.content) contents.set(refId(v), v.content);
   }
   const report: FanoutReport = { records: event.Records.length, versions: versions.length, packages: 0, refs: 0, closed: 0, created: 0, queued: 0, claimedElsewhere: 0 };
   const placed = new Set<string>();
@@ -166,7 +192,7 @@ export async function fanOut(event: DynamoDBStreamEvent, deps: FanoutDeps): Prom
     const opened = await deps.store.openBody(packageKeyOf(first), candidates, now.toISOString());
     // The package opened for `first` (now or when the batch was read before) has it among its candidates.
     if (!opened.refs.some((r) => refId(r) === refId(first)) && opened.open) throw new Error(`fan-out: package ${opened.key} does not list the version it was opened for`);
-    const body = await settlePackage(opened, deps, report);
+    const body = await settlePackage(opened, deps, report, 0, contents);
     if (!opened.open && !body.refs.some((r) => refId(r) === refId(first))) {
       // Found closed (the batch was read before in another composition) without the version it was opened for: that
       // version travels in the package that claimed it first, whose fan-out may have stopped after closing it and
@@ -175,7 +201,7 @@ export async function fanOut(event: DynamoDBStreamEvent, deps: FanoutDeps): Prom
       if (!claim) throw new Error(`fan-out: package ${opened.key} is closed without the version it was opened for, whose claim cannot be read yet`);
       const owner = await deps.store.getBody(claim.key);
       if (!owner) throw new Error(`fan-out: a version is claimed by package ${claim.key}, which has no body`);
-      await settlePackage(owner, deps, report, 1);
+      await settlePackage(owner, deps, report, 1, contents);
     }
     report.packages += body.refs.length > 0 ? 1 : 0;
     report.refs += body.refs.length;

@@ -183,11 +183,16 @@ export function newDelivery(key: string, refCount: number, platform: PlatformNam
   };
 }
 
-/** The body of a delivery queue message: a part of a package for one platform. */
-export type DeliveryMessage = DeliveryRef;
+/**
+ * A delivery queue message: a part of a package for one platform, and maybe the versions of that part
+ * (inline-versions.ts: gzip'd JSON in base64, in the part's order), which spare the connector reading them back.
+ */
+export interface DeliveryMessage extends DeliveryRef {
+  versions?: string;
+}
 
-export function messageBody(ref: DeliveryRef): string {
-  return JSON.stringify({ key: ref.key, platform: ref.platform, path: ref.path });
+export function messageBody(message: DeliveryMessage): string {
+  return JSON.stringify({ key: message.key, platform: message.platform, path: message.path, ...(message.versions !== undefined ? { versions: message.versions } : {}) });
 }
 
 /** The delivery a queue message names, or why it names none (a message nobody should have sent). */
@@ -199,11 +204,17 @@ export function parseDeliveryMessage(body: string): { ok: true; message: Deliver
     return { ok: false, reason: 'the message is not JSON' };
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return { ok: false, reason: 'the message is not a JSON object' };
-  const { key, platform, path } = parsed as Record<string, unknown>;
+  const { key, platform, path, versions } = parsed as Record<string, unknown>;
   if (!isPackageKey(key)) return { ok: false, reason: 'key is missing or not a package key' };
   if (!isPlatformName(platform)) return { ok: false, reason: 'platform is missing or unknown' };
   if (!isPartPath(path)) return { ok: false, reason: 'path is missing or not a part path' };
-  return { ok: true, message: { key, platform, path } };
+  // Versions that are not text are ignored, not fatal: the connector reads the part's versions from the table.
+  return { ok: true, message: { key, platform, path, ...(typeof versions === 'string' ? { versions } : {}) } };
+}
+
+/** The delivery a message names, without what it carries. */
+export function deliveryRefOf(message: DeliveryRef): DeliveryRef {
+  return { key: message.key, platform: message.platform, path: message.path };
 }
 
 /** Table keys. */

@@ -142,7 +142,10 @@ describe('local Lambda runtime, functions isolated in processes of their own', (
     const touched = await isolated.invoke('probe', { touchMb: 200 }, 'q2');
     expect(touched.status).toBe('ok');
     expect(peakOf('q2')).toBeGreaterThanOrEqual(before + 150);
-    expect(reports.find((l) => l.includes('RequestId: q2'))).toMatch(/^REPORT credit-hub-probe RequestId: q2\tDuration: [\d.]+ ms\tMemory Size: 128 MB\tMax Memory Used: \d+ MB$/);
+    const line = reports.find((l) => l.includes('RequestId: q2'))!;
+    expect(line).toMatch(/^REPORT credit-hub-probe RequestId: q2\tDuration: [\d.]+ ms\tMemory Size: 128 MB\tMax Memory Used: \d+ MB\tCPU Time: [\d.]+ ms$/);
+    // Touching 200 MB takes CPU time.
+    expect(Number(/CPU Time: ([\d.]+)/.exec(line)![1])).toBeGreaterThan(0);
   });
 
   it('writes no REPORT line for a function in a worker thread (its memory is the stack’s)', async () => {

@@ -15,7 +15,7 @@ export class MemoryRecordsStore implements RecordsStore {
   /** Every write that was applied, in order (for tests that count them). */
   writes = 0;
 
-  async getHeads(ids: readonly string[], signal?: AbortSignal): Promise<Map<string, StoredHead>> {
+  async getHeads(ids: readonly string[], signal?: AbortSignal, _consistent?: boolean): Promise<Map<string, StoredHead>> {
     signal?.throwIfAborted();
     const found = new Map<string, StoredHead>();
     for (const id of ids) {

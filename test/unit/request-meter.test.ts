@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { dynamo } from '../../shared/aws/clients.js';
 import { meterCapacity } from '../../shared/aws/consumed-capacity.js';
 import { lambda } from '../../shared/aws/lambda-client.js';
-import { meterRequests, operationName, requestCounts, requestsSince, usageMark, usageSince } from '../../shared/aws/request-meter.js';
+import { meterRequests, operationName, requestCounts, requestsSince, sqsExtraChunks, usageMark, usageSince } from '../../shared/aws/request-meter.js';
 import { s3, s3ClientConfig } from '../../shared/aws/s3-client.js';
 import { sqs } from '../../shared/aws/sqs-client.js';
 
@@ -59,6 +59,31 @@ describe('request meter', () => {
     const before = requestCounts();
     await client.send(new PutItemCommand({ TableName: 't', Item: { pk: { S: 'a' } } }));
     expect(requestsSince(before)).toEqual({ 'DynamoDB.PutItem': 2 });
+    client.destroy();
+  });
+
+  it('counts an SQS send of more than 64 KB of payload as SQS bills it: one request per 64 KB chunk', async () => {
+    const { SendMessageBatchCommand, SQSClient } = await import('@aws-sdk/client-sqs');
+    const client = meterRequests(new SQSClient({ endpoint, region: 'us-east-1', credentials, maxAttempts: 1, useQueueUrlAsEndpoint: false }));
+    const queue = `${endpoint}/000000000000/q`;
+    const before = requestCounts();
+    // 3 entries: 60 KB + 60 KB + 10 bytes and an attribute = 123 KB: two chunks, one past the first.
+    answers.push({ status: 200, body: '{"Successful":[],"Failed":[]}' }, { status: 200, body: '{"Successful":[],"Failed":[]}' });
+    await client.send(
+      new SendMessageBatchCommand({
+        QueueUrl: queue,
+        Entries: [
+          { Id: '1', MessageBody: 'a'.repeat(60 * 1024) },
+          { Id: '2', MessageBody: 'b'.repeat(60 * 1024) },
+          { Id: '3', MessageBody: 'c'.repeat(10), MessageAttributes: { reason: { DataType: 'String', StringValue: 'x' } } },
+        ],
+      }),
+    );
+    await client.send(new SendMessageBatchCommand({ QueueUrl: queue, Entries: [{ Id: '1', MessageBody: 'small' }] }));
+    expect(requestsSince(before)).toEqual({ 'SQS.SendMessageBatch': 2, 'SQS.SendMessageBatch.extra64KB': 1 });
+    expect(sqsExtraChunks({ MessageBody: 'x'.repeat(64 * 1024) })).toBe(0);
+    expect(sqsExtraChunks({ MessageBody: 'x'.repeat(64 * 1024 + 1) })).toBe(1);
+    expect(sqsExtraChunks({ Entries: [{ MessageBody: '中'.repeat(50_000) }] })).toBe(2);
     client.destroy();
   });
 

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MAX_ATTEMPTS } from '../../shared/aws/client-config.js';
 import { sqsClientConfig } from '../../shared/aws/sqs-client.js';
-import { REASON_ATTRIBUTE, SqsDeadLetters, SqsDeliveryQueues } from '../../shared/upward/delivery-queues.js';
+import { REASON_ATTRIBUTE, SEND_BATCH_BYTES, sendChunks, SqsDeadLetters, SqsDeliveryQueues } from '../../shared/upward/delivery-queues.js';
 import { messageBody, packageKeyOf, type DeliveryRef } from '../../shared/upward/package-model.js';
 
 const md5 = (text: string) => createHash('md5').update(text).digest('hex');
@@ -123,6 +123,32 @@ describe('SqsDeliveryQueues', () => {
       client.destroy();
       await sqs.close();
     }
+  });
+
+  it('sends the versions a message carries, and never more than 256 KB of messages in one request', async () => {
+    const sqs = await fakeSqs();
+    const { SQSClient } = await import('@aws-sdk/client-sqs');
+    const client = new SQSClient(sqsClientConfig({ endpoint: sqs.endpoint, region: 'cn-north-1', credentials }));
+    try {
+      const queues = new SqsDeliveryQueues(client, { national: QUEUE('hub-national') });
+      // Six messages of about 100 KB each: two to a request (three would pass 256 KB).
+      const big = (i: number) => ({ key: keyOf(i), platform: 'national' as const, path: '', versions: String(i).repeat(100_000) });
+      expect([...(await queues.send([0, 1, 2, 3, 4, 5].map(big)))]).toEqual([]);
+      const sizes = sqs.seen.map((x) => (x.body.Entries as { MessageBody: string }[]).map((e) => Buffer.byteLength(e.MessageBody)));
+      expect(sizes.map((request) => request.length)).toEqual([2, 2, 2]);
+      for (const request of sizes) expect(request.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(SEND_BATCH_BYTES);
+      const bodies = sqs.seen.flatMap((x) => (x.body.Entries as { MessageBody: string }[]).map((e) => JSON.parse(e.MessageBody)));
+      expect(bodies).toEqual([0, 1, 2, 3, 4, 5].map(big));
+    } finally {
+      client.destroy();
+      await sqs.close();
+    }
+  });
+
+  it('cuts messages into requests of ten at most, and of 256 KB at most, in order', () => {
+    const bodies = [10, 200_000, 62_200, 10, 262_144, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5].map((n) => 'x'.repeat(n));
+    expect(sendChunks(bodies.map((_, i) => i), bodies)).toEqual([[0, 1], [2, 3], [4], [5, 6, 7, 8, 9, 10, 11, 12, 13, 14], [15]]);
+    expect(sendChunks([], bodies)).toEqual([]);
   });
 
   it('refuses to send to a platform it has no queue URL for', async () => {

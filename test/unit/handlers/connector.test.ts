@@ -21,6 +21,7 @@ import { refusalReason, type ConnectorDeps } from '../../../shared/upward/connec
 import type { ConnectorCounts, DeliveryMetrics } from '../../../shared/upward/delivery-metrics.js';
 import { REASON_ATTRIBUTE } from '../../../shared/upward/delivery-queues.js';
 import { sha256Hex } from '../../../shared/upward/exchange-package.js';
+import { encodeInlineVersions, inlineVersionsFor } from '../../../shared/upward/inline-versions.js';
 import {
   bodyKey,
   deliveryKey,
@@ -132,12 +133,13 @@ function pkg(...heads: StoredHead[]): TestPackage {
 }
 
 let messageNo = 0;
-function message(p: { key: string }, path: PartPath = '', receiveCount = 1): SQSRecord {
+/** A message for a part of package `p`, maybe carrying its versions (inline-versions.ts). */
+function message(p: { key: string }, path: PartPath = '', receiveCount = 1, versions?: string): SQSRecord {
   messageNo++;
   return {
     messageId: `msg-${messageNo}`,
     receiptHandle: `rh-${messageNo}`,
-    body: messageBody({ key: p.key, platform: 'national', path }),
+    body: messageBody({ key: p.key, platform: 'national', path, ...(versions !== undefined ? { versions } : {}) }),
     attributes: { ApproximateReceiveCount: String(receiveCount), SentTimestamp: '0', SenderId: 'x', ApproximateFirstReceiveTimestamp: '0' },
     messageAttributes: {},
     md5OfBody: 'x',
@@ -156,6 +158,8 @@ function recordsTable(items: Record<string, unknown>[]) {
   }));
 }
 const headItem = (head: StoredHead) => ({ pk: `REC#${head.id}`, sk: 'HEAD', ...head });
+/** What a message carries of a head's version (the fan-out takes it from the stream record). */
+const contentOf = ({ id, kind, sourceId, version, fields, certificate }: StoredHead) => ({ id, kind, sourceId, version, fields, ...(certificate ? { certificate } : {}) });
 
 /**
  * Stored: the heads, the packages' bodies (closed unless said), and a delivery to the national platform of each
@@ -257,6 +261,42 @@ describe('connector', () => {
     const sent = parsed(platform.posted[0]!);
     expect(sent.body.records[0]).toMatchObject({ recordId: licence.id, version: 2, fields: expect.objectContaining({ XK_NR: '第二版', XK_XDR_ZJHM: IDENTITY_NUMBER }) });
     expect(updates()[0]!.ExpressionAttributeValues).toMatchObject({ ':delivered': 'delivered' });
+  });
+
+  it('builds the package from the versions its message carries, reading none back: the very bytes it sends when it reads them', async () => {
+    const p = pkg(licence, other);
+    stored([licence, other], [p]);
+    const read = new ScriptedPlatform();
+    await run(read, event(message(p)));
+    expect(ddb.commandCalls(BatchGetCommand)).toHaveLength(1);
+    ddb.resetHistory();
+    const carried = new ScriptedPlatform();
+    const versions = encodeInlineVersions([licence, other].map(contentOf))!;
+    expect(await run(carried, event(message(p, '', 1, versions)))).toEqual({ batchItemFailures: [] });
+    expect(ddb.commandCalls(BatchGetCommand)).toEqual([]);
+    expect(carried.posted[0]!.request.body).toBe(read.posted[0]!.request.body);
+    expect(carried.posted[0]!.request.headers).toEqual(read.posted[0]!.request.headers);
+    // The number encrypted in the message, in full in the package.
+    expect(versions).not.toContain(IDENTITY_NUMBER);
+    expect(parsed(carried.posted[0]!).body.records[0]!.fields.XK_XDR_ZJHM).toBe(IDENTITY_NUMBER);
+  });
+
+  it.each([
+    ['in another order', () => encodeInlineVersions([other, licence].map(contentOf))],
+    ['one missing', () => encodeInlineVersions([licence].map(contentOf))],
+    ['of another version', () => encodeInlineVersions([{ ...licence, version: 2 }, other].map(contentOf))],
+    ['garbled', () => 'H4sIAAAAnotgzip'],
+    ['without a kind', () => encodeInlineVersions([licence, other].map((h) => ({ ...contentOf(h), kind: '' })))],
+  ])('reads the versions from the table when those the message carries are not the part’s (%s)', async (_, versions) => {
+    const p = pkg(licence, other);
+    stored([licence, other], [p]);
+    const platform = new ScriptedPlatform();
+    expect(await run(platform, event(message(p, '', 1, versions())))).toEqual({ batchItemFailures: [] });
+    expect(ddb.commandCalls(BatchGetCommand)).toHaveLength(1);
+    expect(parsed(platform.posted[0]!).body.records.map((r) => [r.recordId, r.version])).toEqual([
+      [licence.id, 1],
+      [other.id, 1],
+    ]);
   });
 
   it('sends a part of a package (after a split) under the part’s own key: only its refs', async () => {
@@ -369,9 +409,10 @@ describe('connector', () => {
       { ...deliveryKey({ key: p.key, platform: 'national', path: '1' }), ...newDelivery(p.key, 3, 'national', '1', NOW) },
     ]);
     expect(parts.map((x) => x.Put!.ConditionExpression)).toEqual(['attribute_not_exists(pk)', 'attribute_not_exists(pk)']);
+    // Each part's message carries its share of the versions (read once, for the whole): 2 and 1 of them.
     expect(queuedParts()).toEqual([
-      { url: QUEUE_URL, body: { key: p.key, platform: 'national', path: '0' } },
-      { url: QUEUE_URL, body: { key: p.key, platform: 'national', path: '1' } },
+      { url: QUEUE_URL, body: { key: p.key, platform: 'national', path: '0', versions: encodeInlineVersions([licence, other].map(contentOf)) } },
+      { url: QUEUE_URL, body: { key: p.key, platform: 'national', path: '1', versions: encodeInlineVersions([more[0]!].map(contentOf)) } },
     ]);
     expect(new Set([packageIdOf('national', p.key, ''), packageIdOf('national', p.key, '0'), packageIdOf('national', p.key, '1')]).size).toBe(3);
     // Not a failure, not delivered: nothing dead-lettered, no update of its own.
@@ -636,19 +677,28 @@ describe('connector: a package refused whole, split until the refused record is 
     };
   }
 
-  /** Delivers the package's message, then every part's message the connector queued, until none is left; each message received `receives` times. */
+  /**
+   * Delivers the package's message (without versions: read from the table), then every part's message the
+   * connector queued, as queued (each carrying its part's versions), until none is left; each message received
+   * `receives` times.
+   */
   async function deliverAll(p: TestPackage, packages: MemoryPackagesStore, platform: PickyPlatform, receives = 1) {
     const outcomes: string[] = [];
-    let pending: PartPath[] = [''];
+    let pending: { path: PartPath; versions?: string }[] = [{ path: '' }];
     let seen = 0;
     while (pending.length > 0) {
-      const batch = pending.flatMap((path) => Array.from({ length: receives }, () => message(p, path)));
+      const batch = pending.flatMap(({ path, versions }) => Array.from({ length: receives }, () => message(p, path, 1, versions)));
       expect(await run(new ScriptedPlatform(), event(...batch), { deps: { packages, post: platform.post } })).toEqual({ batchItemFailures: [] });
-      outcomes.push(...pending);
+      outcomes.push(...pending.map((m) => m.path));
       const parts = queuedParts().slice(seen);
       seen += parts.length;
-      for (const part of parts) expect(part).toEqual({ url: QUEUE_URL, body: { key: p.key, platform: 'national', path: part.body.path } });
-      pending = parts.map((part) => part.body.path as PartPath);
+      for (const part of parts) {
+        expect(part).toEqual({ url: QUEUE_URL, body: { key: p.key, platform: 'national', path: part.body.path, versions: expect.any(String) } });
+        // Each part carries exactly its own share of the package's versions, in order.
+        const { from, to } = partRange(p.refs.length, part.body.path);
+        expect(inlineVersionsFor(part.body.versions, p.refs.slice(from, to))).toBeDefined();
+      }
+      pending = parts.map((part) => ({ path: part.body.path as PartPath, versions: part.body.versions as string }));
     }
     return outcomes;
   }
@@ -711,9 +761,11 @@ describe('connector: a package refused whole, split until the refused record is 
       expect(new Set(platform.posted.map((x) => x.request.headers['Idempotency-Key'])).size).toBe(deliveries.length);
 
       // The poison record's part alone in the dead-letter queue, its reason without the identity number.
-      expect(deadLettered()).toEqual([
-        { QueueUrl: DLQ_URL, MessageBody: messageBody(failed), MessageAttributes: { [REASON_ATTRIBUTE]: { DataType: 'String', StringValue: failed.failedReason } } },
-      ]);
+      // As received: the failed part's message, carrying the poison record's version alone.
+      expect(deadLettered()).toEqual([{ QueueUrl: DLQ_URL, MessageBody: expect.any(String), MessageAttributes: { [REASON_ATTRIBUTE]: { DataType: 'String', StringValue: failed.failedReason } } }]);
+      const dead = JSON.parse(deadLettered()[0]!.MessageBody!) as { key: string; path: string; versions: string };
+      expect(dead).toMatchObject({ key: p.key, platform: 'national', path: failed.path });
+      expect(inlineVersionsFor(dead.versions, [p.refs[poisonAt]!])).toBeDefined();
       expect(JSON.stringify([deadLettered(), deliveries])).not.toContain(IDENTITY_NUMBER);
       // Nothing owed any more but the failed part, which the operator redrives.
       expect((await packages.listOwed('national', '9999', 100)).items).toEqual([]);

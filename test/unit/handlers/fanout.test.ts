@@ -15,7 +15,9 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { platforms, queues, tables } from '../../../infra/catalogue.js';
 import { fanOut, newVersionOf, settlePackage, type FanoutDeps, type SettleReport } from '../../../shared/upward/fanout.js';
-import { bodyKey, claimKey, deliveryKey, newDelivery, packageKeyOf, type PackageRef } from '../../../shared/upward/package-model.js';
+import { inlineVersionsFor } from '../../../shared/upward/inline-versions.js';
+import { bodyKey, claimKey, deliveryKey, newDelivery, packageKeyOf, type DeliveryMessage, type PackageRef } from '../../../shared/upward/package-model.js';
+import type { VersionContent } from '../../../shared/upward/record-versions.js';
 import { MemoryPackagesStore, RecordingQueues } from '../../support/memory-packages-store.js';
 import { headImage, newVersionRecord, STREAM_PERSON_ID, streamEvent, streamRecord } from '../../support/record-stream.js';
 import { ddb } from './support.js';
@@ -57,9 +59,21 @@ const stream = (count: number, from = 0) => Array.from({ length: count }, (_, i)
 
 describe('newVersionOf', () => {
   it('reads an INSERT of a head, and a MODIFY to another version, with its sequence number and operation', () => {
-    expect(newVersionOf(streamRecord(5, 'INSERT', headImage('pen_A', 1)))).toEqual({ recordId: 'pen_A', version: 1, operation: 'upsert', sequenceNumber: '000000000000000000005' });
+    // With the version's content as the image holds it (what a package needs of it), to carry in the messages.
+    expect(newVersionOf(streamRecord(5, 'INSERT', headImage('pen_A', 1)))).toEqual({
+      recordId: 'pen_A',
+      version: 1,
+      operation: 'upsert',
+      sequenceNumber: '000000000000000000005',
+      content: { id: 'pen_A', kind: 'penalty', sourceId: 'shi-scjgj', version: 1, fields: { CF_XDR_MC: '张三', CF_WSH: '罚pen_A' }, certificate: { type: '001', cipher: `v1.${STREAM_PERSON_ID}`, hash: 'v1#h' } },
+    });
     const removed = headImage('dd_A', 2, { kind: 'dishonest-debtor', status: 'removed', publication: { state: 'ended', endReason: 'removed', endedOn: '2026-02-01', from: '2026-01-01' } });
-    expect(newVersionOf(streamRecord(6, 'MODIFY', removed, headImage('dd_A', 1)))).toEqual({ recordId: 'dd_A', version: 2, operation: 'delete', sequenceNumber: '000000000000000000006' });
+    expect(newVersionOf(streamRecord(6, 'MODIFY', removed, headImage('dd_A', 1)))).toMatchObject({ recordId: 'dd_A', version: 2, operation: 'delete', sequenceNumber: '000000000000000000006' });
+  });
+
+  it('gives a version without content when its image lacks what a package needs (a field that is not text): the connector reads it instead', () => {
+    const v = newVersionOf(streamRecord(8, 'INSERT', headImage('pen_A', 1, { fields: { CF_NR_FK: 5 } })));
+    expect(v).toEqual({ recordId: 'pen_A', version: 1, operation: 'upsert', sequenceNumber: '000000000000000000008' });
   });
 
   it('sees no new version in a rewrite of the same version, a removal, an item that is not a head, or a head without its publication', () => {
@@ -248,6 +262,25 @@ describe('settlePackage (the sweep, on an open body)', () => {
     expect(report).toEqual({ closed: 2, created: 4, queued: 4, claimedElsewhere: 1 });
     expect((await store.listOpen('9999', 10)).items).toEqual([]);
   });
+
+  it('carries the versions in its messages only when it has every one of the package’s (the sweep has none: the connector reads them)', async () => {
+    const content = (id: string) => newVersionOf(newVersionRecord(1, id, 1))!.content!;
+    const messages: DeliveryMessage[] = [];
+    const recording = { send: async (m: readonly DeliveryMessage[]) => (messages.push(...m), new Set<number>()) };
+    const settle = async (seq: string, contents?: Map<string, VersionContent>) => {
+      messages.length = 0;
+      const key = packageKeyOf({ sequenceNumber: seq, recordId: 'pen_V', version: 1 });
+      await settlePackage(await store.openBody(key, [ref(`pen_V${seq}`, 1), ref(`pen_W${seq}`, 1)], NOW.toISOString()), { ...deps, queues: recording }, emptyReport(), 0, contents);
+      return messages;
+    };
+    const all = await settle('1', new Map([['pen_V1#1', content('pen_V1')], ['pen_W1#1', content('pen_W1')]]));
+    expect(all.map((m) => m.platform).sort()).toEqual(['national', 'provincial']);
+    for (const m of all) expect(inlineVersionsFor(m.versions, [ref('pen_V1', 1), ref('pen_W1', 1)])!.map((v) => v.id)).toEqual(['pen_V1', 'pen_W1']);
+    const some = await settle('2', new Map([['pen_V2#1', content('pen_V2')]]));
+    expect(some).toHaveLength(2);
+    for (const m of some) expect(m).not.toHaveProperty('versions');
+    for (const m of await settle('3')) expect(m).not.toHaveProperty('versions');
+  });
 });
 
 /** The deliveries table as DynamoDB answers the fan-out: puts once per key (refused with the item there), the body's close, reads. */
@@ -307,20 +340,36 @@ describe('fan-out function', () => {
     expect(items.get(`${bodyKey(key).pk}|BODY`)).not.toHaveProperty('openFor');
     expect(items.get(`REC#pen_B|V#0000000002`)).toMatchObject({ key, recordId: 'pen_B', version: 2 });
     expect(items.get(`${bodyKey(key).pk}|national`)).toMatchObject({ state: 'pending', owedBy: 'national', from: 0, to: 2 });
+    // Each message carries the package's versions, as the stream records hold them, in the package's order.
+    const versions = sent()[0]!.body.versions as string;
     expect(sent()).toEqual([
-      { url: PROVINCIAL_URL, body: { key, platform: 'provincial', path: '' } },
-      { url: NATIONAL_URL, body: { key, platform: 'national', path: '' } },
+      { url: PROVINCIAL_URL, body: { key, platform: 'provincial', path: '', versions } },
+      { url: NATIONAL_URL, body: { key, platform: 'national', path: '', versions } },
+    ]);
+    expect(inlineVersionsFor(versions, [ref('pen_A', 1), ref('pen_B', 2)])!.map((v) => [v.id, v.version, v.fields.CF_WSH])).toEqual([
+      ['pen_A', 1, '罚pen_A'],
+      ['pen_B', 2, '罚pen_B'],
     ]);
   });
 
-  it('never puts a record’s content in the table or a message, and logs counts only', async () => {
+  it('never puts a record’s content in the table; a message carries its versions as stored (the number encrypted); logs counts only', async () => {
     deliveriesTable();
     queuesAccept();
     const info = vi.spyOn(logger, 'info');
     try {
-      await handler(streamEvent(stream(3)));
-      const written = JSON.stringify([ddb.calls().map((c) => (c.args[0] as { input: unknown }).input), sqs.calls().map((c) => (c.args[0] as { input: unknown }).input)]);
+      const records = stream(3);
+      await handler(streamEvent(records));
+      const written = JSON.stringify(ddb.calls().map((c) => (c.args[0] as { input: unknown }).input));
       for (const secret of SECRETS) expect(written).not.toContain(secret);
+      // The messages: their package, and its versions exactly as the stream records hold them (nothing decrypted:
+      // the fan-out has no key to decrypt with).
+      const bodies = sent().map((m) => m.body as { versions: string });
+      expect(bodies).toHaveLength(2);
+      for (const body of bodies) {
+        const versions = inlineVersionsFor(body.versions, [0, 1, 2].map((i) => ref(`pen_${i}`, 1)))!;
+        expect(versions).toEqual(records.map((r) => newVersionOf(r)!.content));
+        expect(JSON.stringify({ ...body, versions: undefined })).not.toContain('张三');
+      }
       const line = info.mock.calls.find((c) => c[0] === 'fan-out');
       expect(line![1]).toMatchObject({ records: 3, versions: 3, packages: 1, refs: 3, closed: 1, created: 2, queued: 2, claimedElsewhere: 0 });
       for (const secret of [...SECRETS, 'pen_0']) expect(JSON.stringify(line)).not.toContain(secret);
@@ -341,8 +390,8 @@ describe('fan-out function', () => {
     expect(await handler(batch)).toEqual({ batchItemFailures: [] });
     // Nothing new written (each put refused with the item there), the package's two messages queued.
     expect(sent().map((s) => s.body)).toEqual([
-      { key, platform: 'provincial', path: '' },
-      { key, platform: 'national', path: '' },
+      { key, platform: 'provincial', path: '', versions: expect.any(String) },
+      { key, platform: 'national', path: '', versions: expect.any(String) },
     ]);
     expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
   });

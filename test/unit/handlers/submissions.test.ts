@@ -298,7 +298,7 @@ describe('POST /v1/submissions/{kind}: per-record results', () => {
 
     const batchGet = ddb.commandCalls(BatchGetCommand);
     expect(batchGet).toHaveLength(1);
-    expect(batchGet[0]!.args[0].input.RequestItems![RECORDS_TABLE]).toMatchObject({ Keys: [{ pk: `REC#${licenceId(1)}`, sk: 'HEAD' }], ConsistentRead: true });
+    expect(batchGet[0]!.args[0].input.RequestItems![RECORDS_TABLE]).toMatchObject({ Keys: [{ pk: `REC#${licenceId(1)}`, sk: 'HEAD' }], ConsistentRead: false });
 
     expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
     const writes = createPuts();
@@ -464,7 +464,8 @@ describe('POST /v1/submissions/{kind}: per-record results', () => {
     const res = await push('license', { records: [personLicence(1), personLicence(1), personLicence(1, { XK_NR: '改' })] });
     expect(res.status).toBe(200);
     expect(res.body.results.map((r: { status: string }) => r.status)).toEqual(['accepted', 'duplicate', 'updated']);
-    expect(ddb.commandCalls(BatchGetCommand).length).toBe(3);
+    // A read per occurrence, eventually consistent; the duplicate confirmed on a strongly consistent one.
+    expect(ddb.commandCalls(BatchGetCommand).map((c) => c.args[0].input.RequestItems![RECORDS_TABLE]!.ConsistentRead)).toEqual([false, false, true, false]);
   });
 });
 
@@ -611,8 +612,10 @@ describe('POST /v1/submissions/{kind}: races and failures', () => {
     const res = await push('license', { records: [companyLicence(1), companyLicence(2)] });
     expect(res.body.results.map((r: { status: string }) => r.status)).toEqual(['accepted', 'duplicate']);
     const gets = ddb.commandCalls(BatchGetCommand);
-    expect(gets).toHaveLength(2);
+    // The unprocessed key read again; then the duplicate confirmed on a strongly consistent read.
+    expect(gets).toHaveLength(3);
     expect(gets[1]!.args[0].input.RequestItems![RECORDS_TABLE]!.Keys).toEqual([{ pk: `REC#${existing.id}`, sk: 'HEAD' }]);
+    expect(gets[2]!.args[0].input.RequestItems![RECORDS_TABLE]).toEqual({ Keys: [{ pk: `REC#${existing.id}`, sk: 'HEAD' }], ConsistentRead: true });
     expect(writtenItems().map((i) => i.id)).toEqual([id1]);
   });
 
