@@ -89,7 +89,7 @@ async function rawWrites(client: DynamoDBClient): Promise<{ items: number; ms: n
 
 /** What the ingest's log lines and REPORT lines say about this batch. */
 export function ingestFigures(output: string, batchId: string): { peakRssMb: number; invocations: number; writeUnits: number; transactWriteUnits: number; readUnits: number } {
-  const peaks = [...output.matchAll(/REPORT credit-hub-batchIngest .*Max Memory Used: (\d+) MB$/gm)].map((m) => Number(m[1]));
+  const peaks = [...output.matchAll(/REPORT credit-hub-batchIngest .*Max Memory Used: (\d+) MB(?:\t.*)?$/gm)].map((m) => Number(m[1]));
   let writeUnits = 0;
   let transactWriteUnits = 0;
   let readUnits = 0;
