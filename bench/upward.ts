@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { BatchWriteItemCommand, DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { functions, platforms, tables, type PlatformName } from '../infra/catalogue.js';
 import { LOCAL_REGION, readDataFolderCredentials } from '../infra/local/dynamodb-local.js';
-import { SQS_CHUNK_BYTES } from '../shared/aws/request-meter.js';
+import { extraSqsChunks } from '../shared/aws/request-meter.js';
 import { startFakePlatform, type FakePlatform } from '../test/support/fake-platform.js';
 import { license } from '../test/support/fixtures.js';
 import { startStackProcess } from '../test/support/local-stack-process.js';
@@ -137,7 +137,7 @@ export function upwardFigures(output: string): UpwardFigures {
     for (const [name, n] of Object.entries((entry.requests ?? {}) as Record<string, number>)) add(f.requests, name, n);
     if (step === 'connector') {
       add(f.delivered, String(entry.platform), entry.records ?? 0);
-      f.receiveExtraChunks += Math.max(0, Math.ceil((entry.messageBytes ?? 0) / SQS_CHUNK_BYTES) - 1);
+      f.receiveExtraChunks += extraSqsChunks(entry.messageBytes ?? 0);
     }
   }
   return f;

@@ -51,11 +51,15 @@ const messageBytes = (m: SqsMessageInput) =>
   Buffer.byteLength(m.MessageBody ?? '') +
   Object.entries(m.MessageAttributes ?? {}).reduce((n, [name, a]) => n + Buffer.byteLength(name) + Buffer.byteLength(a.DataType ?? '') + Buffer.byteLength(a.StringValue ?? '') + (a.BinaryValue?.byteLength ?? 0), 0);
 
-/** The 64 KB chunks an SQS request is billed as, past the first: by its messages' bodies and attributes. */
+/** The 64 KB chunks past the first that SQS bills a request of `bytes` of payload as (a send or a receive). */
+export function extraSqsChunks(bytes: number): number {
+  return Math.max(0, Math.ceil(bytes / SQS_CHUNK_BYTES) - 1);
+}
+
+/** The 64 KB chunks an SQS send is billed as, past the first: by its messages' bodies and attributes. */
 export function sqsExtraChunks(input: unknown): number {
   const i = (input ?? {}) as SqsMessageInput & { Entries?: SqsMessageInput[] };
-  const bytes = i.Entries ? i.Entries.reduce((n, e) => n + messageBytes(e), 0) : messageBytes(i);
-  return Math.max(0, Math.ceil(bytes / SQS_CHUNK_BYTES) - 1);
+  return extraSqsChunks(i.Entries ? i.Entries.reduce((n, e) => n + messageBytes(e), 0) : messageBytes(i));
 }
 
 interface MeteredClient {
