@@ -128,6 +128,15 @@ export interface AppliedRequest {
 
 export const APPLIED_REQUESTS_KEPT = 16;
 
+/** One record's place in a push made under an Idempotency-Key: the request's hash and the how-manieth time the record is in it (0 first). */
+export interface PushOccurrence {
+  requestKey: string;
+  occurrence: number;
+}
+
+/** The ledger key of an occurrence (AppliedRequest.key). */
+export const appliedKey = ({ requestKey, occurrence }: PushOccurrence): string => `${requestKey}#${occurrence}`;
+
 export interface StoredVersion extends RecordContent {
   id: string;
   version: number;
@@ -194,12 +203,15 @@ export type PushDecision =
   | { status: 'duplicate'; head: StoredHead }
   | { status: 'updated'; head: StoredHead; previous: StoredHead }
   /** This very push (same Idempotency-Key) was applied already: nothing to write, its first status stands. */
-  | { status: 'applied'; head: StoredHead; applied: AppliedRequest['status'] };
+  | { status: 'applied'; head: StoredHead; applied: AppliedRequest['status'] | 'duplicate' };
 
 /**
  * What pushing `incoming` (a head built as if new) does, given what is stored.
- * A retry of a push that already changed the record (its `requestKey` is in the
- * record's applied requests): nothing, with the status it had. Same content:
+ * A retry of a push that already changed the record (this occurrence is in the
+ * record's applied requests): nothing, with the status it had. A retry of a
+ * push whose later occurrence of the record is there, but not this one: this
+ * one was decided before that (a push applies a record's occurrences in order)
+ * and wrote nothing, so it was a duplicate, whatever the record holds now. Same content:
  * duplicate, nothing changes. Changed content: a new version that keeps the
  * first arrival time (and, when publication had already ended and still does,
  * the date it ended); the old head becomes a version.
@@ -208,16 +220,18 @@ export function decidePush(
   existing: StoredHead | undefined,
   incoming: StoredHead,
   isLateFor: (firstReceivedAt: string) => boolean,
-  requestKey?: string,
+  request?: PushOccurrence,
 ): PushDecision {
+  const key = request && appliedKey(request);
   // The ledger of applied requests travels with the record, whoever changes it.
   const record = (head: StoredHead, status: AppliedRequest['status']): StoredHead => {
     const { appliedRequests: _none, ...rest } = head;
-    const ledger = requestKey ? [{ key: requestKey, status }, ...(existing?.appliedRequests ?? [])].slice(0, APPLIED_REQUESTS_KEPT) : existing?.appliedRequests;
+    const ledger = key ? [{ key, status }, ...(existing?.appliedRequests ?? [])].slice(0, APPLIED_REQUESTS_KEPT) : existing?.appliedRequests;
     return ledger?.length ? { ...rest, appliedRequests: ledger } : rest;
   };
-  const earlier = requestKey ? existing?.appliedRequests?.find((r) => r.key === requestKey) : undefined;
+  const earlier = key ? existing?.appliedRequests?.find((r) => r.key === key) : undefined;
   if (existing && earlier) return { status: 'applied', head: existing, applied: earlier.status };
+  if (existing && request && laterOccurrenceApplied(existing, request)) return { status: 'applied', head: existing, applied: 'duplicate' };
   if (!existing) return { status: 'accepted', head: record(incoming, 'accepted') };
   if (existing.contentHash === incoming.contentHash) return { status: 'duplicate', head: existing };
   const head: StoredHead = {
@@ -228,6 +242,12 @@ export function decidePush(
     publication: keepEnd(existing.publication, incoming.publication),
   };
   return { status: 'updated', head: record(head, 'updated'), previous: existing };
+}
+
+/** Whether the record's ledger holds an occurrence of the same request after this one. */
+function laterOccurrenceApplied(existing: StoredHead, { requestKey, occurrence }: PushOccurrence): boolean {
+  const prefix = `${requestKey}#`;
+  return (existing.appliedRequests ?? []).some((r) => r.key.startsWith(prefix) && Number(r.key.slice(prefix.length)) > occurrence);
 }
 
 /** A publication that had already ended, and still ends, ended when it first did (a corrected removal row does not move the date). */

@@ -13,7 +13,7 @@
  */
 import type { PushKindSpec } from '../../contracts/kinds.js';
 import { todayInChina } from '../domain/dates.js';
-import { decidePush, versionOf, type PushDecision, type StoredHead } from '../domain/record-model.js';
+import { decidePush, versionOf, type PushDecision, type PushOccurrence, type StoredHead } from '../domain/record-model.js';
 import { isLate } from '../domain/workdays.js';
 import type { FieldError } from '../http/errors.js';
 import { StoreBusyError } from '../store/errors.js';
@@ -108,7 +108,7 @@ export async function submitRecords(
       const decided = pending.map((p) => ({
         ...p,
         decision: onArrival(
-          decide(spec, stored.get(p.head.id), p.head, deps.requestKey === undefined ? undefined : `${deps.requestKey}#${p.occurrence}`),
+          decide(spec, stored.get(p.head.id), p.head, deps.requestKey === undefined ? undefined : { requestKey: deps.requestKey, occurrence: p.occurrence }),
           policy,
           receivedAt.toISOString(),
         ),
@@ -135,9 +135,9 @@ export async function submitRecords(
   return { accepted: count('accepted'), updated: count('updated'), duplicates: count('duplicate'), rejected: count('rejected'), results };
 }
 
-function decide(spec: PushKindSpec, existing: StoredHead | undefined, incoming: StoredHead, requestKey: string | undefined): PushDecision {
+function decide(spec: PushKindSpec, existing: StoredHead | undefined, incoming: StoredHead, request: PushOccurrence | undefined): PushDecision {
   // Only 双公示 kinds can be late (a court's listing has no deadline to push within).
-  return decidePush(existing, incoming, (first) => spec.doublePublicity && isLate(incoming.decisionDate, todayInChina(new Date(first))), requestKey);
+  return decidePush(existing, incoming, (first) => spec.doublePublicity && isLate(incoming.decisionDate, todayInChina(new Date(first))), request);
 }
 
 function toWrite(decision: PushDecision, at: Date): RecordWrite {

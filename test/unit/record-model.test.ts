@@ -284,9 +284,9 @@ describe('decidePush with an Idempotency-Key (applied requests)', () => {
   const isLate = () => false;
 
   it('records the request on the head it writes, newest first, carried across later changes', () => {
-    const accepted = decidePush(undefined, head(), isLate, 'req-A#0');
+    const accepted = decidePush(undefined, head(), isLate, { requestKey: 'req-A', occurrence: 0 });
     expect(accepted.head.appliedRequests).toEqual([{ key: 'req-A#0', status: 'accepted' }]);
-    const updated = decidePush(accepted.head, head({ contentHash: 'hash-2' }), isLate, 'req-B#0');
+    const updated = decidePush(accepted.head, head({ contentHash: 'hash-2' }), isLate, { requestKey: 'req-B', occurrence: 0 });
     expect(updated.status).toBe('updated');
     expect(updated.head.appliedRequests).toEqual([
       { key: 'req-B#0', status: 'updated' },
@@ -298,24 +298,40 @@ describe('decidePush with an Idempotency-Key (applied requests)', () => {
   });
 
   it('does not apply a retry of a request that changed the record, even after another push changed it again', () => {
-    const first = decidePush(undefined, head(), isLate, 'req-A#0').head;
-    const second = decidePush(first, head({ contentHash: 'hash-2' }), isLate, 'req-B#0').head;
-    const retryOfA = decidePush(second, head(), isLate, 'req-A#0');
+    const first = decidePush(undefined, head(), isLate, { requestKey: 'req-A', occurrence: 0 }).head;
+    const second = decidePush(first, head({ contentHash: 'hash-2' }), isLate, { requestKey: 'req-B', occurrence: 0 }).head;
+    const retryOfA = decidePush(second, head(), isLate, { requestKey: 'req-A', occurrence: 0 });
     expect(retryOfA).toStrictEqual({ status: 'applied', head: second, applied: 'accepted' });
-    const retryOfB = decidePush(second, head({ contentHash: 'hash-2' }), isLate, 'req-B#0');
+    const retryOfB = decidePush(second, head({ contentHash: 'hash-2' }), isLate, { requestKey: 'req-B', occurrence: 0 });
     expect(retryOfB).toStrictEqual({ status: 'applied', head: second, applied: 'updated' });
   });
 
   it('keeps the most recent APPLIED_REQUESTS_KEPT requests', () => {
-    let current = decidePush(undefined, head(), isLate, 'req-0#0').head;
-    for (let i = 1; i <= APPLIED_REQUESTS_KEPT + 3; i++) current = decidePush(current, head({ contentHash: `hash-${i}` }), isLate, `req-${i}#0`).head;
+    let current = decidePush(undefined, head(), isLate, { requestKey: 'req-0', occurrence: 0 }).head;
+    for (let i = 1; i <= APPLIED_REQUESTS_KEPT + 3; i++) current = decidePush(current, head({ contentHash: `hash-${i}` }), isLate, { requestKey: `req-${i}`, occurrence: 0 }).head;
     expect(current.appliedRequests).toHaveLength(APPLIED_REQUESTS_KEPT);
     expect(current.appliedRequests![0]!.key).toBe(`req-${APPLIED_REQUESTS_KEPT + 3}#0`);
   });
 
+  it('answers a retry of an occurrence that wrote nothing as a duplicate once a later occurrence of the same request is in the ledger', () => {
+    // The request pushed the record three times: new, the same again (a duplicate, not in the ledger), then changed.
+    const A = (occurrence: number) => ({ requestKey: 'req-A', occurrence });
+    const first = decidePush(undefined, head(), isLate, A(0)).head;
+    expect(decidePush(first, head(), isLate, A(1)).status).toBe('duplicate');
+    const changed = decidePush(first, head({ contentHash: 'hash-2' }), isLate, A(2)).head;
+    // Its retry: the record holds the third occurrence's content; the second is still a duplicate, and is not written back.
+    expect(decidePush(changed, head(), isLate, A(0))).toStrictEqual({ status: 'applied', head: changed, applied: 'accepted' });
+    expect(decidePush(changed, head(), isLate, A(1))).toStrictEqual({ status: 'applied', head: changed, applied: 'duplicate' });
+    expect(decidePush(changed, head({ contentHash: 'hash-2' }), isLate, A(2))).toStrictEqual({ status: 'applied', head: changed, applied: 'updated' });
+    // Another request's later occurrence says nothing about this one.
+    expect(decidePush(changed, head(), isLate, { requestKey: 'req-B', occurrence: 1 }).status).toBe('updated');
+    // Nor do the same request's earlier occurrences: a fourth would be a change back.
+    expect(decidePush(changed, head(), isLate, A(3)).status).toBe('updated');
+  });
+
   it('treats a duplicate as a duplicate whatever the key, and writes no ledger for it', () => {
-    const stored = decidePush(undefined, head(), isLate, 'req-A#0').head;
-    const decision = decidePush(stored, head(), isLate, 'req-C#0');
+    const stored = decidePush(undefined, head(), isLate, { requestKey: 'req-A', occurrence: 0 }).head;
+    const decision = decidePush(stored, head(), isLate, { requestKey: 'req-C', occurrence: 0 });
     expect(decision.status).toBe('duplicate');
     expect(decision.head).toBe(stored);
   });
