@@ -23,7 +23,7 @@
 import { randomUUID } from 'node:crypto';
 import { pushKind, type PushKindSpec } from '../../contracts/kinds.js';
 import type { FieldError } from '../http/errors.js';
-import { submitRecords, type SubmitDeps } from '../ingest/submit.js';
+import { applySubmission, prepareSubmission, readAhead, type PreparedSubmission, type SubmitDeps } from '../ingest/submit.js';
 import { addCounts, isFinished, NO_COUNTS, type Batch, type BatchCounts, type BatchObject, type Checkpoint } from './batch-model.js';
 import { readCsvHeader } from './csv-header.js';
 import { REASONS } from './failure-reasons.js';
@@ -31,7 +31,7 @@ import { byteOrderMarkProblem, formatProblem } from './format-probe.js';
 import { ObjectChangedError, type BatchStore, type Continuer, type ObjectSource, type RejectedRow, type RejectSink } from './ports.js';
 import { chunkRows } from './row-chunks.js';
 import { MAX_ROW_BYTES, readRows, type RawRow } from './row-reader.js';
-import { rowRecord, type RowContext } from './row-record.js';
+import { rowRecord, type RowContext, type RowRecord } from './row-record.js';
 
 export interface IngestLimits {
   /** Rows pushed (and checkpointed) together. */
@@ -86,6 +86,13 @@ export type IngestOutcome =
   | { outcome: 'no-upload' };
 
 class LostLease extends Error {}
+
+/** A chunk ready to push: its raw rows, the records parsed from them, the push prepared. */
+interface Staged {
+  chunk: RawRow[];
+  rows: RowRecord[];
+  submission: PreparedSubmission;
+}
 
 export async function ingestBatch(batchId: string, deps: IngestDeps): Promise<IngestOutcome> {
   const now = deps.now ?? Date.now;
@@ -159,10 +166,29 @@ class Ingest {
         await this.#save({ ...this.#checkpoint, offset: first.value.nextOffset, line: first.value.line + first.value.lines, header: header.columns });
       }
       const context: RowContext = { spec, format: batch.format, encoding: batch.encoding, header: this.#checkpoint.header };
-      for await (const chunk of chunkRows(rows, { maxRows: limits.chunkRows, maxBytes: limits.chunkBytes })) {
-        const failed = await this.#chunk(spec, chunk, context);
-        if (failed) return failed;
+      const chunks = chunkRows(rows, { maxRows: limits.chunkRows, maxBytes: limits.chunkBytes });
+      // One chunk ahead: the next is read, parsed, prepared and its heads read while this one is written.
+      const stageNext = (): Promise<Staged | undefined> => chunks.next().then((r) => (r.done ? undefined : this.#stage(spec, r.value, context)));
+      let next = stageNext();
+      for (;;) {
+        const staged = await next;
+        if (!staged) break;
+        next = stageNext();
+        // Settled before any return below: nothing of this worker runs on once it has given the batch up.
+        const settled = next.then(
+          () => undefined,
+          () => undefined,
+        );
+        const failed = await this.#chunk(spec, staged).catch(async (e: unknown) => {
+          await settled;
+          throw e;
+        });
+        if (failed) {
+          await settled;
+          return failed;
+        }
         if (this.#stopping) {
+          await settled;
           // The checkpoint was saved with the lease released: the continuation may take it at once.
           await deps.continuer.continueLater(batch.id);
           return { outcome: 'continued', checkpoint: this.#checkpoint };
@@ -174,18 +200,24 @@ class Ingest {
     return this.#finish();
   }
 
+  /** A chunk's rows parsed and prepared as a push, with its stored heads read ahead: nothing written. */
+  async #stage(spec: PushKindSpec, chunk: RawRow[], context: RowContext): Promise<Staged> {
+    const rows = chunk.map((row) => rowRecord(row, context));
+    const before = new Map<number, FieldError[]>();
+    rows.forEach((r, i) => r.errors && before.set(i, r.errors));
+    const push = this.deps.push;
+    return { chunk, rows, submission: await readAhead(await prepareSubmission(spec, this.batch.source, rows.map((r) => r.record), push, before), push.store) };
+  }
+
   /** Pushes one chunk, stores its rejected rows, advances the checkpoint. A failed batch when the file is not what was declared. */
-  async #chunk(spec: PushKindSpec, chunk: RawRow[], context: RowContext): Promise<IngestOutcome | undefined> {
+  async #chunk(spec: PushKindSpec, { chunk, rows, submission }: Staged): Promise<IngestOutcome | undefined> {
     const { batch, deps } = this;
     const previous = this.#checkpoint;
-    const rows = chunk.map((row) => rowRecord(row, context));
     if (previous.counts.total === 0) {
       const problem = byteOrderMarkProblem(chunk[0]!, batch.encoding) ?? formatProblem(rows.flatMap((r) => (r.probe ? [r.probe] : [])), batch.format, batch.encoding);
       if (problem) return this.#fail(problem);
     }
-    const before = new Map<number, FieldError[]>();
-    rows.forEach((r, i) => r.errors && before.set(i, r.errors));
-    const result = await submitRecords(spec, batch.source, rows.map((r) => r.record), { ...deps.push, requestKey: `batch:${batch.id}:${previous.offset}` }, before);
+    const result = await applySubmission(spec, submission, { ...deps.push, requestKey: `batch:${batch.id}:${previous.offset}` });
     const rejected: RejectedRow[] = result.results.flatMap((r) => {
       if (r.status !== 'rejected') return [];
       const row = rows[r.index]!;

@@ -65,6 +65,16 @@ const MAX_DECISION_ROUNDS = 5;
 const MAX_DECISION_ROUNDS_WITH_DEADLINE = 100;
 
 /**
+ * A push made ready to decide: its records validated and built as heads (prepare.ts), and maybe the
+ * stored heads of their first occurrences, read ahead (eventually consistent) by `readAhead`.
+ */
+export interface PreparedSubmission {
+  receivedAt: Date;
+  prepared: readonly Prepared[];
+  firstRead?: ReadonlyMap<string, StoredHead>;
+}
+
+/**
  * `rejectedBefore` holds records already found wrong by index (a key repeated
  * in the record's JSON, say): they are rejected with those errors, unread.
  */
@@ -75,15 +85,42 @@ export async function submitRecords(
   deps: SubmitDeps,
   rejectedBefore: ReadonlyMap<number, FieldError[]> = new Map(),
 ): Promise<SubmissionResult> {
+  return applySubmission(spec, await prepareSubmission(spec, source, records, deps, rejectedBefore), deps);
+}
+
+/** The part of a push that writes nothing: validation and heads (CPU only). */
+export async function prepareSubmission(
+  spec: PushKindSpec,
+  source: KeyPrincipal,
+  records: readonly unknown[],
+  deps: PrepareDeps & { now?: () => Date },
+  rejectedBefore: ReadonlyMap<number, FieldError[]> = new Map(),
+): Promise<PreparedSubmission> {
   const receivedAt = (deps.now ?? (() => new Date()))();
-  const policy = deps.policy ? await deps.policy() : DEFAULT_POLICY;
-  const results: RecordResult[] = new Array(records.length);
   const prepared = await Promise.all(
     records.map((raw, index): Promise<Prepared> | Prepared => {
       const errors = rejectedBefore.get(index);
       return errors ? { ok: false, errors } : prepareRecord(spec, source, raw, receivedAt, deps);
     }),
   );
+  return { receivedAt, prepared };
+}
+
+/**
+ * Reads ahead what the push's first decisions read: the stored heads of its records, eventually consistent. A
+ * court batch does it for its next chunk while the current one is written (shared/batch/ingest-batch.ts). Safe
+ * however stale: a write decided on it is conditional, a decision not to write is made again (see above).
+ */
+export async function readAhead(submission: PreparedSubmission, store: RecordsStore): Promise<PreparedSubmission> {
+  const ids = [...new Set(submission.prepared.flatMap((p) => (p.ok ? [p.head.id] : [])))];
+  return { ...submission, firstRead: ids.length > 0 ? await store.getHeads(ids, undefined, false) : new Map() };
+}
+
+/** Decides and writes a prepared push. */
+export async function applySubmission(spec: PushKindSpec, submission: PreparedSubmission, deps: SubmitDeps): Promise<SubmissionResult> {
+  const { receivedAt, prepared } = submission;
+  const policy = deps.policy ? await deps.policy() : DEFAULT_POLICY;
+  const results: RecordResult[] = new Array(prepared.length);
 
   // Waves: the n-th occurrence of an id goes in wave n, so repeats are applied in order.
   const waves: { index: number; head: StoredHead; occurrence: number }[][] = [];
@@ -104,7 +141,7 @@ export async function submitRecords(
       // With a deadline, conflicting pushes keep deciding again until it comes; without one, a few rounds.
       if (round >= (deps.signal ? MAX_DECISION_ROUNDS_WITH_DEADLINE : MAX_DECISION_ROUNDS)) throw new StoreBusyError(`records kept conflicting with concurrent pushes: ${pending.length} left`);
       deps.signal?.throwIfAborted();
-      const stored = await deps.store.getHeads(pending.map((p) => p.head.id), deps.signal, round > 0);
+      const stored = wave === waves[0] && round === 0 && submission.firstRead ? submission.firstRead : await deps.store.getHeads(pending.map((p) => p.head.id), deps.signal, round > 0);
       const decided = pending.map((p) => ({
         ...p,
         decision: onArrival(

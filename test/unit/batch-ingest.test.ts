@@ -316,3 +316,61 @@ describe('ingestBatch: the upload replaced while it is ingested', () => {
     expect(outcome).toMatchObject({ outcome: 'completed', counts: control.ndjson.counts });
   });
 });
+
+describe('ingestBatch: the next chunk read ahead', () => {
+  /**
+   * A store that holds each write until the next chunk's heads have been read (or a moment has passed, for the
+   * last chunk): the read-ahead then sees the records as they were before the current chunk's writes.
+   */
+  function holdingStore(h: BatchHarness) {
+    const events: string[] = [];
+    let readAhead = () => undefined as void;
+    const store: RecordsStore = {
+      getHeads: async (ids, signal, consistent) => {
+        events.push(`read ${consistent === false ? 'eventual' : 'strong'} ${ids.length}`);
+        const heads = await h.records.getHeads(ids, signal, consistent);
+        if (consistent === false) readAhead();
+        return heads;
+      },
+      write: async (changes, signal) => {
+        await new Promise<void>((resolve) => {
+          readAhead = resolve;
+          setTimeout(resolve, 50);
+        });
+        events.push(`write ${changes.length}`);
+        return h.records.write(changes, signal);
+      },
+      getRecord: (id) => h.records.getRecord(id),
+    };
+    return { store, events };
+  }
+
+  it('reads, prepares and reads the heads of the next chunk while this one is written; records in both are decided as if read after', async () => {
+    const h = harness();
+    // Chunks of 3: each record comes back in the next chunk, unchanged, changed, or changed back.
+    const rows = [
+      license(1), license(2), license(3),
+      license(1), license(2, { XK_NR: '变更' }), license(4),
+      license(2), license(3, { XK_NR: '变更' }), license(4),
+      license(3, { XK_NR: '变更' }), license(1), license(5),
+    ];
+    h.addBatch('b', { kind: 'license', format: 'ndjson' }, rows.map((r) => JSON.stringify(r)).join('\n'));
+    const { store, events } = holdingStore(h);
+    const outcome = await h.ingest('b', { records: store, limits: { chunkRows: 3 } });
+    expect(outcome).toMatchObject({ outcome: 'completed', counts: { total: 12, accepted: 5, updated: 3, duplicates: 4, rejected: 0 } });
+
+    // The same file pushed chunk by chunk, each after the last was written, stores the same.
+    const sequential = harness();
+    for (let at = 0; at < rows.length; at += 3) {
+      sequential.addBatch(`c${at}`, { kind: 'license', format: 'ndjson' }, rows.slice(at, at + 3).map((r) => JSON.stringify(r)).join('\n'));
+      await sequential.ingest(`c${at}`);
+    }
+    expect(h.snapshot()).toEqual(sequential.snapshot());
+
+    // The second chunk's heads were read before the first chunk's writes were made, and so on.
+    const firstWrite = events.findIndex((e) => e.startsWith('write'));
+    expect(events.slice(0, firstWrite + 1)).toEqual(['read eventual 3', 'read eventual 3', 'write 3']);
+    // What the read-ahead decided on stale heads was decided again on a strong read.
+    expect(events.filter((e) => e.startsWith('read strong')).length).toBeGreaterThan(0);
+  });
+});
