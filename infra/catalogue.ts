@@ -644,14 +644,18 @@ export const functions = {
   },
   deliverySweep: {
     entry: 'functions/delivery-sweep/handler.ts',
-    description: 'Queues again the deliveries still owed long after they were queued (a message lost, expired or stuck), and reports the age of the oldest',
+    description: 'Queues again the deliveries still owed long after they were queued (a message lost, expired or stuck), reports the age of the oldest, and (hourly) packages record versions no package carries long after they were written',
     memoryMb: 512,
     timeoutSeconds: 300,
     tables: {
       // The owed index (Query, oldest first) and a conditional UpdateCommand of each delivery queued again; the open
       // index, and each open body settled as the fan-out does (GetCommand, claims and deliveries PutCommands, the body
       // closed by an UpdateCommand).
-      deliveries: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], leadingKeys: ['REC#*', 'PKG#*'], queryIndexes: ['owed', 'open'] },
+      // The reconciliation (shared/upward/reconcile.ts): BatchGetCommands of claims, and its cursor (GetCommand, a
+      // conditional PutCommand of CURSOR#reconcile); it packages versions as the fan-out does (the commands above).
+      deliveries: { actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], leadingKeys: ['REC#*', 'PKG#*', 'CURSOR#*'], queryIndexes: ['owed', 'open'] },
+      // The reconciliation's ScanCommand of the heads (shared/site-publishing/heads-scan.ts; a Scan names no key).
+      records: { actions: ['dynamodb:Scan'] },
     },
     queues: { provincial: ['sqs:SendMessage'], national: ['sqs:SendMessage'] },
     authenticates: false,
@@ -924,6 +928,18 @@ export const schedules = {
     localStartInput: { atStart: true },
     description: 'Queues again what an upward platform is still owed long after it was queued (exchange.requeueAfterSeconds)',
   },
+  deliveryReconcile: {
+    function: 'deliverySweep',
+    // Hourly: a pass is begun once a day (exchange.reconcile.passEverySeconds) and goes on, run after run, until it has
+    // read every head; the other runs find it ended and return at once (one GetItem).
+    everyMinutes: 60,
+    input: { reconcile: true },
+    // At local start too, a new pass unless one is under way: a stack stopped for more than a day finds its stream
+    // records gone (DynamoDB Local keeps 24 hours), and a pass over a local table is cheap.
+    alsoAtLocalStart: true,
+    localStartInput: { reconcile: true, atStart: true },
+    description: 'Packages for the upward platforms a record’s current version that no package carries long after it was written (its stream record never reached the fan-out)',
+  },
   // The nightly syncs (API.md "Jobs"), half an hour apart: each platform's run holds its own lease (LOCK#<job>).
   syncProvincial: {
     function: 'syncRunner',
@@ -1084,6 +1100,18 @@ export const exchange = {
   },
   /** The delivery-lag alarm fires when the oldest owed delivery is older than this. */
   lagAlarmSeconds: 3600,
+  /**
+   * The reconciliation (shared/upward/reconcile.ts, schedules.deliveryReconcile): a record's current version that no
+   * package carries is packaged once it is older than the stream mappings' maximum record age and an hour (the stream
+   * may still bring a younger one); a pass over every head begins a day after the last began, and goes on a page of
+   * `pageItems` items at a time while its invocation has more than `marginSeconds` left.
+   */
+  reconcile: {
+    settledAfterSeconds: STREAM_FAILURE_RECORD_AGE_SECONDS + 3600,
+    passEverySeconds: 24 * 3600,
+    pageItems: 500,
+    marginSeconds: 60,
+  },
 } as const;
 
 /** A Lambda event-source mapping: a function fed from a table's change stream or from a queue. */

@@ -6,8 +6,10 @@ import { DynamoPackagesStore } from '../../shared/upward/packages-store.js';
 import { PowertoolsDeliveryMetrics, type DeliveryMetrics } from '../../shared/upward/delivery-metrics.js';
 import { SqsDeliveryQueues } from '../../shared/upward/delivery-queues.js';
 import type { SweepDeps } from '../../shared/upward/delivery-sweep.js';
-import { exchange } from '../../infra/catalogue.js';
-import { deliveryQueueUrls, requeueAfterMs } from '../../shared/upward/environment.js';
+import type { ReconcileDeps } from '../../shared/upward/reconcile.js';
+import { DynamoHeadsScan } from '../../shared/site-publishing/heads-scan.js';
+import { eventSources, exchange } from '../../infra/catalogue.js';
+import { deliveryQueueUrls, reconcileSettledAfterMs, requeueAfterMs } from '../../shared/upward/environment.js';
 
 type Ports = Omit<SweepDeps, 'remainingMs'>;
 let ports: Ports | undefined;
@@ -27,6 +29,25 @@ function sweepPorts(): Ports {
 
 export function sweepDeps(context: { getRemainingTimeInMillis(): number }, overrides: Partial<SweepDeps> = {}): SweepDeps {
   return { ...sweepPorts(), remainingMs: () => context.getRemainingTimeInMillis(), ...overrides };
+}
+
+let reconcilePorts: Omit<ReconcileDeps, 'remainingMs'> | undefined;
+
+/** The reconciliation's (shared/upward/reconcile.ts): the sweep's ports, the heads of the records table, the catalogue's settings. */
+export function reconcileDeps(context: { getRemainingTimeInMillis(): number }, overrides: Partial<ReconcileDeps> = {}): ReconcileDeps {
+  reconcilePorts ??= {
+    store: new DynamoPackagesStore(dynamo(), tableName('deliveries')),
+    queues: new SqsDeliveryQueues(sqs(), deliveryQueueUrls()),
+    now: () => new Date(),
+    heads: new DynamoHeadsScan(dynamo(), tableName('records')),
+    // exchange.reconcile.settledAfterSeconds; HUB_RECONCILE_SETTLED_AFTER_SECONDS in tests and demos only.
+    settledAfterMs: reconcileSettledAfterMs(),
+    passEveryMs: exchange.reconcile.passEverySeconds * 1000,
+    pageItems: exchange.reconcile.pageItems,
+    packageVersions: eventSources.recordChanges.batchSize,
+    marginMs: exchange.reconcile.marginSeconds * 1000,
+  };
+  return { ...reconcilePorts, remainingMs: () => context.getRemainingTimeInMillis(), ...overrides } as ReconcileDeps;
 }
 
 export function sweepMetrics(): DeliveryMetrics {

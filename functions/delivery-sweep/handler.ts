@@ -6,6 +6,9 @@
  * later (requeue age 0): a message a killed stack had in flight goes out at once rather than 15 minutes later. A
  * duplicate message is harmless (the same Idempotency-Key; the connector skips a delivery no longer pending).
  * Package bodies a stopped fan-out left open are settled first (at start, at once).
+ * `{"reconcile": true}` (its hourly schedule, catalogue schedules.deliveryReconcile) runs the reconciliation instead
+ * (shared/upward/reconcile.ts): record versions no package carries long after they were written are packaged; with
+ * `"atStart": true` (the local stack's firing at start) a new pass begins even when the last one ended recently.
  * Logs counts only.
  */
 import type { Context } from 'aws-lambda';
@@ -14,16 +17,31 @@ import { logger } from '../../shared/logger.js';
 import type { DeliveryMetrics } from '../../shared/upward/delivery-metrics.js';
 import { settleOpenPackages, sweepDeliveries, type PlatformSweep, type SweepDeps } from '../../shared/upward/delivery-sweep.js';
 import type { PlatformName } from '../../shared/upward/package-model.js';
-import { sweepDeps, sweepMetrics } from './deps.js';
+import { reconcileDeps, sweepDeps, sweepMetrics } from './deps.js';
+import { reconcileUnclaimed, type ReconcileDeps, type ReconcileReport } from '../../shared/upward/reconcile.js';
 
 /** Whether the event is the local stack's firing at start (`{"atStart": true}`). */
 export function isStartSweep(event: unknown): boolean {
   return typeof event === 'object' && event !== null && (event as { atStart?: unknown }).atStart === true;
 }
 
-export function sweepHandler(makeDeps: (context: Context) => SweepDeps, metrics: () => DeliveryMetrics) {
-  return async (event: unknown, context: Context): Promise<Record<PlatformName, PlatformSweep>> => {
+/** Whether the event is the reconciliation's schedule (`{"reconcile": true}`). */
+export function isReconcile(event: unknown): boolean {
+  return typeof event === 'object' && event !== null && (event as { reconcile?: unknown }).reconcile === true;
+}
+
+export function sweepHandler(makeDeps: (context: Context) => SweepDeps, metrics: () => DeliveryMetrics, makeReconcileDeps: (context: Context) => ReconcileDeps) {
+  return async (event: unknown, context: Context): Promise<Record<PlatformName, PlatformSweep> | ReconcileReport> => {
     const mark = usageMark();
+    if (isReconcile(event)) {
+      // At local start (`{"reconcile": true, "atStart": true}`), a new pass whenever the last one has ended.
+      const deps = makeReconcileDeps(context);
+      const reconciled = await reconcileUnclaimed(isStartSweep(event) ? { ...deps, passEveryMs: 0 } : deps);
+      // Versions found owed to no one are a fault upstream (the fan-out's stream records were given up): a warning.
+      if (reconciled.unclaimed > 0) logger.warn('delivery reconcile: versions no package carried, packaged now', { ...reconciled, ...usageSince(mark) });
+      else logger.info('delivery reconcile', { ...reconciled, ...usageSince(mark) });
+      return reconciled;
+    }
     const deps = makeDeps(context);
     const sweep = isStartSweep(event) ? { ...deps, requeueAfterMs: 0, settleOpenAfterMs: 0 } : deps;
     // Packages a stopped fan-out left open first: their deliveries are created (and queued) before the owed ones are read.
@@ -37,4 +55,4 @@ export function sweepHandler(makeDeps: (context: Context) => SweepDeps, metrics:
   };
 }
 
-export const handler = sweepHandler(sweepDeps, sweepMetrics);
+export const handler = sweepHandler(sweepDeps, sweepMetrics, reconcileDeps);

@@ -32,6 +32,7 @@ export function connectorPlatform(env: Readonly<Record<string, string | undefine
 export const PLATFORM_TIMEOUT_ENV = 'HUB_PLATFORM_TIMEOUT_SECONDS';
 export const REQUEUE_AFTER_ENV = 'HUB_REQUEUE_AFTER_SECONDS';
 export const REDELIVERY_BASE_ENV = 'HUB_REDELIVERY_BASE_SECONDS';
+export const RECONCILE_SETTLED_AFTER_ENV = 'HUB_RECONCILE_SETTLED_AFTER_SECONDS';
 
 /** A whole number of seconds, at least 1, from `variable`; `fallback` when unset or empty; throws on anything else. */
 export function secondsSetting(variable: string, fallback: number, env: Readonly<Record<string, string | undefined>> = process.env): number {
@@ -49,6 +50,14 @@ export function platformRequestTimeoutMs(env: Readonly<Record<string, string | u
 /** How long after it was last queued the sweep queues an owed delivery again (HUB_REQUEUE_AFTER_SECONDS, else exchange.requeueAfterSeconds), in ms. */
 export function requeueAfterMs(env: Readonly<Record<string, string | undefined>> = process.env): number {
   return secondsSetting(REQUEUE_AFTER_ENV, exchange.requeueAfterSeconds, env) * 1000;
+}
+
+/**
+ * How old a version without a claim must be before the reconciliation packages it (HUB_RECONCILE_SETTLED_AFTER_SECONDS,
+ * in tests and demos only; else exchange.reconcile.settledAfterSeconds), in ms.
+ */
+export function reconcileSettledAfterMs(env: Readonly<Record<string, string | undefined>> = process.env): number {
+  return secondsSetting(RECONCILE_SETTLED_AFTER_ENV, exchange.reconcile.settledAfterSeconds, env) * 1000;
 }
 
 /**

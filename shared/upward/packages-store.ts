@@ -12,7 +12,8 @@
  * first.
  */
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { backoff } from '../store/errors.js';
 import { unmarshall, type NativeAttributeValue } from '@aws-sdk/util-dynamodb';
 import {
   bodyKey,
@@ -30,6 +31,8 @@ import {
 export const OWED_INDEX = 'owed';
 export const FAILED_INDEX = 'failed';
 export const OPEN_INDEX = 'open';
+/** The reconciliation's cursor (one item). */
+export const RECONCILE_CURSOR_KEY = { pk: 'CURSOR#reconcile', sk: 'CURSOR' } as const;
 /** The value of `openFor` on an open body (the `open` index's partition). */
 export const OPEN_FOR = 'claims';
 
@@ -56,6 +59,22 @@ export interface Claim {
   feedback: Partial<Record<PlatformName, StoredFeedback>>;
 }
 
+/**
+ * Where the reconciliation is (reconcile.ts): the pass under way (when it began, where its next page starts in the
+ * records table, what it found so far), or the last pass, ended at `endedAt`.
+ */
+export interface ReconcileCursor {
+  passStartedAt: string;
+  /** The records table's key where the next page starts; absent once the pass has ended. */
+  next?: Record<string, NativeAttributeValue>;
+  endedAt?: string;
+  heads: number;
+  unclaimed: number;
+  savedAt: string;
+  /** New with every save: a save conditional on the token read keeps one pass at a time. */
+  token: string;
+}
+
 /** Where a page of an index ended: its key attributes, as DynamoDB gave them. */
 export type IndexKey = Record<string, NativeAttributeValue>;
 
@@ -76,6 +95,12 @@ export interface PackagesStore {
   /** Claims `recordId` version `version` for package `key` unless claimed: the key of the package that has it. */
   claim(recordId: string, version: number, key: string, at: string): Promise<string>;
   getClaim(recordId: string, version: number): Promise<Claim | undefined>;
+  /** Which of these record versions are claimed (`<record id>#<version>`), eventually consistent: the reconciliation's check. */
+  findClaimed(refs: readonly { recordId: string; version: number }[]): Promise<Set<string>>;
+  /** The reconciliation's place in its pass over the records (reconcile.ts); undefined before the first. */
+  getReconcileCursor(): Promise<ReconcileCursor | undefined>;
+  /** Saves the cursor if it is still `previous` (as read: undefined for none): `lost` when another pass moved it. */
+  saveReconcileCursor(cursor: ReconcileCursor, previous: ReconcileCursor | undefined): Promise<Transition>;
   /** Keeps a platform's feedback on the claim, replacing an earlier one; `lost` when the version was never claimed. */
   setFeedback(recordId: string, version: number, platform: PlatformName, feedback: StoredFeedback): Promise<Transition>;
   /** Writes `delivery` unless it exists: `created`, or the delivery already there. */
@@ -215,6 +240,47 @@ export class DynamoPackagesStore implements PackagesStore {
   async getClaim(recordId: string, version: number): Promise<Claim | undefined> {
     const out = await this.db.send(new GetCommand({ TableName: this.table, Key: claimKey(recordId, version) }));
     return out.Item ? toClaim(out.Item) : undefined;
+  }
+
+  async findClaimed(refs: readonly { recordId: string; version: number }[]): Promise<Set<string>> {
+    const claimed = new Set<string>();
+    const unique = [...new Map(refs.map((r) => [`${r.recordId}#${r.version}`, r])).values()];
+    for (let i = 0; i < unique.length; i += 100) {
+      let keys: Record<string, unknown>[] | undefined = unique.slice(i, i + 100).map((r) => claimKey(r.recordId, r.version));
+      for (let round = 0; keys && keys.length > 0; round++) {
+        if (round >= 8) throw new Error('findClaimed: DynamoDB kept returning unprocessed keys');
+        if (round > 0) await backoff(round);
+        const out = await this.db.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys, ProjectionExpression: 'recordId, version' } } }));
+        for (const item of out.Responses?.[this.table] ?? []) claimed.add(`${String(item.recordId)}#${Number(item.version)}`);
+        keys = out.UnprocessedKeys?.[this.table]?.Keys as Record<string, unknown>[] | undefined;
+      }
+    }
+    return claimed;
+  }
+
+  async getReconcileCursor(): Promise<ReconcileCursor | undefined> {
+    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: RECONCILE_CURSOR_KEY, ConsistentRead: true }));
+    if (!out.Item) return undefined;
+    const { pk: _pk, sk: _sk, ...cursor } = out.Item;
+    return cursor as ReconcileCursor;
+  }
+
+  async saveReconcileCursor(cursor: ReconcileCursor, previous: ReconcileCursor | undefined): Promise<Transition> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...RECONCILE_CURSOR_KEY, ...cursor },
+          ...(previous
+            ? { ConditionExpression: '#token = :previous', ExpressionAttributeNames: { '#token': 'token' }, ExpressionAttributeValues: { ':previous': previous.token } }
+            : { ConditionExpression: 'attribute_not_exists(pk)' }),
+        }),
+      );
+      return 'updated';
+    } catch (e) {
+      if (e instanceof ConditionalCheckFailedException) return 'lost';
+      throw e;
+    }
   }
 
   setFeedback(recordId: string, version: number, platform: PlatformName, feedback: StoredFeedback): Promise<Transition> {

@@ -184,8 +184,12 @@ const DYNAMO_CALLS: Record<string, Record<string, TableAccess>> = {
     // shared/upward/delivery-sweep.ts → DynamoPackagesStore.listOwed() and .oldestOwed(): QueryCommands of the owed
     // index; .markRequeued(): a conditional UpdateCommand of PKG#<key> (one sweep requeues a delivery once);
     // settleOpenPackages(): listOpen() (the open index), then what the fan-out does (settlePackage): GetCommand of the
-    // body, conditional PutCommands of claims (REC#) and deliveries (PKG#), the body closed by an UpdateCommand.
-    deliveries: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], leadingKeys: ['REC#*', 'PKG#*'], queryIndexes: ['owed', 'open'] },
+    // body, conditional PutCommands of claims (REC#) and deliveries (PKG#), the body closed by an UpdateCommand;
+    // shared/upward/reconcile.ts → .findClaimed(): BatchGetCommands of claims (REC#), .getReconcileCursor() and
+    // .saveReconcileCursor(): a GetCommand and a conditional PutCommand of CURSOR#reconcile.
+    deliveries: { actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], leadingKeys: ['REC#*', 'PKG#*', 'CURSOR#*'], queryIndexes: ['owed', 'open'] },
+    // The reconciliation's DynamoHeadsScan.scan(): a ScanCommand of the heads (a Scan names no key).
+    records: { actions: ['dynamodb:Scan'] },
   },
   publication: {
     // The key, and DynamoPolicyStore get() / put(): a GetCommand and a PutCommand of POLICY/PUBLICATION.
@@ -504,13 +508,17 @@ describe('DynamoDB: exactly the calls each function makes', () => {
     }
   });
 
-  it('no function may Scan, BatchWriteItem or use PartiQL anywhere, but the site publisher on what its full run reads and its own index', () => {
+  it('no function may Scan, BatchWriteItem or use PartiQL anywhere, but the site publisher on what its full run reads and its own index, and the delivery sweep on the heads it reconciles', () => {
     // The publish job rebuilds the site from every head (a Scan of the records table: it holds no field key, so it can
     // neither decrypt certificates nor derive lookup hashes) and sweeps its own sitePages table (Scan, BatchWriteItem).
+    // The delivery sweep's reconciliation reads every head too (shared/upward/reconcile.ts), with no field key either:
+    // the versions it packages keep their certificate numbers encrypted, for the connectors to decrypt.
     const allowed: Record<string, Record<string, readonly string[]>> = {
       sitePublisher: { records: ['dynamodb:Scan'], sitePages: ['dynamodb:Scan', 'dynamodb:BatchWriteItem'] },
+      deliverySweep: { records: ['dynamodb:Scan'] },
     };
     expect(hubCatalogue.functions.sitePublisher!.keys).toEqual([]);
+    expect(hubCatalogue.functions.deliverySweep!.keys).toEqual([]);
     for (const [name] of functionEntries) {
       const risky = granted(name).filter((p) => p.effect === 'Allow' && /^dynamodb:(Scan|BatchWriteItem|PartiQL.*|\*)$/.test(p.action));
       const exempt = (p: (typeof risky)[number]) => Object.entries(allowed[name] ?? {}).some(([table, actions]) => actions.includes(p.action) && refersTo(p.resource, tableId(table)));

@@ -324,8 +324,10 @@ describe('catalogue-driven buckets', () => {
 describe('catalogue-driven schedules', () => {
   it.each(Object.entries(schedules as Record<string, ScheduleSpec>))('%s: an EventBridge rule at the catalogue’s rate or daily time (China, as UTC cron), with its input, retried within its period', (name, spec) => {
     const rule = resource(stack.schedules[name]!);
-    const expression =
-      spec.dailyAt !== undefined ? dailyCronExpression(spec.dailyAt) : spec.everyMinutes === 1 ? 'rate(1 minute)' : `rate(${spec.everyMinutes} minutes)`;
+    // EventBridge's rate units as CDK writes them: whole hours in hours.
+    const rate = (minutes: number) =>
+      minutes % 60 === 0 ? (minutes === 60 ? 'rate(1 hour)' : `rate(${minutes / 60} hours)`) : minutes === 1 ? 'rate(1 minute)' : `rate(${minutes} minutes)`;
+    const expression = spec.dailyAt !== undefined ? dailyCronExpression(spec.dailyAt) : rate(spec.everyMinutes);
     expect(rule.Properties.ScheduleExpression).toBe(expression);
     expect(rule.Properties.State).toBe('ENABLED');
     expect(rule.Properties.Targets).toEqual([

@@ -8,7 +8,7 @@
  */
 import { bodyKey, deliveryKey, type DeliveryRef, type PackageBody, type PackageDelivery, type PackageRef, type PlatformName } from '../../shared/upward/package-model.js';
 import type { DeliveryQueues } from '../../shared/upward/delivery-queues.js';
-import { OPEN_FOR, type Claim, type IndexKey, type PackagesStore, type Page, type StoredFeedback, type Transition } from '../../shared/upward/packages-store.js';
+import { OPEN_FOR, type Claim, type IndexKey, type PackagesStore, type Page, type ReconcileCursor, type StoredFeedback, type Transition } from '../../shared/upward/packages-store.js';
 
 const claimId = (recordId: string, version: number) => `${recordId}#${version}`;
 const deliveryId = (ref: DeliveryRef) => `${ref.key}|${ref.platform}|${ref.path}`;
@@ -84,6 +84,22 @@ export class MemoryPackagesStore implements PackagesStore {
   async getClaim(recordId: string, version: number): Promise<Claim | undefined> {
     const claim = this.claims.get(claimId(recordId, version));
     return claim && copy(claim);
+  }
+
+  async findClaimed(refs: readonly { recordId: string; version: number }[]): Promise<Set<string>> {
+    return new Set(refs.filter((r) => this.claims.has(claimId(r.recordId, r.version))).map((r) => claimId(r.recordId, r.version)));
+  }
+
+  reconcileCursor: ReconcileCursor | undefined;
+
+  async getReconcileCursor(): Promise<ReconcileCursor | undefined> {
+    return this.reconcileCursor && copy(this.reconcileCursor);
+  }
+
+  async saveReconcileCursor(cursor: ReconcileCursor, previous: ReconcileCursor | undefined): Promise<Transition> {
+    if (this.reconcileCursor?.token !== previous?.token) return 'lost';
+    this.reconcileCursor = copy(cursor);
+    return 'updated';
   }
 
   async setFeedback(recordId: string, version: number, platform: PlatformName, feedback: StoredFeedback): Promise<Transition> {

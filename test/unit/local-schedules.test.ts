@@ -109,7 +109,8 @@ describe('local schedules', () => {
     expect(batchSweeps.map((f) => f.event)).toEqual([{ sweep: true }, { sweep: true }]);
     // Within the batch sweep's first minute, the delivery sweep (every 5 minutes) has fired only at start: with
     // {atStart: true}, which queues again everything owed at once.
-    expect(fired.filter((f) => f.fn === catalogueSchedules.deliverySweep.function).map((f) => f.event)).toEqual([{ atStart: true }]);
+    // The reconciliation (the same function, its own schedule, hourly) once at start too.
+    expect(fired.filter((f) => f.fn === catalogueSchedules.deliverySweep.function).map((f) => f.event)).toEqual([{ atStart: true }, { reconcile: true, atStart: true }]);
   });
 });
 

@@ -8,18 +8,20 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { exchange, platforms, queues, schedules, tables } from '../../../infra/catalogue.js';
 import { bodyKey, claimKey, deliveryKey, encodeRefs, newDelivery, packageKeyOf, type PackageDelivery, type PackageRef, type PlatformName } from '../../../shared/upward/package-model.js';
-import { OPEN_FOR } from '../../../shared/upward/packages-store.js';
+import { OPEN_FOR, RECONCILE_CURSOR_KEY } from '../../../shared/upward/packages-store.js';
+import type { ReconcileReport } from '../../../shared/upward/reconcile.js';
+import { headImage } from '../../support/record-stream.js';
 import type { ConnectorCounts, DeliveryMetrics } from '../../../shared/upward/delivery-metrics.js';
-import { settleOpenPackages, sweepDeliveries, SWEEP_MARGIN_MS, type SweepDeps } from '../../../shared/upward/delivery-sweep.js';
+import { settleOpenPackages, sweepDeliveries, SWEEP_MARGIN_MS, type PlatformSweep, type SweepDeps } from '../../../shared/upward/delivery-sweep.js';
 import { MemoryPackagesStore, RecordingQueues } from '../../support/memory-packages-store.js';
-import { ddb, lambdaContext } from './support.js';
-import { sweepDeps } from '../../../functions/delivery-sweep/deps.js';
+import { ddb, lambdaContext, RECORDS_TABLE } from './support.js';
+import { reconcileDeps, sweepDeps } from '../../../functions/delivery-sweep/deps.js';
 import { sweepHandler } from '../../../functions/delivery-sweep/handler.js';
 
 const DELIVERIES_TABLE = 'test-deliveries';
@@ -75,7 +77,7 @@ function queuesAccept() {
 let metrics: RecordingMetrics;
 function run(remainingMs = 250_000, event: unknown = {}) {
   const context: Context = { ...lambdaContext('credit-hub-deliverySweep'), getRemainingTimeInMillis: () => remainingMs };
-  return sweepHandler((ctx) => sweepDeps(ctx, { now: () => NOW }), () => metrics)(event, context);
+  return sweepHandler((ctx) => sweepDeps(ctx, { now: () => NOW }), () => metrics, (ctx) => reconcileDeps(ctx, { now: () => NOW }))(event, context) as Promise<Record<PlatformName, PlatformSweep>>;
 }
 const requeues = () => ddb.commandCalls(UpdateCommand, { TableName: DELIVERIES_TABLE }).map((c) => c.args[0].input);
 const sent = () => sqs.commandCalls(SendMessageBatchCommand).flatMap((c) => c.args[0].input.Entries!.map((e) => ({ url: c.args[0].input.QueueUrl, body: JSON.parse(e.MessageBody!) })));
@@ -146,6 +148,37 @@ describe('delivery sweep', () => {
     sqs.resetHistory();
     await run(250_000, { 'detail-type': 'Scheduled Event', atStart: 'yes' });
     expect(sent().map((m) => m.body.key)).toEqual([keyOf('A')]);
+  });
+
+  it('on the reconciliation’s schedule ({reconcile: true}) reconciles instead: scans the heads, checks their claims, saves its cursor; no sweep', async () => {
+    expect(schedules.deliveryReconcile).toMatchObject({ function: 'deliverySweep', input: { reconcile: true } });
+    const old = new Date(NOW.getTime() - exchange.reconcile.settledAfterSeconds * 1000 - 60_000).toISOString();
+    ddb.on(GetCommand, { TableName: DELIVERIES_TABLE, Key: RECONCILE_CURSOR_KEY }).resolves({});
+    ddb.on(ScanCommand, { TableName: RECORDS_TABLE }).resolves({ Items: [{ ...headImage('pen_a', 2, { receivedAt: old }) }] });
+    ddb.on(BatchGetCommand).resolves({ Responses: { [DELIVERIES_TABLE]: [{ recordId: 'pen_a', version: 2 }] } });
+    ddb.on(PutCommand).resolves({});
+
+    const report = (await run(250_000, schedules.deliveryReconcile.input)) as unknown as ReconcileReport;
+    expect(report).toMatchObject({ outcome: 'ended', pages: 1, heads: 1, unclaimed: 0, packages: 0 });
+    expect(ddb.commandCalls(ScanCommand)[0]!.args[0].input).toMatchObject({ TableName: RECORDS_TABLE, FilterExpression: 'sk = :head', Limit: exchange.reconcile.pageItems });
+    expect(ddb.commandCalls(BatchGetCommand)[0]!.args[0].input.RequestItems).toEqual({ [DELIVERIES_TABLE]: { Keys: [claimKey('pen_a', 2)], ProjectionExpression: 'recordId, version' } });
+    const saved = ddb.commandCalls(PutCommand).map((c) => c.args[0].input);
+    expect(saved).toEqual([expect.objectContaining({ TableName: DELIVERIES_TABLE, ConditionExpression: 'attribute_not_exists(pk)', Item: expect.objectContaining({ ...RECONCILE_CURSOR_KEY, heads: 1, unclaimed: 0 }) })]);
+    expect(queries()).toEqual([]);
+    expect(sent()).toEqual([]);
+    expect(metrics.ages).toEqual([]);
+  });
+
+  it('the reconciliation at local start begins a new pass even when the last ended a minute ago; the hourly schedule does not', async () => {
+    const ended = { passStartedAt: minutesAgo(5).toISOString(), endedAt: minutesAgo(1).toISOString(), heads: 0, unclaimed: 0, savedAt: minutesAgo(1).toISOString(), token: 't' };
+    ddb.on(GetCommand, { TableName: DELIVERIES_TABLE, Key: RECONCILE_CURSOR_KEY }).resolves({ Item: { ...RECONCILE_CURSOR_KEY, ...ended } });
+    ddb.on(ScanCommand, { TableName: RECORDS_TABLE }).resolves({ Items: [] });
+    ddb.on(PutCommand).resolves({});
+    expect(await run(250_000, schedules.deliveryReconcile.input)).toMatchObject({ outcome: 'not-due', pages: 0 });
+    expect(ddb.commandCalls(ScanCommand)).toHaveLength(0);
+    expect(schedules.deliveryReconcile.localStartInput).toEqual({ reconcile: true, atStart: true });
+    expect(await run(250_000, schedules.deliveryReconcile.localStartInput)).toMatchObject({ outcome: 'ended', pages: 1 });
+    expect(ddb.commandCalls(PutCommand)[0]!.args[0].input).toMatchObject({ ConditionExpression: '#token = :previous', ExpressionAttributeValues: { ':previous': 't' } });
   });
 
   it('publishes each platform’s OldestOwedAgeSeconds: since the oldest owed delivery became owed, 0 when none is', async () => {
