@@ -1002,6 +1002,8 @@ export interface QueueSpec {
  * reported to `queues.streamFailures`: the stream keeps records 24 hours, so it can still be replayed for 18 hours.
  */
 export const STREAM_FAILURE_RECORD_AGE_SECONDS = 6 * 3600;
+/** How long a DynamoDB stream keeps a record (AWS's, and DynamoDB Local's): 24 hours. */
+export const STREAM_RETENTION_SECONDS = 24 * 3600;
 
 /** The connectors' timeout is 60 s: a message in flight stays hidden six times that, as AWS advises for Lambda. */
 const DELIVERY_VISIBILITY_SECONDS = 360;
@@ -1102,12 +1104,12 @@ export const exchange = {
   lagAlarmSeconds: 3600,
   /**
    * The reconciliation (shared/upward/reconcile.ts, schedules.deliveryReconcile): a record's current version that no
-   * package carries is packaged once it is older than the stream mappings' maximum record age and an hour (the stream
-   * may still bring a younger one); a pass over every head begins a day after the last began, and goes on a page of
+   * package carries is packaged once it is older than the stream's retention and an hour (until then the stream, or a
+   * replay of a reported failure, may still bring it, and its older versions after it); a pass over every head begins a day after the last began, and goes on a page of
    * `pageItems` items at a time while its invocation has more than `marginSeconds` left.
    */
   reconcile: {
-    settledAfterSeconds: STREAM_FAILURE_RECORD_AGE_SECONDS + 3600,
+    settledAfterSeconds: STREAM_RETENTION_SECONDS + 3600,
     passEverySeconds: 24 * 3600,
     pageItems: 500,
     marginSeconds: 60,

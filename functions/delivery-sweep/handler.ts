@@ -38,7 +38,8 @@ export function sweepHandler(makeDeps: (context: Context) => SweepDeps, metrics:
       const deps = makeReconcileDeps(context);
       const reconciled = await reconcileUnclaimed(isStartSweep(event) ? { ...deps, passEveryMs: 0 } : deps);
       // Versions found owed to no one are a fault upstream (the fan-out's stream records were given up): a warning.
-      if (reconciled.unclaimed > 0) logger.warn('delivery reconcile: versions no package carried, packaged now', { ...reconciled, ...usageSince(mark) });
+      if (reconciled.failed > 0) logger.error('delivery reconcile: versions whose packaging failed, left for the next pass', { ...reconciled, ...usageSince(mark) });
+      else if (reconciled.unclaimed > 0) logger.warn('delivery reconcile: versions no package carried, packaged now', { ...reconciled, ...usageSince(mark) });
       else logger.info('delivery reconcile', { ...reconciled, ...usageSince(mark) });
       return reconciled;
     }

@@ -330,25 +330,28 @@ describe('one stack under load', () => {
       const { sendingSeconds, answeredSeconds, answers } = await sendPacedFromAnotherProcess(targets, { count, everyMs: 1000 / BURST.perSecond });
       const byStatus: Record<number, number> = {};
       for (const a of answers) byStatus[a.status] = (byStatus[a.status] ?? 0) + 1;
+      // Refused by the stage throttle (the gateway), not by a key's own limit (the handler's "with this key").
+      const byStage = answers.filter((a) => a.status === 429 && !a.body?.includes('with this key')).length;
       bursts.push({ sendingSeconds, byStatus });
       const what = `burst ${attempt} sent in ${sendingSeconds.toFixed(2)} s, answered in ${answeredSeconds.toFixed(2)} s: ${JSON.stringify(byStatus)}`;
       expect(Object.keys(byStatus).filter((s) => s !== '200' && s !== '429'), what).toEqual([]);
       expect(answers.filter((a) => a.status === 429 && !(Number(a.retryAfter) >= 1)), `429 without Retry-After; ${what}`).toEqual([]);
       // Admitted on arrival: the burst, plus the rate over the time the requests came in, at most. The server took
-      // them in within the time until the last answer (on a busy machine, later than they were sent).
+      // them in within the time until the last answer (on a busy machine, later than they were sent): a loose bound
+      // that a busy machine cannot break; the exact admission (burst, then the rate) is TokenBucket's unit test's.
       const admitted = byStatus[200] ?? 0;
       const budget = burst + Math.ceil(ratePerSecond * answeredSeconds);
       expect(admitted, what).toBeGreaterThanOrEqual(burst);
       expect(admitted, what).toBeLessThanOrEqual(budget + BURST.slack);
       // Sent well over the budget: some must have been refused.
       if (count - budget >= BURST.outpacedBy) {
-        expect(byStatus[429] ?? 0, what).toBeGreaterThan(0);
+        expect(byStage, `refused by the stage throttle; ${what}`).toBeGreaterThan(0);
         return;
       }
-      // Refused some while admitting no more than the budget: the throttle is shown at work.
-      if ((byStatus[429] ?? 0) > 0) return;
+      // The stage throttle refused some while no more than the budget was admitted: it is shown at work.
+      if (byStage > 0) return;
     }
-    expect.fail(`the sending process never outpaced the throttle by ${BURST.outpacedBy} requests (the machine is too busy): ${JSON.stringify(bursts)}`);
+    expect.fail(`the stage throttle refused nothing in ${BURST.attempts} bursts (a throttle that does not work, or a machine too busy to outpace it by ${BURST.outpacedBy} requests): ${JSON.stringify(bursts)}`);
   }, 200_000);
 });
 

@@ -17,6 +17,8 @@ export interface PacedTarget {
 export interface PacedAnswer {
   status: number;
   retryAfter: string | null;
+  /** The body of an answer other than 200 (its first 300 characters). */
+  body?: string;
 }
 
 export async function sendPacedFromAnotherProcess(
@@ -37,8 +39,11 @@ export async function sendPacedFromAnotherProcess(
       answers.push(
         new Promise((resolve) => {
           const request = http.get(url, { headers, agent }, (res) => {
-            res.resume();
-            res.on('end', () => resolve({ status: res.statusCode, retryAfter: res.headers['retry-after'] ?? null }));
+            // The body of an answer other than 200 is kept (its first 300 characters): it says who refused.
+            let body = '';
+            if (res.statusCode === 200) res.resume();
+            else res.on('data', (d) => (body = (body + d).slice(0, 300)));
+            res.on('end', () => resolve({ status: res.statusCode, retryAfter: res.headers['retry-after'] ?? null, ...(res.statusCode === 200 ? {} : { body }) }));
             res.on('error', () => resolve({ status: 0, retryAfter: null }));
           });
           request.on('error', () => resolve({ status: 0, retryAfter: null }));

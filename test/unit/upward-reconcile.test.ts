@@ -15,7 +15,7 @@ import { MemoryPackagesStore, RecordingQueues } from '../support/memory-packages
 import { headImage, newVersionRecord, streamEvent } from '../support/record-stream.js';
 
 const HOUR = 3_600_000;
-const SETTLED_AFTER = 7 * HOUR;
+const SETTLED_AFTER = 25 * HOUR;
 const PASS_EVERY = 24 * HOUR;
 
 /** The records table's heads, a page of `limit` at a time. */
@@ -153,18 +153,30 @@ describe('reconciliation of versions no package carries', () => {
     expect([...perPackage.keys()].every((m) => keys.has(m.split('|')[0]!))).toBe(true);
   });
 
-  it('a failure part-way is thrown with the cursor where it was: the next invocation packages the page again, once', async () => {
-    const { deps, queues, carried, messages, store } = setUp((now) => [head('pen_a', 1, now, SETTLED_AFTER + HOUR), head('pen_b', 1, now, SETTLED_AFTER + HOUR)]);
-    queues.refuse = () => true;
-    await expect(reconcileUnclaimed(deps)).rejects.toThrow(/not queued/);
-    expect(await store.getReconcileCursor()).toBeUndefined();
-    queues.refuse = () => false;
-    expect(await reconcileUnclaimed(deps)).toMatchObject({ outcome: 'ended', unclaimed: 0 });
-    // The claims and deliveries were made the first time, only the messages failed: the second pass finds the
-    // versions claimed, and the deliveries are owed in the table, for the delivery sweep to queue again.
-    expect(carried().size).toBe(2);
-    expect(messages()).toEqual([]);
-    const [key] = new Set(carried().values());
-    expect((await store.listDeliveries(key!)).map((d) => `${d.platform}:${d.state}`).sort()).toEqual(PLATFORM_NAMES.map((p) => `${p}:pending`).sort());
+  it('a package whose fan-out fails is counted and passed over, so that it cannot hold the pass; the next pass packages it', async () => {
+    const { deps, queues, carried, messages, store, advance } = setUp((now) => [head('pen_a', 1, now, SETTLED_AFTER + HOUR), head('pen_b', 1, now, SETTLED_AFTER + HOUR)], { packageVersions: 1 });
+    // The fan-out fails for pen_a's package only (its body cannot be opened).
+    const openBody = store.openBody.bind(store);
+    store.openBody = async (key, candidates, at) => {
+      if (candidates.some((c) => c.recordId === 'pen_a')) throw new Error('ProvisionedThroughputExceededException');
+      return openBody(key, candidates, at);
+    };
+    const report = await reconcileUnclaimed(deps);
+    expect(report).toMatchObject({ outcome: 'ended', unclaimed: 2, packages: 1, failed: 1, error: 'Error: ProvisionedThroughputExceededException' });
+    expect([...carried().keys()]).toEqual(['pen_b#1']);
+    expect(await store.getReconcileCursor()).toMatchObject({ endedAt: expect.any(String) });
+
+    store.openBody = openBody;
+    advance(PASS_EVERY);
+    expect(await reconcileUnclaimed(deps)).toMatchObject({ outcome: 'ended', unclaimed: 1, packages: 1, failed: 0 });
+    expect([...carried().keys()].sort()).toEqual(['pen_a#1', 'pen_b#1']);
+    expect(messages()).toHaveLength(2 * PLATFORM_NAMES.length);
+    expect(queues.sent.every((m) => m.path === '')).toBe(true);
+  });
+
+  it('counts only the heads the fan-out would package: one without a publication is not “unclaimed” every day', async () => {
+    const { deps, carried } = setUp((now) => [head('pen_a', 1, now, SETTLED_AFTER + HOUR), head('pen_old', 1, now, SETTLED_AFTER + HOUR, { publication: undefined })]);
+    expect(await reconcileUnclaimed(deps)).toMatchObject({ outcome: 'ended', heads: 2, unclaimed: 1, packages: 1 });
+    expect([...carried().keys()]).toEqual(['pen_a#1']);
   });
 });
