@@ -20,23 +20,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addMonths, todayInChina } from '../../shared/domain/dates.js';
 import { addWorkingDays } from '../../shared/domain/workdays.js';
 import { penalty } from '../support/fixtures.js';
-import { pause, registerSource } from '../support/hub-client.js';
+import { pause, registerSource, callStack as call } from '../support/hub-client.js';
 import { startStackProcess, tempDataDir, type StackProcess } from '../support/local-stack-process.js';
 
 const OPERATOR_KEY = `hub_${randomUUID().replaceAll('-', '')}e2epub`;
 const SETTLE_MS = 120_000;
 const AUTO_USCC = '91110000600037341L';
 type Json = any;
-
-async function call(stack: StackProcess, method: string, path: string, key: string | undefined, body?: unknown): Promise<{ status: number; body: Json; headers: Headers }> {
-  const res = await fetch(`${stack.url}${path}`, {
-    method,
-    headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
-}
 
 async function until<T>(what: string, read: () => T | Promise<T>, done: (value: T) => boolean, timeoutMs = SETTLE_MS): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -15,22 +15,12 @@ import { LOCAL_REGION, readDataFolderCredentials } from '../../infra/local/dynam
 import { s3ClientConfig } from '../../shared/aws/s3-client.js';
 import { recordPath } from '../../shared/site/paths.js';
 import { license, personLicense, PERSON_ID, SOURCE_USCC } from '../support/fixtures.js';
-import { pause, registerSource } from '../support/hub-client.js';
+import { pause, registerSource, callStack as call } from '../support/hub-client.js';
 import { startStackProcess, tempDataDir, type StackProcess } from '../support/local-stack-process.js';
 
 const OPERATOR_KEY = `hub_${randomUUID().replaceAll('-', '')}e2esite`;
 const SETTLE_MS = 60_000;
 type Json = any;
-
-async function call(stack: StackProcess, method: string, path: string, key: string, body?: unknown): Promise<{ status: number; body: Json }> {
-  const res = await fetch(`${stack.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
 
 async function until<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, stack: StackProcess): Promise<T> {
   const deadline = Date.now() + SETTLE_MS;

@@ -20,7 +20,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RECEIVER_FAULTS_ENV } from '../../infra/local/platform-receiver.js';
 import { license, SOURCE_USCC } from '../support/fixtures.js';
-import { pause, registerSource } from '../support/hub-client.js';
+import { pause, registerSource, callStack as call } from '../support/hub-client.js';
 import { startStackProcess, tempDataDir, type StackProcess } from '../support/local-stack-process.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -31,16 +31,6 @@ const FAULTS = JSON.stringify([{ platform: 'national', status: 400, bodyContains
 const SETTLE_MS = 120_000;
 
 type Json = any;
-
-async function call(stack: StackProcess, method: string, path: string, key: string, body?: unknown): Promise<{ status: number; body: Json }> {
-  const res = await fetch(`${stack.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
 
 /** Polls `read` until `done` holds of its value; fails with the last value seen after `timeoutMs`. */
 async function until<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = SETTLE_MS): Promise<T> {

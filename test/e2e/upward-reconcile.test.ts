@@ -12,23 +12,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { RECONCILE_SETTLED_AFTER_ENV } from '../../shared/upward/environment.js';
 import { PLATFORM_NAMES } from '../../shared/upward/package-model.js';
 import { license, SOURCE_USCC } from '../support/fixtures.js';
-import { pause, registerSource } from '../support/hub-client.js';
+import { pause, registerSource, callStack as call } from '../support/hub-client.js';
 import { startStackProcess, tempDataDir, type StackProcess } from '../support/local-stack-process.js';
 
 const OPERATOR_KEY = `hub_${randomUUID().replaceAll('-', '')}e2ereconcile`;
 const SETTLE_MS = 120_000;
 
 type Json = any;
-
-async function call(stack: StackProcess, method: string, path: string, key: string, body?: unknown): Promise<{ status: number; body: Json }> {
-  const res = await fetch(`${stack.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
 
 /** The packages each platform's built-in receiver kept that carry `recordId` (version 1). */
 function packagesAt(dataDir: string, platform: string, recordId: string): string[] {

@@ -43,6 +43,17 @@ async function call<T>(url: string, init: RequestInit): Promise<Answer<T>> {
   return { status: res.status, retryAfter: res.headers.get('retry-after'), body };
 }
 
+/** A JSON call to a running stack's API as `key` (none: unauthenticated): its status, parsed body and headers. */
+export async function callStack(stack: { url: string }, method: string, path: string, key: string | undefined, body?: unknown): Promise<{ status: number; body: any; headers: Headers }> {
+  const res = await fetch(`${stack.url}${path}`, {
+    method,
+    headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
+}
+
 /** Registers a source as the credit office; its API key. */
 export async function registerSource(
   baseUrl: string,
