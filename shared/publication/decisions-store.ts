@@ -11,8 +11,9 @@
  *   heads are then read by their keys (BatchGetItem); a head that left the queue meanwhile is left out.
  */
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, GetCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { versionOf, type StoredHead } from '../domain/record-model.js';
+import { batchGetAll } from '../store/batch-get.js';
 import { backoff, StoreBusyError } from '../store/errors.js';
 import { isRefusal, type Outcome, type Refusal } from './decisions.js';
 
@@ -106,16 +107,8 @@ export class DynamoDecisionsStore implements DecisionsStore {
   /** The heads of these partition keys, in their order (BatchGetItem, 100 a request, unprocessed keys asked again). */
   async #heads(pks: readonly string[]): Promise<StoredHead[]> {
     const found = new Map<string, StoredHead>();
-    for (let i = 0; i < pks.length; i += 100) {
-      let keys: Record<string, unknown>[] = pks.slice(i, i + 100).map((p) => ({ pk: p, sk: HEAD }));
-      for (let round = 0; keys.length > 0; round++) {
-        if (round > 0) await backoff(round);
-        if (round > MAX_ROUNDS) throw new StoreBusyError('the records table did not return every head of a queue page');
-        const out = await this.db.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys } } }));
-        for (const item of out.Responses?.[this.table] ?? []) found.set(item.pk as string, strip(item));
-        keys = (out.UnprocessedKeys?.[this.table]?.Keys ?? []) as Record<string, unknown>[];
-      }
-    }
+    const keys = pks.map((p) => ({ pk: p, sk: HEAD }));
+    for (const item of await batchGetAll(this.db, this.table, keys, { maxRounds: MAX_ROUNDS + 1, what: 'the records table did not return every head of a queue page' })) found.set(item.pk as string, strip(item));
     return pks.flatMap((p) => found.get(p) ?? []);
   }
 }

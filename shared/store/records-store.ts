@@ -20,8 +20,9 @@
  * conflict, is written again in a later round, after a back-off.
  */
 import { ConditionalCheckFailedException, TransactionCanceledException, TransactionConflictException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { StoredHead, StoredVersion } from '../domain/record-model.js';
+import { batchGetAll } from './batch-get.js';
 import { backoff, StoreBusyError } from './errors.js';
 
 export type RecordWrite = { op: 'create'; head: StoredHead } | { op: 'update'; head: StoredHead; previous: StoredHead; version: StoredVersion };
@@ -90,20 +91,10 @@ export class DynamoRecordsStore implements RecordsStore {
 
   async getHeads(ids: readonly string[], signal?: AbortSignal, consistent = true): Promise<Map<string, StoredHead>> {
     const found = new Map<string, StoredHead>();
-    const unique = [...new Set(ids)];
-    for (let i = 0; i < unique.length; i += 100) {
-      let keys: Record<string, unknown>[] | undefined = unique.slice(i, i + 100).map((id) => ({ pk: pk(id), sk: HEAD }));
-      for (let round = 0; keys && keys.length > 0; round++) {
-        if (round > 0) await backoff(round, undefined, undefined, signal);
-        if (round >= MAX_ROUNDS) throw new StoreBusyError('DynamoDB kept returning unprocessed keys');
-        signal?.throwIfAborted();
-        const out = await this.db.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: consistent } } }), { abortSignal: signal });
-        for (const item of out.Responses?.[this.table] ?? []) {
-          const head = strip<StoredHead>(item);
-          found.set(head.id, head);
-        }
-        keys = out.UnprocessedKeys?.[this.table]?.Keys as Record<string, unknown>[] | undefined;
-      }
+    const keys = [...new Set(ids)].map((id) => ({ pk: pk(id), sk: HEAD }));
+    for (const item of await batchGetAll(this.db, this.table, keys, { consistent, signal, maxRounds: MAX_ROUNDS })) {
+      const head = strip<StoredHead>(item);
+      found.set(head.id, head);
     }
     return found;
   }

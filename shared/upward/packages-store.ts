@@ -12,8 +12,8 @@
  * first.
  */
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { backoff } from '../store/errors.js';
+import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { batchGetAll } from '../store/batch-get.js';
 import { unmarshall, type NativeAttributeValue } from '@aws-sdk/util-dynamodb';
 import {
   bodyKey,
@@ -244,17 +244,8 @@ export class DynamoPackagesStore implements PackagesStore {
 
   async findClaimed(refs: readonly { recordId: string; version: number }[]): Promise<Set<string>> {
     const claimed = new Set<string>();
-    const unique = [...new Map(refs.map((r) => [`${r.recordId}#${r.version}`, r])).values()];
-    for (let i = 0; i < unique.length; i += 100) {
-      let keys: Record<string, unknown>[] | undefined = unique.slice(i, i + 100).map((r) => claimKey(r.recordId, r.version));
-      for (let round = 0; keys && keys.length > 0; round++) {
-        if (round >= 8) throw new Error('findClaimed: DynamoDB kept returning unprocessed keys');
-        if (round > 0) await backoff(round);
-        const out = await this.db.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys, ProjectionExpression: 'recordId, version' } } }));
-        for (const item of out.Responses?.[this.table] ?? []) claimed.add(`${String(item.recordId)}#${Number(item.version)}`);
-        keys = out.UnprocessedKeys?.[this.table]?.Keys as Record<string, unknown>[] | undefined;
-      }
-    }
+    const keys = [...new Map(refs.map((r) => [`${r.recordId}#${r.version}`, claimKey(r.recordId, r.version)])).values()];
+    for (const item of await batchGetAll(this.db, this.table, keys, { projection: 'recordId, version' })) claimed.add(`${String(item.recordId)}#${Number(item.version)}`);
     return claimed;
   }
 

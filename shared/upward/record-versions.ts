@@ -8,9 +8,9 @@
  * strongly consistent. A version whose head is still behind is an error (tried again later); one whose record is
  * not stored at all is undefined.
  */
-import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { RecordContent, StoredHead } from '../domain/record-model.js';
-import { backoff, StoreBusyError } from '../store/errors.js';
+import { batchGetAll } from '../store/batch-get.js';
 
 /** What a package needs of a record version. */
 export interface VersionContent extends Pick<RecordContent, 'fields' | 'certificate'> {
@@ -25,8 +25,6 @@ export interface RecordVersions {
   read(refs: readonly { recordId: string; version: number }[]): Promise<(VersionContent | undefined)[]>;
 }
 
-const BATCH = 100;
-const MAX_ROUNDS = 8;
 const pk = (id: string) => `REC#${id}`;
 const versionSk = (version: number) => `V#${String(version).padStart(10, '0')}`;
 
@@ -66,16 +64,7 @@ export class DynamoRecordVersions implements RecordVersions {
   /** The items of `keys` (absent ones missing), by `<pk>|<sk>`. */
   async #get(keys: readonly Key[], consistent: boolean): Promise<Map<string, Item>> {
     const found = new Map<string, Item>();
-    for (let i = 0; i < keys.length; i += BATCH) {
-      let pending: Key[] | undefined = keys.slice(i, i + BATCH);
-      for (let round = 0; pending && pending.length > 0; round++) {
-        if (round >= MAX_ROUNDS) throw new StoreBusyError('DynamoDB kept returning unprocessed keys');
-        if (round > 0) await backoff(round);
-        const out = await this.db.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: consistent } } }));
-        for (const item of out.Responses?.[this.table] ?? []) found.set(`${String(item.pk)}|${String(item.sk)}`, item);
-        pending = out.UnprocessedKeys?.[this.table]?.Keys as Key[] | undefined;
-      }
-    }
+    for (const item of await batchGetAll(this.db, this.table, keys, { consistent })) found.set(`${String(item.pk)}|${String(item.sk)}`, item as Item);
     return found;
   }
 }
